@@ -1,0 +1,61 @@
+"""replayfmt: read, write, validate and dissect memvid's replay formats.
+
+The import list below is the public API. Layers, one direction each:
+`schema` (Construct, the byte truth) -> `_generated` (fast codec generated from it) ->
+`codec` (containers, strictness) <-> `model` (attrs, the Python truth) <-> `memvid_json`.
+`mv2` finds segments inside `.mv2` memory files; `cli` is the command line.
+"""
+
+from .codec import (
+    build_active_session,
+    build_manifest,
+    build_segment,
+    build_session,
+    encode_snapshot_standard,
+    parse_active_session,
+    parse_manifest,
+    parse_segment,
+    parse_session,
+    snapshot_state_hash,
+)
+from .errors import ErrorKind, ReplayFormatError
+from .memvid_json import (
+    JSONShapeError,
+    dumps_memvid,
+    from_json,
+    from_memvid_json,
+    to_json,
+    to_memvid_json,
+)
+from .model import (
+    ActionType,
+    ActiveSession,
+    Ask,
+    Checkpoint,
+    CheckpointAction,
+    Delete,
+    Find,
+    Put,
+    PutMany,
+    ReplayAction,
+    ReplayConfig,
+    ReplayManifest,
+    ReplaySession,
+    Segment,
+    StateSnapshot,
+    ToolCall,
+    Update,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "parse_segment", "build_segment", "parse_session", "build_session",
+    "parse_active_session", "build_active_session", "parse_manifest", "build_manifest",
+    "snapshot_state_hash", "encode_snapshot_standard",
+    "ReplayFormatError", "ErrorKind", "JSONShapeError",
+    "to_memvid_json", "from_memvid_json", "to_json", "from_json", "dumps_memvid",
+    "ActionType", "ActiveSession", "Ask", "Checkpoint", "CheckpointAction", "Delete", "Find",
+    "Put", "PutMany", "ReplayAction", "ReplayConfig", "ReplayManifest", "ReplaySession",
+    "Segment", "StateSnapshot", "ToolCall", "Update",
+]

@@ -1,0 +1,412 @@
+"""Construct declarations: the byte truth of memvid's replay formats (FORMAT.md, field for field).
+
+Everything here is a Construct object and nothing else: the bincode primitives (fixed-int,
+little-endian), every record, the segment header, the length-prefixed session array, the
+active-session envelope, the TOC manifest, and the StateSnapshot in bincode's *standard*
+(varint) encoding used for checkpoint state hashes.
+
+The bincode primitives are small Construct classes (`Bool`, `String`, `Option`, `Vec`, `Map`,
+`Uuid`, `Enum`, `VarUint`). They parse and build like any Construct (this is the reference
+implementation, `Segment.parse(data)` works), and they are the vocabulary that `codegen` walks to
+generate the fast codec. No lambdas: sizes and counts are declared by the classes or `this`.
+
+Parsed values on the Construct path: Option -> None or the value, Uuid -> uuid.UUID,
+Map -> dict (wire order kept), Enum -> Container({VariantName: Container(fields)}), the serde
+"externally tagged" shape.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+
+from construct import (
+    Array,
+    Bytes,
+    Const,
+    Construct,
+    Container,
+    ExplicitError,
+    Int8ul,
+    Int32ul,
+    Int64sl,
+    Int64ul,
+    Prefixed,
+    SizeofError,
+    StreamError,
+    Struct,
+    Subconstruct,
+    ValidationError,
+    stream_read,
+    stream_write,
+    this,
+)
+
+__all__ = [
+    "u8", "u32", "u64", "i64", "Hash32",
+    "Bool", "String", "Option", "Vec", "Map", "Uuid", "Enum", "VarUint",
+    "Put", "PutMany", "Find", "Ask", "CheckpointAction", "Update", "Delete", "ToolCall",
+    "ActionType", "ReplayAction", "StateSnapshot", "Checkpoint", "ReplaySession",
+    "ReplayConfig", "ActiveSession", "ReplayManifest",
+    "SEGMENT_MAGIC", "ACTIVE_MAGIC", "SEGMENT_VERSION", "SegmentHeader", "Segment",
+    "ActiveSessionEnvelope", "StateSnapshotStandard", "RECORDS",
+]
+
+u8 = Int8ul
+u32 = Int32ul
+u64 = Int64ul
+i64 = Int64sl
+Hash32 = Bytes(32)
+
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+
+
+def _read_u64(stream, path) -> int:
+    return _U64.unpack(stream_read(stream, 8, path))[0]
+
+
+def _remaining(stream) -> int:
+    pos = stream.tell()
+    end = stream.seek(0, 2)
+    stream.seek(pos)
+    return end - pos
+
+
+class Bool(Construct):
+    """bincode bool: one byte, 0 or 1; any other byte is invalid."""
+
+    def _parse(self, stream, context, path):
+        byte = stream_read(stream, 1, path)[0]
+        if byte > 1:
+            raise ValidationError(f"invalid bool byte {byte}", path=path)
+        return byte == 1
+
+    def _build(self, obj, stream, context, path):
+        stream_write(stream, b"\x01" if obj else b"\x00", 1, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return 1
+
+
+class String(Construct):
+    """bincode String: u64 byte length, then that many bytes of UTF-8 (strict)."""
+
+    def _parse(self, stream, context, path):
+        length = _read_u64(stream, path)
+        if length > _remaining(stream):
+            raise StreamError(f"string length {length} exceeds the bytes left", path=path)
+        raw = stream_read(stream, length, path)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"invalid UTF-8 at byte {exc.start}", path=path) from exc
+
+    def _build(self, obj, stream, context, path):
+        raw = obj.encode("utf-8")
+        stream_write(stream, _U64.pack(len(raw)) + raw, 8 + len(raw), path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("String is variable-sized", path=path)
+
+
+class Option(Subconstruct):
+    """bincode Option<T>: tag byte 0 = None, 1 = Some followed by T; other tags invalid."""
+
+    def _parse(self, stream, context, path):
+        tag = stream_read(stream, 1, path)[0]
+        if tag == 0:
+            return None
+        if tag != 1:
+            raise ValidationError(f"invalid Option tag {tag}", path=path)
+        return self.subcon._parsereport(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        if obj is None:
+            stream_write(stream, b"\x00", 1, path)
+            return None
+        stream_write(stream, b"\x01", 1, path)
+        return self.subcon._build(obj, stream, context, path)
+
+    def _sizeof(self, context, path):
+        raise SizeofError("Option is variable-sized", path=path)
+
+
+class Vec(Subconstruct):
+    """bincode Vec<T>: u64 element count, then the elements."""
+
+    def _parse(self, stream, context, path):
+        count = _read_u64(stream, path)
+        if count > _remaining(stream):  # every element here takes at least one byte
+            raise StreamError(f"element count {count} exceeds the bytes left", path=path)
+        return [self.subcon._parsereport(stream, context, path) for _ in range(count)]
+
+    def _build(self, obj, stream, context, path):
+        stream_write(stream, _U64.pack(len(obj)), 8, path)
+        return [self.subcon._build(item, stream, context, path) for item in obj]
+
+    def _sizeof(self, context, path):
+        raise SizeofError("Vec is variable-sized", path=path)
+
+
+class Map(Construct):
+    """bincode HashMap<K, V>: u64 entry count, then key, value, key, value...
+
+    Parsed as a dict in wire order (Rust writes an arbitrary order; keeping it makes a rebuild
+    byte-identical). A repeated key is invalid: Rust would silently keep one of them.
+    """
+
+    def __init__(self, key, value):
+        super().__init__()
+        self.key = key
+        self.value = value
+
+    def _parse(self, stream, context, path):
+        count = _read_u64(stream, path)
+        if count > _remaining(stream):
+            raise StreamError(f"entry count {count} exceeds the bytes left", path=path)
+        out = {}
+        for _ in range(count):
+            k = self.key._parsereport(stream, context, path)
+            v = self.value._parsereport(stream, context, path)
+            if k in out:
+                raise ValidationError(f"duplicate map key {k!r}", path=path)
+            out[k] = v
+        return out
+
+    def _build(self, obj, stream, context, path):
+        stream_write(stream, _U64.pack(len(obj)), 8, path)
+        for k, v in obj.items():
+            self.key._build(k, stream, context, path)
+            self.value._build(v, stream, context, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("Map is variable-sized", path=path)
+
+
+class Uuid(Construct):
+    """uuid::Uuid as serde bytes: u64 length (always 16), then 16 bytes in RFC 4122 order."""
+
+    def _parse(self, stream, context, path):
+        length = _read_u64(stream, path)
+        if length != 16:
+            raise ValidationError(f"Uuid length {length}, expected 16", path=path)
+        return uuid.UUID(bytes=stream_read(stream, 16, path))
+
+    def _build(self, obj, stream, context, path):
+        stream_write(stream, _U64.pack(16) + obj.bytes, 24, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return 24
+
+
+class Enum(Construct):
+    """A Rust enum: u32 variant index, then the variant's fields (externally tagged on parse)."""
+
+    def __init__(self, *variants: tuple[str, Construct]):
+        super().__init__()
+        self.variants = list(variants)
+        self.by_name = {name: (index, sub) for index, (name, sub) in enumerate(variants)}
+
+    def _parse(self, stream, context, path):
+        index = _U32.unpack(stream_read(stream, 4, path))[0]
+        if index >= len(self.variants):
+            raise ExplicitError(f"unknown variant index {index}", path=path)
+        name, sub = self.variants[index]
+        return Container({name: sub._parsereport(stream, context, path)})
+
+    def _build(self, obj, stream, context, path):
+        (name, fields), = obj.items()
+        index, sub = self.by_name[name]
+        stream_write(stream, _U32.pack(index), 4, path)
+        sub._build(fields, stream, context, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("Enum is variable-sized", path=path)
+
+
+class VarUint(Construct):
+    """bincode *standard* varint: < 251 in one byte, else 251/252/253 + u16/u32/u64 LE."""
+
+    def _parse(self, stream, context, path):
+        first = stream_read(stream, 1, path)[0]
+        if first < 251:
+            return first
+        if first == 251:
+            return struct.unpack("<H", stream_read(stream, 2, path))[0]
+        if first == 252:
+            return struct.unpack("<I", stream_read(stream, 4, path))[0]
+        if first == 253:
+            return _read_u64(stream, path)
+        raise ValidationError(f"invalid varint marker {first}", path=path)
+
+    def _build(self, obj, stream, context, path):
+        if obj < 251:
+            data = bytes([obj])
+        elif obj < 1 << 16:
+            data = b"\xfb" + struct.pack("<H", obj)
+        elif obj < 1 << 32:
+            data = b"\xfc" + struct.pack("<I", obj)
+        else:
+            data = b"\xfd" + _U64.pack(obj)
+        stream_write(stream, data, len(data), path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("VarUint is variable-sized", path=path)
+
+
+class VarVec(Subconstruct):
+    """bincode *standard* Vec<T>: varint element count, then the elements."""
+
+    def _parse(self, stream, context, path):
+        count = VarUint()._parse(stream, context, path)
+        if count > _remaining(stream):
+            raise StreamError(f"element count {count} exceeds the bytes left", path=path)
+        return [self.subcon._parsereport(stream, context, path) for _ in range(count)]
+
+    def _build(self, obj, stream, context, path):
+        VarUint()._build(len(obj), stream, context, path)
+        return [self.subcon._build(item, stream, context, path) for item in obj]
+
+    def _sizeof(self, context, path):
+        raise SizeofError("VarVec is variable-sized", path=path)
+
+
+# --- ActionType variants (index order is the wire index) -------------------------------------
+
+Put = Struct("frame_id" / u64)
+PutMany = Struct("frame_ids" / Vec(u64), "count" / u64)
+Find = Struct("query" / String(), "mode" / String(), "result_count" / u64)
+Ask = Struct("query" / String(), "provider" / String(), "model" / String())
+CheckpointAction = Struct("checkpoint_id" / u64)
+Update = Struct("frame_id" / u64)
+Delete = Struct("frame_id" / u64)
+ToolCall = Struct("name" / String(), "args_hash" / Hash32)
+
+ActionType = Enum(
+    ("Put", Put),
+    ("PutMany", PutMany),
+    ("Find", Find),
+    ("Ask", Ask),
+    ("Checkpoint", CheckpointAction),
+    ("Update", Update),
+    ("Delete", Delete),
+    ("ToolCall", ToolCall),
+)
+
+# --- Records ---------------------------------------------------------------------------------
+
+ReplayAction = Struct(
+    "sequence" / u64,
+    "timestamp_secs" / i64,
+    "action_type" / ActionType,
+    "input_hash" / Hash32,
+    "output_hash" / Hash32,
+    "input_preview" / String(),
+    "output_preview" / String(),
+    "affected_frames" / Vec(u64),
+    "duration_ms" / u64,
+)
+
+StateSnapshot = Struct(
+    "frame_count" / u64,
+    "frame_ids" / Vec(u64),
+    "lex_index_hash" / Option(Hash32),
+    "vec_index_hash" / Option(Hash32),
+    "wal_sequence" / u64,
+    "generation" / u64,
+)
+
+Checkpoint = Struct(
+    "id" / u64,
+    "at_sequence" / u64,
+    "timestamp_secs" / i64,
+    "state_hash" / Hash32,
+    "snapshot" / StateSnapshot,
+)
+
+ReplaySession = Struct(
+    "session_id" / Uuid(),
+    "name" / Option(String()),
+    "created_secs" / i64,
+    "ended_secs" / Option(i64),
+    "checkpoints" / Vec(Checkpoint),
+    "actions" / Vec(ReplayAction),
+    "metadata" / Map(String(), String()),
+    "version" / u32,
+)
+
+ReplayConfig = Struct(
+    "auto_checkpoint_interval" / u64,
+    "max_actions_per_session" / Option(u64),
+    "auto_record" / Bool(),
+)
+
+ActiveSession = Struct(
+    "session" / ReplaySession,
+    "next_checkpoint_id" / u64,
+    "actions_since_checkpoint" / u64,
+    "config" / ReplayConfig,
+)
+
+ReplayManifest = Struct(
+    "segment_offset" / u64,
+    "segment_size" / u64,
+    "session_count" / u32,
+    "total_actions" / u64,
+    "version" / u32,
+)
+
+# --- Containers ------------------------------------------------------------------------------
+
+SEGMENT_MAGIC = b"MV2RPLY!"
+ACTIVE_MAGIC = b"MV2ACTIV"
+SEGMENT_VERSION = 1
+
+SegmentHeader = Struct(
+    "magic" / Const(SEGMENT_MAGIC),
+    "version" / u32,
+    "session_count" / u32,
+    "total_size" / u64,
+)
+
+#: The whole segment: header, then session_count times (u64 length, ReplaySession).
+Segment = Struct(
+    "header" / SegmentHeader,
+    "sessions" / Array(this.header.session_count, Prefixed(u64, ReplaySession)),
+)
+
+#: The `NAME.mv2.session` sidecar: magic, u64 length, one ActiveSession.
+ActiveSessionEnvelope = Struct(
+    "magic" / Const(ACTIVE_MAGIC),
+    "active_session" / Prefixed(u64, ActiveSession),
+)
+
+#: StateSnapshot in bincode's standard (varint) configuration: BLAKE3 of these bytes is the
+#: checkpoint's state_hash. Option tags stay one byte and hashes stay raw.
+StateSnapshotStandard = Struct(
+    "frame_count" / VarUint(),
+    "frame_ids" / VarVec(VarUint()),
+    "lex_index_hash" / Option(Hash32),
+    "vec_index_hash" / Option(Hash32),
+    "wal_sequence" / VarUint(),
+    "generation" / VarUint(),
+)
+
+#: The records the codec maps to model classes (name -> Struct), in dependency order.
+RECORDS = {
+    "StateSnapshot": StateSnapshot,
+    "Checkpoint": Checkpoint,
+    "ReplayAction": ReplayAction,
+    "ReplaySession": ReplaySession,
+    "ReplayConfig": ReplayConfig,
+    "ActiveSession": ActiveSession,
+    "ReplayManifest": ReplayManifest,
+    "SegmentHeader": SegmentHeader,
+}
