@@ -28,6 +28,7 @@ from construct import (
     Container,
     ExplicitError,
     Int8ul,
+    Int16ul,
     Int32ul,
     Int64sl,
     Int64ul,
@@ -50,6 +51,7 @@ __all__ = [
     "ReplayConfig", "ActiveSession", "ReplayManifest",
     "SEGMENT_MAGIC", "ACTIVE_MAGIC", "SEGMENT_VERSION", "SegmentHeader", "Segment",
     "ActiveSessionEnvelope", "StateSnapshotStandard", "RECORDS",
+    "MV2_MAGIC", "MV2_FOOTER_MAGIC", "Mv2Header", "Mv2Footer", "TocManifest",
 ]
 
 u8 = Int8ul
@@ -410,3 +412,32 @@ RECORDS = {
     "ReplayManifest": ReplayManifest,
     "SegmentHeader": SegmentHeader,
 }
+
+# --- The .mv2 memory file around the segments (only what locating them needs) ----------------
+
+MV2_MAGIC = b"MV2\x00"
+MV2_FOOTER_MAGIC = b"MV2FOOT!"
+
+#: The first bytes of the 4096-byte `.mv2` header.
+Mv2Header = Struct(
+    "magic" / Const(MV2_MAGIC),
+    "version" / Int16ul,
+    "spec" / Bytes(2),
+    "footer_offset" / u64,
+    "wal_offset" / u64,
+    "wal_size" / u64,
+    "wal_checkpoint_pos" / u64,
+    "wal_sequence" / u64,
+    "toc_checksum" / Hash32,
+)
+
+#: The 56-byte footer that ends a `.mv2` file; the TOC is the toc_len bytes before it.
+Mv2Footer = Struct(
+    "magic" / Const(MV2_FOOTER_MAGIC),
+    "toc_len" / u64,
+    "toc_hash" / Hash32,
+    "generation" / u64,
+)
+
+#: Option<ReplayManifest> as it sits in the TOC when present: tag 1, then the manifest.
+TocManifest = Struct("tag" / Const(b"\x01"), "manifest" / ReplayManifest)

@@ -1,0 +1,115 @@
+"""The `.mv2` memory file around replay segments: header, footer, TOC, and the live segment.
+
+Only what locating segments needs. The live segment is the one the TOC's ReplayManifest points
+at; reading the TOC backwards is ambiguous (FORMAT.md), so the manifest is found by searching the
+current TOC for `01 | offset | size | session_count | total_actions | version` of a segment that
+fully decodes with every value agreeing. No match means no live segment (manifest None).
+Session records are not decoded here beyond what that check needs.
+"""
+
+from __future__ import annotations
+
+import attrs
+from construct import ConstructError
+
+from . import schema
+from .codec import MANIFEST_SIZE, parse_manifest, parse_segment
+from .errors import ReplayFormatError
+from .model import ReplayManifest, Segment
+
+__all__ = ["is_mv2", "Mv2Layout", "read_layout", "find_live_segment", "LiveSegment",
+           "live_segment"]
+
+FOOTER_SIZE = schema.Mv2Footer.sizeof()  # 56
+HEADER_SIZE = 4096
+
+
+def is_mv2(data) -> bool:
+    return bytes(data[:4]) == schema.MV2_MAGIC
+
+
+@attrs.frozen
+class Mv2Layout:
+    """Where the parts of a `.mv2` file are."""
+
+    size: int
+    footer_offset: int  # header bytes 8..16: where the TOC starts
+    footer_pos: int  # where the 56-byte footer starts
+    toc_len: int
+    generation: int
+
+    @property
+    def toc_range(self) -> tuple[int, int]:
+        return self.footer_offset, self.footer_pos
+
+
+def read_layout(data) -> Mv2Layout:
+    """Header and footer of a `.mv2`; ValueError when they are missing or disagree."""
+    size = len(data)
+    if size < 80 or not is_mv2(data):
+        raise ValueError("not a .mv2 file (no MV2\\0 header)")
+    try:
+        header = schema.Mv2Header.parse(bytes(data[:80]))
+    except ConstructError as exc:
+        raise ValueError(f"unreadable .mv2 header: {exc}") from exc
+    footer_pos = size - FOOTER_SIZE
+    if footer_pos < 0 or bytes(data[footer_pos:footer_pos + 8]) != schema.MV2_FOOTER_MAGIC:
+        raise ValueError("no MV2FOOT! footer at the end of the file")
+    footer = schema.Mv2Footer.parse(bytes(data[footer_pos:]))
+    footer_offset = header.footer_offset
+    if not 0 <= footer_offset <= footer_pos or footer_pos - footer_offset != footer.toc_len:
+        # Trust the footer's toc_len when the header disagrees (e.g. a torn header write).
+        footer_offset = footer_pos - footer.toc_len
+        if footer_offset < 0:
+            raise ValueError("TOC length in the footer exceeds the file")
+    return Mv2Layout(size, footer_offset, footer_pos, footer.toc_len, footer.generation)
+
+
+@attrs.frozen
+class LiveSegment:
+    """The segment the TOC manifest points at."""
+
+    offset: int
+    size: int
+    tag_pos: int  # absolute position of the manifest's Option tag in the TOC
+    manifest: ReplayManifest
+    segment: Segment
+
+
+def _manifest_matches(m: ReplayManifest, seg: Segment) -> bool:
+    return (m.session_count == seg.session_count == len(seg.sessions)
+            and m.total_actions == sum(len(s.actions) for s in seg.sessions)
+            and m.version == seg.version)
+
+
+def live_segment(data) -> LiveSegment | None:
+    """The live segment of a `.mv2` (None when the manifest is None); ValueError if not a .mv2."""
+    layout = read_layout(data)
+    start, stop = layout.toc_range
+    toc = bytes(data[start:stop])
+    magic = schema.SEGMENT_MAGIC
+    decoded: dict[tuple[int, int], Segment | None] = {}
+    found = None
+    pos = toc.find(b"\x01")
+    while pos != -1 and pos + 1 + MANIFEST_SIZE <= len(toc):
+        m = parse_manifest(toc, pos + 1)
+        key = (m.segment_offset, m.segment_size)
+        if (m.segment_offset + m.segment_size <= start
+                and bytes(data[m.segment_offset:m.segment_offset + 8]) == magic):
+            if key not in decoded:
+                try:
+                    decoded[key] = parse_segment(
+                        bytes(data[m.segment_offset:m.segment_offset + m.segment_size]))
+                except ReplayFormatError:
+                    decoded[key] = None
+            seg = decoded[key]
+            if seg is not None and _manifest_matches(m, seg):
+                found = LiveSegment(m.segment_offset, m.segment_size, start + pos, m, seg)
+        pos = toc.find(b"\x01", pos + 1)
+    return found
+
+
+def find_live_segment(data) -> tuple[int, int] | None:
+    """(offset, size) of the live segment of a `.mv2`, or None when there is none."""
+    live = live_segment(data)
+    return None if live is None else (live.offset, live.size)
