@@ -736,73 +736,563 @@ def parse_ReplaySession(b, p, e):
     a14 = l13.append
     try:
         for i12 in range(n11):
-            r15, p = parse_Checkpoint(b, p, e)
-            a14(r15)
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            v15, v16, v17, v18 = _S_QQqH.unpack_from(b, p)
+            p += 56
+            try:
+                r19, p = parse_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            r20 = _new(M.Checkpoint)
+            _set_Checkpoint_id(r20, v15)
+            _set_Checkpoint_at_sequence(r20, v16)
+            _set_Checkpoint_timestamp_secs(r20, v17)
+            _set_Checkpoint_state_hash(r20, v18)
+            _set_Checkpoint_snapshot(r20, r19)
+            a14(r20)
+            continue
     except ReplayFormatError as err:
         raise err.prefix(f'[{i12}]').prefix('checkpoints')
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'actions'),))
-    n16, = _S_Q.unpack_from(b, p)
-    p += 8
-    if n16 > (e - p) // 124:
-        _overflow(p, e, n16, 124, 'element count', 'actions')
-    i17 = 0
-    l18 = []
-    a19 = l18.append
-    try:
-        for i17 in range(n16):
-            r20, p = parse_ReplayAction(b, p, e)
-            a19(r20)
-    except ReplayFormatError as err:
-        raise err.prefix(f'[{i17}]').prefix('actions')
-    if e - p < 8:
-        _truncated(p, e, ((0, 8, 'metadata'),))
     n21, = _S_Q.unpack_from(b, p)
     p += 8
-    if n21 > (e - p) // 16:
-        _overflow(p, e, n21, 16, 'entry count', 'metadata')
-    d22 = {}
-    for i23 in range(n21):
-        kp24 = p
+    if n21 > (e - p) // 124:
+        _overflow(p, e, n21, 124, 'element count', 'actions')
+    i22 = 0
+    l23 = []
+    a24 = l23.append
+    try:
+        for i22 in range(n21):
+            if e - p < 20:
+                _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
+            v25, v26, k27 = _S_QqI.unpack_from(b, p)
+            p += 20
+            if k27 == 0:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v29, v30, v31, n32 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n32 > e - p:
+                    _overflow(p, e, n32, 1, 'string length', 'input_preview')
+                try:
+                    s33 = b[p:p + n32].decode() if n32 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n32
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n34, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n34 > e - p:
+                    _overflow(p, e, n34, 1, 'string length', 'output_preview')
+                try:
+                    s35 = b[p:p + n34].decode() if n34 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n34
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n36, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n36 > (e - p) // 8:
+                    _overflow(p, e, n36, 8, 'element count', 'affected_frames')
+                l37 = [*(_VS_Q[n36] if n36 < 64 else _vec_struct('Q', n36)).unpack_from(b, p)]
+                p += n36 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v38, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.Put)
+                _set_Put_frame_id(x28, v29)
+                r39 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r39, v25)
+                _set_ReplayAction_timestamp_secs(r39, v26)
+                _set_ReplayAction_action_type(r39, x28)
+                _set_ReplayAction_input_hash(r39, v30)
+                _set_ReplayAction_output_hash(r39, v31)
+                _set_ReplayAction_input_preview(r39, s33)
+                _set_ReplayAction_output_preview(r39, s35)
+                _set_ReplayAction_affected_frames(r39, l37)
+                _set_ReplayAction_duration_ms(r39, v38)
+                a24(r39)
+                continue
+            elif k27 == 1:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
+                n40, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n40 > (e - p) // 8:
+                    _overflow(p, e, n40, 8, 'element count', 'action_type.PutMany.frame_ids')
+                l41 = [*(_VS_Q[n40] if n40 < 64 else _vec_struct('Q', n40)).unpack_from(b, p)]
+                p += n40 * 8
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v42, v43, v44, n45 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n45 > e - p:
+                    _overflow(p, e, n45, 1, 'string length', 'input_preview')
+                try:
+                    s46 = b[p:p + n45].decode() if n45 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n45
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n47, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n47 > e - p:
+                    _overflow(p, e, n47, 1, 'string length', 'output_preview')
+                try:
+                    s48 = b[p:p + n47].decode() if n47 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n47
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n49, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n49 > (e - p) // 8:
+                    _overflow(p, e, n49, 8, 'element count', 'affected_frames')
+                l50 = [*(_VS_Q[n49] if n49 < 64 else _vec_struct('Q', n49)).unpack_from(b, p)]
+                p += n49 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v51, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.PutMany)
+                _set_PutMany_frame_ids(x28, l41)
+                _set_PutMany_count(x28, v42)
+                r52 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r52, v25)
+                _set_ReplayAction_timestamp_secs(r52, v26)
+                _set_ReplayAction_action_type(r52, x28)
+                _set_ReplayAction_input_hash(r52, v43)
+                _set_ReplayAction_output_hash(r52, v44)
+                _set_ReplayAction_input_preview(r52, s46)
+                _set_ReplayAction_output_preview(r52, s48)
+                _set_ReplayAction_affected_frames(r52, l50)
+                _set_ReplayAction_duration_ms(r52, v51)
+                a24(r52)
+                continue
+            elif k27 == 2:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
+                n53, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n53 > e - p:
+                    _overflow(p, e, n53, 1, 'string length', 'action_type.Find.query')
+                try:
+                    s54 = b[p:p + n53].decode() if n53 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.query')
+                p += n53
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.mode'),))
+                n55, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n55 > e - p:
+                    _overflow(p, e, n55, 1, 'string length', 'action_type.Find.mode')
+                try:
+                    s56 = b[p:p + n55].decode() if n55 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.mode')
+                p += n55
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v57, v58, v59, n60 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n60 > e - p:
+                    _overflow(p, e, n60, 1, 'string length', 'input_preview')
+                try:
+                    s61 = b[p:p + n60].decode() if n60 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n60
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n62, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n62 > e - p:
+                    _overflow(p, e, n62, 1, 'string length', 'output_preview')
+                try:
+                    s63 = b[p:p + n62].decode() if n62 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n62
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n64, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n64 > (e - p) // 8:
+                    _overflow(p, e, n64, 8, 'element count', 'affected_frames')
+                l65 = [*(_VS_Q[n64] if n64 < 64 else _vec_struct('Q', n64)).unpack_from(b, p)]
+                p += n64 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v66, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.Find)
+                _set_Find_query(x28, s54)
+                _set_Find_mode(x28, s56)
+                _set_Find_result_count(x28, v57)
+                r67 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r67, v25)
+                _set_ReplayAction_timestamp_secs(r67, v26)
+                _set_ReplayAction_action_type(r67, x28)
+                _set_ReplayAction_input_hash(r67, v58)
+                _set_ReplayAction_output_hash(r67, v59)
+                _set_ReplayAction_input_preview(r67, s61)
+                _set_ReplayAction_output_preview(r67, s63)
+                _set_ReplayAction_affected_frames(r67, l65)
+                _set_ReplayAction_duration_ms(r67, v66)
+                a24(r67)
+                continue
+            elif k27 == 3:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
+                n68, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n68 > e - p:
+                    _overflow(p, e, n68, 1, 'string length', 'action_type.Ask.query')
+                try:
+                    s69 = b[p:p + n68].decode() if n68 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.query')
+                p += n68
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.provider'),))
+                n70, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n70 > e - p:
+                    _overflow(p, e, n70, 1, 'string length', 'action_type.Ask.provider')
+                try:
+                    s71 = b[p:p + n70].decode() if n70 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.provider')
+                p += n70
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.model'),))
+                n72, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n72 > e - p:
+                    _overflow(p, e, n72, 1, 'string length', 'action_type.Ask.model')
+                try:
+                    s73 = b[p:p + n72].decode() if n72 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.model')
+                p += n72
+                if e - p < 72:
+                    _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
+                v74, v75, n76 = _S_HHQ.unpack_from(b, p)
+                p += 72
+                if n76 > e - p:
+                    _overflow(p, e, n76, 1, 'string length', 'input_preview')
+                try:
+                    s77 = b[p:p + n76].decode() if n76 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n76
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n78, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n78 > e - p:
+                    _overflow(p, e, n78, 1, 'string length', 'output_preview')
+                try:
+                    s79 = b[p:p + n78].decode() if n78 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n78
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n80, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n80 > (e - p) // 8:
+                    _overflow(p, e, n80, 8, 'element count', 'affected_frames')
+                l81 = [*(_VS_Q[n80] if n80 < 64 else _vec_struct('Q', n80)).unpack_from(b, p)]
+                p += n80 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v82, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.Ask)
+                _set_Ask_query(x28, s69)
+                _set_Ask_provider(x28, s71)
+                _set_Ask_model(x28, s73)
+                r83 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r83, v25)
+                _set_ReplayAction_timestamp_secs(r83, v26)
+                _set_ReplayAction_action_type(r83, x28)
+                _set_ReplayAction_input_hash(r83, v74)
+                _set_ReplayAction_output_hash(r83, v75)
+                _set_ReplayAction_input_preview(r83, s77)
+                _set_ReplayAction_output_preview(r83, s79)
+                _set_ReplayAction_affected_frames(r83, l81)
+                _set_ReplayAction_duration_ms(r83, v82)
+                a24(r83)
+                continue
+            elif k27 == 4:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v84, v85, v86, n87 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n87 > e - p:
+                    _overflow(p, e, n87, 1, 'string length', 'input_preview')
+                try:
+                    s88 = b[p:p + n87].decode() if n87 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n87
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n89, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n89 > e - p:
+                    _overflow(p, e, n89, 1, 'string length', 'output_preview')
+                try:
+                    s90 = b[p:p + n89].decode() if n89 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n89
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n91, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n91 > (e - p) // 8:
+                    _overflow(p, e, n91, 8, 'element count', 'affected_frames')
+                l92 = [*(_VS_Q[n91] if n91 < 64 else _vec_struct('Q', n91)).unpack_from(b, p)]
+                p += n91 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v93, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.CheckpointAction)
+                _set_CheckpointAction_checkpoint_id(x28, v84)
+                r94 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r94, v25)
+                _set_ReplayAction_timestamp_secs(r94, v26)
+                _set_ReplayAction_action_type(r94, x28)
+                _set_ReplayAction_input_hash(r94, v85)
+                _set_ReplayAction_output_hash(r94, v86)
+                _set_ReplayAction_input_preview(r94, s88)
+                _set_ReplayAction_output_preview(r94, s90)
+                _set_ReplayAction_affected_frames(r94, l92)
+                _set_ReplayAction_duration_ms(r94, v93)
+                a24(r94)
+                continue
+            elif k27 == 5:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v95, v96, v97, n98 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n98 > e - p:
+                    _overflow(p, e, n98, 1, 'string length', 'input_preview')
+                try:
+                    s99 = b[p:p + n98].decode() if n98 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n98
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n100, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n100 > e - p:
+                    _overflow(p, e, n100, 1, 'string length', 'output_preview')
+                try:
+                    s101 = b[p:p + n100].decode() if n100 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n100
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n102, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n102 > (e - p) // 8:
+                    _overflow(p, e, n102, 8, 'element count', 'affected_frames')
+                l103 = [*(_VS_Q[n102] if n102 < 64 else _vec_struct('Q', n102)).unpack_from(b, p)]
+                p += n102 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v104, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.Update)
+                _set_Update_frame_id(x28, v95)
+                r105 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r105, v25)
+                _set_ReplayAction_timestamp_secs(r105, v26)
+                _set_ReplayAction_action_type(r105, x28)
+                _set_ReplayAction_input_hash(r105, v96)
+                _set_ReplayAction_output_hash(r105, v97)
+                _set_ReplayAction_input_preview(r105, s99)
+                _set_ReplayAction_output_preview(r105, s101)
+                _set_ReplayAction_affected_frames(r105, l103)
+                _set_ReplayAction_duration_ms(r105, v104)
+                a24(r105)
+                continue
+            elif k27 == 6:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v106, v107, v108, n109 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n109 > e - p:
+                    _overflow(p, e, n109, 1, 'string length', 'input_preview')
+                try:
+                    s110 = b[p:p + n109].decode() if n109 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n109
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n111, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n111 > e - p:
+                    _overflow(p, e, n111, 1, 'string length', 'output_preview')
+                try:
+                    s112 = b[p:p + n111].decode() if n111 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n111
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n113, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n113 > (e - p) // 8:
+                    _overflow(p, e, n113, 8, 'element count', 'affected_frames')
+                l114 = [*(_VS_Q[n113] if n113 < 64 else _vec_struct('Q', n113)).unpack_from(b, p)]
+                p += n113 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v115, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.Delete)
+                _set_Delete_frame_id(x28, v106)
+                r116 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r116, v25)
+                _set_ReplayAction_timestamp_secs(r116, v26)
+                _set_ReplayAction_action_type(r116, x28)
+                _set_ReplayAction_input_hash(r116, v107)
+                _set_ReplayAction_output_hash(r116, v108)
+                _set_ReplayAction_input_preview(r116, s110)
+                _set_ReplayAction_output_preview(r116, s112)
+                _set_ReplayAction_affected_frames(r116, l114)
+                _set_ReplayAction_duration_ms(r116, v115)
+                a24(r116)
+                continue
+            elif k27 == 7:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
+                n117, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n117 > e - p:
+                    _overflow(p, e, n117, 1, 'string length', 'action_type.ToolCall.name')
+                try:
+                    s118 = b[p:p + n117].decode() if n117 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.ToolCall.name')
+                p += n117
+                if e - p < 104:
+                    _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
+                v119, v120, v121, n122 = _S_HHHQ.unpack_from(b, p)
+                p += 104
+                if n122 > e - p:
+                    _overflow(p, e, n122, 1, 'string length', 'input_preview')
+                try:
+                    s123 = b[p:p + n122].decode() if n122 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n122
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n124, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n124 > e - p:
+                    _overflow(p, e, n124, 1, 'string length', 'output_preview')
+                try:
+                    s125 = b[p:p + n124].decode() if n124 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n124
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n126, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n126 > (e - p) // 8:
+                    _overflow(p, e, n126, 8, 'element count', 'affected_frames')
+                l127 = [*(_VS_Q[n126] if n126 < 64 else _vec_struct('Q', n126)).unpack_from(b, p)]
+                p += n126 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v128, = _S_Q.unpack_from(b, p)
+                p += 8
+                x28 = _new(M.ToolCall)
+                _set_ToolCall_name(x28, s118)
+                _set_ToolCall_args_hash(x28, v119)
+                r129 = _new(M.ReplayAction)
+                _set_ReplayAction_sequence(r129, v25)
+                _set_ReplayAction_timestamp_secs(r129, v26)
+                _set_ReplayAction_action_type(r129, x28)
+                _set_ReplayAction_input_hash(r129, v120)
+                _set_ReplayAction_output_hash(r129, v121)
+                _set_ReplayAction_input_preview(r129, s123)
+                _set_ReplayAction_output_preview(r129, s125)
+                _set_ReplayAction_affected_frames(r129, l127)
+                _set_ReplayAction_duration_ms(r129, v128)
+                a24(r129)
+                continue
+            else:
+                raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k27)
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i22}]').prefix('actions')
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'metadata'),))
+    n130, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n130 > (e - p) // 16:
+        _overflow(p, e, n130, 16, 'entry count', 'metadata')
+    d131 = {}
+    for i132 in range(n130):
+        kp133 = p
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i23),))
-        n25, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i132),))
+        n134, = _S_Q.unpack_from(b, p)
         p += 8
-        if n25 > e - p:
-            _overflow(p, e, n25, 1, 'string length', 'metadata' + '[%d].key' % i23)
+        if n134 > e - p:
+            _overflow(p, e, n134, 1, 'string length', 'metadata' + '[%d].key' % i132)
         try:
-            s26 = b[p:p + n25].decode() if n25 else ''
+            s135 = b[p:p + n134].decode() if n134 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i23)
-        p += n25
+            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i132)
+        p += n134
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i23),))
-        n27, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i132),))
+        n136, = _S_Q.unpack_from(b, p)
         p += 8
-        if n27 > e - p:
-            _overflow(p, e, n27, 1, 'string length', 'metadata' + '[%d].value' % i23)
+        if n136 > e - p:
+            _overflow(p, e, n136, 1, 'string length', 'metadata' + '[%d].value' % i132)
         try:
-            s28 = b[p:p + n27].decode() if n27 else ''
+            s137 = b[p:p + n136].decode() if n136 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i23)
-        p += n27
-        if s26 in d22:
-            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp24, path='metadata' + '[%d].key' % i23, actual=s26)
-        d22[s26] = s28
+            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i132)
+        p += n136
+        if s135 in d131:
+            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp133, path='metadata' + '[%d].key' % i132, actual=s135)
+        d131[s135] = s137
     if e - p < 4:
         _truncated(p, e, ((0, 4, 'version'),))
-    v29, = _S_L.unpack_from(b, p)
+    v138, = _S_L.unpack_from(b, p)
     p += 4
-    r30 = _new(M.ReplaySession)
-    _set_ReplaySession_session_id(r30, u2)
-    _set_ReplaySession_name(r30, o4)
-    _set_ReplaySession_created_secs(r30, v7)
-    _set_ReplaySession_ended_secs(r30, o9)
-    _set_ReplaySession_checkpoints(r30, l13)
-    _set_ReplaySession_actions(r30, l18)
-    _set_ReplaySession_metadata(r30, d22)
-    _set_ReplaySession_version(r30, v29)
-    return r30, p
+    r139 = _new(M.ReplaySession)
+    _set_ReplaySession_session_id(r139, u2)
+    _set_ReplaySession_name(r139, o4)
+    _set_ReplaySession_created_secs(r139, v7)
+    _set_ReplaySession_ended_secs(r139, o9)
+    _set_ReplaySession_checkpoints(r139, l13)
+    _set_ReplaySession_actions(r139, l23)
+    _set_ReplaySession_metadata(r139, d131)
+    _set_ReplaySession_version(r139, v138)
+    return r139, p
 
 
 def parse_ReplayConfig(b, p, e):
@@ -1388,64 +1878,454 @@ def json_ReplaySession(b, p, e):
     a14 = l13.append
     try:
         for i12 in range(n11):
-            r15, p = json_Checkpoint(b, p, e)
-            a14(r15)
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            v15, v16, v17, v18 = _S_QQqH.unpack_from(b, p)
+            p += 56
+            try:
+                r19, p = json_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            a14({'id': v15, 'at_sequence': v16, 'timestamp_secs': v17, 'state_hash': [*v18], 'snapshot': r19})
+            continue
     except ReplayFormatError as err:
         raise err.prefix(f'[{i12}]').prefix('checkpoints')
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'actions'),))
-    n16, = _S_Q.unpack_from(b, p)
+    n20, = _S_Q.unpack_from(b, p)
     p += 8
-    if n16 > (e - p) // 124:
-        _overflow(p, e, n16, 124, 'element count', 'actions')
-    i17 = 0
-    l18 = []
-    a19 = l18.append
+    if n20 > (e - p) // 124:
+        _overflow(p, e, n20, 124, 'element count', 'actions')
+    i21 = 0
+    l22 = []
+    a23 = l22.append
     try:
-        for i17 in range(n16):
-            r20, p = json_ReplayAction(b, p, e)
-            a19(r20)
+        for i21 in range(n20):
+            if e - p < 20:
+                _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
+            v24, v25, k26 = _S_QqI.unpack_from(b, p)
+            p += 20
+            if k26 == 0:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v28, v29, v30, n31 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n31 > e - p:
+                    _overflow(p, e, n31, 1, 'string length', 'input_preview')
+                try:
+                    s32 = b[p:p + n31].decode() if n31 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n31
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n33, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n33 > e - p:
+                    _overflow(p, e, n33, 1, 'string length', 'output_preview')
+                try:
+                    s34 = b[p:p + n33].decode() if n33 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n33
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n35, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n35 > (e - p) // 8:
+                    _overflow(p, e, n35, 8, 'element count', 'affected_frames')
+                l36 = [*(_VS_Q[n35] if n35 < 64 else _vec_struct('Q', n35)).unpack_from(b, p)]
+                p += n35 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v37, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'Put': {'frame_id': v28}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v29], 'output_hash': [*v30], 'input_preview': s32, 'output_preview': s34, 'affected_frames': l36, 'duration_ms': v37})
+                continue
+            elif k26 == 1:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
+                n38, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n38 > (e - p) // 8:
+                    _overflow(p, e, n38, 8, 'element count', 'action_type.PutMany.frame_ids')
+                l39 = [*(_VS_Q[n38] if n38 < 64 else _vec_struct('Q', n38)).unpack_from(b, p)]
+                p += n38 * 8
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v40, v41, v42, n43 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n43 > e - p:
+                    _overflow(p, e, n43, 1, 'string length', 'input_preview')
+                try:
+                    s44 = b[p:p + n43].decode() if n43 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n43
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n45, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n45 > e - p:
+                    _overflow(p, e, n45, 1, 'string length', 'output_preview')
+                try:
+                    s46 = b[p:p + n45].decode() if n45 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n45
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n47, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n47 > (e - p) // 8:
+                    _overflow(p, e, n47, 8, 'element count', 'affected_frames')
+                l48 = [*(_VS_Q[n47] if n47 < 64 else _vec_struct('Q', n47)).unpack_from(b, p)]
+                p += n47 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v49, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'PutMany': {'frame_ids': l39, 'count': v40}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v41], 'output_hash': [*v42], 'input_preview': s44, 'output_preview': s46, 'affected_frames': l48, 'duration_ms': v49})
+                continue
+            elif k26 == 2:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
+                n50, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n50 > e - p:
+                    _overflow(p, e, n50, 1, 'string length', 'action_type.Find.query')
+                try:
+                    s51 = b[p:p + n50].decode() if n50 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.query')
+                p += n50
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.mode'),))
+                n52, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n52 > e - p:
+                    _overflow(p, e, n52, 1, 'string length', 'action_type.Find.mode')
+                try:
+                    s53 = b[p:p + n52].decode() if n52 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.mode')
+                p += n52
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v54, v55, v56, n57 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n57 > e - p:
+                    _overflow(p, e, n57, 1, 'string length', 'input_preview')
+                try:
+                    s58 = b[p:p + n57].decode() if n57 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n57
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n59, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n59 > e - p:
+                    _overflow(p, e, n59, 1, 'string length', 'output_preview')
+                try:
+                    s60 = b[p:p + n59].decode() if n59 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n59
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n61, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n61 > (e - p) // 8:
+                    _overflow(p, e, n61, 8, 'element count', 'affected_frames')
+                l62 = [*(_VS_Q[n61] if n61 < 64 else _vec_struct('Q', n61)).unpack_from(b, p)]
+                p += n61 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v63, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'Find': {'query': s51, 'mode': s53, 'result_count': v54}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v55], 'output_hash': [*v56], 'input_preview': s58, 'output_preview': s60, 'affected_frames': l62, 'duration_ms': v63})
+                continue
+            elif k26 == 3:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
+                n64, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n64 > e - p:
+                    _overflow(p, e, n64, 1, 'string length', 'action_type.Ask.query')
+                try:
+                    s65 = b[p:p + n64].decode() if n64 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.query')
+                p += n64
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.provider'),))
+                n66, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n66 > e - p:
+                    _overflow(p, e, n66, 1, 'string length', 'action_type.Ask.provider')
+                try:
+                    s67 = b[p:p + n66].decode() if n66 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.provider')
+                p += n66
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.model'),))
+                n68, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n68 > e - p:
+                    _overflow(p, e, n68, 1, 'string length', 'action_type.Ask.model')
+                try:
+                    s69 = b[p:p + n68].decode() if n68 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.model')
+                p += n68
+                if e - p < 72:
+                    _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
+                v70, v71, n72 = _S_HHQ.unpack_from(b, p)
+                p += 72
+                if n72 > e - p:
+                    _overflow(p, e, n72, 1, 'string length', 'input_preview')
+                try:
+                    s73 = b[p:p + n72].decode() if n72 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n72
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n74, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n74 > e - p:
+                    _overflow(p, e, n74, 1, 'string length', 'output_preview')
+                try:
+                    s75 = b[p:p + n74].decode() if n74 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n74
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n76, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n76 > (e - p) // 8:
+                    _overflow(p, e, n76, 8, 'element count', 'affected_frames')
+                l77 = [*(_VS_Q[n76] if n76 < 64 else _vec_struct('Q', n76)).unpack_from(b, p)]
+                p += n76 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v78, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'Ask': {'query': s65, 'provider': s67, 'model': s69}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v70], 'output_hash': [*v71], 'input_preview': s73, 'output_preview': s75, 'affected_frames': l77, 'duration_ms': v78})
+                continue
+            elif k26 == 4:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v79, v80, v81, n82 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n82 > e - p:
+                    _overflow(p, e, n82, 1, 'string length', 'input_preview')
+                try:
+                    s83 = b[p:p + n82].decode() if n82 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n82
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n84, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n84 > e - p:
+                    _overflow(p, e, n84, 1, 'string length', 'output_preview')
+                try:
+                    s85 = b[p:p + n84].decode() if n84 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n84
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n86, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n86 > (e - p) // 8:
+                    _overflow(p, e, n86, 8, 'element count', 'affected_frames')
+                l87 = [*(_VS_Q[n86] if n86 < 64 else _vec_struct('Q', n86)).unpack_from(b, p)]
+                p += n86 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v88, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'Checkpoint': {'checkpoint_id': v79}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v80], 'output_hash': [*v81], 'input_preview': s83, 'output_preview': s85, 'affected_frames': l87, 'duration_ms': v88})
+                continue
+            elif k26 == 5:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v89, v90, v91, n92 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n92 > e - p:
+                    _overflow(p, e, n92, 1, 'string length', 'input_preview')
+                try:
+                    s93 = b[p:p + n92].decode() if n92 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n92
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n94, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n94 > e - p:
+                    _overflow(p, e, n94, 1, 'string length', 'output_preview')
+                try:
+                    s95 = b[p:p + n94].decode() if n94 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n94
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n96, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n96 > (e - p) // 8:
+                    _overflow(p, e, n96, 8, 'element count', 'affected_frames')
+                l97 = [*(_VS_Q[n96] if n96 < 64 else _vec_struct('Q', n96)).unpack_from(b, p)]
+                p += n96 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v98, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'Update': {'frame_id': v89}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v90], 'output_hash': [*v91], 'input_preview': s93, 'output_preview': s95, 'affected_frames': l97, 'duration_ms': v98})
+                continue
+            elif k26 == 6:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                v99, v100, v101, n102 = _S_QHHQ.unpack_from(b, p)
+                p += 80
+                if n102 > e - p:
+                    _overflow(p, e, n102, 1, 'string length', 'input_preview')
+                try:
+                    s103 = b[p:p + n102].decode() if n102 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n102
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n104, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n104 > e - p:
+                    _overflow(p, e, n104, 1, 'string length', 'output_preview')
+                try:
+                    s105 = b[p:p + n104].decode() if n104 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n104
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n106, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n106 > (e - p) // 8:
+                    _overflow(p, e, n106, 8, 'element count', 'affected_frames')
+                l107 = [*(_VS_Q[n106] if n106 < 64 else _vec_struct('Q', n106)).unpack_from(b, p)]
+                p += n106 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v108, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'Delete': {'frame_id': v99}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v100], 'output_hash': [*v101], 'input_preview': s103, 'output_preview': s105, 'affected_frames': l107, 'duration_ms': v108})
+                continue
+            elif k26 == 7:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
+                n109, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n109 > e - p:
+                    _overflow(p, e, n109, 1, 'string length', 'action_type.ToolCall.name')
+                try:
+                    s110 = b[p:p + n109].decode() if n109 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.ToolCall.name')
+                p += n109
+                if e - p < 104:
+                    _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
+                v111, v112, v113, n114 = _S_HHHQ.unpack_from(b, p)
+                p += 104
+                if n114 > e - p:
+                    _overflow(p, e, n114, 1, 'string length', 'input_preview')
+                try:
+                    s115 = b[p:p + n114].decode() if n114 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n114
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n116, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n116 > e - p:
+                    _overflow(p, e, n116, 1, 'string length', 'output_preview')
+                try:
+                    s117 = b[p:p + n116].decode() if n116 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n116
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n118, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n118 > (e - p) // 8:
+                    _overflow(p, e, n118, 8, 'element count', 'affected_frames')
+                l119 = [*(_VS_Q[n118] if n118 < 64 else _vec_struct('Q', n118)).unpack_from(b, p)]
+                p += n118 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                v120, = _S_Q.unpack_from(b, p)
+                p += 8
+                x27 = {'ToolCall': {'name': s110, 'args_hash': [*v111]}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v112], 'output_hash': [*v113], 'input_preview': s115, 'output_preview': s117, 'affected_frames': l119, 'duration_ms': v120})
+                continue
+            else:
+                raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k26)
     except ReplayFormatError as err:
-        raise err.prefix(f'[{i17}]').prefix('actions')
+        raise err.prefix(f'[{i21}]').prefix('actions')
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'metadata'),))
-    n21, = _S_Q.unpack_from(b, p)
+    n121, = _S_Q.unpack_from(b, p)
     p += 8
-    if n21 > (e - p) // 16:
-        _overflow(p, e, n21, 16, 'entry count', 'metadata')
-    d22 = {}
-    for i23 in range(n21):
-        kp24 = p
+    if n121 > (e - p) // 16:
+        _overflow(p, e, n121, 16, 'entry count', 'metadata')
+    d122 = {}
+    for i123 in range(n121):
+        kp124 = p
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i23),))
-        n25, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i123),))
+        n125, = _S_Q.unpack_from(b, p)
         p += 8
-        if n25 > e - p:
-            _overflow(p, e, n25, 1, 'string length', 'metadata' + '[%d].key' % i23)
+        if n125 > e - p:
+            _overflow(p, e, n125, 1, 'string length', 'metadata' + '[%d].key' % i123)
         try:
-            s26 = b[p:p + n25].decode() if n25 else ''
+            s126 = b[p:p + n125].decode() if n125 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i23)
-        p += n25
+            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i123)
+        p += n125
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i23),))
-        n27, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i123),))
+        n127, = _S_Q.unpack_from(b, p)
         p += 8
-        if n27 > e - p:
-            _overflow(p, e, n27, 1, 'string length', 'metadata' + '[%d].value' % i23)
+        if n127 > e - p:
+            _overflow(p, e, n127, 1, 'string length', 'metadata' + '[%d].value' % i123)
         try:
-            s28 = b[p:p + n27].decode() if n27 else ''
+            s128 = b[p:p + n127].decode() if n127 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i23)
-        p += n27
-        if s26 in d22:
-            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp24, path='metadata' + '[%d].key' % i23, actual=s26)
-        d22[s26] = s28
+            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i123)
+        p += n127
+        if s126 in d122:
+            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp124, path='metadata' + '[%d].key' % i123, actual=s126)
+        d122[s126] = s128
     if e - p < 4:
         _truncated(p, e, ((0, 4, 'version'),))
-    v29, = _S_L.unpack_from(b, p)
+    v129, = _S_L.unpack_from(b, p)
     p += 4
-    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': l13, 'actions': l18, 'metadata': d22, 'version': v29}, p
+    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': l13, 'actions': l22, 'metadata': d122, 'version': v129}, p
 
 
 def json_ReplayConfig(b, p, e):
@@ -1965,7 +2845,14 @@ def skip_ReplaySession(b, p, e):
     i7 = 0
     try:
         for i7 in range(n6):
-            p = skip_Checkpoint(b, p, e)
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            p += 56
+            try:
+                p = skip_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            continue
     except ReplayFormatError as err:
         raise err.prefix(f'[{i7}]').prefix('checkpoints')
     if e - p < 8:
@@ -1977,43 +2864,393 @@ def skip_ReplaySession(b, p, e):
     i9 = 0
     try:
         for i9 in range(n8):
-            p = skip_ReplayAction(b, p, e)
+            if e - p < 20:
+                _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
+            k10, = _S_8_8_I.unpack_from(b, p)
+            p += 20
+            if k10 == 0:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n11, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n11 > e - p:
+                    _overflow(p, e, n11, 1, 'string length', 'input_preview')
+                try:
+                    s12 = b[p:p + n11].decode() if n11 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n11
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n13, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n13 > e - p:
+                    _overflow(p, e, n13, 1, 'string length', 'output_preview')
+                try:
+                    s14 = b[p:p + n13].decode() if n13 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n13
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n15, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n15 > (e - p) // 8:
+                    _overflow(p, e, n15, 8, 'element count', 'affected_frames')
+                p += n15 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k10 == 1:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
+                n16, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n16 > (e - p) // 8:
+                    _overflow(p, e, n16, 8, 'element count', 'action_type.PutMany.frame_ids')
+                p += n16 * 8
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n17, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n17 > e - p:
+                    _overflow(p, e, n17, 1, 'string length', 'input_preview')
+                try:
+                    s18 = b[p:p + n17].decode() if n17 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n17
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n19, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n19 > e - p:
+                    _overflow(p, e, n19, 1, 'string length', 'output_preview')
+                try:
+                    s20 = b[p:p + n19].decode() if n19 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n19
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n21, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n21 > (e - p) // 8:
+                    _overflow(p, e, n21, 8, 'element count', 'affected_frames')
+                p += n21 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k10 == 2:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
+                n22, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n22 > e - p:
+                    _overflow(p, e, n22, 1, 'string length', 'action_type.Find.query')
+                try:
+                    s23 = b[p:p + n22].decode() if n22 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.query')
+                p += n22
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.mode'),))
+                n24, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n24 > e - p:
+                    _overflow(p, e, n24, 1, 'string length', 'action_type.Find.mode')
+                try:
+                    s25 = b[p:p + n24].decode() if n24 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.mode')
+                p += n24
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n26, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n26 > e - p:
+                    _overflow(p, e, n26, 1, 'string length', 'input_preview')
+                try:
+                    s27 = b[p:p + n26].decode() if n26 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n26
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n28, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n28 > e - p:
+                    _overflow(p, e, n28, 1, 'string length', 'output_preview')
+                try:
+                    s29 = b[p:p + n28].decode() if n28 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n28
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n30, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n30 > (e - p) // 8:
+                    _overflow(p, e, n30, 8, 'element count', 'affected_frames')
+                p += n30 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k10 == 3:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
+                n31, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n31 > e - p:
+                    _overflow(p, e, n31, 1, 'string length', 'action_type.Ask.query')
+                try:
+                    s32 = b[p:p + n31].decode() if n31 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.query')
+                p += n31
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.provider'),))
+                n33, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n33 > e - p:
+                    _overflow(p, e, n33, 1, 'string length', 'action_type.Ask.provider')
+                try:
+                    s34 = b[p:p + n33].decode() if n33 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.provider')
+                p += n33
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.model'),))
+                n35, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n35 > e - p:
+                    _overflow(p, e, n35, 1, 'string length', 'action_type.Ask.model')
+                try:
+                    s36 = b[p:p + n35].decode() if n35 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.model')
+                p += n35
+                if e - p < 72:
+                    _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
+                n37, = _S_32_32_Q.unpack_from(b, p)
+                p += 72
+                if n37 > e - p:
+                    _overflow(p, e, n37, 1, 'string length', 'input_preview')
+                try:
+                    s38 = b[p:p + n37].decode() if n37 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n37
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n39, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n39 > e - p:
+                    _overflow(p, e, n39, 1, 'string length', 'output_preview')
+                try:
+                    s40 = b[p:p + n39].decode() if n39 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n39
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n41, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n41 > (e - p) // 8:
+                    _overflow(p, e, n41, 8, 'element count', 'affected_frames')
+                p += n41 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k10 == 4:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n42, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n42 > e - p:
+                    _overflow(p, e, n42, 1, 'string length', 'input_preview')
+                try:
+                    s43 = b[p:p + n42].decode() if n42 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n42
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n44, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n44 > e - p:
+                    _overflow(p, e, n44, 1, 'string length', 'output_preview')
+                try:
+                    s45 = b[p:p + n44].decode() if n44 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n44
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n46, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n46 > (e - p) // 8:
+                    _overflow(p, e, n46, 8, 'element count', 'affected_frames')
+                p += n46 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k10 == 5:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n47, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n47 > e - p:
+                    _overflow(p, e, n47, 1, 'string length', 'input_preview')
+                try:
+                    s48 = b[p:p + n47].decode() if n47 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n47
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n49, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n49 > e - p:
+                    _overflow(p, e, n49, 1, 'string length', 'output_preview')
+                try:
+                    s50 = b[p:p + n49].decode() if n49 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n49
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n51, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n51 > (e - p) // 8:
+                    _overflow(p, e, n51, 8, 'element count', 'affected_frames')
+                p += n51 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k10 == 6:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n52, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n52 > e - p:
+                    _overflow(p, e, n52, 1, 'string length', 'input_preview')
+                try:
+                    s53 = b[p:p + n52].decode() if n52 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n52
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n54, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n54 > e - p:
+                    _overflow(p, e, n54, 1, 'string length', 'output_preview')
+                try:
+                    s55 = b[p:p + n54].decode() if n54 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n54
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n56, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n56 > (e - p) // 8:
+                    _overflow(p, e, n56, 8, 'element count', 'affected_frames')
+                p += n56 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k10 == 7:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
+                n57, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n57 > e - p:
+                    _overflow(p, e, n57, 1, 'string length', 'action_type.ToolCall.name')
+                try:
+                    s58 = b[p:p + n57].decode() if n57 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.ToolCall.name')
+                p += n57
+                if e - p < 104:
+                    _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
+                n59, = _S_32_32_32_Q.unpack_from(b, p)
+                p += 104
+                if n59 > e - p:
+                    _overflow(p, e, n59, 1, 'string length', 'input_preview')
+                try:
+                    s60 = b[p:p + n59].decode() if n59 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n59
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n61, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n61 > e - p:
+                    _overflow(p, e, n61, 1, 'string length', 'output_preview')
+                try:
+                    s62 = b[p:p + n61].decode() if n61 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n61
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n63, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n63 > (e - p) // 8:
+                    _overflow(p, e, n63, 8, 'element count', 'affected_frames')
+                p += n63 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            else:
+                raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k10)
     except ReplayFormatError as err:
         raise err.prefix(f'[{i9}]').prefix('actions')
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'metadata'),))
-    n10, = _S_Q.unpack_from(b, p)
+    n64, = _S_Q.unpack_from(b, p)
     p += 8
-    if n10 > (e - p) // 16:
-        _overflow(p, e, n10, 16, 'entry count', 'metadata')
-    d11 = {}
-    for i12 in range(n10):
-        kp13 = p
+    if n64 > (e - p) // 16:
+        _overflow(p, e, n64, 16, 'entry count', 'metadata')
+    d65 = {}
+    for i66 in range(n64):
+        kp67 = p
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i12),))
-        n14, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i66),))
+        n68, = _S_Q.unpack_from(b, p)
         p += 8
-        if n14 > e - p:
-            _overflow(p, e, n14, 1, 'string length', 'metadata' + '[%d].key' % i12)
+        if n68 > e - p:
+            _overflow(p, e, n68, 1, 'string length', 'metadata' + '[%d].key' % i66)
         try:
-            s15 = b[p:p + n14].decode() if n14 else ''
+            s69 = b[p:p + n68].decode() if n68 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i12)
-        p += n14
+            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i66)
+        p += n68
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i12),))
-        n16, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i66),))
+        n70, = _S_Q.unpack_from(b, p)
         p += 8
-        if n16 > e - p:
-            _overflow(p, e, n16, 1, 'string length', 'metadata' + '[%d].value' % i12)
+        if n70 > e - p:
+            _overflow(p, e, n70, 1, 'string length', 'metadata' + '[%d].value' % i66)
         try:
-            s17 = b[p:p + n16].decode() if n16 else ''
+            s71 = b[p:p + n70].decode() if n70 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i12)
-        p += n16
-        if s15 in d11:
-            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp13, path='metadata' + '[%d].key' % i12, actual=s15)
-        d11[s15] = s17
+            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i66)
+        p += n70
+        if s69 in d65:
+            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp67, path='metadata' + '[%d].key' % i66, actual=s69)
+        d65[s69] = s71
     if e - p < 4:
         _truncated(p, e, ((0, 4, 'version'),))
     p += 4
@@ -2067,6 +3304,747 @@ def skip_ReplayManifest(b, p, e):
 
 def skip_SegmentHeader(b, p, e):
     """Check one SegmentHeader in b[p:e] without building it; returns the next offset."""
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'magic'),))
+    c1, = _S_M.unpack_from(b, p)
+    p += 8
+    if c1 != b'MV2RPLY!':
+        raise ReplayFormatError(K.BAD_MAGIC, 'wrong magic', offset=p - 8, path='magic', expected=b'MV2RPLY!', actual=c1)
+    if e - p < 16:
+        _truncated(p, e, ((0, 4, 'version'), (4, 4, 'session_count'), (8, 8, 'total_size'),))
+    p += 16
+    return p
+
+
+def walk_StateSnapshot(b, p, e):
+    """Check the structure of one StateSnapshot in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
+    if e - p < 16:
+        _truncated(p, e, ((0, 8, 'frame_count'), (8, 8, 'frame_ids'),))
+    n1, = _S_8_Q.unpack_from(b, p)
+    p += 16
+    if n1 > (e - p) // 8:
+        _overflow(p, e, n1, 8, 'element count', 'frame_ids')
+    p += n1 * 8
+    if e - p < 1:
+        _truncated(p, e, ((0, 1, 'lex_index_hash'),))
+    t2, = _S_B.unpack_from(b, p)
+    p += 1
+    if t2 == 1:
+        if e - p < 32:
+            _truncated(p, e, ((0, 32, 'lex_index_hash'),))
+        p += 32
+    elif t2 != 0:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='lex_index_hash', expected='0 or 1', actual=t2)
+    if e - p < 1:
+        _truncated(p, e, ((0, 1, 'vec_index_hash'),))
+    t3, = _S_B.unpack_from(b, p)
+    p += 1
+    if t3 == 1:
+        if e - p < 32:
+            _truncated(p, e, ((0, 32, 'vec_index_hash'),))
+        p += 32
+    elif t3 != 0:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='vec_index_hash', expected='0 or 1', actual=t3)
+    if e - p < 16:
+        _truncated(p, e, ((0, 8, 'wal_sequence'), (8, 8, 'generation'),))
+    p += 16
+    return p
+
+
+def walk_Checkpoint(b, p, e):
+    """Check the structure of one Checkpoint in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
+    if e - p < 56:
+        _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+    p += 56
+    try:
+        p = walk_StateSnapshot(b, p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('snapshot')
+    return p
+
+
+def walk_ReplayAction(b, p, e):
+    """Check the structure of one ReplayAction in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
+    if e - p < 20:
+        _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
+    k1, = _S_8_8_I.unpack_from(b, p)
+    p += 20
+    if k1 == 0:
+        if e - p < 80:
+            _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+        n2, = _S_8_32_32_Q.unpack_from(b, p)
+        p += 80
+        if n2 > e - p:
+            _overflow(p, e, n2, 1, 'string length', 'input_preview')
+        p += n2
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n3, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n3 > e - p:
+            _overflow(p, e, n3, 1, 'string length', 'output_preview')
+        p += n3
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n4, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n4 > (e - p) // 8:
+            _overflow(p, e, n4, 8, 'element count', 'affected_frames')
+        p += n4 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    elif k1 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
+        n5, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n5 > (e - p) // 8:
+            _overflow(p, e, n5, 8, 'element count', 'action_type.PutMany.frame_ids')
+        p += n5 * 8
+        if e - p < 80:
+            _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+        n6, = _S_8_32_32_Q.unpack_from(b, p)
+        p += 80
+        if n6 > e - p:
+            _overflow(p, e, n6, 1, 'string length', 'input_preview')
+        p += n6
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n7, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n7 > e - p:
+            _overflow(p, e, n7, 1, 'string length', 'output_preview')
+        p += n7
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n8, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n8 > (e - p) // 8:
+            _overflow(p, e, n8, 8, 'element count', 'affected_frames')
+        p += n8 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    elif k1 == 2:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
+        n9, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n9 > e - p:
+            _overflow(p, e, n9, 1, 'string length', 'action_type.Find.query')
+        p += n9
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'action_type.Find.mode'),))
+        n10, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n10 > e - p:
+            _overflow(p, e, n10, 1, 'string length', 'action_type.Find.mode')
+        p += n10
+        if e - p < 80:
+            _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+        n11, = _S_8_32_32_Q.unpack_from(b, p)
+        p += 80
+        if n11 > e - p:
+            _overflow(p, e, n11, 1, 'string length', 'input_preview')
+        p += n11
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n12, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n12 > e - p:
+            _overflow(p, e, n12, 1, 'string length', 'output_preview')
+        p += n12
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n13, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n13 > (e - p) // 8:
+            _overflow(p, e, n13, 8, 'element count', 'affected_frames')
+        p += n13 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    elif k1 == 3:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
+        n14, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n14 > e - p:
+            _overflow(p, e, n14, 1, 'string length', 'action_type.Ask.query')
+        p += n14
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'action_type.Ask.provider'),))
+        n15, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n15 > e - p:
+            _overflow(p, e, n15, 1, 'string length', 'action_type.Ask.provider')
+        p += n15
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'action_type.Ask.model'),))
+        n16, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n16 > e - p:
+            _overflow(p, e, n16, 1, 'string length', 'action_type.Ask.model')
+        p += n16
+        if e - p < 72:
+            _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
+        n17, = _S_32_32_Q.unpack_from(b, p)
+        p += 72
+        if n17 > e - p:
+            _overflow(p, e, n17, 1, 'string length', 'input_preview')
+        p += n17
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n18, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n18 > e - p:
+            _overflow(p, e, n18, 1, 'string length', 'output_preview')
+        p += n18
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n19, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n19 > (e - p) // 8:
+            _overflow(p, e, n19, 8, 'element count', 'affected_frames')
+        p += n19 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    elif k1 == 4:
+        if e - p < 80:
+            _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+        n20, = _S_8_32_32_Q.unpack_from(b, p)
+        p += 80
+        if n20 > e - p:
+            _overflow(p, e, n20, 1, 'string length', 'input_preview')
+        p += n20
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n21, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n21 > e - p:
+            _overflow(p, e, n21, 1, 'string length', 'output_preview')
+        p += n21
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n22, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n22 > (e - p) // 8:
+            _overflow(p, e, n22, 8, 'element count', 'affected_frames')
+        p += n22 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    elif k1 == 5:
+        if e - p < 80:
+            _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+        n23, = _S_8_32_32_Q.unpack_from(b, p)
+        p += 80
+        if n23 > e - p:
+            _overflow(p, e, n23, 1, 'string length', 'input_preview')
+        p += n23
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n24, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n24 > e - p:
+            _overflow(p, e, n24, 1, 'string length', 'output_preview')
+        p += n24
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n25, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n25 > (e - p) // 8:
+            _overflow(p, e, n25, 8, 'element count', 'affected_frames')
+        p += n25 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    elif k1 == 6:
+        if e - p < 80:
+            _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+        n26, = _S_8_32_32_Q.unpack_from(b, p)
+        p += 80
+        if n26 > e - p:
+            _overflow(p, e, n26, 1, 'string length', 'input_preview')
+        p += n26
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n27, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n27 > e - p:
+            _overflow(p, e, n27, 1, 'string length', 'output_preview')
+        p += n27
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n28, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n28 > (e - p) // 8:
+            _overflow(p, e, n28, 8, 'element count', 'affected_frames')
+        p += n28 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    elif k1 == 7:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
+        n29, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n29 > e - p:
+            _overflow(p, e, n29, 1, 'string length', 'action_type.ToolCall.name')
+        p += n29
+        if e - p < 104:
+            _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
+        n30, = _S_32_32_32_Q.unpack_from(b, p)
+        p += 104
+        if n30 > e - p:
+            _overflow(p, e, n30, 1, 'string length', 'input_preview')
+        p += n30
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'output_preview'),))
+        n31, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n31 > e - p:
+            _overflow(p, e, n31, 1, 'string length', 'output_preview')
+        p += n31
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'affected_frames'),))
+        n32, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n32 > (e - p) // 8:
+            _overflow(p, e, n32, 8, 'element count', 'affected_frames')
+        p += n32 * 8
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'duration_ms'),))
+        p += 8
+        return p
+    else:
+        raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k1)
+
+
+def walk_ReplaySession(b, p, e):
+    """Check the structure of one ReplaySession in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'session_id'),))
+    n1, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n1 != 16:
+        raise ReplayFormatError(K.BAD_UUID_LENGTH, 'Uuid length is not 16', offset=p - 8, path='session_id', expected=16, actual=n1)
+    if e - p < 16:
+        _truncated(p, e, ((0, 16, 'session_id'),))
+    p += 16
+    if e - p < 1:
+        _truncated(p, e, ((0, 1, 'name'),))
+    t2, = _S_B.unpack_from(b, p)
+    p += 1
+    if t2 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'name'),))
+        n3, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n3 > e - p:
+            _overflow(p, e, n3, 1, 'string length', 'name')
+        p += n3
+    elif t2 != 0:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='name', expected='0 or 1', actual=t2)
+    if e - p < 9:
+        _truncated(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
+    t4, = _S_8_B.unpack_from(b, p)
+    p += 9
+    if t4 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'ended_secs'),))
+        p += 8
+    elif t4 != 0:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='ended_secs', expected='0 or 1', actual=t4)
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'checkpoints'),))
+    n5, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n5 > (e - p) // 90:
+        _overflow(p, e, n5, 90, 'element count', 'checkpoints')
+    i6 = 0
+    try:
+        for i6 in range(n5):
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            p += 56
+            try:
+                p = walk_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            continue
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i6}]').prefix('checkpoints')
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'actions'),))
+    n7, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n7 > (e - p) // 124:
+        _overflow(p, e, n7, 124, 'element count', 'actions')
+    i8 = 0
+    try:
+        for i8 in range(n7):
+            if e - p < 20:
+                _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
+            k9, = _S_8_8_I.unpack_from(b, p)
+            p += 20
+            if k9 == 0:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n10, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n10 > e - p:
+                    _overflow(p, e, n10, 1, 'string length', 'input_preview')
+                p += n10
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n11, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n11 > e - p:
+                    _overflow(p, e, n11, 1, 'string length', 'output_preview')
+                p += n11
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n12, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n12 > (e - p) // 8:
+                    _overflow(p, e, n12, 8, 'element count', 'affected_frames')
+                p += n12 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k9 == 1:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
+                n13, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n13 > (e - p) // 8:
+                    _overflow(p, e, n13, 8, 'element count', 'action_type.PutMany.frame_ids')
+                p += n13 * 8
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n14, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n14 > e - p:
+                    _overflow(p, e, n14, 1, 'string length', 'input_preview')
+                p += n14
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n15, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n15 > e - p:
+                    _overflow(p, e, n15, 1, 'string length', 'output_preview')
+                p += n15
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n16, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n16 > (e - p) // 8:
+                    _overflow(p, e, n16, 8, 'element count', 'affected_frames')
+                p += n16 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k9 == 2:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
+                n17, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n17 > e - p:
+                    _overflow(p, e, n17, 1, 'string length', 'action_type.Find.query')
+                p += n17
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.mode'),))
+                n18, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n18 > e - p:
+                    _overflow(p, e, n18, 1, 'string length', 'action_type.Find.mode')
+                p += n18
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n19, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n19 > e - p:
+                    _overflow(p, e, n19, 1, 'string length', 'input_preview')
+                p += n19
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n20, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n20 > e - p:
+                    _overflow(p, e, n20, 1, 'string length', 'output_preview')
+                p += n20
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n21, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n21 > (e - p) // 8:
+                    _overflow(p, e, n21, 8, 'element count', 'affected_frames')
+                p += n21 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k9 == 3:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
+                n22, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n22 > e - p:
+                    _overflow(p, e, n22, 1, 'string length', 'action_type.Ask.query')
+                p += n22
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.provider'),))
+                n23, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n23 > e - p:
+                    _overflow(p, e, n23, 1, 'string length', 'action_type.Ask.provider')
+                p += n23
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.model'),))
+                n24, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n24 > e - p:
+                    _overflow(p, e, n24, 1, 'string length', 'action_type.Ask.model')
+                p += n24
+                if e - p < 72:
+                    _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
+                n25, = _S_32_32_Q.unpack_from(b, p)
+                p += 72
+                if n25 > e - p:
+                    _overflow(p, e, n25, 1, 'string length', 'input_preview')
+                p += n25
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n26, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n26 > e - p:
+                    _overflow(p, e, n26, 1, 'string length', 'output_preview')
+                p += n26
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n27, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n27 > (e - p) // 8:
+                    _overflow(p, e, n27, 8, 'element count', 'affected_frames')
+                p += n27 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k9 == 4:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n28, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n28 > e - p:
+                    _overflow(p, e, n28, 1, 'string length', 'input_preview')
+                p += n28
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n29, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n29 > e - p:
+                    _overflow(p, e, n29, 1, 'string length', 'output_preview')
+                p += n29
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n30, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n30 > (e - p) // 8:
+                    _overflow(p, e, n30, 8, 'element count', 'affected_frames')
+                p += n30 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k9 == 5:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n31, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n31 > e - p:
+                    _overflow(p, e, n31, 1, 'string length', 'input_preview')
+                p += n31
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n32, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n32 > e - p:
+                    _overflow(p, e, n32, 1, 'string length', 'output_preview')
+                p += n32
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n33, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n33 > (e - p) // 8:
+                    _overflow(p, e, n33, 8, 'element count', 'affected_frames')
+                p += n33 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k9 == 6:
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n34, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n34 > e - p:
+                    _overflow(p, e, n34, 1, 'string length', 'input_preview')
+                p += n34
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n35, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n35 > e - p:
+                    _overflow(p, e, n35, 1, 'string length', 'output_preview')
+                p += n35
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n36, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n36 > (e - p) // 8:
+                    _overflow(p, e, n36, 8, 'element count', 'affected_frames')
+                p += n36 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k9 == 7:
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
+                n37, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n37 > e - p:
+                    _overflow(p, e, n37, 1, 'string length', 'action_type.ToolCall.name')
+                p += n37
+                if e - p < 104:
+                    _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
+                n38, = _S_32_32_32_Q.unpack_from(b, p)
+                p += 104
+                if n38 > e - p:
+                    _overflow(p, e, n38, 1, 'string length', 'input_preview')
+                p += n38
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n39, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n39 > e - p:
+                    _overflow(p, e, n39, 1, 'string length', 'output_preview')
+                p += n39
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n40, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n40 > (e - p) // 8:
+                    _overflow(p, e, n40, 8, 'element count', 'affected_frames')
+                p += n40 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            else:
+                raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k9)
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i8}]').prefix('actions')
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'metadata'),))
+    n41, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n41 > (e - p) // 16:
+        _overflow(p, e, n41, 16, 'entry count', 'metadata')
+    d42 = {}
+    for i43 in range(n41):
+        kp44 = p
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i43),))
+        n45, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n45 > e - p:
+            _overflow(p, e, n45, 1, 'string length', 'metadata' + '[%d].key' % i43)
+        try:
+            s46 = b[p:p + n45].decode() if n45 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i43)
+        p += n45
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i43),))
+        n47, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n47 > e - p:
+            _overflow(p, e, n47, 1, 'string length', 'metadata' + '[%d].value' % i43)
+        try:
+            s48 = b[p:p + n47].decode() if n47 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i43)
+        p += n47
+        if s46 in d42:
+            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp44, path='metadata' + '[%d].key' % i43, actual=s46)
+        d42[s46] = s48
+    if e - p < 4:
+        _truncated(p, e, ((0, 4, 'version'),))
+    p += 4
+    return p
+
+
+def walk_ReplayConfig(b, p, e):
+    """Check the structure of one ReplayConfig in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
+    if e - p < 9:
+        _truncated(p, e, ((0, 8, 'auto_checkpoint_interval'), (8, 1, 'max_actions_per_session'),))
+    t1, = _S_8_B.unpack_from(b, p)
+    p += 9
+    if t1 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'max_actions_per_session'),))
+        p += 8
+    elif t1 != 0:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='max_actions_per_session', expected='0 or 1', actual=t1)
+    if e - p < 1:
+        _truncated(p, e, ((0, 1, 'auto_record'),))
+    t2, = _S_B.unpack_from(b, p)
+    p += 1
+    if t2 > 1:
+        raise ReplayFormatError(K.INVALID_BOOL, 'bool byte is not 0 or 1', offset=p - 1, path='auto_record', expected='0 or 1', actual=t2)
+    return p
+
+
+def walk_ActiveSession(b, p, e):
+    """Check the structure of one ActiveSession in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
+    try:
+        p = walk_ReplaySession(b, p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('session')
+    if e - p < 16:
+        _truncated(p, e, ((0, 8, 'next_checkpoint_id'), (8, 8, 'actions_since_checkpoint'),))
+    p += 16
+    try:
+        p = walk_ReplayConfig(b, p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('config')
+    return p
+
+
+def walk_ReplayManifest(b, p, e):
+    """Check the structure of one ReplayManifest in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
+    if e - p < 32:
+        _truncated(p, e, ((0, 8, 'segment_offset'), (8, 8, 'segment_size'), (16, 4, 'session_count'), (20, 8, 'total_actions'), (28, 4, 'version'),))
+    p += 32
+    return p
+
+
+def walk_SegmentHeader(b, p, e):
+    """Check the structure of one SegmentHeader in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'magic'),))
     c1, = _S_M.unpack_from(b, p)
@@ -2135,7 +4113,14 @@ def summary_ReplaySession(b, p, e):
     i12 = 0
     try:
         for i12 in range(n11):
-            p = skip_Checkpoint(b, p, e)
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            p += 56
+            try:
+                p = skip_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            continue
     except ReplayFormatError as err:
         raise err.prefix(f'[{i12}]').prefix('checkpoints')
     if e - p < 8:
@@ -2148,56 +4133,819 @@ def summary_ReplaySession(b, p, e):
     c15 = [0] * 8
     try:
         for i14 in range(n13):
-            q16 = p
-            p = skip_ReplayAction(b, p, e)
-            c15[_S_I.unpack_from(b, q16 + 16)[0]] += 1
+            if e - p < 20:
+                _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
+            k16, = _S_8_8_I.unpack_from(b, p)
+            p += 20
+            if k16 == 0:
+                c15[0] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n17, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n17 > e - p:
+                    _overflow(p, e, n17, 1, 'string length', 'input_preview')
+                try:
+                    s18 = b[p:p + n17].decode() if n17 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n17
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n19, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n19 > e - p:
+                    _overflow(p, e, n19, 1, 'string length', 'output_preview')
+                try:
+                    s20 = b[p:p + n19].decode() if n19 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n19
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n21, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n21 > (e - p) // 8:
+                    _overflow(p, e, n21, 8, 'element count', 'affected_frames')
+                p += n21 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 1:
+                c15[1] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
+                n22, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n22 > (e - p) // 8:
+                    _overflow(p, e, n22, 8, 'element count', 'action_type.PutMany.frame_ids')
+                p += n22 * 8
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n23, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n23 > e - p:
+                    _overflow(p, e, n23, 1, 'string length', 'input_preview')
+                try:
+                    s24 = b[p:p + n23].decode() if n23 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n23
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n25, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n25 > e - p:
+                    _overflow(p, e, n25, 1, 'string length', 'output_preview')
+                try:
+                    s26 = b[p:p + n25].decode() if n25 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n25
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n27, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n27 > (e - p) // 8:
+                    _overflow(p, e, n27, 8, 'element count', 'affected_frames')
+                p += n27 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 2:
+                c15[2] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
+                n28, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n28 > e - p:
+                    _overflow(p, e, n28, 1, 'string length', 'action_type.Find.query')
+                try:
+                    s29 = b[p:p + n28].decode() if n28 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.query')
+                p += n28
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.mode'),))
+                n30, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n30 > e - p:
+                    _overflow(p, e, n30, 1, 'string length', 'action_type.Find.mode')
+                try:
+                    s31 = b[p:p + n30].decode() if n30 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Find.mode')
+                p += n30
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n32, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n32 > e - p:
+                    _overflow(p, e, n32, 1, 'string length', 'input_preview')
+                try:
+                    s33 = b[p:p + n32].decode() if n32 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n32
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n34, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n34 > e - p:
+                    _overflow(p, e, n34, 1, 'string length', 'output_preview')
+                try:
+                    s35 = b[p:p + n34].decode() if n34 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n34
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n36, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n36 > (e - p) // 8:
+                    _overflow(p, e, n36, 8, 'element count', 'affected_frames')
+                p += n36 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 3:
+                c15[3] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
+                n37, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n37 > e - p:
+                    _overflow(p, e, n37, 1, 'string length', 'action_type.Ask.query')
+                try:
+                    s38 = b[p:p + n37].decode() if n37 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.query')
+                p += n37
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.provider'),))
+                n39, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n39 > e - p:
+                    _overflow(p, e, n39, 1, 'string length', 'action_type.Ask.provider')
+                try:
+                    s40 = b[p:p + n39].decode() if n39 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.provider')
+                p += n39
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.model'),))
+                n41, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n41 > e - p:
+                    _overflow(p, e, n41, 1, 'string length', 'action_type.Ask.model')
+                try:
+                    s42 = b[p:p + n41].decode() if n41 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.Ask.model')
+                p += n41
+                if e - p < 72:
+                    _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
+                n43, = _S_32_32_Q.unpack_from(b, p)
+                p += 72
+                if n43 > e - p:
+                    _overflow(p, e, n43, 1, 'string length', 'input_preview')
+                try:
+                    s44 = b[p:p + n43].decode() if n43 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n43
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n45, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n45 > e - p:
+                    _overflow(p, e, n45, 1, 'string length', 'output_preview')
+                try:
+                    s46 = b[p:p + n45].decode() if n45 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n45
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n47, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n47 > (e - p) // 8:
+                    _overflow(p, e, n47, 8, 'element count', 'affected_frames')
+                p += n47 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 4:
+                c15[4] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n48, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n48 > e - p:
+                    _overflow(p, e, n48, 1, 'string length', 'input_preview')
+                try:
+                    s49 = b[p:p + n48].decode() if n48 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n48
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n50, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n50 > e - p:
+                    _overflow(p, e, n50, 1, 'string length', 'output_preview')
+                try:
+                    s51 = b[p:p + n50].decode() if n50 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n50
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n52, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n52 > (e - p) // 8:
+                    _overflow(p, e, n52, 8, 'element count', 'affected_frames')
+                p += n52 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 5:
+                c15[5] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n53, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n53 > e - p:
+                    _overflow(p, e, n53, 1, 'string length', 'input_preview')
+                try:
+                    s54 = b[p:p + n53].decode() if n53 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n53
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n55, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n55 > e - p:
+                    _overflow(p, e, n55, 1, 'string length', 'output_preview')
+                try:
+                    s56 = b[p:p + n55].decode() if n55 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n55
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n57, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n57 > (e - p) // 8:
+                    _overflow(p, e, n57, 8, 'element count', 'affected_frames')
+                p += n57 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 6:
+                c15[6] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n58, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n58 > e - p:
+                    _overflow(p, e, n58, 1, 'string length', 'input_preview')
+                try:
+                    s59 = b[p:p + n58].decode() if n58 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n58
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n60, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n60 > e - p:
+                    _overflow(p, e, n60, 1, 'string length', 'output_preview')
+                try:
+                    s61 = b[p:p + n60].decode() if n60 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n60
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n62, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n62 > (e - p) // 8:
+                    _overflow(p, e, n62, 8, 'element count', 'affected_frames')
+                p += n62 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 7:
+                c15[7] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
+                n63, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n63 > e - p:
+                    _overflow(p, e, n63, 1, 'string length', 'action_type.ToolCall.name')
+                try:
+                    s64 = b[p:p + n63].decode() if n63 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'action_type.ToolCall.name')
+                p += n63
+                if e - p < 104:
+                    _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
+                n65, = _S_32_32_32_Q.unpack_from(b, p)
+                p += 104
+                if n65 > e - p:
+                    _overflow(p, e, n65, 1, 'string length', 'input_preview')
+                try:
+                    s66 = b[p:p + n65].decode() if n65 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'input_preview')
+                p += n65
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n67, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n67 > e - p:
+                    _overflow(p, e, n67, 1, 'string length', 'output_preview')
+                try:
+                    s68 = b[p:p + n67].decode() if n67 else ''
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(p, exc, 'output_preview')
+                p += n67
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n69, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n69 > (e - p) // 8:
+                    _overflow(p, e, n69, 8, 'element count', 'affected_frames')
+                p += n69 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            else:
+                raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k16)
     except ReplayFormatError as err:
         raise err.prefix(f'[{i14}]').prefix('actions')
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'metadata'),))
-    n17, = _S_Q.unpack_from(b, p)
+    n70, = _S_Q.unpack_from(b, p)
     p += 8
-    if n17 > (e - p) // 16:
-        _overflow(p, e, n17, 16, 'entry count', 'metadata')
-    d18 = {}
-    for i19 in range(n17):
-        kp20 = p
+    if n70 > (e - p) // 16:
+        _overflow(p, e, n70, 16, 'entry count', 'metadata')
+    d71 = {}
+    for i72 in range(n70):
+        kp73 = p
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i19),))
-        n21, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i72),))
+        n74, = _S_Q.unpack_from(b, p)
         p += 8
-        if n21 > e - p:
-            _overflow(p, e, n21, 1, 'string length', 'metadata' + '[%d].key' % i19)
+        if n74 > e - p:
+            _overflow(p, e, n74, 1, 'string length', 'metadata' + '[%d].key' % i72)
         try:
-            s22 = b[p:p + n21].decode() if n21 else ''
+            s75 = b[p:p + n74].decode() if n74 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i19)
-        p += n21
+            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i72)
+        p += n74
         if e - p < 8:
-            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i19),))
-        n23, = _S_Q.unpack_from(b, p)
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i72),))
+        n76, = _S_Q.unpack_from(b, p)
         p += 8
-        if n23 > e - p:
-            _overflow(p, e, n23, 1, 'string length', 'metadata' + '[%d].value' % i19)
+        if n76 > e - p:
+            _overflow(p, e, n76, 1, 'string length', 'metadata' + '[%d].value' % i72)
         try:
-            s24 = b[p:p + n23].decode() if n23 else ''
+            s77 = b[p:p + n76].decode() if n76 else ''
         except UnicodeDecodeError as exc:
-            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i19)
-        p += n23
-        if s22 in d18:
-            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp20, path='metadata' + '[%d].key' % i19, actual=s22)
-        d18[s22] = s24
+            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i72)
+        p += n76
+        if s75 in d71:
+            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp73, path='metadata' + '[%d].key' % i72, actual=s75)
+        d71[s75] = s77
     if e - p < 4:
         _truncated(p, e, ((0, 4, 'version'),))
-    v25, = _S_L.unpack_from(b, p)
+    v78, = _S_L.unpack_from(b, p)
     p += 4
-    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13, 'actions_by_variant': c15, 'metadata': d18, 'version': v25}, p
+    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13, 'actions_by_variant': c15, 'metadata': d71, 'version': v78}, p
 
 
 def summary_ActiveSession(b, p, e):
     """Summarise one ActiveSession in b[p:e] (record lists counted, not built); returns (dict, next offset)."""
     try:
         r1, p = summary_ReplaySession(b, p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('session')
+    if e - p < 16:
+        _truncated(p, e, ((0, 8, 'next_checkpoint_id'), (8, 8, 'actions_since_checkpoint'),))
+    v2, v3 = _S_QQ.unpack_from(b, p)
+    p += 16
+    try:
+        r4, p = parse_ReplayConfig(b, p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('config')
+    return {'session': r1, 'next_checkpoint_id': v2, 'actions_since_checkpoint': v3, 'config': r4}, p
+
+
+def outline_ReplaySession(b, p, e):
+    """Like summary_ReplaySession, but record lists are only walked (strings inside them are not decoded)."""
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'session_id'),))
+    n1, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n1 != 16:
+        raise ReplayFormatError(K.BAD_UUID_LENGTH, 'Uuid length is not 16', offset=p - 8, path='session_id', expected=16, actual=n1)
+    if e - p < 16:
+        _truncated(p, e, ((0, 16, 'session_id'),))
+    u2 = _UUID(bytes=bytes(b[p:p + 16]))
+    p += 16
+    if e - p < 1:
+        _truncated(p, e, ((0, 1, 'name'),))
+    t3, = _S_B.unpack_from(b, p)
+    p += 1
+    if t3 == 0:
+        o4 = None
+    elif t3 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'name'),))
+        n5, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n5 > e - p:
+            _overflow(p, e, n5, 1, 'string length', 'name')
+        try:
+            s6 = b[p:p + n5].decode() if n5 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'name')
+        p += n5
+        o4 = s6
+    else:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='name', expected='0 or 1', actual=t3)
+    if e - p < 9:
+        _truncated(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
+    v7, t8 = _S_qB.unpack_from(b, p)
+    p += 9
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'ended_secs'),))
+        v10, = _S_q.unpack_from(b, p)
+        p += 8
+        o9 = v10
+    else:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='ended_secs', expected='0 or 1', actual=t8)
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'checkpoints'),))
+    n11, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n11 > (e - p) // 90:
+        _overflow(p, e, n11, 90, 'element count', 'checkpoints')
+    i12 = 0
+    try:
+        for i12 in range(n11):
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            p += 56
+            try:
+                p = walk_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            continue
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i12}]').prefix('checkpoints')
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'actions'),))
+    n13, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n13 > (e - p) // 124:
+        _overflow(p, e, n13, 124, 'element count', 'actions')
+    i14 = 0
+    c15 = [0] * 8
+    try:
+        for i14 in range(n13):
+            if e - p < 20:
+                _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
+            k16, = _S_8_8_I.unpack_from(b, p)
+            p += 20
+            if k16 == 0:
+                c15[0] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n17, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n17 > e - p:
+                    _overflow(p, e, n17, 1, 'string length', 'input_preview')
+                p += n17
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n18, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n18 > e - p:
+                    _overflow(p, e, n18, 1, 'string length', 'output_preview')
+                p += n18
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n19, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n19 > (e - p) // 8:
+                    _overflow(p, e, n19, 8, 'element count', 'affected_frames')
+                p += n19 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 1:
+                c15[1] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
+                n20, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n20 > (e - p) // 8:
+                    _overflow(p, e, n20, 8, 'element count', 'action_type.PutMany.frame_ids')
+                p += n20 * 8
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n21, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n21 > e - p:
+                    _overflow(p, e, n21, 1, 'string length', 'input_preview')
+                p += n21
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n22, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n22 > e - p:
+                    _overflow(p, e, n22, 1, 'string length', 'output_preview')
+                p += n22
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n23, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n23 > (e - p) // 8:
+                    _overflow(p, e, n23, 8, 'element count', 'affected_frames')
+                p += n23 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 2:
+                c15[2] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
+                n24, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n24 > e - p:
+                    _overflow(p, e, n24, 1, 'string length', 'action_type.Find.query')
+                p += n24
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.mode'),))
+                n25, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n25 > e - p:
+                    _overflow(p, e, n25, 1, 'string length', 'action_type.Find.mode')
+                p += n25
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n26, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n26 > e - p:
+                    _overflow(p, e, n26, 1, 'string length', 'input_preview')
+                p += n26
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n27, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n27 > e - p:
+                    _overflow(p, e, n27, 1, 'string length', 'output_preview')
+                p += n27
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n28, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n28 > (e - p) // 8:
+                    _overflow(p, e, n28, 8, 'element count', 'affected_frames')
+                p += n28 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 3:
+                c15[3] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
+                n29, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n29 > e - p:
+                    _overflow(p, e, n29, 1, 'string length', 'action_type.Ask.query')
+                p += n29
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.provider'),))
+                n30, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n30 > e - p:
+                    _overflow(p, e, n30, 1, 'string length', 'action_type.Ask.provider')
+                p += n30
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.Ask.model'),))
+                n31, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n31 > e - p:
+                    _overflow(p, e, n31, 1, 'string length', 'action_type.Ask.model')
+                p += n31
+                if e - p < 72:
+                    _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
+                n32, = _S_32_32_Q.unpack_from(b, p)
+                p += 72
+                if n32 > e - p:
+                    _overflow(p, e, n32, 1, 'string length', 'input_preview')
+                p += n32
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n33, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n33 > e - p:
+                    _overflow(p, e, n33, 1, 'string length', 'output_preview')
+                p += n33
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n34, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n34 > (e - p) // 8:
+                    _overflow(p, e, n34, 8, 'element count', 'affected_frames')
+                p += n34 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 4:
+                c15[4] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n35, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n35 > e - p:
+                    _overflow(p, e, n35, 1, 'string length', 'input_preview')
+                p += n35
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n36, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n36 > e - p:
+                    _overflow(p, e, n36, 1, 'string length', 'output_preview')
+                p += n36
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n37, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n37 > (e - p) // 8:
+                    _overflow(p, e, n37, 8, 'element count', 'affected_frames')
+                p += n37 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 5:
+                c15[5] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n38, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n38 > e - p:
+                    _overflow(p, e, n38, 1, 'string length', 'input_preview')
+                p += n38
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n39, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n39 > e - p:
+                    _overflow(p, e, n39, 1, 'string length', 'output_preview')
+                p += n39
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n40, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n40 > (e - p) // 8:
+                    _overflow(p, e, n40, 8, 'element count', 'affected_frames')
+                p += n40 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 6:
+                c15[6] += 1
+                if e - p < 80:
+                    _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
+                n41, = _S_8_32_32_Q.unpack_from(b, p)
+                p += 80
+                if n41 > e - p:
+                    _overflow(p, e, n41, 1, 'string length', 'input_preview')
+                p += n41
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n42, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n42 > e - p:
+                    _overflow(p, e, n42, 1, 'string length', 'output_preview')
+                p += n42
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n43, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n43 > (e - p) // 8:
+                    _overflow(p, e, n43, 8, 'element count', 'affected_frames')
+                p += n43 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            elif k16 == 7:
+                c15[7] += 1
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
+                n44, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n44 > e - p:
+                    _overflow(p, e, n44, 1, 'string length', 'action_type.ToolCall.name')
+                p += n44
+                if e - p < 104:
+                    _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
+                n45, = _S_32_32_32_Q.unpack_from(b, p)
+                p += 104
+                if n45 > e - p:
+                    _overflow(p, e, n45, 1, 'string length', 'input_preview')
+                p += n45
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'output_preview'),))
+                n46, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n46 > e - p:
+                    _overflow(p, e, n46, 1, 'string length', 'output_preview')
+                p += n46
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'affected_frames'),))
+                n47, = _S_Q.unpack_from(b, p)
+                p += 8
+                if n47 > (e - p) // 8:
+                    _overflow(p, e, n47, 8, 'element count', 'affected_frames')
+                p += n47 * 8
+                if e - p < 8:
+                    _truncated(p, e, ((0, 8, 'duration_ms'),))
+                p += 8
+                continue
+            else:
+                raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k16)
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i14}]').prefix('actions')
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'metadata'),))
+    n48, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n48 > (e - p) // 16:
+        _overflow(p, e, n48, 16, 'entry count', 'metadata')
+    d49 = {}
+    for i50 in range(n48):
+        kp51 = p
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i50),))
+        n52, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n52 > e - p:
+            _overflow(p, e, n52, 1, 'string length', 'metadata' + '[%d].key' % i50)
+        try:
+            s53 = b[p:p + n52].decode() if n52 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i50)
+        p += n52
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i50),))
+        n54, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n54 > e - p:
+            _overflow(p, e, n54, 1, 'string length', 'metadata' + '[%d].value' % i50)
+        try:
+            s55 = b[p:p + n54].decode() if n54 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i50)
+        p += n54
+        if s53 in d49:
+            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp51, path='metadata' + '[%d].key' % i50, actual=s53)
+        d49[s53] = s55
+    if e - p < 4:
+        _truncated(p, e, ((0, 4, 'version'),))
+    v56, = _S_L.unpack_from(b, p)
+    p += 4
+    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13, 'actions_by_variant': c15, 'metadata': d49, 'version': v56}, p
+
+
+def outline_ActiveSession(b, p, e):
+    """Like summary_ActiveSession, but record lists are only walked (strings inside them are not decoded)."""
+    try:
+        r1, p = outline_ReplaySession(b, p, e)
     except ReplayFormatError as err:
         raise err.prefix('session')
     if e - p < 16:

@@ -8,6 +8,7 @@ input (bytes or JSON that are not what they claim, a session that is not there),
 from __future__ import annotations
 
 import argparse
+import mmap
 import os
 import sys
 import tempfile
@@ -17,12 +18,22 @@ from pathlib import Path
 import orjson
 
 from . import __version__
-from .codec import build_active_session, build_segment, parse_active_session, parse_segment
+from . import _generated as G
+from .codec import (
+    _parse_in_block,
+    build_active_session,
+    build_segment,
+    bulk,
+    parse_active_session,
+    parse_envelope,
+    parse_segment,
+)
 from .errors import ReplayFormatError
 from .memvid_json import JSONShapeError, dumps, dumps_memvid, from_json, to_json, to_memvid_json
 from .model import ActiveSession, ReplaySession, Segment
 from . import mv2 as mv2mod
 from . import schema
+from .stream import SessionSummary, scan_segment, summarize_active
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -42,6 +53,19 @@ def read_input(path: str) -> bytes:
         return sys.stdin.buffer.read()
     try:
         return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def map_input(path: str):
+    """The input as a read-only mmap (bytes for stdin and empty files): never read whole."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return b""
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
@@ -76,55 +100,114 @@ def detect_kind(data: bytes) -> str:
 
 
 class Loaded:
-    """A decoded input file: what it is and the records in it."""
+    """An input file: what it is, checked end to end on opening, decoded only on request.
 
-    def __init__(self, path: str, data: bytes) -> None:
+    Opening checks every byte with the generated skip-parsers (the same checks as a full
+    decode) and keeps a summary per session; `segment`, `active` and `sessions` decode.
+    """
+
+    def __init__(self, path: str, data) -> None:
         self.path = path
+        self.data = data
         self.size = len(data)
         self.kind = detect_kind(data)
-        self.segment: Segment | None = None
-        self.active: ActiveSession | None = None
+        self.scan = None
+        self.envelope: dict | None = None
         self.live: mv2mod.LiveSegment | None = None
         self.layout: mv2mod.Mv2Layout | None = None
+        self.summaries: list[SessionSummary] = []
+        self._segment: Segment | None = None
+        self._active: ActiveSession | None = None
         if self.kind == "segment":
-            self.segment = parse_segment(data)
+            self.scan = scan_segment(data)
         elif self.kind == "active_session":
-            self.active = parse_active_session(data)
+            summary, self.envelope = summarize_active(data)
+            self.summaries = [summary]
         else:
             try:
                 self.layout = mv2mod.read_layout(data)
             except ValueError as exc:
                 raise InputError(str(exc)) from exc
             self.live = mv2mod.live_segment(data)
-            self.segment = self.live.segment if self.live else None
+            self.scan = self.live.scan if self.live else None
+        if self.scan is not None:
+            self.summaries = list(self.scan.sessions)
+
+    @property
+    def segment(self) -> Segment | None:
+        if self._segment is None and self.scan is not None:
+            self._segment = (self.live.segment if self.live is not None
+                             else parse_segment(self.data))
+        return self._segment
+
+    @property
+    def active(self) -> ActiveSession | None:
+        if self._active is None and self.kind == "active_session":
+            self._active = parse_active_session(self.data)
+        return self._active
 
     @property
     def sessions(self) -> list[ReplaySession]:
-        if self.active is not None:
+        if self.kind == "active_session":
             return [self.active.session]
         return list(self.segment.sessions) if self.segment else []
 
-    def find_session(self, session_id: str) -> ReplaySession:
-        for s in self.sessions:
-            if str(s.session_id) == session_id.lower() or s.session_id.hex == session_id.lower():
+    def find_summary(self, session_id: str) -> SessionSummary:
+        wanted = session_id.lower()
+        for s in self.summaries:
+            if str(s.session_id) == wanted or s.session_id.hex == wanted:
                 return s
         raise InputError(f"session {session_id} not found in {self.path}")
+
+    def find_session(self, session_id: str) -> ReplaySession:
+        summary = self.find_summary(session_id)
+        if self.kind == "active_session":
+            return self.active.session
+        return self.segment.sessions[summary.index]
+
+    def session_json(self, session_id: str) -> dict:
+        """One session in memvid's JSON shape, decoded straight from its bytes."""
+        summary = self.find_summary(session_id)
+        with bulk():
+            if self.kind == "active_session":
+                return parse_envelope(self.data, G.json_ActiveSession)["session"]
+            return _parse_in_block(G.json_ReplaySession, self.data, summary.offset,
+                                   summary.offset + summary.length,
+                                   f"sessions[{summary.index}]", "session")
+
+    def memvid_json(self):
+        """The whole file's records in memvid's JSON shape (see `to_memvid_json`)."""
+        with bulk():
+            if self.kind == "active_session":
+                return parse_envelope(self.data, G.json_ActiveSession)
+            if self.scan is None:
+                return None
+            sessions = [_parse_in_block(G.json_ReplaySession, self.data, s.offset,
+                                        s.offset + s.length, f"sessions[{s.index}]", "session")
+                        for s in self.scan.sessions]
+        return {"version": self.scan.version, "session_count": self.scan.session_count,
+                "total_size": self.scan.total_size, "sessions": sessions}
 
 
 # --- info ------------------------------------------------------------------------------------
 
-def session_summary(s: ReplaySession) -> dict:
-    counts: dict[str, int] = {}
-    for a in s.actions:
-        name = a.action_type.DISPLAY
-        counts[name] = counts.get(name, 0) + 1
+def session_summary(s: ReplaySession | SessionSummary) -> dict:
+    if isinstance(s, SessionSummary):
+        action_count, checkpoint_count = s.action_count, s.checkpoint_count
+        counts = dict(s.actions_by_type)
+    else:
+        counts = {}
+        for a in s.actions:
+            name = a.action_type.DISPLAY
+            counts[name] = counts.get(name, 0) + 1
+        action_count, checkpoint_count = len(s.actions), len(s.checkpoints)
     return {
         "session_id": str(s.session_id),
         "name": s.name,
         "created_secs": s.created_secs,
         "ended_secs": s.ended_secs,
-        "action_count": len(s.actions),
-        "checkpoint_count": len(s.checkpoints),
+        "action_count": action_count,
+        "checkpoint_count": checkpoint_count,
         "actions_by_type": counts,
     }
 
@@ -146,16 +229,16 @@ def info_json(loaded: Loaded) -> dict:
                                        "total_actions", "version")}}
         sidecar = Path(loaded.path + ".session")
         out["sidecar"] = str(sidecar) if loaded.path != "-" and sidecar.exists() else None
-    if loaded.segment is not None:
-        seg = loaded.segment
+    if loaded.scan is not None:
+        seg = loaded.scan
         out["segment"] = {"version": seg.version, "session_count": seg.session_count,
                           "total_size": seg.total_size}
-    if loaded.active is not None:
-        a = loaded.active
-        out["envelope"] = {"next_checkpoint_id": a.next_checkpoint_id,
-                           "actions_since_checkpoint": a.actions_since_checkpoint,
-                           "config": to_memvid_json(a.config)}
-    out["sessions"] = [session_summary(s) for s in loaded.sessions]
+    if loaded.envelope is not None:
+        env = loaded.envelope
+        out["envelope"] = {"next_checkpoint_id": env["next_checkpoint_id"],
+                           "actions_since_checkpoint": env["actions_since_checkpoint"],
+                           "config": to_memvid_json(env["config"])}
+    out["sessions"] = [session_summary(s) for s in loaded.summaries]
     return out
 
 
@@ -210,7 +293,7 @@ def cmd_info(args) -> int:
     results = []
     for path in args.files:
         try:
-            loaded = Loaded(path, read_input(path))
+            loaded = Loaded(path, map_input(path))
         except (ReplayFormatError, InputError) as exc:
             print(f"replayfmt: {path}: {exc}", file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -227,7 +310,17 @@ def cmd_info(args) -> int:
 # --- dump ------------------------------------------------------------------------------------
 
 def cmd_dump(args) -> int:
-    loaded = Loaded(args.file, read_input(args.file))
+    loaded = Loaded(args.file, map_input(args.file))
+    if args.format == "memvid-json":
+        # Straight from the bytes to memvid's JSON shapes: no model objects in between.
+        if args.session:
+            value = loaded.session_json(args.session)
+        else:
+            value = loaded.memvid_json()
+            if value is None:
+                raise InputError(f"{args.file} holds no live replay segment")
+        write_output(args.output, dumps(value))
+        return EXIT_OK
     if args.session:
         obj = loaded.find_session(args.session)
     elif loaded.active is not None:

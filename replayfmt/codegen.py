@@ -164,10 +164,12 @@ class _Make:
 
 
 class _Ret:
-    """Construct the record from its fields and return it with the offset."""
+    """Construct the record from its fields and return it with the offset, or (when the
+    record is inlined as a list element) append it to the list `append` and continue."""
 
-    def __init__(self, record: str, fields: list[_F]) -> None:
-        self.record, self.fields = record, fields
+    def __init__(self, record: str, fields: list[_F], append: str | None = None,
+                 inline: bool = False) -> None:
+        self.record, self.fields, self.append, self.inline = record, fields, append, inline
 
 
 class _ParseEmitter:
@@ -190,6 +192,7 @@ class _ParseEmitter:
     def __init__(self, w: _Writer, mode: str) -> None:
         self.w = w
         self.mode = mode
+        self.enum_hook: str | None = None  # a counts list to bump per enum variant
 
     # -- entry ------------------------------------------------------------------------------
 
@@ -204,8 +207,12 @@ class _ParseEmitter:
                        "(value, next offset).",
                "skip": f"Check one {name} in b[p:e] without building it; returns the next "
                        "offset.",
+               "walk": f"Check the structure of one {name} in b[p:e] (every length, tag and "
+                       "variant; strings are not decoded); returns the next offset.",
                "summary": f"Summarise one {name} in b[p:e] (record lists counted, not "
-                          "built); returns (dict, next offset)."}[self.mode]
+                          "built); returns (dict, next offset).",
+               "outline": f"Like summary_{name}, but record lists are only walked "
+                          "(strings inside them are not decoded)."}[self.mode]
         w.line(1, f'"""{doc}"""')
         self.seq(fields + [_Ret(name, fields)], 1, [], [])
 
@@ -236,7 +243,7 @@ class _ParseEmitter:
 
     def seq(self, items: list, ind: int, pending: list, deferred: list) -> None:
         w = self.w
-        keep = self.mode != "skip"
+        keep = self.mode not in ("skip", "walk")
         for pos, it in enumerate(items):
             if isinstance(it, _Make):
                 deferred.append(it)
@@ -334,6 +341,8 @@ class _ParseEmitter:
                 static = ast.literal_eval(it.path)
                 for index, (vname, sub) in enumerate(node.variants):
                     w.line(ind, f"{'if' if index == 0 else 'elif'} {idx} == {index}:")
+                    if self.enum_hook is not None:
+                        w.line(ind + 1, f"{self.enum_hook}[{index}] += 1")
                     vfields = [_F(n, s, _field_path(f"{static}.{vname}.", n))
                                for n, s in field_list(sub)]
                     rest = vfields + [_Make(vname, vfields, it.var)] + items[pos + 1:]
@@ -354,6 +363,10 @@ class _ParseEmitter:
         w = self.w
         w.line(ind, f"if {n} > e - p:")
         w.line(ind + 1, f"_overflow(p, e, {n}, 1, 'string length', {it.path})")
+        if self.mode == "walk":
+            w.line(ind, f"p += {n}")
+            it.var = None
+            return
         it.var = w.var("s")
         w.line(ind, "try:")
         w.line(ind + 1, f"{it.var} = b[p:p + {n}].decode() if {n} else ''")
@@ -372,7 +385,7 @@ class _ParseEmitter:
         w.line(ind + 1, f"_overflow(p, e, {n}, {m}, 'element count', {it.path})")
         sub_fmt = fixed_format(sub)
         if sub_fmt is not None:
-            if self.mode != "skip":
+            if self.mode not in ("skip", "walk"):
                 it.var = w.var("l")
                 vs = w.struct_vec(sub_fmt) if hasattr(w, "struct_vec") else None
                 w.line(ind, f"{it.var} = [*({vs}[{n}] if {n} < {_VEC_CACHE} else "
@@ -382,35 +395,34 @@ class _ParseEmitter:
         sub_record = _RECORD_NAMES.get(id(_unwrap(sub)))
         if sub_record is None:
             raise TypeError("codegen: Vec elements must be fixed-size or named records")
+        # The element record is inlined in the loop (no call per element); its enum branches
+        # end with `continue`. summary/outline count the elements per enum variant.
         i = w.var("i")
         w.line(ind, f"{i} = 0")
-        if self.mode == "skip" or self.mode == "summary":
-            tag_at = _enum_offset(_unwrap(sub)) if self.mode == "summary" else None
-            if tag_at is not None:
-                it.counts = w.var("c")
-                variants = len(_unwrap(dict(field_list(_unwrap(sub)))[tag_at[1]]).variants)
-                w.line(ind, f"{it.counts} = [0] * {variants}")
-            w.line(ind, "try:")
-            w.line(ind + 1, f"for {i} in range({n}):")
-            if tag_at is not None:
-                q = w.var("q")
-                w.line(ind + 2, f"{q} = p")
-            w.line(ind + 2, f"p = skip_{sub_record}(b, p, e)")
-            if tag_at is not None:
-                w.line(ind + 2, f"{it.counts}[_S_I.unpack_from(b, {q} + {tag_at[0]})[0]] += 1")
-            w.line(ind, "except ReplayFormatError as err:")
-            w.line(ind + 1, f"raise err.prefix(f'[{{{i}}}]').prefix({it.path})")
-            it.var = n if self.mode == "summary" else None
-            return
-        it.var = w.var("l")
-        app = w.var("a")
-        item = w.var("r")
-        w.line(ind, f"{it.var} = []")
-        w.line(ind, f"{app} = {it.var}.append")
+        mode = self.mode
+        element_mode = {"summary": "skip", "outline": "walk"}.get(mode, mode)
+        counts = None
+        if mode in ("summary", "outline") and _enum_offset(_unwrap(sub)) is not None:
+            counts = w.var("c")
+            it.counts = counts
+            enum_name = _enum_offset(_unwrap(sub))[1]
+            variants = len(_unwrap(dict(field_list(_unwrap(sub)))[enum_name]).variants)
+            w.line(ind, f"{counts} = [0] * {variants}")
+        app = None
+        if element_mode in ("model", "json"):
+            it.var = w.var("l")
+            app = w.var("a")
+            w.line(ind, f"{it.var} = []")
+            w.line(ind, f"{app} = {it.var}.append")
+        else:
+            it.var = n if mode in ("summary", "outline") else None
         w.line(ind, "try:")
         w.line(ind + 1, f"for {i} in range({n}):")
-        w.line(ind + 2, f"{item}, p = {_PREFIX[self.mode]}_{sub_record}(b, p, e)")
-        w.line(ind + 2, f"{app}({item})")
+        fields = [_F(fn, fs, _field_path("", fn)) for fn, fs in field_list(_unwrap(sub))]
+        self.mode, saved_hook = element_mode, self.enum_hook
+        self.enum_hook = counts
+        self.seq(fields + [_Ret(sub_record, fields, app, inline=True)], ind + 2, [], [])
+        self.mode, self.enum_hook = mode, saved_hook
         w.line(ind, "except ReplayFormatError as err:")
         w.line(ind + 1, f"raise err.prefix(f'[{{{i}}}]').prefix({it.path})")
 
@@ -435,17 +447,17 @@ class _ParseEmitter:
         w.line(ind + 2, "raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', "
                f"offset={kpos}, path={key.path}, actual={key.var})")
         w.line(ind + 1, f"{d}[{key.var}] = {val.var}")
-        it.var = None if self.mode == "skip" else d
+        it.var = None if self.mode in ("skip", "walk") else d
 
     def call_record(self, it: _F, record: str, ind: int) -> None:
         w = self.w
         w.line(ind, "try:")
-        if self.mode == "skip":
-            w.line(ind + 1, f"p = skip_{record}(b, p, e)")
+        if self.mode in ("skip", "walk"):
+            w.line(ind + 1, f"p = {self.mode}_{record}(b, p, e)")
             it.var = None
         else:
             mode = self.mode
-            if mode == "summary" and record not in SUMMARIES:
+            if mode in ("summary", "outline") and record not in SUMMARIES:
                 mode = "model"
             it.var = w.var("r")
             w.line(ind + 1, f"{it.var}, p = {_PREFIX[mode]}_{record}(b, p, e)")
@@ -487,24 +499,26 @@ class _ParseEmitter:
         w = self.w
         for make in deferred:
             self.make(make, ind)
-        if self.mode == "skip":
-            w.line(ind, "return p")
+        if self.mode in ("skip", "walk"):
+            w.line(ind, "continue" if ret.inline else "return p")
             return
         if self.mode == "json":
-            inner = ", ".join(f"{f.name!r}: {self.value_expr(f)}" for f in ret.fields)
-            w.line(ind, f"return {{{inner}}}, p")
-            return
-        if self.mode == "summary":
+            value = "{" + ", ".join(f"{f.name!r}: {self.value_expr(f)}" for f in ret.fields) + "}"
+        elif self.mode in ("summary", "outline"):
             parts = []
             for f in ret.fields:
                 parts.append(f"{f.name!r}: {f.var}")
                 if getattr(f, "counts", None):
                     parts.append(f"{f.name + '_by_variant'!r}: {f.counts}")
-            w.line(ind, f"return {{{', '.join(parts)}}}, p")
-            return
-        r = w.var("r")
-        self.construct(r, ret.record, ret.fields, ind)
-        w.line(ind, f"return {r}, p")
+            value = "{" + ", ".join(parts) + "}"
+        else:
+            value = w.var("r")
+            self.construct(value, ret.record, ret.fields, ind)
+        if ret.inline:
+            w.line(ind, f"{ret.append}({value})")
+            w.line(ind, "continue")
+        else:
+            w.line(ind, f"return {value}, p")
 
 
 def _enum_offset(node) -> tuple[int, str] | None:
@@ -611,7 +625,8 @@ class _BuildEmitter:
 
 
 #: Function name prefix per parser mode.
-_PREFIX = {"model": "parse", "json": "json", "skip": "skip", "summary": "summary"}
+_PREFIX = {"model": "parse", "json": "json", "skip": "skip", "walk": "walk",
+           "summary": "summary", "outline": "outline"}
 #: Vec<fixed> element structs are precompiled for counts below this.
 _VEC_CACHE = 64
 #: Records that get a summary_ parser (record lists counted, not built).
@@ -630,15 +645,16 @@ def generate() -> str:
 
     w.struct_vec = struct_vec
     w.setters = {}
-    for mode in ("model", "json", "skip"):
+    for mode in ("model", "json", "skip", "walk"):
         emitter = _ParseEmitter(w, mode)
         for name, node in schema.RECORDS.items():
             emitter.record(name, node)
             w.counter = 0
-    summary = _ParseEmitter(w, "summary")
-    for name in SUMMARIES:
-        summary.record(name, schema.RECORDS[name])
-        w.counter = 0
+    for mode in ("summary", "outline"):
+        summary = _ParseEmitter(w, mode)
+        for name in SUMMARIES:
+            summary.record(name, schema.RECORDS[name])
+            w.counter = 0
     build = _BuildEmitter(w)
     for name, node in schema.RECORDS.items():
         w.line(0, "")

@@ -4,7 +4,8 @@ Only what locating segments needs. The live segment is the one the TOC's ReplayM
 at; reading the TOC backwards is ambiguous (FORMAT.md), so the manifest is found by searching the
 current TOC for `01 | offset | size | session_count | total_actions | version` of a segment that
 fully decodes with every value agreeing. No match means no live segment (manifest None).
-Session records are not decoded here beyond what that check needs.
+Session records are not decoded here: candidates are checked with `stream.scan_segment`
+(every byte checked, no action built) and the live segment is decoded only on request.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from . import schema
 from .codec import MANIFEST_SIZE, parse_manifest, parse_segment
 from .errors import ReplayFormatError
 from .model import ReplayManifest, Segment
+from .stream import SegmentScan, scan_segment
 
 __all__ = ["is_mv2", "Mv2Layout", "read_layout", "find_live_segment", "LiveSegment",
            "live_segment"]
@@ -65,20 +67,29 @@ def read_layout(data) -> Mv2Layout:
     return Mv2Layout(size, footer_offset, footer_pos, footer.toc_len, footer.generation)
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class LiveSegment:
-    """The segment the TOC manifest points at."""
+    """The segment the TOC manifest points at (`scan`: checked and summarised; `segment`:
+    decoded on first use)."""
 
     offset: int
     size: int
     tag_pos: int  # absolute position of the manifest's Option tag in the TOC
     manifest: ReplayManifest
-    segment: Segment
+    scan: SegmentScan
+    _data: object = attrs.field(repr=False)
+    _segment: Segment | None = attrs.field(default=None, repr=False)
+
+    @property
+    def segment(self) -> Segment:
+        if self._segment is None:
+            self._segment = parse_segment(self._data[self.offset:self.offset + self.size])
+        return self._segment
 
 
-def _manifest_matches(m: ReplayManifest, seg: Segment) -> bool:
+def _manifest_matches(m: ReplayManifest, seg: SegmentScan) -> bool:
     return (m.session_count == seg.session_count == len(seg.sessions)
-            and m.total_actions == sum(len(s.actions) for s in seg.sessions)
+            and m.total_actions == seg.total_actions
             and m.version == seg.version)
 
 
@@ -88,7 +99,7 @@ def live_segment(data) -> LiveSegment | None:
     start, stop = layout.toc_range
     toc = bytes(data[start:stop])
     magic = schema.SEGMENT_MAGIC
-    decoded: dict[tuple[int, int], Segment | None] = {}
+    decoded: dict[tuple[int, int], SegmentScan | None] = {}
     found = None
     pos = toc.find(b"\x01")
     while pos != -1 and pos + 1 + MANIFEST_SIZE <= len(toc):
@@ -98,13 +109,13 @@ def live_segment(data) -> LiveSegment | None:
                 and bytes(data[m.segment_offset:m.segment_offset + 8]) == magic):
             if key not in decoded:
                 try:
-                    decoded[key] = parse_segment(
-                        bytes(data[m.segment_offset:m.segment_offset + m.segment_size]))
+                    decoded[key] = scan_segment(data, m.segment_offset,
+                                                m.segment_offset + m.segment_size)
                 except ReplayFormatError:
                     decoded[key] = None
             seg = decoded[key]
             if seg is not None and _manifest_matches(m, seg):
-                found = LiveSegment(m.segment_offset, m.segment_size, start + pos, m, seg)
+                found = LiveSegment(m.segment_offset, m.segment_size, start + pos, m, seg, data)
         pos = toc.find(b"\x01", pos + 1)
     return found
 

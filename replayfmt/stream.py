@@ -1,0 +1,152 @@
+"""Lazy and streaming access: summaries without decoding actions, sessions one at a time.
+
+Files are opened read-only and memory-mapped, so a multi-gigabyte `.mv2` or segment is never
+read into memory as a whole: `iter_sessions` decodes one session, yields it, and moves on
+(memory is O(largest session)); `scan_segment` checks a whole segment with the generated
+skip-parsers (every length, tag, variant index and string is checked exactly as the full
+decoder checks it, but no action or checkpoint object is built) and returns per-session
+summaries. `.mv2` files are located through the TOC manifest, using those summaries.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import attrs
+
+from . import _generated as G
+from . import schema
+from .codec import _parse_in_block, bulk, parse_envelope, segment_blocks
+from .errors import ReplayFormatError
+from .model import VARIANTS, ReplaySession
+
+__all__ = ["SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
+           "iter_session_blocks_of", "summarize_active"]
+
+
+@contextmanager
+def open_mapped(path: str | os.PathLike):
+    """A read-only mmap of the file (b"" for an empty file); closed on exit."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            yield b""
+            return
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield mm
+        finally:
+            mm.close()
+
+
+@attrs.frozen
+class SessionSummary:
+    """What `session list` shows about a session, read without decoding its actions."""
+
+    index: int
+    offset: int  # absolute position of the session's bytes (after its length prefix)
+    length: int
+    session_id: object
+    name: str | None
+    created_secs: int
+    ended_secs: int | None
+    checkpoint_count: int
+    action_count: int
+    actions_by_type: dict  # display name -> count, in variant order, zero counts left out
+    metadata: dict
+    version: int
+
+    def to_json(self) -> dict:
+        """The memvid `session list --format json` fields plus the counts by type."""
+        duration = None if self.ended_secs is None else self.ended_secs - self.created_secs
+        return {"session_id": str(self.session_id), "name": self.name,
+                "created_secs": self.created_secs, "ended_secs": self.ended_secs,
+                "action_count": self.action_count, "checkpoint_count": self.checkpoint_count,
+                "duration_secs": duration, "actions_by_type": dict(self.actions_by_type)}
+
+
+@attrs.frozen
+class SegmentScan:
+    """A segment checked end to end, with a summary per session."""
+
+    offset: int
+    size: int
+    version: int
+    session_count: int
+    total_size: int
+    sessions: list
+
+    @property
+    def total_actions(self) -> int:
+        return sum(s.action_count for s in self.sessions)
+
+
+def _summary(raw: dict, index: int, start: int, stop: int) -> SessionSummary:
+    counts = {cls.DISPLAY: n for cls, n in zip(VARIANTS, raw["actions_by_variant"]) if n}
+    return SessionSummary(index, start, stop - start, raw["session_id"], raw["name"],
+                          raw["created_secs"], raw["ended_secs"], raw["checkpoints"],
+                          raw["actions"], counts, raw["metadata"], raw["version"])
+
+
+def scan_segment(buf, offset: int = 0, end: int | None = None) -> SegmentScan:
+    """Check the segment at buf[offset:end] as strictly as `parse_segment`, without building
+    actions; ReplayFormatError (absolute offsets) when it is not valid."""
+    end = len(buf) if end is None else end
+    header, _ = G.parse_SegmentHeader(buf, offset, end)
+    sessions = []
+    for i, start, stop in segment_blocks(buf, offset, end):
+        raw = _parse_in_block(G.summary_ReplaySession, buf, start, stop, f"sessions[{i}]",
+                              "session")
+        sessions.append(_summary(raw, i, start, stop))
+    return SegmentScan(offset, end - offset, header.version, header.session_count,
+                       header.total_size, sessions)
+
+
+def summarize_active(buf) -> tuple[SessionSummary, dict]:
+    """Summary of the session in an `MV2ACTIV` envelope, and the envelope's other fields."""
+    raw = parse_envelope(buf, G.summary_ActiveSession)
+    session = raw.pop("session")
+    length = len(buf) - 16
+    return _summary(session, 0, 16, 16 + length), raw
+
+
+def iter_session_blocks_of(buf) -> Iterator[tuple[int, int, int]]:
+    """(index, start, stop) of each session block in a segment, sidecar or `.mv2` buffer."""
+    head = bytes(buf[:8])
+    if head == schema.SEGMENT_MAGIC:
+        yield from segment_blocks(buf)
+    elif head == schema.ACTIVE_MAGIC:
+        yield 0, 16, len(buf)
+    elif head[:4] == schema.MV2_MAGIC:
+        from .mv2 import live_segment
+
+        live = live_segment(buf)
+        if live is not None:
+            yield from segment_blocks(buf, live.offset, live.offset + live.size)
+    else:
+        raise ValueError("not a replay segment, active-session envelope or .mv2 file")
+
+
+def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
+    """Yield the sessions of a segment, sidecar or `.mv2` (its live segment) one at a time.
+
+    The file is memory-mapped read-only; only the session being yielded is decoded, so memory
+    stays flat however large the file is. Container errors (a bad length prefix, total_size,
+    trailing bytes) are raised when the walk reaches them, after the sessions before them.
+    """
+    with open_mapped(path) as buf:
+        head = bytes(buf[:8])
+        if head == schema.ACTIVE_MAGIC:
+            with bulk():
+                active = parse_envelope(buf, G.parse_ActiveSession)
+            yield active.session
+            return
+        for i, start, stop in iter_session_blocks_of(buf):
+            with bulk():
+                session = _parse_in_block(G.parse_ReplaySession, buf, start, stop,
+                                          f"sessions[{i}]", "session")
+            yield session
+            del session
