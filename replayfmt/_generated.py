@@ -46,29 +46,32 @@ _S_Q = _struct.Struct('<Q')
 _S_I = _struct.Struct('<I')
 _S_QQ = _struct.Struct('<QQ')
 _S_B = _struct.Struct('<B')
-_S_H = _struct.Struct('<32s')
-_S_QQqH = _struct.Struct('<QQq32s')
+_S_32s = _struct.Struct('<32s')
+_S_QQq_32s = _struct.Struct('<QQq32s')
 _S_QqI = _struct.Struct('<QqI')
-_S_QHHQ = _struct.Struct('<Q32s32sQ')
-_S_HHQ = _struct.Struct('<32s32sQ')
-_S_HHHQ = _struct.Struct('<32s32s32sQ')
+_S_Q_32s_32s_Q = _struct.Struct('<Q32s32sQ')
+_S_32s_32s_Q = _struct.Struct('<32s32sQ')
+_S_32s_32s_32s_Q = _struct.Struct('<32s32s32sQ')
 _S_qB = _struct.Struct('<qB')
 _S_q = _struct.Struct('<q')
 _S_L = _struct.Struct('<L')
 _S_QB = _struct.Struct('<QB')
 _S_QQLQL = _struct.Struct('<QQLQL')
-_S_M = _struct.Struct('<8s')
+_S_8s = _struct.Struct('<8s')
 _S_LLQ = _struct.Struct('<LLQ')
-_S_8_Q = _struct.Struct('<8xQ')
-_S_8_8_I = _struct.Struct('<8x8xI')
-_S_8_32_32_Q = _struct.Struct('<8x32x32xQ')
-_S_32_32_Q = _struct.Struct('<32x32xQ')
-_S_32_32_32_Q = _struct.Struct('<32x32x32xQ')
-_S_8_B = _struct.Struct('<8xB')
-_S_QqIQHHQ = _struct.Struct('<QqIQ32s32sQ')
+_S_8x_Q = _struct.Struct('<8xQ')
+_S_8x_8x_I = _struct.Struct('<8x8xI')
+_S_8x_32x_32x_Q = _struct.Struct('<8x32x32xQ')
+_S_32x_32x_Q = _struct.Struct('<32x32xQ')
+_S_32x_32x_32x_Q = _struct.Struct('<32x32x32xQ')
+_S_8x_B = _struct.Struct('<8xB')
+_S_4s = _struct.Struct('<4s')
+_S_H_2s_QQQQQ_32s = _struct.Struct('<H2sQQQQQ32s')
+_S_Q_32s_Q = _struct.Struct('<Q32sQ')
+_S_QqIQ_32s_32s_Q = _struct.Struct('<QqIQ32s32sQ')
 _S_QqIQ = _struct.Struct('<QqIQ')
-_S_QU = _struct.Struct('<Q16s')
-_S_MLLQ = _struct.Struct('<8sLLQ')
+_S_Q_16s = _struct.Struct('<Q16s')
+_S_8s_LLQ = _struct.Struct('<8sLLQ')
 _UUID_LEN = _S_Q.pack(16)
 _VS_Q = tuple(_struct.Struct('<%dQ' % _n) for _n in range(64))
 
@@ -152,7 +155,7 @@ def parse_StateSnapshot(b, p, e):
     elif t4 == 1:
         if e - p < 32:
             _truncated(p, e, ((0, 32, 'lex_index_hash'),))
-        v6, = _S_H.unpack_from(b, p)
+        v6, = _S_32s.unpack_from(b, p)
         p += 32
         o5 = v6
     else:
@@ -166,7 +169,7 @@ def parse_StateSnapshot(b, p, e):
     elif t7 == 1:
         if e - p < 32:
             _truncated(p, e, ((0, 32, 'vec_index_hash'),))
-        v9, = _S_H.unpack_from(b, p)
+        v9, = _S_32s.unpack_from(b, p)
         p += 32
         o8 = v9
     else:
@@ -189,7 +192,7 @@ def parse_Checkpoint(b, p, e):
     """Parse one Checkpoint from b[p:e]; returns (value, next offset)."""
     if e - p < 56:
         _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
-    v1, v2, v3, v4 = _S_QQqH.unpack_from(b, p)
+    v1, v2, v3, v4 = _S_QQq_32s.unpack_from(b, p)
     p += 56
     try:
         r5, p = parse_StateSnapshot(b, p, e)
@@ -213,7 +216,7 @@ def parse_ReplayAction(b, p, e):
     if k3 == 0:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v5, v6, v7, n8 = _S_QHHQ.unpack_from(b, p)
+        v5, v6, v7, n8 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n8 > e - p:
             _overflow(p, e, n8, 1, 'string length', 'input_preview')
@@ -269,7 +272,7 @@ def parse_ReplayAction(b, p, e):
         p += n16 * 8
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v18, v19, v20, n21 = _S_QHHQ.unpack_from(b, p)
+        v18, v19, v20, n21 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n21 > e - p:
             _overflow(p, e, n21, 1, 'string length', 'input_preview')
@@ -340,7 +343,7 @@ def parse_ReplayAction(b, p, e):
         p += n31
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v33, v34, v35, n36 = _S_QHHQ.unpack_from(b, p)
+        v33, v34, v35, n36 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n36 > e - p:
             _overflow(p, e, n36, 1, 'string length', 'input_preview')
@@ -423,7 +426,7 @@ def parse_ReplayAction(b, p, e):
         p += n48
         if e - p < 72:
             _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-        v50, v51, n52 = _S_HHQ.unpack_from(b, p)
+        v50, v51, n52 = _S_32s_32s_Q.unpack_from(b, p)
         p += 72
         if n52 > e - p:
             _overflow(p, e, n52, 1, 'string length', 'input_preview')
@@ -473,7 +476,7 @@ def parse_ReplayAction(b, p, e):
     elif k3 == 4:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v60, v61, v62, n63 = _S_QHHQ.unpack_from(b, p)
+        v60, v61, v62, n63 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n63 > e - p:
             _overflow(p, e, n63, 1, 'string length', 'input_preview')
@@ -521,7 +524,7 @@ def parse_ReplayAction(b, p, e):
     elif k3 == 5:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v71, v72, v73, n74 = _S_QHHQ.unpack_from(b, p)
+        v71, v72, v73, n74 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n74 > e - p:
             _overflow(p, e, n74, 1, 'string length', 'input_preview')
@@ -569,7 +572,7 @@ def parse_ReplayAction(b, p, e):
     elif k3 == 6:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v82, v83, v84, n85 = _S_QHHQ.unpack_from(b, p)
+        v82, v83, v84, n85 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n85 > e - p:
             _overflow(p, e, n85, 1, 'string length', 'input_preview')
@@ -628,7 +631,7 @@ def parse_ReplayAction(b, p, e):
         p += n93
         if e - p < 104:
             _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-        v95, v96, v97, n98 = _S_HHHQ.unpack_from(b, p)
+        v95, v96, v97, n98 = _S_32s_32s_32s_Q.unpack_from(b, p)
         p += 104
         if n98 > e - p:
             _overflow(p, e, n98, 1, 'string length', 'input_preview')
@@ -738,7 +741,7 @@ def parse_ReplaySession(b, p, e):
         for i12 in range(n11):
             if e - p < 56:
                 _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
-            v15, v16, v17, v18 = _S_QQqH.unpack_from(b, p)
+            v15, v16, v17, v18 = _S_QQq_32s.unpack_from(b, p)
             p += 56
             try:
                 r19, p = parse_StateSnapshot(b, p, e)
@@ -772,7 +775,7 @@ def parse_ReplaySession(b, p, e):
             if k27 == 0:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v29, v30, v31, n32 = _S_QHHQ.unpack_from(b, p)
+                v29, v30, v31, n32 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n32 > e - p:
                     _overflow(p, e, n32, 1, 'string length', 'input_preview')
@@ -829,7 +832,7 @@ def parse_ReplaySession(b, p, e):
                 p += n40 * 8
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v42, v43, v44, n45 = _S_QHHQ.unpack_from(b, p)
+                v42, v43, v44, n45 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n45 > e - p:
                     _overflow(p, e, n45, 1, 'string length', 'input_preview')
@@ -901,7 +904,7 @@ def parse_ReplaySession(b, p, e):
                 p += n55
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v57, v58, v59, n60 = _S_QHHQ.unpack_from(b, p)
+                v57, v58, v59, n60 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n60 > e - p:
                     _overflow(p, e, n60, 1, 'string length', 'input_preview')
@@ -985,7 +988,7 @@ def parse_ReplaySession(b, p, e):
                 p += n72
                 if e - p < 72:
                     _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-                v74, v75, n76 = _S_HHQ.unpack_from(b, p)
+                v74, v75, n76 = _S_32s_32s_Q.unpack_from(b, p)
                 p += 72
                 if n76 > e - p:
                     _overflow(p, e, n76, 1, 'string length', 'input_preview')
@@ -1036,7 +1039,7 @@ def parse_ReplaySession(b, p, e):
             elif k27 == 4:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v84, v85, v86, n87 = _S_QHHQ.unpack_from(b, p)
+                v84, v85, v86, n87 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n87 > e - p:
                     _overflow(p, e, n87, 1, 'string length', 'input_preview')
@@ -1085,7 +1088,7 @@ def parse_ReplaySession(b, p, e):
             elif k27 == 5:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v95, v96, v97, n98 = _S_QHHQ.unpack_from(b, p)
+                v95, v96, v97, n98 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n98 > e - p:
                     _overflow(p, e, n98, 1, 'string length', 'input_preview')
@@ -1134,7 +1137,7 @@ def parse_ReplaySession(b, p, e):
             elif k27 == 6:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v106, v107, v108, n109 = _S_QHHQ.unpack_from(b, p)
+                v106, v107, v108, n109 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n109 > e - p:
                     _overflow(p, e, n109, 1, 'string length', 'input_preview')
@@ -1194,7 +1197,7 @@ def parse_ReplaySession(b, p, e):
                 p += n117
                 if e - p < 104:
                     _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-                v119, v120, v121, n122 = _S_HHHQ.unpack_from(b, p)
+                v119, v120, v121, n122 = _S_32s_32s_32s_Q.unpack_from(b, p)
                 p += 104
                 if n122 > e - p:
                     _overflow(p, e, n122, 1, 'string length', 'input_preview')
@@ -1366,7 +1369,7 @@ def parse_SegmentHeader(b, p, e):
     """Parse one SegmentHeader from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'magic'),))
-    c1, = _S_M.unpack_from(b, p)
+    c1, = _S_8s.unpack_from(b, p)
     p += 8
     if c1 != b'MV2RPLY!':
         raise ReplayFormatError(K.BAD_MAGIC, 'wrong magic', offset=p - 8, path='magic', expected=b'MV2RPLY!', actual=c1)
@@ -1401,7 +1404,7 @@ def json_StateSnapshot(b, p, e):
     elif t4 == 1:
         if e - p < 32:
             _truncated(p, e, ((0, 32, 'lex_index_hash'),))
-        v6, = _S_H.unpack_from(b, p)
+        v6, = _S_32s.unpack_from(b, p)
         p += 32
         o5 = v6
     else:
@@ -1415,7 +1418,7 @@ def json_StateSnapshot(b, p, e):
     elif t7 == 1:
         if e - p < 32:
             _truncated(p, e, ((0, 32, 'vec_index_hash'),))
-        v9, = _S_H.unpack_from(b, p)
+        v9, = _S_32s.unpack_from(b, p)
         p += 32
         o8 = v9
     else:
@@ -1431,7 +1434,7 @@ def json_Checkpoint(b, p, e):
     """Parse one Checkpoint from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 56:
         _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
-    v1, v2, v3, v4 = _S_QQqH.unpack_from(b, p)
+    v1, v2, v3, v4 = _S_QQq_32s.unpack_from(b, p)
     p += 56
     try:
         r5, p = json_StateSnapshot(b, p, e)
@@ -1449,7 +1452,7 @@ def json_ReplayAction(b, p, e):
     if k3 == 0:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v5, v6, v7, n8 = _S_QHHQ.unpack_from(b, p)
+        v5, v6, v7, n8 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n8 > e - p:
             _overflow(p, e, n8, 1, 'string length', 'input_preview')
@@ -1494,7 +1497,7 @@ def json_ReplayAction(b, p, e):
         p += n15 * 8
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v17, v18, v19, n20 = _S_QHHQ.unpack_from(b, p)
+        v17, v18, v19, n20 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n20 > e - p:
             _overflow(p, e, n20, 1, 'string length', 'input_preview')
@@ -1553,7 +1556,7 @@ def json_ReplayAction(b, p, e):
         p += n29
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v31, v32, v33, n34 = _S_QHHQ.unpack_from(b, p)
+        v31, v32, v33, n34 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n34 > e - p:
             _overflow(p, e, n34, 1, 'string length', 'input_preview')
@@ -1623,7 +1626,7 @@ def json_ReplayAction(b, p, e):
         p += n45
         if e - p < 72:
             _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-        v47, v48, n49 = _S_HHQ.unpack_from(b, p)
+        v47, v48, n49 = _S_32s_32s_Q.unpack_from(b, p)
         p += 72
         if n49 > e - p:
             _overflow(p, e, n49, 1, 'string length', 'input_preview')
@@ -1660,7 +1663,7 @@ def json_ReplayAction(b, p, e):
     elif k3 == 4:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v56, v57, v58, n59 = _S_QHHQ.unpack_from(b, p)
+        v56, v57, v58, n59 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n59 > e - p:
             _overflow(p, e, n59, 1, 'string length', 'input_preview')
@@ -1697,7 +1700,7 @@ def json_ReplayAction(b, p, e):
     elif k3 == 5:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v66, v67, v68, n69 = _S_QHHQ.unpack_from(b, p)
+        v66, v67, v68, n69 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n69 > e - p:
             _overflow(p, e, n69, 1, 'string length', 'input_preview')
@@ -1734,7 +1737,7 @@ def json_ReplayAction(b, p, e):
     elif k3 == 6:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        v76, v77, v78, n79 = _S_QHHQ.unpack_from(b, p)
+        v76, v77, v78, n79 = _S_Q_32s_32s_Q.unpack_from(b, p)
         p += 80
         if n79 > e - p:
             _overflow(p, e, n79, 1, 'string length', 'input_preview')
@@ -1782,7 +1785,7 @@ def json_ReplayAction(b, p, e):
         p += n86
         if e - p < 104:
             _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-        v88, v89, v90, n91 = _S_HHHQ.unpack_from(b, p)
+        v88, v89, v90, n91 = _S_32s_32s_32s_Q.unpack_from(b, p)
         p += 104
         if n91 > e - p:
             _overflow(p, e, n91, 1, 'string length', 'input_preview')
@@ -1880,7 +1883,7 @@ def json_ReplaySession(b, p, e):
         for i12 in range(n11):
             if e - p < 56:
                 _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
-            v15, v16, v17, v18 = _S_QQqH.unpack_from(b, p)
+            v15, v16, v17, v18 = _S_QQq_32s.unpack_from(b, p)
             p += 56
             try:
                 r19, p = json_StateSnapshot(b, p, e)
@@ -1908,7 +1911,7 @@ def json_ReplaySession(b, p, e):
             if k26 == 0:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v28, v29, v30, n31 = _S_QHHQ.unpack_from(b, p)
+                v28, v29, v30, n31 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n31 > e - p:
                     _overflow(p, e, n31, 1, 'string length', 'input_preview')
@@ -1954,7 +1957,7 @@ def json_ReplaySession(b, p, e):
                 p += n38 * 8
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v40, v41, v42, n43 = _S_QHHQ.unpack_from(b, p)
+                v40, v41, v42, n43 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n43 > e - p:
                     _overflow(p, e, n43, 1, 'string length', 'input_preview')
@@ -2014,7 +2017,7 @@ def json_ReplaySession(b, p, e):
                 p += n52
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v54, v55, v56, n57 = _S_QHHQ.unpack_from(b, p)
+                v54, v55, v56, n57 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n57 > e - p:
                     _overflow(p, e, n57, 1, 'string length', 'input_preview')
@@ -2085,7 +2088,7 @@ def json_ReplaySession(b, p, e):
                 p += n68
                 if e - p < 72:
                     _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-                v70, v71, n72 = _S_HHQ.unpack_from(b, p)
+                v70, v71, n72 = _S_32s_32s_Q.unpack_from(b, p)
                 p += 72
                 if n72 > e - p:
                     _overflow(p, e, n72, 1, 'string length', 'input_preview')
@@ -2123,7 +2126,7 @@ def json_ReplaySession(b, p, e):
             elif k26 == 4:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v79, v80, v81, n82 = _S_QHHQ.unpack_from(b, p)
+                v79, v80, v81, n82 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n82 > e - p:
                     _overflow(p, e, n82, 1, 'string length', 'input_preview')
@@ -2161,7 +2164,7 @@ def json_ReplaySession(b, p, e):
             elif k26 == 5:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v89, v90, v91, n92 = _S_QHHQ.unpack_from(b, p)
+                v89, v90, v91, n92 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n92 > e - p:
                     _overflow(p, e, n92, 1, 'string length', 'input_preview')
@@ -2199,7 +2202,7 @@ def json_ReplaySession(b, p, e):
             elif k26 == 6:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                v99, v100, v101, n102 = _S_QHHQ.unpack_from(b, p)
+                v99, v100, v101, n102 = _S_Q_32s_32s_Q.unpack_from(b, p)
                 p += 80
                 if n102 > e - p:
                     _overflow(p, e, n102, 1, 'string length', 'input_preview')
@@ -2248,7 +2251,7 @@ def json_ReplaySession(b, p, e):
                 p += n109
                 if e - p < 104:
                     _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-                v111, v112, v113, n114 = _S_HHHQ.unpack_from(b, p)
+                v111, v112, v113, n114 = _S_32s_32s_32s_Q.unpack_from(b, p)
                 p += 104
                 if n114 > e - p:
                     _overflow(p, e, n114, 1, 'string length', 'input_preview')
@@ -2384,7 +2387,7 @@ def json_SegmentHeader(b, p, e):
     """Parse one SegmentHeader from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'magic'),))
-    c1, = _S_M.unpack_from(b, p)
+    c1, = _S_8s.unpack_from(b, p)
     p += 8
     if c1 != b'MV2RPLY!':
         raise ReplayFormatError(K.BAD_MAGIC, 'wrong magic', offset=p - 8, path='magic', expected=b'MV2RPLY!', actual=c1)
@@ -2399,7 +2402,7 @@ def skip_StateSnapshot(b, p, e):
     """Check one StateSnapshot in b[p:e] without building it; returns the next offset."""
     if e - p < 16:
         _truncated(p, e, ((0, 8, 'frame_count'), (8, 8, 'frame_ids'),))
-    n1, = _S_8_Q.unpack_from(b, p)
+    n1, = _S_8x_Q.unpack_from(b, p)
     p += 16
     if n1 > (e - p) // 8:
         _overflow(p, e, n1, 8, 'element count', 'frame_ids')
@@ -2446,12 +2449,12 @@ def skip_ReplayAction(b, p, e):
     """Check one ReplayAction in b[p:e] without building it; returns the next offset."""
     if e - p < 20:
         _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
-    k1, = _S_8_8_I.unpack_from(b, p)
+    k1, = _S_8x_8x_I.unpack_from(b, p)
     p += 20
     if k1 == 0:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n2, = _S_8_32_32_Q.unpack_from(b, p)
+        n2, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n2 > e - p:
             _overflow(p, e, n2, 1, 'string length', 'input_preview')
@@ -2492,7 +2495,7 @@ def skip_ReplayAction(b, p, e):
         p += n7 * 8
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n8, = _S_8_32_32_Q.unpack_from(b, p)
+        n8, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n8 > e - p:
             _overflow(p, e, n8, 1, 'string length', 'input_preview')
@@ -2548,7 +2551,7 @@ def skip_ReplayAction(b, p, e):
         p += n15
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n17, = _S_8_32_32_Q.unpack_from(b, p)
+        n17, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n17 > e - p:
             _overflow(p, e, n17, 1, 'string length', 'input_preview')
@@ -2615,7 +2618,7 @@ def skip_ReplayAction(b, p, e):
         p += n26
         if e - p < 72:
             _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-        n28, = _S_32_32_Q.unpack_from(b, p)
+        n28, = _S_32x_32x_Q.unpack_from(b, p)
         p += 72
         if n28 > e - p:
             _overflow(p, e, n28, 1, 'string length', 'input_preview')
@@ -2649,7 +2652,7 @@ def skip_ReplayAction(b, p, e):
     elif k1 == 4:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n33, = _S_8_32_32_Q.unpack_from(b, p)
+        n33, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n33 > e - p:
             _overflow(p, e, n33, 1, 'string length', 'input_preview')
@@ -2683,7 +2686,7 @@ def skip_ReplayAction(b, p, e):
     elif k1 == 5:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n38, = _S_8_32_32_Q.unpack_from(b, p)
+        n38, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n38 > e - p:
             _overflow(p, e, n38, 1, 'string length', 'input_preview')
@@ -2717,7 +2720,7 @@ def skip_ReplayAction(b, p, e):
     elif k1 == 6:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n43, = _S_8_32_32_Q.unpack_from(b, p)
+        n43, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n43 > e - p:
             _overflow(p, e, n43, 1, 'string length', 'input_preview')
@@ -2762,7 +2765,7 @@ def skip_ReplayAction(b, p, e):
         p += n48
         if e - p < 104:
             _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-        n50, = _S_32_32_32_Q.unpack_from(b, p)
+        n50, = _S_32x_32x_32x_Q.unpack_from(b, p)
         p += 104
         if n50 > e - p:
             _overflow(p, e, n50, 1, 'string length', 'input_preview')
@@ -2828,7 +2831,7 @@ def skip_ReplaySession(b, p, e):
         raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='name', expected='0 or 1', actual=t2)
     if e - p < 9:
         _truncated(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
-    t5, = _S_8_B.unpack_from(b, p)
+    t5, = _S_8x_B.unpack_from(b, p)
     p += 9
     if t5 == 1:
         if e - p < 8:
@@ -2866,12 +2869,12 @@ def skip_ReplaySession(b, p, e):
         for i9 in range(n8):
             if e - p < 20:
                 _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
-            k10, = _S_8_8_I.unpack_from(b, p)
+            k10, = _S_8x_8x_I.unpack_from(b, p)
             p += 20
             if k10 == 0:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n11, = _S_8_32_32_Q.unpack_from(b, p)
+                n11, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n11 > e - p:
                     _overflow(p, e, n11, 1, 'string length', 'input_preview')
@@ -2912,7 +2915,7 @@ def skip_ReplaySession(b, p, e):
                 p += n16 * 8
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n17, = _S_8_32_32_Q.unpack_from(b, p)
+                n17, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n17 > e - p:
                     _overflow(p, e, n17, 1, 'string length', 'input_preview')
@@ -2968,7 +2971,7 @@ def skip_ReplaySession(b, p, e):
                 p += n24
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n26, = _S_8_32_32_Q.unpack_from(b, p)
+                n26, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n26 > e - p:
                     _overflow(p, e, n26, 1, 'string length', 'input_preview')
@@ -3035,7 +3038,7 @@ def skip_ReplaySession(b, p, e):
                 p += n35
                 if e - p < 72:
                     _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-                n37, = _S_32_32_Q.unpack_from(b, p)
+                n37, = _S_32x_32x_Q.unpack_from(b, p)
                 p += 72
                 if n37 > e - p:
                     _overflow(p, e, n37, 1, 'string length', 'input_preview')
@@ -3069,7 +3072,7 @@ def skip_ReplaySession(b, p, e):
             elif k10 == 4:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n42, = _S_8_32_32_Q.unpack_from(b, p)
+                n42, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n42 > e - p:
                     _overflow(p, e, n42, 1, 'string length', 'input_preview')
@@ -3103,7 +3106,7 @@ def skip_ReplaySession(b, p, e):
             elif k10 == 5:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n47, = _S_8_32_32_Q.unpack_from(b, p)
+                n47, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n47 > e - p:
                     _overflow(p, e, n47, 1, 'string length', 'input_preview')
@@ -3137,7 +3140,7 @@ def skip_ReplaySession(b, p, e):
             elif k10 == 6:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n52, = _S_8_32_32_Q.unpack_from(b, p)
+                n52, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n52 > e - p:
                     _overflow(p, e, n52, 1, 'string length', 'input_preview')
@@ -3182,7 +3185,7 @@ def skip_ReplaySession(b, p, e):
                 p += n57
                 if e - p < 104:
                     _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-                n59, = _S_32_32_32_Q.unpack_from(b, p)
+                n59, = _S_32x_32x_32x_Q.unpack_from(b, p)
                 p += 104
                 if n59 > e - p:
                     _overflow(p, e, n59, 1, 'string length', 'input_preview')
@@ -3261,7 +3264,7 @@ def skip_ReplayConfig(b, p, e):
     """Check one ReplayConfig in b[p:e] without building it; returns the next offset."""
     if e - p < 9:
         _truncated(p, e, ((0, 8, 'auto_checkpoint_interval'), (8, 1, 'max_actions_per_session'),))
-    t1, = _S_8_B.unpack_from(b, p)
+    t1, = _S_8x_B.unpack_from(b, p)
     p += 9
     if t1 == 1:
         if e - p < 8:
@@ -3306,7 +3309,7 @@ def skip_SegmentHeader(b, p, e):
     """Check one SegmentHeader in b[p:e] without building it; returns the next offset."""
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'magic'),))
-    c1, = _S_M.unpack_from(b, p)
+    c1, = _S_8s.unpack_from(b, p)
     p += 8
     if c1 != b'MV2RPLY!':
         raise ReplayFormatError(K.BAD_MAGIC, 'wrong magic', offset=p - 8, path='magic', expected=b'MV2RPLY!', actual=c1)
@@ -3320,7 +3323,7 @@ def walk_StateSnapshot(b, p, e):
     """Check the structure of one StateSnapshot in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
     if e - p < 16:
         _truncated(p, e, ((0, 8, 'frame_count'), (8, 8, 'frame_ids'),))
-    n1, = _S_8_Q.unpack_from(b, p)
+    n1, = _S_8x_Q.unpack_from(b, p)
     p += 16
     if n1 > (e - p) // 8:
         _overflow(p, e, n1, 8, 'element count', 'frame_ids')
@@ -3367,12 +3370,12 @@ def walk_ReplayAction(b, p, e):
     """Check the structure of one ReplayAction in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
     if e - p < 20:
         _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
-    k1, = _S_8_8_I.unpack_from(b, p)
+    k1, = _S_8x_8x_I.unpack_from(b, p)
     p += 20
     if k1 == 0:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n2, = _S_8_32_32_Q.unpack_from(b, p)
+        n2, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n2 > e - p:
             _overflow(p, e, n2, 1, 'string length', 'input_preview')
@@ -3405,7 +3408,7 @@ def walk_ReplayAction(b, p, e):
         p += n5 * 8
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n6, = _S_8_32_32_Q.unpack_from(b, p)
+        n6, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n6 > e - p:
             _overflow(p, e, n6, 1, 'string length', 'input_preview')
@@ -3445,7 +3448,7 @@ def walk_ReplayAction(b, p, e):
         p += n10
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n11, = _S_8_32_32_Q.unpack_from(b, p)
+        n11, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n11 > e - p:
             _overflow(p, e, n11, 1, 'string length', 'input_preview')
@@ -3492,7 +3495,7 @@ def walk_ReplayAction(b, p, e):
         p += n16
         if e - p < 72:
             _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-        n17, = _S_32_32_Q.unpack_from(b, p)
+        n17, = _S_32x_32x_Q.unpack_from(b, p)
         p += 72
         if n17 > e - p:
             _overflow(p, e, n17, 1, 'string length', 'input_preview')
@@ -3518,7 +3521,7 @@ def walk_ReplayAction(b, p, e):
     elif k1 == 4:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n20, = _S_8_32_32_Q.unpack_from(b, p)
+        n20, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n20 > e - p:
             _overflow(p, e, n20, 1, 'string length', 'input_preview')
@@ -3544,7 +3547,7 @@ def walk_ReplayAction(b, p, e):
     elif k1 == 5:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n23, = _S_8_32_32_Q.unpack_from(b, p)
+        n23, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n23 > e - p:
             _overflow(p, e, n23, 1, 'string length', 'input_preview')
@@ -3570,7 +3573,7 @@ def walk_ReplayAction(b, p, e):
     elif k1 == 6:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-        n26, = _S_8_32_32_Q.unpack_from(b, p)
+        n26, = _S_8x_32x_32x_Q.unpack_from(b, p)
         p += 80
         if n26 > e - p:
             _overflow(p, e, n26, 1, 'string length', 'input_preview')
@@ -3603,7 +3606,7 @@ def walk_ReplayAction(b, p, e):
         p += n29
         if e - p < 104:
             _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-        n30, = _S_32_32_32_Q.unpack_from(b, p)
+        n30, = _S_32x_32x_32x_Q.unpack_from(b, p)
         p += 104
         if n30 > e - p:
             _overflow(p, e, n30, 1, 'string length', 'input_preview')
@@ -3657,7 +3660,7 @@ def walk_ReplaySession(b, p, e):
         raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='name', expected='0 or 1', actual=t2)
     if e - p < 9:
         _truncated(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
-    t4, = _S_8_B.unpack_from(b, p)
+    t4, = _S_8x_B.unpack_from(b, p)
     p += 9
     if t4 == 1:
         if e - p < 8:
@@ -3695,12 +3698,12 @@ def walk_ReplaySession(b, p, e):
         for i8 in range(n7):
             if e - p < 20:
                 _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
-            k9, = _S_8_8_I.unpack_from(b, p)
+            k9, = _S_8x_8x_I.unpack_from(b, p)
             p += 20
             if k9 == 0:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n10, = _S_8_32_32_Q.unpack_from(b, p)
+                n10, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n10 > e - p:
                     _overflow(p, e, n10, 1, 'string length', 'input_preview')
@@ -3733,7 +3736,7 @@ def walk_ReplaySession(b, p, e):
                 p += n13 * 8
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n14, = _S_8_32_32_Q.unpack_from(b, p)
+                n14, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n14 > e - p:
                     _overflow(p, e, n14, 1, 'string length', 'input_preview')
@@ -3773,7 +3776,7 @@ def walk_ReplaySession(b, p, e):
                 p += n18
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n19, = _S_8_32_32_Q.unpack_from(b, p)
+                n19, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n19 > e - p:
                     _overflow(p, e, n19, 1, 'string length', 'input_preview')
@@ -3820,7 +3823,7 @@ def walk_ReplaySession(b, p, e):
                 p += n24
                 if e - p < 72:
                     _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-                n25, = _S_32_32_Q.unpack_from(b, p)
+                n25, = _S_32x_32x_Q.unpack_from(b, p)
                 p += 72
                 if n25 > e - p:
                     _overflow(p, e, n25, 1, 'string length', 'input_preview')
@@ -3846,7 +3849,7 @@ def walk_ReplaySession(b, p, e):
             elif k9 == 4:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n28, = _S_8_32_32_Q.unpack_from(b, p)
+                n28, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n28 > e - p:
                     _overflow(p, e, n28, 1, 'string length', 'input_preview')
@@ -3872,7 +3875,7 @@ def walk_ReplaySession(b, p, e):
             elif k9 == 5:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n31, = _S_8_32_32_Q.unpack_from(b, p)
+                n31, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n31 > e - p:
                     _overflow(p, e, n31, 1, 'string length', 'input_preview')
@@ -3898,7 +3901,7 @@ def walk_ReplaySession(b, p, e):
             elif k9 == 6:
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n34, = _S_8_32_32_Q.unpack_from(b, p)
+                n34, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n34 > e - p:
                     _overflow(p, e, n34, 1, 'string length', 'input_preview')
@@ -3931,7 +3934,7 @@ def walk_ReplaySession(b, p, e):
                 p += n37
                 if e - p < 104:
                     _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-                n38, = _S_32_32_32_Q.unpack_from(b, p)
+                n38, = _S_32x_32x_32x_Q.unpack_from(b, p)
                 p += 104
                 if n38 > e - p:
                     _overflow(p, e, n38, 1, 'string length', 'input_preview')
@@ -4002,7 +4005,7 @@ def walk_ReplayConfig(b, p, e):
     """Check the structure of one ReplayConfig in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
     if e - p < 9:
         _truncated(p, e, ((0, 8, 'auto_checkpoint_interval'), (8, 1, 'max_actions_per_session'),))
-    t1, = _S_8_B.unpack_from(b, p)
+    t1, = _S_8x_B.unpack_from(b, p)
     p += 9
     if t1 == 1:
         if e - p < 8:
@@ -4047,7 +4050,7 @@ def walk_SegmentHeader(b, p, e):
     """Check the structure of one SegmentHeader in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
     if e - p < 8:
         _truncated(p, e, ((0, 8, 'magic'),))
-    c1, = _S_M.unpack_from(b, p)
+    c1, = _S_8s.unpack_from(b, p)
     p += 8
     if c1 != b'MV2RPLY!':
         raise ReplayFormatError(K.BAD_MAGIC, 'wrong magic', offset=p - 8, path='magic', expected=b'MV2RPLY!', actual=c1)
@@ -4135,13 +4138,13 @@ def summary_ReplaySession(b, p, e):
         for i14 in range(n13):
             if e - p < 20:
                 _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
-            k16, = _S_8_8_I.unpack_from(b, p)
+            k16, = _S_8x_8x_I.unpack_from(b, p)
             p += 20
             if k16 == 0:
                 c15[0] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n17, = _S_8_32_32_Q.unpack_from(b, p)
+                n17, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n17 > e - p:
                     _overflow(p, e, n17, 1, 'string length', 'input_preview')
@@ -4183,7 +4186,7 @@ def summary_ReplaySession(b, p, e):
                 p += n22 * 8
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n23, = _S_8_32_32_Q.unpack_from(b, p)
+                n23, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n23 > e - p:
                     _overflow(p, e, n23, 1, 'string length', 'input_preview')
@@ -4240,7 +4243,7 @@ def summary_ReplaySession(b, p, e):
                 p += n30
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n32, = _S_8_32_32_Q.unpack_from(b, p)
+                n32, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n32 > e - p:
                     _overflow(p, e, n32, 1, 'string length', 'input_preview')
@@ -4308,7 +4311,7 @@ def summary_ReplaySession(b, p, e):
                 p += n41
                 if e - p < 72:
                     _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-                n43, = _S_32_32_Q.unpack_from(b, p)
+                n43, = _S_32x_32x_Q.unpack_from(b, p)
                 p += 72
                 if n43 > e - p:
                     _overflow(p, e, n43, 1, 'string length', 'input_preview')
@@ -4343,7 +4346,7 @@ def summary_ReplaySession(b, p, e):
                 c15[4] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n48, = _S_8_32_32_Q.unpack_from(b, p)
+                n48, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n48 > e - p:
                     _overflow(p, e, n48, 1, 'string length', 'input_preview')
@@ -4378,7 +4381,7 @@ def summary_ReplaySession(b, p, e):
                 c15[5] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n53, = _S_8_32_32_Q.unpack_from(b, p)
+                n53, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n53 > e - p:
                     _overflow(p, e, n53, 1, 'string length', 'input_preview')
@@ -4413,7 +4416,7 @@ def summary_ReplaySession(b, p, e):
                 c15[6] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n58, = _S_8_32_32_Q.unpack_from(b, p)
+                n58, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n58 > e - p:
                     _overflow(p, e, n58, 1, 'string length', 'input_preview')
@@ -4459,7 +4462,7 @@ def summary_ReplaySession(b, p, e):
                 p += n63
                 if e - p < 104:
                     _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-                n65, = _S_32_32_32_Q.unpack_from(b, p)
+                n65, = _S_32x_32x_32x_Q.unpack_from(b, p)
                 p += 104
                 if n65 > e - p:
                     _overflow(p, e, n65, 1, 'string length', 'input_preview')
@@ -4630,13 +4633,13 @@ def outline_ReplaySession(b, p, e):
         for i14 in range(n13):
             if e - p < 20:
                 _truncated(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
-            k16, = _S_8_8_I.unpack_from(b, p)
+            k16, = _S_8x_8x_I.unpack_from(b, p)
             p += 20
             if k16 == 0:
                 c15[0] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n17, = _S_8_32_32_Q.unpack_from(b, p)
+                n17, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n17 > e - p:
                     _overflow(p, e, n17, 1, 'string length', 'input_preview')
@@ -4670,7 +4673,7 @@ def outline_ReplaySession(b, p, e):
                 p += n20 * 8
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.PutMany.count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n21, = _S_8_32_32_Q.unpack_from(b, p)
+                n21, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n21 > e - p:
                     _overflow(p, e, n21, 1, 'string length', 'input_preview')
@@ -4711,7 +4714,7 @@ def outline_ReplaySession(b, p, e):
                 p += n25
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Find.result_count'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n26, = _S_8_32_32_Q.unpack_from(b, p)
+                n26, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n26 > e - p:
                     _overflow(p, e, n26, 1, 'string length', 'input_preview')
@@ -4759,7 +4762,7 @@ def outline_ReplaySession(b, p, e):
                 p += n31
                 if e - p < 72:
                     _truncated(p, e, ((0, 32, 'input_hash'), (32, 32, 'output_hash'), (64, 8, 'input_preview'),))
-                n32, = _S_32_32_Q.unpack_from(b, p)
+                n32, = _S_32x_32x_Q.unpack_from(b, p)
                 p += 72
                 if n32 > e - p:
                     _overflow(p, e, n32, 1, 'string length', 'input_preview')
@@ -4786,7 +4789,7 @@ def outline_ReplaySession(b, p, e):
                 c15[4] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n35, = _S_8_32_32_Q.unpack_from(b, p)
+                n35, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n35 > e - p:
                     _overflow(p, e, n35, 1, 'string length', 'input_preview')
@@ -4813,7 +4816,7 @@ def outline_ReplaySession(b, p, e):
                 c15[5] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n38, = _S_8_32_32_Q.unpack_from(b, p)
+                n38, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n38 > e - p:
                     _overflow(p, e, n38, 1, 'string length', 'input_preview')
@@ -4840,7 +4843,7 @@ def outline_ReplaySession(b, p, e):
                 c15[6] += 1
                 if e - p < 80:
                     _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
-                n41, = _S_8_32_32_Q.unpack_from(b, p)
+                n41, = _S_8x_32x_32x_Q.unpack_from(b, p)
                 p += 80
                 if n41 > e - p:
                     _overflow(p, e, n41, 1, 'string length', 'input_preview')
@@ -4874,7 +4877,7 @@ def outline_ReplaySession(b, p, e):
                 p += n44
                 if e - p < 104:
                     _truncated(p, e, ((0, 32, 'action_type.ToolCall.args_hash'), (32, 32, 'input_hash'), (64, 32, 'output_hash'), (96, 8, 'input_preview'),))
-                n45, = _S_32_32_32_Q.unpack_from(b, p)
+                n45, = _S_32x_32x_32x_Q.unpack_from(b, p)
                 p += 104
                 if n45 > e - p:
                     _overflow(p, e, n45, 1, 'string length', 'input_preview')
@@ -4959,6 +4962,111 @@ def outline_ActiveSession(b, p, e):
     return {'session': r1, 'next_checkpoint_id': v2, 'actions_since_checkpoint': v3, 'config': r4}, p
 
 
+def head_ReplaySession(b, p, e):
+    """The fields of one ReplaySession up to the element count of its last record list (earlier record lists walked and counted), and the offset of that list's first element: a listing that never touches the elements."""
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'session_id'),))
+    n1, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n1 != 16:
+        raise ReplayFormatError(K.BAD_UUID_LENGTH, 'Uuid length is not 16', offset=p - 8, path='session_id', expected=16, actual=n1)
+    if e - p < 16:
+        _truncated(p, e, ((0, 16, 'session_id'),))
+    u2 = _UUID(bytes=bytes(b[p:p + 16]))
+    p += 16
+    if e - p < 1:
+        _truncated(p, e, ((0, 1, 'name'),))
+    t3, = _S_B.unpack_from(b, p)
+    p += 1
+    if t3 == 0:
+        o4 = None
+    elif t3 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'name'),))
+        n5, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n5 > e - p:
+            _overflow(p, e, n5, 1, 'string length', 'name')
+        try:
+            s6 = b[p:p + n5].decode() if n5 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'name')
+        p += n5
+        o4 = s6
+    else:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='name', expected='0 or 1', actual=t3)
+    if e - p < 9:
+        _truncated(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
+    v7, t8 = _S_qB.unpack_from(b, p)
+    p += 9
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'ended_secs'),))
+        v10, = _S_q.unpack_from(b, p)
+        p += 8
+        o9 = v10
+    else:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='ended_secs', expected='0 or 1', actual=t8)
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'checkpoints'),))
+    n11, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n11 > (e - p) // 90:
+        _overflow(p, e, n11, 90, 'element count', 'checkpoints')
+    i12 = 0
+    try:
+        for i12 in range(n11):
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            p += 56
+            try:
+                p = walk_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            continue
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i12}]').prefix('checkpoints')
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'actions'),))
+    n13, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n13 > (e - p) // 124:
+        _overflow(p, e, n13, 124, 'element count', 'actions')
+    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13}, p
+
+
+def json_Mv2Header(b, p, e):
+    """Parse one Mv2Header from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
+    if e - p < 4:
+        _truncated(p, e, ((0, 4, 'magic'),))
+    c1, = _S_4s.unpack_from(b, p)
+    p += 4
+    if c1 != b'MV2\x00':
+        raise ReplayFormatError(K.BAD_MAGIC, 'wrong magic', offset=p - 4, path='magic', expected=b'MV2\x00', actual=c1)
+    if e - p < 76:
+        _truncated(p, e, ((0, 2, 'version'), (2, 2, 'spec'), (4, 8, 'footer_offset'), (12, 8, 'wal_offset'), (20, 8, 'wal_size'), (28, 8, 'wal_checkpoint_pos'), (36, 8, 'wal_sequence'), (44, 32, 'toc_checksum'),))
+    v2, v3, v4, v5, v6, v7, v8, v9 = _S_H_2s_QQQQQ_32s.unpack_from(b, p)
+    p += 76
+    return {'magic': c1, 'version': v2, 'spec': [*v3], 'footer_offset': v4, 'wal_offset': v5, 'wal_size': v6, 'wal_checkpoint_pos': v7, 'wal_sequence': v8, 'toc_checksum': [*v9]}, p
+
+
+def json_Mv2Footer(b, p, e):
+    """Parse one Mv2Footer from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'magic'),))
+    c1, = _S_8s.unpack_from(b, p)
+    p += 8
+    if c1 != b'MV2FOOT!':
+        raise ReplayFormatError(K.BAD_MAGIC, 'wrong magic', offset=p - 8, path='magic', expected=b'MV2FOOT!', actual=c1)
+    if e - p < 48:
+        _truncated(p, e, ((0, 8, 'toc_len'), (8, 32, 'toc_hash'), (40, 8, 'generation'),))
+    v2, v3, v4 = _S_Q_32s_Q.unpack_from(b, p)
+    p += 48
+    return {'magic': c1, 'toc_len': v2, 'toc_hash': [*v3], 'generation': v4}, p
+
+
 def build_StateSnapshot(o, out):
     """Append the encoding of the StateSnapshot `o` to the bytearray `out`."""
     l1 = o.frame_ids
@@ -4969,19 +5077,19 @@ def build_StateSnapshot(o, out):
         out.append(0)
     else:
         out.append(1)
-        out += _S_H.pack(o2)
+        out += _S_32s.pack(o2)
     o3 = o.vec_index_hash
     if o3 is None:
         out.append(0)
     else:
         out.append(1)
-        out += _S_H.pack(o3)
+        out += _S_32s.pack(o3)
     out += _S_QQ.pack(o.wal_sequence, o.generation)
 
 
 def build_Checkpoint(o, out):
     """Append the encoding of the Checkpoint `o` to the bytearray `out`."""
-    out += _S_QQqH.pack(o.id, o.at_sequence, o.timestamp_secs, o.state_hash)
+    out += _S_QQq_32s.pack(o.id, o.at_sequence, o.timestamp_secs, o.state_hash)
     build_StateSnapshot(o.snapshot, out)
 
 
@@ -4991,7 +5099,7 @@ def build_ReplayAction(o, out):
     i2 = x1.INDEX
     if i2 == 0:
         s3 = o.input_preview.encode()
-        out += _S_QqIQHHQ.pack(o.sequence, o.timestamp_secs, 0, x1.frame_id, o.input_hash, o.output_hash, len(s3))
+        out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 0, x1.frame_id, o.input_hash, o.output_hash, len(s3))
         out += s3
         s4 = o.output_preview.encode()
         out += _S_Q.pack(len(s4))
@@ -5005,7 +5113,7 @@ def build_ReplayAction(o, out):
         out += _S_QqIQ.pack(o.sequence, o.timestamp_secs, 1, len(l6))
         out += (_VS_Q[len(l6)] if len(l6) < 64 else _vec_struct('Q', len(l6))).pack(*l6)
         s7 = o.input_preview.encode()
-        out += _S_QHHQ.pack(x1.count, o.input_hash, o.output_hash, len(s7))
+        out += _S_Q_32s_32s_Q.pack(x1.count, o.input_hash, o.output_hash, len(s7))
         out += s7
         s8 = o.output_preview.encode()
         out += _S_Q.pack(len(s8))
@@ -5022,7 +5130,7 @@ def build_ReplayAction(o, out):
         out += _S_Q.pack(len(s11))
         out += s11
         s12 = o.input_preview.encode()
-        out += _S_QHHQ.pack(x1.result_count, o.input_hash, o.output_hash, len(s12))
+        out += _S_Q_32s_32s_Q.pack(x1.result_count, o.input_hash, o.output_hash, len(s12))
         out += s12
         s13 = o.output_preview.encode()
         out += _S_Q.pack(len(s13))
@@ -5042,7 +5150,7 @@ def build_ReplayAction(o, out):
         out += _S_Q.pack(len(s17))
         out += s17
         s18 = o.input_preview.encode()
-        out += _S_HHQ.pack(o.input_hash, o.output_hash, len(s18))
+        out += _S_32s_32s_Q.pack(o.input_hash, o.output_hash, len(s18))
         out += s18
         s19 = o.output_preview.encode()
         out += _S_Q.pack(len(s19))
@@ -5053,7 +5161,7 @@ def build_ReplayAction(o, out):
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 4:
         s21 = o.input_preview.encode()
-        out += _S_QqIQHHQ.pack(o.sequence, o.timestamp_secs, 4, x1.checkpoint_id, o.input_hash, o.output_hash, len(s21))
+        out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 4, x1.checkpoint_id, o.input_hash, o.output_hash, len(s21))
         out += s21
         s22 = o.output_preview.encode()
         out += _S_Q.pack(len(s22))
@@ -5064,7 +5172,7 @@ def build_ReplayAction(o, out):
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 5:
         s24 = o.input_preview.encode()
-        out += _S_QqIQHHQ.pack(o.sequence, o.timestamp_secs, 5, x1.frame_id, o.input_hash, o.output_hash, len(s24))
+        out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 5, x1.frame_id, o.input_hash, o.output_hash, len(s24))
         out += s24
         s25 = o.output_preview.encode()
         out += _S_Q.pack(len(s25))
@@ -5075,7 +5183,7 @@ def build_ReplayAction(o, out):
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 6:
         s27 = o.input_preview.encode()
-        out += _S_QqIQHHQ.pack(o.sequence, o.timestamp_secs, 6, x1.frame_id, o.input_hash, o.output_hash, len(s27))
+        out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 6, x1.frame_id, o.input_hash, o.output_hash, len(s27))
         out += s27
         s28 = o.output_preview.encode()
         out += _S_Q.pack(len(s28))
@@ -5089,7 +5197,7 @@ def build_ReplayAction(o, out):
         out += _S_QqIQ.pack(o.sequence, o.timestamp_secs, 7, len(s30))
         out += s30
         s31 = o.input_preview.encode()
-        out += _S_HHHQ.pack(x1.args_hash, o.input_hash, o.output_hash, len(s31))
+        out += _S_32s_32s_32s_Q.pack(x1.args_hash, o.input_hash, o.output_hash, len(s31))
         out += s31
         s32 = o.output_preview.encode()
         out += _S_Q.pack(len(s32))
@@ -5104,7 +5212,7 @@ def build_ReplayAction(o, out):
 
 def build_ReplaySession(o, out):
     """Append the encoding of the ReplaySession `o` to the bytearray `out`."""
-    out += _S_QU.pack(16, o.session_id.bytes)
+    out += _S_Q_16s.pack(16, o.session_id.bytes)
     o1 = o.name
     if o1 is None:
         out.append(0)
@@ -5166,7 +5274,22 @@ def build_ReplayManifest(o, out):
 
 def build_SegmentHeader(o, out):
     """Append the encoding of the SegmentHeader `o` to the bytearray `out`."""
-    out += _S_MLLQ.pack(b'MV2RPLY!', o.version, o.session_count, o.total_size)
+    out += _S_8s_LLQ.pack(b'MV2RPLY!', o.version, o.session_count, o.total_size)
+
+# Constants of the formats (from the schema), so that readers need not
+# import Construct.
+SEGMENT_MAGIC = b'MV2RPLY!'
+ACTIVE_MAGIC = b'MV2ACTIV'
+SEGMENT_VERSION = 1
+MV2_MAGIC = b'MV2\x00'
+MV2_FOOTER_MAGIC = b'MV2FOOT!'
+#: Size of each fixed-size record.
+SIZE = {
+    'ReplayManifest': 32,
+    'SegmentHeader': 24,
+    'Mv2Header': 80,
+    'Mv2Footer': 56,
+}
 
 #: Fewest bytes one value of each record can take.
 MIN_SIZE = {

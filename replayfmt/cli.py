@@ -32,7 +32,6 @@ from .errors import ReplayFormatError
 from .memvid_json import JSONShapeError, dumps, dumps_memvid, from_json, to_json, to_memvid_json
 from .model import ActiveSession, ReplaySession, Segment
 from . import mv2 as mv2mod
-from . import schema
 from .stream import SessionSummary, scan_segment, summarize_active
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
@@ -89,24 +88,25 @@ def write_output(path: str, data: bytes) -> None:
 def detect_kind(data: bytes) -> str:
     """'segment', 'active_session' or 'mv2' from the leading magic; InputError otherwise."""
     head = bytes(data[:8])
-    if head == schema.SEGMENT_MAGIC:
+    if head == G.SEGMENT_MAGIC:
         return "segment"
-    if head == schema.ACTIVE_MAGIC:
+    if head == G.ACTIVE_MAGIC:
         return "active_session"
-    if head[:4] == schema.MV2_MAGIC:
+    if head[:4] == G.MV2_MAGIC:
         return "mv2"
     raise InputError("not a replay segment (MV2RPLY!), active-session envelope (MV2ACTIV) "
                      "or .mv2 file (MV2\\0)")
 
 
 class Loaded:
-    """An input file: what it is, checked end to end on opening, decoded only on request.
+    """An input file: what it is, checked on opening, decoded only on request.
 
-    Opening checks every byte with the generated skip-parsers (the same checks as a full
-    decode) and keeps a summary per session; `segment`, `active` and `sessions` decode.
+    Opening checks the file with the generated skip-parsers to `depth` (see
+    `stream.scan_segment`: "full" = the same checks as a full decode) and keeps a summary per
+    session; `segment`, `active`, `sessions` and the JSON methods decode.
     """
 
-    def __init__(self, path: str, data) -> None:
+    def __init__(self, path: str, data, depth: str = "full") -> None:
         self.path = path
         self.data = data
         self.size = len(data)
@@ -119,7 +119,7 @@ class Loaded:
         self._segment: Segment | None = None
         self._active: ActiveSession | None = None
         if self.kind == "segment":
-            self.scan = scan_segment(data)
+            self.scan = scan_segment(data, depth=depth)
         elif self.kind == "active_session":
             summary, self.envelope = summarize_active(data)
             self.summaries = [summary]
@@ -128,7 +128,7 @@ class Loaded:
                 self.layout = mv2mod.read_layout(data)
             except ValueError as exc:
                 raise InputError(str(exc)) from exc
-            self.live = mv2mod.live_segment(data)
+            self.live = mv2mod.live_segment(data, depth)
             self.scan = self.live.scan if self.live else None
         if self.scan is not None:
             self.summaries = list(self.scan.sessions)
@@ -194,14 +194,14 @@ class Loaded:
 def session_summary(s: ReplaySession | SessionSummary) -> dict:
     if isinstance(s, SessionSummary):
         action_count, checkpoint_count = s.action_count, s.checkpoint_count
-        counts = dict(s.actions_by_type)
+        counts = None if s.actions_by_type is None else dict(s.actions_by_type)
     else:
         counts = {}
         for a in s.actions:
             name = a.action_type.DISPLAY
             counts[name] = counts.get(name, 0) + 1
         action_count, checkpoint_count = len(s.actions), len(s.checkpoints)
-    return {
+    out = {
         "session_id": str(s.session_id),
         "name": s.name,
         "created_secs": s.created_secs,
@@ -210,6 +210,9 @@ def session_summary(s: ReplaySession | SessionSummary) -> dict:
         "checkpoint_count": checkpoint_count,
         "actions_by_type": counts,
     }
+    if counts is None:
+        del out["actions_by_type"]
+    return out
 
 
 def info_json(loaded: Loaded) -> dict:
@@ -282,9 +285,13 @@ def info_text(info: dict) -> str:
         name = "(unnamed)" if s["name"] is None else repr(s["name"])
         lines.append(f"  session {s['session_id']} {name}")
         lines.append(f"    created {_when(s['created_secs'])}  ended {_when(s['ended_secs'])}")
-        by_type = ", ".join(f"{k} {v}" for k, v in s["actions_by_type"].items()) or "none"
-        lines.append(f"    actions {s['action_count']} ({by_type}), "
-                     f"checkpoints {s['checkpoint_count']}")
+        if "actions_by_type" in s:
+            by_type = ", ".join(f"{k} {v}" for k, v in s["actions_by_type"].items()) or "none"
+            lines.append(f"    actions {s['action_count']} ({by_type}), "
+                         f"checkpoints {s['checkpoint_count']}")
+        else:
+            lines.append(f"    actions {s['action_count']}, "
+                         f"checkpoints {s['checkpoint_count']}")
     return "\n".join(lines) + "\n"
 
 
@@ -293,7 +300,7 @@ def cmd_info(args) -> int:
     results = []
     for path in args.files:
         try:
-            loaded = Loaded(path, map_input(path))
+            loaded = Loaded(path, map_input(path), "outline" if args.types else "head")
         except (ReplayFormatError, InputError) as exc:
             print(f"replayfmt: {path}: {exc}", file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -310,7 +317,7 @@ def cmd_info(args) -> int:
 # --- dump ------------------------------------------------------------------------------------
 
 def cmd_dump(args) -> int:
-    loaded = Loaded(args.file, map_input(args.file))
+    loaded = Loaded(args.file, map_input(args.file), "head")
     if args.format == "memvid-json":
         # Straight from the bytes to memvid's JSON shapes: no model objects in between.
         if args.session:
@@ -383,8 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"replayfmt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("info", help="what a file is, and a summary per session")
+    p = sub.add_parser("info", help="what a file is, and a summary per session",
+                       description="Lists without decoding actions: the containers and each "
+                                   "session's fields up to its action count are checked "
+                                   "(use `dump` or `validate` for every byte).")
     p.add_argument("files", nargs="+", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
+    p.add_argument("--types", action="store_true",
+                   help="also count actions by type (walks every action; strings not decoded)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
 

@@ -16,10 +16,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import blake3
-from construct import Container
 
 from . import _generated as G
-from . import schema
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .model import (
@@ -39,9 +37,9 @@ __all__ = [
     "ENVELOPE_HEADER_SIZE", "MANIFEST_SIZE",
 ]
 
-SEGMENT_HEADER_SIZE = schema.SegmentHeader.sizeof()  # 24
-ENVELOPE_HEADER_SIZE = len(schema.ACTIVE_MAGIC) + 8  # 16
-MANIFEST_SIZE = schema.ReplayManifest.sizeof()  # 32
+SEGMENT_HEADER_SIZE = G.SIZE["SegmentHeader"]  # 24
+ENVELOPE_HEADER_SIZE = len(G.ACTIVE_MAGIC) + 8  # 16
+MANIFEST_SIZE = G.SIZE["ReplayManifest"]  # 32
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 
@@ -107,9 +105,9 @@ def parse_segment_header(data) -> SegmentHeader:
     """Decode and check only the 24-byte header (magic, version); returns the header record."""
     b = _as_bytes(data)
     header, _ = G.parse_SegmentHeader(b, 0, len(b))
-    if header.version != schema.SEGMENT_VERSION:
+    if header.version != G.SEGMENT_VERSION:
         raise ReplayFormatError(K.UNSUPPORTED_VERSION, "unsupported segment version", offset=8,
-                                path="version", expected=schema.SEGMENT_VERSION,
+                                path="version", expected=G.SEGMENT_VERSION,
                                 actual=header.version)
     return header
 
@@ -144,10 +142,10 @@ def segment_blocks(b, base: int = 0, end: int | None = None) -> Iterator[tuple[i
     b = _as_bytes(b)
     e = len(b) if end is None else end
     header, _ = G.parse_SegmentHeader(b, base, e)
-    if header.version != schema.SEGMENT_VERSION:
+    if header.version != G.SEGMENT_VERSION:
         raise ReplayFormatError(K.UNSUPPORTED_VERSION, "unsupported segment version",
                                 offset=base + 8, path="version",
-                                expected=schema.SEGMENT_VERSION, actual=header.version)
+                                expected=G.SEGMENT_VERSION, actual=header.version)
     stop = base + SEGMENT_HEADER_SIZE
     for i, start, stop in iter_session_blocks(b, header.session_count,
                                               base + SEGMENT_HEADER_SIZE, e, base):
@@ -189,7 +187,7 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
         raise ValueError("a segment holds at most 2^32-1 sessions")
     total = SEGMENT_HEADER_SIZE + sum(8 + len(blk) for blk in blocks)
     out = bytearray()
-    G.build_SegmentHeader(_Header(schema.SEGMENT_MAGIC, version, len(blocks), total), out)
+    G.build_SegmentHeader(_Header(G.SEGMENT_MAGIC, version, len(blocks), total), out)
     for blk in blocks:
         out += _U64.pack(len(blk))
         out += blk
@@ -240,7 +238,7 @@ def parse_envelope(data, parse=G.parse_ActiveSession):
     parse_, json_ or summary_ActiveSession)."""
     b = _as_bytes(data)
     e = len(b)
-    magic = schema.ACTIVE_MAGIC
+    magic = G.ACTIVE_MAGIC
     if b[:len(magic)] != magic:
         if e < len(magic):
             raise ReplayFormatError(K.TRUNCATED, "shorter than the magic", offset=0,
@@ -258,7 +256,7 @@ def build_active_session(active: ActiveSession) -> bytes:
     """Encode an ActiveSession as an `MV2ACTIV` envelope (sidecar file bytes)."""
     out = bytearray()
     _build(G.build_ActiveSession, active, out)
-    return schema.ACTIVE_MAGIC + _U64.pack(len(out)) + bytes(out)
+    return G.ACTIVE_MAGIC + _U64.pack(len(out)) + bytes(out)
 
 
 # --- TOC manifest ----------------------------------------------------------------------------
@@ -280,6 +278,10 @@ def build_manifest(manifest: ReplayManifest) -> bytes:
 
 def encode_snapshot_standard(snapshot: StateSnapshot) -> bytes:
     """The snapshot in bincode's standard (varint) configuration, per `schema`."""
+    from construct import Container  # Construct is imported only where it is used
+
+    from . import schema
+
     return schema.StateSnapshotStandard.build(Container(
         frame_count=snapshot.frame_count,
         frame_ids=snapshot.frame_ids,

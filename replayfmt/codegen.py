@@ -17,6 +17,7 @@ What the generated code guarantees:
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -137,8 +138,8 @@ class _Writer:
 
     def struct(self, fmt: str) -> str:
         if fmt not in self.structs:
-            name = fmt.replace("32s", "H").replace("16s", "U").replace("8s", "M")
-            self.structs[fmt] = f"_S_{name.replace('x', '_')}"
+            name = re.sub(r"(\d+)([sx])", r"_\1\2_", fmt).replace("__", "_").strip("_")
+            self.structs[fmt] = f"_S_{name}"
         return self.structs[fmt]
 
     def line(self, ind: int, text: str) -> None:
@@ -199,6 +200,10 @@ class _ParseEmitter:
     def record(self, name: str, node) -> None:
         w = self.w
         fields = [_F(n, sub, _field_path("", n)) for n, sub in field_list(node)]
+        record_lists = [f.name for f in fields if isinstance(_unwrap(f.node), Vec)
+                        and fixed_format(_unwrap(f.node).subcon) is None]
+        self.head_stop = record_lists[-1] if record_lists else None
+        self.head_fields = fields
         w.line(0, "")
         w.line(0, "")
         w.line(0, f"def {_PREFIX[self.mode]}_{name}(b, p, e):")
@@ -212,7 +217,11 @@ class _ParseEmitter:
                "summary": f"Summarise one {name} in b[p:e] (record lists counted, not "
                           "built); returns (dict, next offset).",
                "outline": f"Like summary_{name}, but record lists are only walked "
-                          "(strings inside them are not decoded)."}[self.mode]
+                          "(strings inside them are not decoded).",
+               "head": f"The fields of one {name} up to the element count of its last record "
+                       "list (earlier record lists walked and counted), and the offset of "
+                       "that list's first element: a listing that never touches the "
+                       "elements."}[self.mode]
         w.line(1, f'"""{doc}"""')
         self.seq(fields + [_Ret(name, fields)], 1, [], [])
 
@@ -271,6 +280,9 @@ class _ParseEmitter:
                     self.string_body(it, n, ind)
                 elif isinstance(node, Vec):
                     self.vec_body(it, node, n, ind)
+                    if getattr(self, "head_done", False):
+                        self.head_done = False
+                        return
                 else:
                     self.map_body(it, node, n, ind)
                 continue
@@ -395,12 +407,22 @@ class _ParseEmitter:
         sub_record = _RECORD_NAMES.get(id(_unwrap(sub)))
         if sub_record is None:
             raise TypeError("codegen: Vec elements must be fixed-size or named records")
+        if self.mode == "head" and it.name == self.head_stop:
+            it.var = n
+            parts = []
+            for f in self.head_fields:
+                parts.append(f"{f.name!r}: {f.var}")
+                if f is it:
+                    break
+            w.line(ind, f"return {{{', '.join(parts)}}}, p")
+            self.head_done = True
+            return
         # The element record is inlined in the loop (no call per element); its enum branches
         # end with `continue`. summary/outline count the elements per enum variant.
         i = w.var("i")
         w.line(ind, f"{i} = 0")
         mode = self.mode
-        element_mode = {"summary": "skip", "outline": "walk"}.get(mode, mode)
+        element_mode = {"summary": "skip", "outline": "walk", "head": "walk"}.get(mode, mode)
         counts = None
         if mode in ("summary", "outline") and _enum_offset(_unwrap(sub)) is not None:
             counts = w.var("c")
@@ -415,7 +437,7 @@ class _ParseEmitter:
             w.line(ind, f"{it.var} = []")
             w.line(ind, f"{app} = {it.var}.append")
         else:
-            it.var = n if mode in ("summary", "outline") else None
+            it.var = n if mode in ("summary", "outline", "head") else None
         w.line(ind, "try:")
         w.line(ind + 1, f"for {i} in range({n}):")
         fields = [_F(fn, fs, _field_path("", fn)) for fn, fs in field_list(_unwrap(sub))]
@@ -457,7 +479,7 @@ class _ParseEmitter:
             it.var = None
         else:
             mode = self.mode
-            if mode in ("summary", "outline") and record not in SUMMARIES:
+            if mode in ("summary", "outline", "head") and record not in SUMMARIES:
                 mode = "model"
             it.var = w.var("r")
             w.line(ind + 1, f"{it.var}, p = {_PREFIX[mode]}_{record}(b, p, e)")
@@ -626,7 +648,7 @@ class _BuildEmitter:
 
 #: Function name prefix per parser mode.
 _PREFIX = {"model": "parse", "json": "json", "skip": "skip", "walk": "walk",
-           "summary": "summary", "outline": "outline"}
+           "summary": "summary", "outline": "outline", "head": "head"}
 #: Vec<fixed> element structs are precompiled for counts below this.
 _VEC_CACHE = 64
 #: Records that get a summary_ parser (record lists counted, not built).
@@ -655,6 +677,13 @@ def generate() -> str:
         for name in SUMMARIES:
             summary.record(name, schema.RECORDS[name])
             w.counter = 0
+    head = _ParseEmitter(w, "head")
+    head.record("ReplaySession", schema.RECORDS["ReplaySession"])
+    w.counter = 0
+    layout = _ParseEmitter(w, "json")
+    for name, node in schema.LAYOUT_RECORDS.items():
+        layout.record(name, node)
+        w.counter = 0
     build = _BuildEmitter(w)
     for name, node in schema.RECORDS.items():
         w.line(0, "")
@@ -676,7 +705,20 @@ def generate() -> str:
     for cls, names in sorted(w.setters.items()):
         for n in names:
             consts.append(f"_set_{cls}_{n} = M.{cls}.__dict__[{n!r}].__set__")
-    min_sizes = ["", "", "#: Fewest bytes one value of each record can take."]
+    min_sizes = ["", "", "# Constants of the formats (from the schema), so that readers need not"]
+    min_sizes.append("# import Construct.")
+    for cname in ("SEGMENT_MAGIC", "ACTIVE_MAGIC", "SEGMENT_VERSION", "MV2_MAGIC",
+                  "MV2_FOOTER_MAGIC"):
+        min_sizes.append(f"{cname} = {getattr(schema, cname)!r}")
+    min_sizes.append("#: Size of each fixed-size record.")
+    min_sizes.append("SIZE = {")
+    for name, node in {**schema.RECORDS, **schema.LAYOUT_RECORDS}.items():
+        try:
+            min_sizes.append(f"    {name!r}: {node.sizeof()},")
+        except Exception:  # variable-sized
+            pass
+    min_sizes.append("}")
+    min_sizes += ["", "#: Fewest bytes one value of each record can take."]
     min_sizes.append("MIN_SIZE = {")
     for name, node in schema.RECORDS.items():
         min_sizes.append(f"    {name!r}: {min_size(node)},")

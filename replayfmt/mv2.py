@@ -11,9 +11,8 @@ Session records are not decoded here: candidates are checked with `stream.scan_s
 from __future__ import annotations
 
 import attrs
-from construct import ConstructError
 
-from . import schema
+from . import _generated as G
 from .codec import MANIFEST_SIZE, parse_manifest, parse_segment
 from .errors import ReplayFormatError
 from .model import ReplayManifest, Segment
@@ -22,12 +21,12 @@ from .stream import SegmentScan, scan_segment
 __all__ = ["is_mv2", "Mv2Layout", "read_layout", "find_live_segment", "LiveSegment",
            "live_segment"]
 
-FOOTER_SIZE = schema.Mv2Footer.sizeof()  # 56
+FOOTER_SIZE = G.SIZE["Mv2Footer"]  # 56
 HEADER_SIZE = 4096
 
 
 def is_mv2(data) -> bool:
-    return bytes(data[:4]) == schema.MV2_MAGIC
+    return bytes(data[:4]) == G.MV2_MAGIC
 
 
 @attrs.frozen
@@ -51,20 +50,21 @@ def read_layout(data) -> Mv2Layout:
     if size < 80 or not is_mv2(data):
         raise ValueError("not a .mv2 file (no MV2\\0 header)")
     try:
-        header = schema.Mv2Header.parse(bytes(data[:80]))
-    except ConstructError as exc:
+        header, _ = G.json_Mv2Header(data, 0, G.SIZE["Mv2Header"])
+    except ReplayFormatError as exc:
         raise ValueError(f"unreadable .mv2 header: {exc}") from exc
     footer_pos = size - FOOTER_SIZE
-    if footer_pos < 0 or bytes(data[footer_pos:footer_pos + 8]) != schema.MV2_FOOTER_MAGIC:
+    if footer_pos < 0 or bytes(data[footer_pos:footer_pos + 8]) != G.MV2_FOOTER_MAGIC:
         raise ValueError("no MV2FOOT! footer at the end of the file")
-    footer = schema.Mv2Footer.parse(bytes(data[footer_pos:]))
-    footer_offset = header.footer_offset
-    if not 0 <= footer_offset <= footer_pos or footer_pos - footer_offset != footer.toc_len:
+    footer, _ = G.json_Mv2Footer(data, footer_pos, size)
+    footer_offset = header["footer_offset"]
+    toc_len = footer["toc_len"]
+    if not 0 <= footer_offset <= footer_pos or footer_pos - footer_offset != toc_len:
         # Trust the footer's toc_len when the header disagrees (e.g. a torn header write).
-        footer_offset = footer_pos - footer.toc_len
+        footer_offset = footer_pos - toc_len
         if footer_offset < 0:
             raise ValueError("TOC length in the footer exceeds the file")
-    return Mv2Layout(size, footer_offset, footer_pos, footer.toc_len, footer.generation)
+    return Mv2Layout(size, footer_offset, footer_pos, toc_len, footer["generation"])
 
 
 @attrs.define(eq=False)
@@ -93,12 +93,17 @@ def _manifest_matches(m: ReplayManifest, seg: SegmentScan) -> bool:
             and m.version == seg.version)
 
 
-def live_segment(data) -> LiveSegment | None:
-    """The live segment of a `.mv2` (None when the manifest is None); ValueError if not a .mv2."""
+def live_segment(data, depth: str = "full") -> LiveSegment | None:
+    """The live segment of a `.mv2` (None when the manifest is None); ValueError if not a .mv2.
+
+    A candidate must decode: with depth "full" every byte of it (as `parse_segment`), with
+    "outline" its structure, with "head" its container and each session up to its action
+    count (what a listing needs; decoding a session later checks the rest).
+    """
     layout = read_layout(data)
     start, stop = layout.toc_range
     toc = bytes(data[start:stop])
-    magic = schema.SEGMENT_MAGIC
+    magic = G.SEGMENT_MAGIC
     decoded: dict[tuple[int, int], SegmentScan | None] = {}
     found = None
     pos = toc.find(b"\x01")
@@ -110,7 +115,7 @@ def live_segment(data) -> LiveSegment | None:
             if key not in decoded:
                 try:
                     decoded[key] = scan_segment(data, m.segment_offset,
-                                                m.segment_offset + m.segment_size)
+                                                m.segment_offset + m.segment_size, depth)
                 except ReplayFormatError:
                     decoded[key] = None
             seg = decoded[key]

@@ -51,7 +51,7 @@ __all__ = [
     "ReplayConfig", "ActiveSession", "ReplayManifest",
     "SEGMENT_MAGIC", "ACTIVE_MAGIC", "SEGMENT_VERSION", "SegmentHeader", "Segment",
     "ActiveSessionEnvelope", "StateSnapshotStandard", "RECORDS",
-    "MV2_MAGIC", "MV2_FOOTER_MAGIC", "Mv2Header", "Mv2Footer", "TocManifest",
+    "MV2_MAGIC", "MV2_FOOTER_MAGIC", "Mv2Header", "Mv2Footer", "TocManifest", "LAYOUT_RECORDS",
 ]
 
 u8 = Int8ul
@@ -441,3 +441,6 @@ Mv2Footer = Struct(
 
 #: Option<ReplayManifest> as it sits in the TOC when present: tag 1, then the manifest.
 TocManifest = Struct("tag" / Const(b"\x01"), "manifest" / ReplayManifest)
+
+#: The `.mv2` structures codegen also emits (dict-returning) parsers for.
+LAYOUT_RECORDS = {"Mv2Header": Mv2Header, "Mv2Footer": Mv2Footer}

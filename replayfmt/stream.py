@@ -18,12 +18,11 @@ from contextlib import contextmanager
 import attrs
 
 from . import _generated as G
-from . import schema
 from .codec import _parse_in_block, bulk, parse_envelope, segment_blocks
 from .errors import ReplayFormatError
 from .model import VARIANTS, ReplaySession
 
-__all__ = ["SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
+__all__ = ["DEPTHS", "SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
            "iter_session_blocks_of", "summarize_active"]
 
 
@@ -55,9 +54,11 @@ class SessionSummary:
     ended_secs: int | None
     checkpoint_count: int
     action_count: int
-    actions_by_type: dict  # display name -> count, in variant order, zero counts left out
-    metadata: dict
-    version: int
+    #: display name -> count in variant order, zero counts left out; None for a header-only
+    #: listing (depth "head"), which never reads the actions.
+    actions_by_type: dict | None
+    metadata: dict | None  # None for a header-only listing (it sits after the actions)
+    version: int | None  # likewise
 
     def to_json(self) -> dict:
         """The memvid `session list --format json` fields plus the counts by type."""
@@ -65,7 +66,9 @@ class SessionSummary:
         return {"session_id": str(self.session_id), "name": self.name,
                 "created_secs": self.created_secs, "ended_secs": self.ended_secs,
                 "action_count": self.action_count, "checkpoint_count": self.checkpoint_count,
-                "duration_secs": duration, "actions_by_type": dict(self.actions_by_type)}
+                "duration_secs": duration,
+                "actions_by_type": None if self.actions_by_type is None
+                else dict(self.actions_by_type)}
 
 
 @attrs.frozen
@@ -85,21 +88,44 @@ class SegmentScan:
 
 
 def _summary(raw: dict, index: int, start: int, stop: int) -> SessionSummary:
-    counts = {cls.DISPLAY: n for cls, n in zip(VARIANTS, raw["actions_by_variant"]) if n}
+    by_variant = raw.get("actions_by_variant")
+    counts = None if by_variant is None else {
+        cls.DISPLAY: n for cls, n in zip(VARIANTS, by_variant) if n}
     return SessionSummary(index, start, stop - start, raw["session_id"], raw["name"],
                           raw["created_secs"], raw["ended_secs"], raw["checkpoints"],
-                          raw["actions"], counts, raw["metadata"], raw["version"])
+                          raw["actions"], counts, raw.get("metadata"), raw.get("version"))
 
 
-def scan_segment(buf, offset: int = 0, end: int | None = None) -> SegmentScan:
-    """Check the segment at buf[offset:end] as strictly as `parse_segment`, without building
-    actions; ReplayFormatError (absolute offsets) when it is not valid."""
+def _head(b, p, e):
+    """head_ReplaySession, and nothing is checked after the action count."""
+    value, _ = G.head_ReplaySession(b, p, e)
+    return value, e
+
+
+#: How much of each session `scan_segment` checks (the container is always checked whole).
+DEPTHS = {
+    "full": G.summary_ReplaySession,  # every byte, as parse_segment (strings decoded)
+    "outline": G.outline_ReplaySession,  # every length, tag and variant; strings not decoded
+    "head": _head,  # the fields before the actions, and the action count: O(sessions)
+}
+
+
+def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "full"
+                 ) -> SegmentScan:
+    """Check the segment at buf[offset:end] and summarise its sessions, without building
+    actions; ReplayFormatError (absolute offsets) when it is not valid.
+
+    depth "full" accepts exactly what `parse_segment` accepts; "outline" does not decode strings;
+    "head" reads each session only up to its action count (the container, every length
+    prefix, total_size and session_count are still checked), so it costs O(sessions) and
+    gives no counts by type.
+    """
     end = len(buf) if end is None else end
     header, _ = G.parse_SegmentHeader(buf, offset, end)
+    parse = DEPTHS[depth]
     sessions = []
     for i, start, stop in segment_blocks(buf, offset, end):
-        raw = _parse_in_block(G.summary_ReplaySession, buf, start, stop, f"sessions[{i}]",
-                              "session")
+        raw = _parse_in_block(parse, buf, start, stop, f"sessions[{i}]", "session")
         sessions.append(_summary(raw, i, start, stop))
     return SegmentScan(offset, end - offset, header.version, header.session_count,
                        header.total_size, sessions)
@@ -113,17 +139,17 @@ def summarize_active(buf) -> tuple[SessionSummary, dict]:
     return _summary(session, 0, 16, 16 + length), raw
 
 
-def iter_session_blocks_of(buf) -> Iterator[tuple[int, int, int]]:
+def iter_session_blocks_of(buf, depth: str = "head") -> Iterator[tuple[int, int, int]]:
     """(index, start, stop) of each session block in a segment, sidecar or `.mv2` buffer."""
     head = bytes(buf[:8])
-    if head == schema.SEGMENT_MAGIC:
+    if head == G.SEGMENT_MAGIC:
         yield from segment_blocks(buf)
-    elif head == schema.ACTIVE_MAGIC:
+    elif head == G.ACTIVE_MAGIC:
         yield 0, 16, len(buf)
-    elif head[:4] == schema.MV2_MAGIC:
+    elif head[:4] == G.MV2_MAGIC:
         from .mv2 import live_segment
 
-        live = live_segment(buf)
+        live = live_segment(buf, depth)
         if live is not None:
             yield from segment_blocks(buf, live.offset, live.offset + live.size)
     else:
@@ -139,7 +165,7 @@ def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
     """
     with open_mapped(path) as buf:
         head = bytes(buf[:8])
-        if head == schema.ACTIVE_MAGIC:
+        if head == G.ACTIVE_MAGIC:
             with bulk():
                 active = parse_envelope(buf, G.parse_ActiveSession)
             yield active.session
