@@ -99,25 +99,8 @@ def fixed_format(node) -> str | None:
     return None
 
 
-def min_size(node) -> int:
-    """The fewest bytes one value of `node` can take (for pre-allocation checks)."""
-    node = _unwrap(node)
-    fmt = fixed_format(node)
-    if fmt is not None:
-        return _struct_size(fmt)
-    if isinstance(node, (String, Vec, Map)):
-        return 8
-    if isinstance(node, (Option, Bool)):
-        return 1
-    if isinstance(node, Uuid):
-        return 24
-    if isinstance(node, Const):
-        return len(node.value)
-    if isinstance(node, Enum):
-        return 4 + min(min_size(sub) for _, sub in node.variants)
-    if isinstance(node, Struct):
-        return sum(min_size(sub) for _, sub in field_list(node))
-    raise TypeError(f"codegen does not know {type(node).__name__}")
+#: The fewest bytes one value of a node can take: the schema's own definition.
+min_size = schema.min_size
 
 
 def _struct_size(fmt: str) -> int:

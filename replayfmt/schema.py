@@ -17,6 +17,7 @@ Map -> dict (wire order kept), Enum -> Container({VariantName: Container(fields)
 
 from __future__ import annotations
 
+import io
 import struct
 import uuid
 
@@ -26,13 +27,13 @@ from construct import (
     Const,
     Construct,
     Container,
-    ExplicitError,
+    FormatField,
+    Renamed,
     Int8ul,
     Int16ul,
     Int32ul,
     Int64sl,
     Int64ul,
-    Prefixed,
     SizeofError,
     StreamError,
     Struct,
@@ -45,7 +46,8 @@ from construct import (
 
 __all__ = [
     "u8", "u32", "u64", "i64", "Hash32",
-    "Bool", "String", "Option", "Vec", "Map", "Uuid", "Enum", "VarUint",
+    "Bool", "String", "Option", "Vec", "Map", "Uuid", "Enum", "VarUint", "Block",
+    "IndexedArray", "OffsetStream", "FieldError", "min_size",
     "Put", "PutMany", "Find", "Ask", "CheckpointAction", "Update", "Delete", "ToolCall",
     "ActionType", "ReplayAction", "StateSnapshot", "Checkpoint", "ReplaySession",
     "ReplayConfig", "ActiveSession", "ReplayManifest",
@@ -75,13 +77,53 @@ def _remaining(stream) -> int:
     return end - pos
 
 
+class OffsetStream(io.BytesIO):
+    """A BytesIO that knows its absolute position in the input (`base` + tell) and where the
+    last read started, so that a failed read can be placed: Construct's own errors carry a
+    path but no offset."""
+
+    def __init__(self, data: bytes = b"", base: int = 0, root: OffsetStream | None = None
+                 ) -> None:
+        super().__init__(data)
+        self.base = base
+        self.root = root or self  # the outermost stream records every read
+        self.last_read = base
+
+    def read(self, size=-1):
+        self.root.last_read = self.base + self.tell()
+        return super().read(size)
+
+
+def _at(stream) -> int:
+    """Absolute position of `stream` (plain streams count from 0)."""
+    return getattr(stream, "base", 0) + stream.tell()
+
+
+class FieldError(ValidationError):
+    """A failure raised by the bincode primitives below, with the absolute offset of the
+    offending field and an `ErrorKind` name (`replayfmt.errors`)."""
+
+    def __init__(self, kind: str, message: str, offset: int, path: str) -> None:
+        super().__init__(message, path=path)
+        self.kind = kind
+        self.offset = offset
+
+
+def _overflow(count, stream, min_size, what, start, path):
+    left = _remaining(stream)
+    if count > left // min_size:
+        raise FieldError("length_overflow", f"{what} {count} exceeds the {left} bytes left",
+                         start, path)
+
+
 class Bool(Construct):
     """bincode bool: one byte, 0 or 1; any other byte is invalid."""
 
     def _parse(self, stream, context, path):
+        start = _at(stream)
         byte = stream_read(stream, 1, path)[0]
         if byte > 1:
-            raise ValidationError(f"invalid bool byte {byte}", path=path)
+            raise FieldError("invalid_bool", f"invalid bool byte {byte}", start, path)
         return byte == 1
 
     def _build(self, obj, stream, context, path):
@@ -96,14 +138,16 @@ class String(Construct):
     """bincode String: u64 byte length, then that many bytes of UTF-8 (strict)."""
 
     def _parse(self, stream, context, path):
+        start = _at(stream)
         length = _read_u64(stream, path)
-        if length > _remaining(stream):
-            raise StreamError(f"string length {length} exceeds the bytes left", path=path)
+        _overflow(length, stream, 1, "string length", start, path)
+        body = _at(stream)
         raw = stream_read(stream, length, path)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ValidationError(f"invalid UTF-8 at byte {exc.start}", path=path) from exc
+            raise FieldError("invalid_utf8", f"invalid UTF-8 at byte {exc.start}",
+                             body + exc.start, path) from exc
 
     def _build(self, obj, stream, context, path):
         raw = obj.encode("utf-8")
@@ -118,11 +162,12 @@ class Option(Subconstruct):
     """bincode Option<T>: tag byte 0 = None, 1 = Some followed by T; other tags invalid."""
 
     def _parse(self, stream, context, path):
+        start = _at(stream)
         tag = stream_read(stream, 1, path)[0]
         if tag == 0:
             return None
         if tag != 1:
-            raise ValidationError(f"invalid Option tag {tag}", path=path)
+            raise FieldError("invalid_tag", f"invalid Option tag {tag}", start, path)
         return self.subcon._parsereport(stream, context, path)
 
     def _build(self, obj, stream, context, path):
@@ -140,10 +185,12 @@ class Vec(Subconstruct):
     """bincode Vec<T>: u64 element count, then the elements."""
 
     def _parse(self, stream, context, path):
+        start = _at(stream)
         count = _read_u64(stream, path)
-        if count > _remaining(stream):  # every element here takes at least one byte
-            raise StreamError(f"element count {count} exceeds the bytes left", path=path)
-        return [self.subcon._parsereport(stream, context, path) for _ in range(count)]
+        # Checked against the fewest bytes the elements can take, before anything is built.
+        _overflow(count, stream, min_size(self.subcon), "element count", start, path)
+        return [self.subcon._parsereport(stream, context, f"{path} -> [{i}]")
+                for i in range(count)]
 
     def _build(self, obj, stream, context, path):
         stream_write(stream, _U64.pack(len(obj)), 8, path)
@@ -166,15 +213,18 @@ class Map(Construct):
         self.value = value
 
     def _parse(self, stream, context, path):
+        start = _at(stream)
         count = _read_u64(stream, path)
-        if count > _remaining(stream):
-            raise StreamError(f"entry count {count} exceeds the bytes left", path=path)
+        _overflow(count, stream, min_size(self.key) + min_size(self.value), "entry count",
+                  start, path)
         out = {}
-        for _ in range(count):
-            k = self.key._parsereport(stream, context, path)
-            v = self.value._parsereport(stream, context, path)
+        for i in range(count):
+            key_at = _at(stream)
+            k = self.key._parsereport(stream, context, f"{path} -> [{i}] -> key")
+            v = self.value._parsereport(stream, context, f"{path} -> [{i}] -> value")
             if k in out:
-                raise ValidationError(f"duplicate map key {k!r}", path=path)
+                raise FieldError("duplicate_key", f"duplicate map key {k!r}", key_at,
+                                 f"{path} -> [{i}] -> key")
             out[k] = v
         return out
 
@@ -193,9 +243,11 @@ class Uuid(Construct):
     """uuid::Uuid as serde bytes: u64 length (always 16), then 16 bytes in RFC 4122 order."""
 
     def _parse(self, stream, context, path):
+        start = _at(stream)
         length = _read_u64(stream, path)
         if length != 16:
-            raise ValidationError(f"Uuid length {length}, expected 16", path=path)
+            raise FieldError("bad_uuid_length", f"Uuid length {length}, expected 16", start,
+                             path)
         return uuid.UUID(bytes=stream_read(stream, 16, path))
 
     def _build(self, obj, stream, context, path):
@@ -215,11 +267,12 @@ class Enum(Construct):
         self.by_name = {name: (index, sub) for index, (name, sub) in enumerate(variants)}
 
     def _parse(self, stream, context, path):
+        start = _at(stream)
         index = _U32.unpack(stream_read(stream, 4, path))[0]
         if index >= len(self.variants):
-            raise ExplicitError(f"unknown variant index {index}", path=path)
+            raise FieldError("unknown_variant", f"unknown variant index {index}", start, path)
         name, sub = self.variants[index]
-        return Container({name: sub._parsereport(stream, context, path)})
+        return Container({name: sub._parsereport(stream, context, f"{path} -> {name}")})
 
     def _build(self, obj, stream, context, path):
         (name, fields), = obj.items()
@@ -278,6 +331,72 @@ class VarVec(Subconstruct):
 
     def _sizeof(self, context, path):
         raise SizeofError("VarVec is variable-sized", path=path)
+
+
+class Block(Subconstruct):
+    """u64 byte length, then exactly that many bytes holding one `subcon` (a session in a
+    segment, the ActiveSession in an envelope). The subcon is parsed from its own
+    OffsetStream, so offsets stay absolute and bytes it leaves unread are an error."""
+
+    def _parse(self, stream, context, path):
+        start = _at(stream)
+        length = _read_u64(stream, path)
+        left = _remaining(stream)
+        if length > left:
+            raise FieldError("length_overflow",
+                             f"declared length {length} exceeds the {left} bytes left", start,
+                             path)
+        base = _at(stream)
+        sub = OffsetStream(stream_read(stream, length, path), base, getattr(stream, "root", None))
+        value = self.subcon._parsereport(sub, context, path)
+        if sub.tell() != length:
+            raise FieldError("trailing_bytes", f"{length - sub.tell()} bytes after the record",
+                             base + sub.tell(), path)
+        return value
+
+    def _build(self, obj, stream, context, path):
+        data = self.subcon.build(obj)
+        stream_write(stream, _U64.pack(len(data)) + data, 8 + len(data), path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("Block is variable-sized", path=path)
+
+
+class IndexedArray(Array):
+    """Construct's Array, with the element index in the error path (`sessions -> [3]`)."""
+
+    def _parse(self, stream, context, path):
+        count = self.count(context) if callable(self.count) else self.count
+        out = []
+        for i in range(count):
+            context._index = i
+            out.append(self.subcon._parsereport(stream, context, f"{path} -> [{i}]"))
+        return out
+
+
+def min_size(node) -> int:
+    """The fewest bytes one value of `node` can take (the bound a declared count is checked
+    against before anything is allocated)."""
+    while isinstance(node, Renamed):
+        node = node.subcon
+    if isinstance(node, FormatField):
+        return struct.calcsize(node.fmtstr)
+    if isinstance(node, Bytes) and isinstance(node.length, int):
+        return node.length
+    if isinstance(node, (String, Vec, Map)):
+        return 8
+    if isinstance(node, (Option, Bool)):
+        return 1
+    if isinstance(node, Uuid):
+        return 24
+    if isinstance(node, Const):
+        return len(node.value)
+    if isinstance(node, Enum):
+        return 4 + min(min_size(sub) for _, sub in node.variants)
+    if isinstance(node, Struct):
+        return sum(min_size(sub) for sub in node.subcons)
+    raise TypeError(f"no minimum size for {type(node).__name__}")
 
 
 # --- ActionType variants (index order is the wire index) -------------------------------------
@@ -381,13 +500,13 @@ SegmentHeader = Struct(
 #: The whole segment: header, then session_count times (u64 length, ReplaySession).
 Segment = Struct(
     "header" / SegmentHeader,
-    "sessions" / Array(this.header.session_count, Prefixed(u64, ReplaySession)),
+    "sessions" / IndexedArray(this.header.session_count, Block(ReplaySession)),
 )
 
 #: The `NAME.mv2.session` sidecar: magic, u64 length, one ActiveSession.
 ActiveSessionEnvelope = Struct(
     "magic" / Const(ACTIVE_MAGIC),
-    "active_session" / Prefixed(u64, ActiveSession),
+    "active_session" / Block(ActiveSession),
 )
 
 #: StateSnapshot in bincode's standard (varint) configuration: BLAKE3 of these bytes is the
