@@ -121,17 +121,16 @@ def parse_segment(data) -> Segment:
         sessions.append(_parse_in_block(G.parse_ReplaySession, b, start, stop, f"sessions[{i}]",
                                         "session"))
         end = stop
+    if end != len(b) and header.total_size == len(b):
+        raise ReplayFormatError(K.COUNT_MISMATCH, "bytes that total_size covers follow the "
+                                "last declared session", offset=12, path="session_count",
+                                expected=f"> {header.session_count}",
+                                actual=header.session_count)
     if header.total_size != end:
         raise ReplayFormatError(K.SIZE_MISMATCH, "total_size disagrees with the sessions' bytes",
                                 offset=16, path="total_size", expected=end,
                                 actual=header.total_size)
-    if end != len(b):
-        if header.total_size == len(b):
-            raise ReplayFormatError(K.COUNT_MISMATCH, "bytes follow the last declared session",
-                                    offset=12, path="session_count",
-                                    expected=f"> {header.session_count}",
-                                    actual=header.session_count)
-        _exact(end, len(b), "", "last session")
+    _exact(end, len(b), "", "last session")
     return Segment(header.version, header.session_count, header.total_size, sessions)
 
 
