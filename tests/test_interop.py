@@ -135,3 +135,18 @@ def test_fresh_cli_session_dump_is_byte_identical(memvid, tmp_path):
     live = mv2.live_segment(path.read_bytes())
     raw = path.read_bytes()[live.offset:live.offset + live.size]
     assert R.build_segment(R.parse_segment(raw).sessions) == raw
+
+
+def test_large_session_with_control_characters_and_a_long_name(memvid, tmp_path):
+    """Every code point below U+0250 (controls included) in a 70 KB name, 3,000 actions."""
+    name = "".join(chr(c) for c in range(0x250)) * 120
+    kinds = [lambda i: R.Put(i), lambda i: R.Find(f"q{i} \x01\x1f\x7f é", "Tantivy", 1),
+             lambda i: R.Ask("a\u2028b\u2029", "nvidia:日本", "nvidia:日本")]
+    actions = [R.ReplayAction(i, 1_795_629_225 + i, kinds[i % 3](i), input_preview=(
+        "x\x00\x1b\"\\" * 120)[:512], affected_frames=[i]) for i in range(3000)]
+    active = R.ActiveSession(R.ReplaySession(uuid.uuid4(), name, 1_795_629_225, None, [],
+                                             actions, {}, 1))
+    path, ended = _end_with_our_envelope(memvid, tmp_path, active)
+    assert ended.name == name and ended.actions == actions
+    sid = str(active.session.session_id)
+    assert _dump(str(path), "--session", sid) == memvid.session_view_json(path, sid)
