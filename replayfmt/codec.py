@@ -141,19 +141,11 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
         raise ValueError("a segment holds at most 2^32-1 sessions")
     total = SEGMENT_HEADER_SIZE + sum(8 + len(blk) for blk in blocks)
     out = bytearray()
-    G.build_SegmentHeader(_Header(schema.SEGMENT_MAGIC, version, len(blocks), total), out)
+    G.build_SegmentHeader(SegmentHeader(schema.SEGMENT_MAGIC, version, len(blocks), total), out)
     for blk in blocks:
         out += _U64.pack(len(blk))
         out += blk
     return bytes(out)
-
-
-class _Header:
-    __slots__ = ("magic", "version", "session_count", "total_size")
-
-    def __init__(self, magic, version, session_count, total_size):
-        self.magic, self.version = magic, version
-        self.session_count, self.total_size = session_count, total_size
 
 
 # --- single session --------------------------------------------------------------------------
