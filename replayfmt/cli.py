@@ -319,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
 #: Later modules add commands here: each item is register(subparsers).
 _EXTENSIONS: list = []
 
+from . import diff as _diff  # noqa: E402  (command modules import cli lazily)
+
+_EXTENSIONS.append(_diff.register)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
