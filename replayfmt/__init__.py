@@ -18,6 +18,7 @@ from .codec import (
     parse_session,
     snapshot_state_hash,
 )
+from .diff import Change, Diff, diff_records
 from .errors import ErrorKind, ReplayFormatError
 from .memvid_json import (
     JSONShapeError,
@@ -58,4 +59,5 @@ __all__ = [
     "ActionType", "ActiveSession", "Ask", "Checkpoint", "CheckpointAction", "Delete", "Find",
     "Put", "PutMany", "ReplayAction", "ReplayConfig", "ReplayManifest", "ReplaySession",
     "Segment", "StateSnapshot", "ToolCall", "Update",
+    "diff_records", "Diff", "Change",
 ]
