@@ -29,7 +29,7 @@ from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .schema import Bool, Enum, Map, Option, String, Uuid, Vec
 
-__all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
+__all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record", "decode_field",
            "LEAF_KINDS"]
 
 #: Kinds of spans that hold bytes directly (they never overlap; composites contain them).
@@ -468,3 +468,15 @@ def trace_active_session(data) -> Trace:
         t.leaf("", stop, e - stop, None, "trailing")
     t.close(root, stop, value)
     return _finish(t, "active_session", e, problems, stop, value, False)
+
+
+def decode_field(node, data, p: int, e: int, path: str = "") -> tuple[Any, int]:
+    """Decode one schema node from data[p:e] without keeping spans: (value, next offset).
+
+    For lenient readers that go field by field; raises the codec-equivalent ReplayFormatError.
+    """
+    t = _Tracer(_buffer(data))
+    try:
+        return t.walk(node, path, p, e)
+    except _Stop as stop:
+        raise stop.error from None
