@@ -320,8 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: list = []
 
 from . import diff as _diff  # noqa: E402  (command modules import cli lazily)
+from . import hexmap as _hexmap  # noqa: E402
 
 _EXTENSIONS.append(_diff.register)
+_EXTENSIONS.append(_hexmap.register)
 
 
 def main(argv: list[str] | None = None) -> int:
