@@ -19,7 +19,11 @@ from .codec import (
     snapshot_state_hash,
 )
 from .diff import Change, Diff, diff_records
+from .diff import render_text as render_diff_text
 from .errors import ErrorKind, ReplayFormatError
+from .hexmap import HexMap, build_hexmap, hexmap_json
+from .hexmap import render_html as render_hexmap_html
+from .hexmap import render_text as render_hexmap_text
 from .memvid_json import (
     JSONShapeError,
     dumps_memvid,
@@ -60,4 +64,6 @@ __all__ = [
     "Put", "PutMany", "ReplayAction", "ReplayConfig", "ReplayManifest", "ReplaySession",
     "Segment", "StateSnapshot", "ToolCall", "Update",
     "diff_records", "Diff", "Change",
+    "render_diff_text",
+    "build_hexmap", "HexMap", "hexmap_json", "render_hexmap_text", "render_hexmap_html",
 ]
