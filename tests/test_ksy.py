@@ -201,3 +201,11 @@ def test_rejects_what_replayfmt_rejects(ks):
             parse_segment(bad)
         with pytest.raises(error):
             ks.from_bytes(bad)
+
+
+def test_compiles_for_the_web_ide(tmp_path, ks):
+    """The Web IDE compiles to JavaScript with this same compiler: that target must build too."""
+    comp = subprocess.run(["node", str(ROOT / "scripts" / "ksc.js"), "javascript", str(KSY),
+                           str(tmp_path)], capture_output=True, text=True)
+    assert comp.returncode == 0, comp.stderr
+    assert (tmp_path / "Replay.js").stat().st_size > 10_000
