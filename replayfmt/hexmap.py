@@ -467,11 +467,15 @@ _JS = r"""
 """
 
 
-def render_html(hm: HexMap, title: str = "replayfmt hexmap") -> str:
-    """One self-contained HTML page: field tree beside the hex, linked both ways."""
+def render_html(hm: HexMap, title: str = "replayfmt hexmap", raw_limit: int = RAW_LIMIT) -> str:
+    """One self-contained HTML page: field tree beside the hex, linked both ways.
+
+    Of the bytes after the decoded part, only the first `raw_limit` are put in the page."""
+    decoded_end = hm.base + hm.trace.end
+    shown_end = min(hm.stop, decoded_end + max(0, raw_limit))
     payload = {
-        "start": hm.base, "end": hm.stop, "decoded_end": hm.base + hm.trace.end,
-        "hex": hm.region.hex(),
+        "start": hm.base, "end": shown_end, "decoded_end": decoded_end,
+        "hex": hm.data[hm.base:shown_end].hex(),
         "leaves": list(hm.leaves),
         "nodes": [{"path": n.path, "offset": n.offset, "size": n.size, "kind": n.kind,
                    "label": n.label, "parent": n.parent, "depth": n.depth,
@@ -484,8 +488,11 @@ def render_html(hm: HexMap, title: str = "replayfmt hexmap") -> str:
         f"{html.escape(_error_text(p, hm.base))}</div>"
         for i, p in enumerate(hm.trace.problems))
     if hm.stopped:
-        err += (f'<div class="error">bytes from {hm.base + hm.trace.end} on were not decoded '
+        err += (f'<div class="error">bytes from {decoded_end} on were not decoded '
                 "and are shown raw (red)</div>")
+    if shown_end < hm.stop:
+        err += (f'<div class="error">{hm.stop - shown_end} raw bytes ({shown_end}..{hm.stop}) '
+                "are not in this page (--raw-limit)</div>")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>"
@@ -509,7 +516,8 @@ def cmd_hexmap(args) -> int:
         raise InputError(f"{args.file}: {exc}") from exc
     if args.html:
         name = "stdin" if args.file == "-" else args.file
-        write_output(args.html, render_html(hm, f"{name} — replayfmt hexmap").encode("utf-8"))
+        page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
+        write_output(args.html, page.encode("utf-8"))
     if args.json:
         sys.stdout.buffer.write(dumps(hexmap_json(hm)))
     elif not args.html:

@@ -132,6 +132,11 @@ def test_truncated_and_foreign_input():
     hm = build_hexmap(b"not a replay file at all")
     assert hm.error.kind == "bad_magic" and hm.stopped
     _assert_partition(hm)
+    big = build_hexmap(b"\xee" * 1_000_000)
+    page = render_html(big, raw_limit=64)
+    assert "ee" * 64 in page and "ee" * 65 not in page
+    assert "999936 raw bytes (64..1000000) are not in this page" in page
+    assert len(render_text(big, raw_limit=64).splitlines()) < 10
 
 
 # --- command line ---------------------------------------------------------------------------
