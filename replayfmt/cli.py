@@ -325,6 +325,12 @@ from . import hexmap as _hexmap  # noqa: E402
 _EXTENSIONS.append(_diff.register)
 _EXTENSIONS.append(_hexmap.register)
 
+from . import forensics as _forensics  # noqa: E402
+from . import validate as _validate  # noqa: E402
+
+_EXTENSIONS.append(_validate.register)
+_EXTENSIONS.append(_forensics.register)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
