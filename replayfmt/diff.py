@@ -59,7 +59,7 @@ class Diff:
         return not self.changes
 
     def to_json(self) -> dict:
-        """{"equal", "a_kind", "b_kind", "header", "sessions": {added, removed, changed}, "changes"}.
+        """{"equal", "a_kind", "b_kind", "header", "sessions", "changes"}.
 
         `sessions.changed` holds, per session id, its own field changes and the checkpoints and
         actions added, removed (by id / sequence) and changed (with relative field paths).
@@ -266,7 +266,8 @@ def render_text(d: Diff, a_name: str = "a", b_name: str = "b") -> str:
         if ch.op == CHANGED:
             lines.append(f"~ {ch.path}: {_short(ch.old)} -> {_short(ch.new)}")
         else:
-            lines.append(f"{_SIGN[ch.op]} {ch.path}  {_summary(ch.new if ch.op == ADDED else ch.old)}")
+            value = ch.new if ch.op == ADDED else ch.old
+            lines.append(f"{_SIGN[ch.op]} {ch.path}  {_summary(value)}")
     if d.equal:
         lines.append("no differences")
     else:

@@ -73,7 +73,10 @@ def test_every_byte_of_every_real_file_is_named(path):
                 a.action_type.VARIANT
 
 
-@pytest.mark.parametrize("path", ALL[:6] + active_files()[:2], ids=ids(ALL[:6] + active_files()[:2]))
+SOME = ALL[:6] + active_files()[:2]
+
+
+@pytest.mark.parametrize("path", SOME, ids=ids(SOME))
 def test_text_is_xxd_and_names_every_field(path):
     data = path.read_bytes()
     hm = build_hexmap(data)

@@ -28,7 +28,8 @@ KSY = ROOT / "schemas" / "replay.ksy"
 def ks(tmp_path_factory):
     """The `Replay` class generated from replay.ksy."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.fail("node and npm are needed to run the Kaitai compiler (apt-get install nodejs npm)")
+        pytest.fail("node and npm are needed to run the Kaitai compiler "
+                    "(apt-get install -y nodejs npm)")
     try:
         import kaitaistruct  # noqa: F401
     except ImportError:
