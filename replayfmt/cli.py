@@ -325,11 +325,11 @@ from . import hexmap as _hexmap  # noqa: E402
 _EXTENSIONS.append(_diff.register)
 _EXTENSIONS.append(_hexmap.register)
 
-from . import forensics as _forensics  # noqa: E402
-from . import validate as _validate  # noqa: E402
+from .forensics import register as _register_forensics  # noqa: E402
+from .validate import register as _register_validate  # noqa: E402
 
-_EXTENSIONS.append(_validate.register)
-_EXTENSIONS.append(_forensics.register)
+_EXTENSIONS.append(_register_validate)
+_EXTENSIONS.append(_register_forensics)
 
 
 def main(argv: list[str] | None = None) -> int:
