@@ -236,7 +236,8 @@ class SalvagedSession:
     session: the recovered session (for a damaged one: every checkpoint and action lying
     wholly before the damage; metadata {} and version 1 when those were not reached);
     complete: the block decoded strictly; offset/end: the session's bytes (when damaged, end is
-    the end of the last record recovered); declared_checkpoints / declared_actions: the counts the bytes claim;
+    the end of the last record recovered); declared_checkpoints / declared_actions: the
+    counts the bytes claim;
     error: why decoding stopped.
     """
 
@@ -325,7 +326,8 @@ class Salvage:
     kind: "segment" or "active_session"; sessions: every recovered session (complete ones whole,
     damaged ones cut before the damage); details: a SalvagedSession per block read;
     complete: the input decoded strictly; stopped_at: the first byte not recovered because of
-    damage (None when complete; `errors` say exactly where and what the damage is); unread: bytes not decoded into anything recovered; errors: why decoding stopped,
+    damage (None when complete; `errors` say exactly where and what the damage is); unread:
+    bytes not decoded into anything recovered; errors: why decoding stopped,
     each time it did; active: the recovered envelope for a sidecar (its trailing fields
     recomputed from the session when they were lost: see `envelope_reconstructed`).
     """

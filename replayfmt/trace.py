@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import struct
+import uuid
 from typing import Any
 
 import attrs
@@ -29,8 +30,8 @@ from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .schema import Bool, Enum, Map, Option, String, Uuid, Vec
 
-__all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record", "decode_field",
-           "LEAF_KINDS"]
+__all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
+           "decode_field", "LEAF_KINDS"]
 
 #: Kinds of spans that hold bytes directly (they never overlap; composites contain them).
 LEAF_KINDS = frozenset({
@@ -279,8 +280,6 @@ class _Tracer:
             self.close(span, p, out)
             return out, p
         if isinstance(node, Uuid):
-            import uuid
-
             span = self.open(path, p, "uuid")
             n, p = self.length(p, e, path)
             if n != 16:
