@@ -322,6 +322,18 @@ def build_parser() -> argparse.ArgumentParser:
 #: Later modules add commands here: each item is register(subparsers).
 _EXTENSIONS: list = []
 
+from . import diff as _diff  # noqa: E402  (command modules import cli lazily)
+from . import hexmap as _hexmap  # noqa: E402
+
+_EXTENSIONS.append(_diff.register)
+_EXTENSIONS.append(_hexmap.register)
+
+from .forensics import register as _register_forensics  # noqa: E402
+from .validate import register as _register_validate  # noqa: E402
+
+_EXTENSIONS.append(_register_validate)
+_EXTENSIONS.append(_register_forensics)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
