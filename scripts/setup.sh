@@ -18,4 +18,16 @@ log "installing replayfmt[test] into .venv"
 log "installing the memvid CLI (reference peer)"
 bash scripts/install-memvid.sh >/dev/null
 
+log "installing the Kaitai Struct compiler (schemas/replay.ksy tests)"
+bash scripts/install-kaitai.sh >/dev/null
+
+if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Debian's chromium (hex map page tests)"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+fi
+
 log "done"
