@@ -80,6 +80,9 @@ def write_output(path: str, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual new-file mode
         os.replace(tmp, target)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -300,7 +303,7 @@ def cmd_info(args) -> int:
     results = []
     for path in args.files:
         try:
-            loaded = Loaded(path, map_input(path), "outline" if args.types else "head")
+            loaded = Loaded(path, map_input(path), "head" if args.headers else "full")
         except (ReplayFormatError, InputError) as exc:
             print(f"replayfmt: {path}: {exc}", file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -391,12 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("info", help="what a file is, and a summary per session",
-                       description="Lists without decoding actions: the containers and each "
-                                   "session's fields up to its action count are checked "
-                                   "(use `dump` or `validate` for every byte).")
+                       description="Checks every byte (as a full decode does) without building "
+                                   "the actions, and summarises each session.")
     p.add_argument("files", nargs="+", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
-    p.add_argument("--types", action="store_true",
-                   help="also count actions by type (walks every action; strings not decoded)")
+    p.add_argument("--headers", action="store_true",
+                   help="list only: read each session up to its action count and never touch "
+                        "the actions (O(sessions); the containers and length prefixes are "
+                        "still checked, the action bytes are not; no counts by type)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
 
@@ -423,6 +427,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Later modules add commands here: each item is register(subparsers).
 _EXTENSIONS: list = []
+
+from . import diff as _diff  # noqa: E402  (command modules import cli lazily)
+from . import hexmap as _hexmap  # noqa: E402
+
+_EXTENSIONS.append(_diff.register)
+_EXTENSIONS.append(_hexmap.register)
+
+from .forensics import register as _register_forensics  # noqa: E402
+from .validate import register as _register_validate  # noqa: E402
+
+_EXTENSIONS.append(_register_validate)
+_EXTENSIONS.append(_register_forensics)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,17 +150,16 @@ def segment_blocks(b, base: int = 0, end: int | None = None) -> Iterator[tuple[i
     for i, start, stop in iter_session_blocks(b, header.session_count,
                                               base + SEGMENT_HEADER_SIZE, e, base):
         yield i, start, stop
+    if stop != e and header.total_size == e - base:
+        raise ReplayFormatError(K.COUNT_MISMATCH, "bytes that total_size covers follow the "
+                                "last declared session", offset=base + 12, path="session_count",
+                                expected=f"> {header.session_count}",
+                                actual=header.session_count)
     if header.total_size != stop - base:
         raise ReplayFormatError(K.SIZE_MISMATCH, "total_size disagrees with the sessions' bytes",
                                 offset=base + 16, path="total_size", expected=stop - base,
                                 actual=header.total_size)
-    if stop != e:
-        if header.total_size == e - base:
-            raise ReplayFormatError(K.COUNT_MISMATCH, "bytes follow the last declared session",
-                                    offset=base + 12, path="session_count",
-                                    expected=f"> {header.session_count}",
-                                    actual=header.session_count)
-        _exact(stop, e, "", "last session")
+    _exact(stop, e, "", "last session")
 
 
 def parse_segment(data) -> Segment:
@@ -187,19 +186,11 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
         raise ValueError("a segment holds at most 2^32-1 sessions")
     total = SEGMENT_HEADER_SIZE + sum(8 + len(blk) for blk in blocks)
     out = bytearray()
-    G.build_SegmentHeader(_Header(G.SEGMENT_MAGIC, version, len(blocks), total), out)
+    G.build_SegmentHeader(SegmentHeader(G.SEGMENT_MAGIC, version, len(blocks), total), out)
     for blk in blocks:
         out += _U64.pack(len(blk))
         out += blk
     return bytes(out)
-
-
-class _Header:
-    __slots__ = ("magic", "version", "session_count", "total_size")
-
-    def __init__(self, magic, version, session_count, total_size):
-        self.magic, self.version = magic, version
-        self.session_count, self.total_size = session_count, total_size
 
 
 # --- single session --------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def _cache_roots() -> list[Path]:
     if (repo / "pyproject.toml").is_file():
         roots.append(repo / ".cache")
     roots.append(Path.cwd() / ".cache")
-    return roots
+    return list(dict.fromkeys(roots))  # same folder twice when cwd is the repo
 
 
 def find_memvid() -> Path:
@@ -179,7 +179,8 @@ class MemvidCLI:
         /dev/null. ``check=True`` raises :class:`MemvidError` on a non-zero
         exit. A timeout raises :class:`subprocess.TimeoutExpired`.
         """
-        argv = [str(self.binary), *(os.fspath(a) if not isinstance(a, int) else str(a) for a in args)]
+        argv = [str(self.binary)]
+        argv += [str(a) if isinstance(a, int) else os.fspath(a) for a in args]
         if isinstance(stdin, str):
             stdin = stdin.encode("utf-8")
         proc = subprocess.run(

@@ -113,13 +113,13 @@ def parse_segment(data) -> M.Segment:
         value = _parse_block(_SESSION_BLOCK, stream, f"sessions[{i}]")
         sessions.append(to_model(schema.ReplaySession, value))
     end = stream.tell()
+    if end != len(b) and header.total_size == len(b):
+        raise ReplayFormatError(K.COUNT_MISMATCH, "bytes follow the last session",
+                                offset=12, path="session_count")
     if header.total_size != end:
         raise ReplayFormatError(K.SIZE_MISMATCH, "total_size disagrees", offset=16,
                                 path="total_size")
     if end != len(b):
-        if header.total_size == len(b):
-            raise ReplayFormatError(K.COUNT_MISMATCH, "bytes follow the last session",
-                                    offset=12, path="session_count")
         raise ReplayFormatError(K.TRAILING_BYTES, "bytes after the last session", offset=end,
                                 path="")
     return M.Segment(header.version, header.session_count, header.total_size, sessions)

@@ -1,0 +1,175 @@
+"""Hypothesis strategies for every record and both containers, for our tests and for users.
+
+Model strategies: `actions()`, `checkpoints()`, `sessions()`, `active_sessions()`, `segments()`;
+encodings: `segment_bytes()`, `active_session_bytes()`. Ranges are explicit (never `st.builds`
+over the attrs classes, which ignores their range validators) and biased towards the
+boundaries that break codecs (0, 2^32-1, 2^63-1, 2^64-1, i64 min).
+
+`realistic=True` mimics what the memvid CLI writes: sequence 0..n-1, timestamps within the
+session, previews of at most 512 characters without control characters other than \\n and \\t,
+Find.mode "Tantivy", checkpoint state hashes that match their snapshots, one session per
+segment, empty metadata, duration_ms 0.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import strategies as st
+
+from . import model as M
+from .codec import build_active_session, build_segment, snapshot_state_hash
+
+__all__ = [
+    "u32s", "u64s", "i64s", "hashes", "texts", "action_types", "actions", "snapshots",
+    "checkpoints", "sessions", "replay_configs", "active_sessions", "segments",
+    "segment_bytes", "active_session_bytes",
+]
+
+u32s = st.one_of(st.sampled_from([0, 1, 255, 256, 2**16, M.U32_MAX]),
+                 st.integers(0, M.U32_MAX))
+u64s = st.one_of(st.sampled_from([0, 1, 250, 251, 2**16, 2**32 - 1, 2**32, 2**63 - 1, M.U64_MAX]),
+                 st.integers(0, M.U64_MAX))
+i64s = st.one_of(st.sampled_from([0, -1, 1, M.I64_MIN, M.I64_MAX, 1_795_629_225]),
+                 st.integers(M.I64_MIN, M.I64_MAX))
+hashes = st.one_of(st.just(M.ZERO_HASH), st.just(M.OVERSIZE_HASH),
+                   st.binary(min_size=32, max_size=32))
+#: Any Unicode text that UTF-8 can carry (no lone surrogates), non-ASCII and controls included.
+texts = st.text(max_size=40)
+_preview_chars = st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t")
+#: What memvid's preview sanitiser can produce: <= 512 chars, no controls but \n and \t.
+previews = st.text(alphabet=_preview_chars, max_size=512)
+uuids = st.uuids() | st.sampled_from([uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)])
+
+
+def _u64_lists(max_size: int):
+    return st.lists(u64s, max_size=max_size)
+
+
+def action_types(realistic: bool = False):
+    """One ActionType variant value (the CLI records only Put, Find, Ask, Checkpoint)."""
+    put = st.builds(M.Put, frame_id=u64s)
+    find = st.builds(M.Find, query=previews if realistic else texts,
+                     mode=st.just("Tantivy") if realistic else texts, result_count=u64s)
+    ask = st.builds(M.Ask, query=texts, provider=texts, model=texts)
+    cp = st.builds(M.CheckpointAction, checkpoint_id=u64s)
+    if realistic:
+        return st.one_of(put, find, ask)
+    return st.one_of(
+        put, find, ask, cp,
+        st.builds(M.PutMany, frame_ids=_u64_lists(8), count=u64s),
+        st.builds(M.Update, frame_id=u64s),
+        st.builds(M.Delete, frame_id=u64s),
+        st.builds(M.ToolCall, name=texts, args_hash=hashes),
+    )
+
+
+@st.composite
+def actions(draw, *, realistic: bool = False, sequence: int | None = None,
+            timestamps=None, max_frames: int = 8):
+    """One ReplayAction. `sequence`/`timestamps` pin fields (used by `sessions`)."""
+    at = draw(action_types(realistic))
+    frames = draw(_u64_lists(max_frames))
+    if realistic:
+        if isinstance(at, M.Put):
+            frames = [at.frame_id]
+        elif isinstance(at, M.Find):
+            at = M.Find(at.query, at.mode, len(frames))
+    return M.ReplayAction(
+        sequence=draw(u64s) if sequence is None else sequence,
+        timestamp_secs=draw(timestamps if timestamps is not None else i64s),
+        action_type=at,
+        input_hash=draw(hashes),
+        output_hash=M.ZERO_HASH if realistic and not isinstance(at, M.Ask) else draw(hashes),
+        input_preview=draw(previews if realistic else texts),
+        output_preview="" if realistic and not isinstance(at, M.Ask)
+        else draw(previews if realistic else texts),
+        affected_frames=frames,
+        duration_ms=0 if realistic else draw(u64s),
+    )
+
+
+snapshots = st.builds(
+    M.StateSnapshot, frame_count=u64s, frame_ids=_u64_lists(8),
+    lex_index_hash=st.none() | hashes, vec_index_hash=st.none() | hashes,
+    wal_sequence=u64s, generation=u64s)
+
+
+@st.composite
+def checkpoints(draw, *, realistic: bool = False, id: int | None = None,
+                at_sequence: int | None = None, timestamps=None):
+    snap = draw(snapshots)
+    return M.Checkpoint(
+        id=draw(u64s) if id is None else id,
+        at_sequence=draw(u64s) if at_sequence is None else at_sequence,
+        timestamp_secs=draw(timestamps if timestamps is not None else i64s),
+        state_hash=snapshot_state_hash(snap) if realistic else draw(hashes),
+        snapshot=snap,
+    )
+
+
+@st.composite
+def sessions(draw, *, realistic: bool = False, max_actions: int = 6,
+             max_checkpoints: int = 3, ended: bool | None = None):
+    """One ReplaySession; realistic ones keep memvid's invariants."""
+    if not realistic:
+        return M.ReplaySession(
+            session_id=draw(uuids), name=draw(st.none() | texts), created_secs=draw(i64s),
+            ended_secs=draw(st.none() | i64s),
+            checkpoints=draw(st.lists(checkpoints(), max_size=max_checkpoints)),
+            actions=draw(st.lists(actions(), max_size=max_actions)),
+            metadata=draw(st.dictionaries(texts, texts, max_size=4)),
+            version=draw(u32s))
+    created = draw(st.integers(0, 2**40))
+    span = draw(st.integers(0, 10_000))
+    is_ended = draw(st.booleans()) if ended is None else ended
+    stamps = st.integers(created, created + span)
+    n = draw(st.integers(0, max_actions))
+    acts = [draw(actions(realistic=True, sequence=i, timestamps=stamps)) for i in range(n)]
+    cps = []
+    for k in range(draw(st.integers(0, min(max_checkpoints, n)))):
+        at = draw(st.integers(0, max(n - 1, 0)))
+        cps.append(draw(checkpoints(realistic=True, id=k, at_sequence=at, timestamps=stamps)))
+    return M.ReplaySession(
+        session_id=draw(st.uuids()), name=draw(st.none() | previews), created_secs=created,
+        ended_secs=created + span if is_ended else None, checkpoints=cps, actions=acts,
+        metadata={}, version=1)
+
+
+replay_configs = st.builds(M.ReplayConfig, auto_checkpoint_interval=u64s,
+                           max_actions_per_session=st.none() | u64s, auto_record=st.booleans())
+
+
+@st.composite
+def active_sessions(draw, *, realistic: bool = False, max_actions: int = 6):
+    s = draw(sessions(realistic=realistic, max_actions=max_actions,
+                      ended=False if realistic else None))
+    if realistic:
+        return M.ActiveSession(
+            session=s, next_checkpoint_id=len(s.checkpoints),
+            actions_since_checkpoint=draw(st.integers(0, len(s.actions))),
+            config=M.ReplayConfig(draw(st.integers(0, 10)), None, False))
+    return M.ActiveSession(session=s, next_checkpoint_id=draw(u64s),
+                           actions_since_checkpoint=draw(u64s), config=draw(replay_configs))
+
+
+@st.composite
+def segments(draw, *, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6):
+    """A Segment value whose header fields match its sessions (as build_segment writes them)."""
+    if realistic:
+        ss = [draw(sessions(realistic=True, max_actions=max_actions, ended=True))]
+    else:
+        ss = draw(st.lists(sessions(max_actions=max_actions), max_size=max_sessions))
+    data = build_segment(ss)
+    return M.Segment(version=1, session_count=len(ss), total_size=len(data), sessions=ss)
+
+
+def segment_bytes(*, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6):
+    """Valid segment encodings."""
+    return segments(realistic=realistic, max_sessions=max_sessions,
+                    max_actions=max_actions).map(lambda seg: build_segment(seg.sessions))
+
+
+def active_session_bytes(*, realistic: bool = False, max_actions: int = 6):
+    """Valid `MV2ACTIV` envelope encodings."""
+    return active_sessions(realistic=realistic, max_actions=max_actions).map(build_active_session)
