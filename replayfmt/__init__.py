@@ -3,7 +3,10 @@
 The import list below is the public API. Layers, one direction each:
 `schema` (Construct, the byte truth) -> `_generated` (fast codec generated from it) ->
 `codec` (containers, strictness) <-> `model` (attrs, the Python truth) <-> `memvid_json`.
-`mv2` finds segments inside `.mv2` memory files; `cli` is the command line.
+`mv2` finds segments inside `.mv2` memory files; `stream` reads lazily (summaries, one session
+at a time over mmap); `batch` runs a per-file function over many files; `cli` is the command
+line. The tool modules (diff, forensics, hexmap, trace, validate, stream, batch) are imported
+on first use of one of their names, so that reading a file does not pay for all of them.
 """
 
 from .codec import (
@@ -18,13 +21,7 @@ from .codec import (
     parse_session,
     snapshot_state_hash,
 )
-from .diff import Change, Diff, diff_records
-from .diff import render_text as render_diff_text
 from .errors import ErrorKind, ReplayFormatError
-from .forensics import Block, Salvage, SessionRecord, all_sessions, carve, salvage
-from .hexmap import HexMap, build_hexmap, hexmap_json
-from .hexmap import render_html as render_hexmap_html
-from .hexmap import render_text as render_hexmap_text
 from .memvid_json import (
     JSONShapeError,
     dumps_memvid,
@@ -33,8 +30,6 @@ from .memvid_json import (
     to_json,
     to_memvid_json,
 )
-from .trace import Span, Trace, trace_active_session, trace_segment
-from .validate import Diagnostic, Report, to_sarif, validate
 from .model import (
     ActionType,
     ActiveSession,
@@ -72,4 +67,40 @@ __all__ = [
     "trace_segment", "trace_active_session", "Trace", "Span",
     "validate", "Report", "Diagnostic", "to_sarif",
     "carve", "Block", "all_sessions", "SessionRecord", "salvage", "Salvage",
+    "iter_sessions", "scan_segment", "SessionSummary", "run_batch",
 ]
+
+#: name -> (module, attribute) for the names imported on first use.
+_LAZY = {
+    "diff_records": ("diff", "diff_records"), "Diff": ("diff", "Diff"),
+    "Change": ("diff", "Change"), "render_diff_text": ("diff", "render_text"),
+    "build_hexmap": ("hexmap", "build_hexmap"), "HexMap": ("hexmap", "HexMap"),
+    "hexmap_json": ("hexmap", "hexmap_json"), "render_hexmap_text": ("hexmap", "render_text"),
+    "render_hexmap_html": ("hexmap", "render_html"),
+    "trace_segment": ("trace", "trace_segment"),
+    "trace_active_session": ("trace", "trace_active_session"), "Trace": ("trace", "Trace"),
+    "Span": ("trace", "Span"),
+    "validate": ("validate", "validate"), "Report": ("validate", "Report"),
+    "Diagnostic": ("validate", "Diagnostic"), "to_sarif": ("validate", "to_sarif"),
+    "carve": ("forensics", "carve"), "Block": ("forensics", "Block"),
+    "all_sessions": ("forensics", "all_sessions"),
+    "SessionRecord": ("forensics", "SessionRecord"), "salvage": ("forensics", "salvage"),
+    "Salvage": ("forensics", "Salvage"),
+    "iter_sessions": ("stream", "iter_sessions"), "scan_segment": ("stream", "scan_segment"),
+    "SessionSummary": ("stream", "SessionSummary"), "run_batch": ("batch", "run"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

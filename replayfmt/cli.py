@@ -385,7 +385,10 @@ def cmd_build(args) -> int:
 
 # --- entry point -----------------------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with `argv` naming a core command the extensions stay unloaded."""
+    if argv is None or _needs_extensions(argv):
+        _load_extensions()
     parser = argparse.ArgumentParser(
         prog="replayfmt",
         description="Read, write and inspect memvid replay segments (MV2RPLY!), "
@@ -428,21 +431,34 @@ def build_parser() -> argparse.ArgumentParser:
 #: Later modules add commands here: each item is register(subparsers).
 _EXTENSIONS: list = []
 
-from . import diff as _diff  # noqa: E402  (command modules import cli lazily)
-from . import hexmap as _hexmap  # noqa: E402
+#: Command modules, imported only when the command line needs them (see `_load_extensions`):
+#: `info`, `dump` and `build` start without importing them (or Construct).
+_EXTENSION_MODULES = ("diff", "hexmap", "validate", "forensics")
+_CORE_COMMANDS = {"info", "dump", "build"}
+_loaded = False
 
-_EXTENSIONS.append(_diff.register)
-_EXTENSIONS.append(_hexmap.register)
 
-from .forensics import register as _register_forensics  # noqa: E402
-from .validate import register as _register_validate  # noqa: E402
+def _load_extensions() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
 
-_EXTENSIONS.append(_register_validate)
-_EXTENSIONS.append(_register_forensics)
+    for name in _EXTENSION_MODULES:
+        register = importlib.import_module(f".{name}", __package__).register
+        if register not in _EXTENSIONS:
+            _EXTENSIONS.append(register)
+
+
+def _needs_extensions(argv: list[str]) -> bool:
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command not in _CORE_COMMANDS
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

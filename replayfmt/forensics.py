@@ -543,8 +543,24 @@ def _evidence(path: str):
         cm.__exit__(None, None, None)
 
 
+def carve_path(path: str) -> dict:
+    """`carve` on one file as a JSON-ready dict: the per-file function of
+    `replayfmt carve DIR -r -j N` (run by `batch`)."""
+    with open_evidence(path) as data:
+        blocks = carve(data)
+    return {"status": "ok", "blocks": [b.to_json() for b in blocks]}
+
+
 def cmd_carve(args) -> int:
     cli = _cli()
+    from . import batch
+
+    if len(args.files) > 1 or batch.wants_batch(args, args.files):
+        if args.out:
+            raise cli.UsageError("--out needs single-file mode (batch mode writes JSON Lines)")
+        return batch.run(carve_path, args.files, recursive=args.recursive, jobs=args.jobs,
+                         progress=args.progress).exit_status
+    args.file = args.files[0]
     with _evidence(args.file) as data:
         blocks = carve(data)
         if args.out:
@@ -633,9 +649,13 @@ def register(subparsers) -> None:
         description="Scan a .mv2, disk image or memory dump for MV2RPLY! segments and MV2ACTIV "
                     "envelopes that fully decode. In a .mv2, the segment the TOC points at is "
                     "marked live. The input is opened read-only (mmap).")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="file to scan; several files or a directory: batch mode (JSON Lines)")
     p.add_argument("--out", metavar="DIR", help="write each block's bytes into DIR")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    from .batch import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=cmd_carve)
 
     p = subparsers.add_parser(

@@ -541,14 +541,36 @@ def to_sarif(reports: list[Report]) -> dict:
 
 # --- the command line ------------------------------------------------------------------------
 
-def cmd_validate(args) -> int:
-    import sys
-
-    from . import cli
+def validate_path(path: str, kind: str | None = None, strict: bool = False) -> dict:
+    """`validate` on one file, as a JSON-ready dict with a "status" (ok or invalid): the
+    per-file function of `replayfmt validate DIR -r -j N` (run by `batch`)."""
     from .forensics import open_evidence
 
-    kind = {"auto": None, "segment": "segment", "active": "active_session",
-            "mv2": "mv2"}[args.kind]
+    with open_evidence(path) as data:
+        report = validate(data, kind=kind)
+    report.file = path
+    out = report.to_json()
+    del out["file"]
+    return {"status": "ok" if report.ok(strict) else "invalid", **out}
+
+
+_KINDS = {"auto": None, "segment": "segment", "active": "active_session", "mv2": "mv2"}
+
+
+def cmd_validate(args) -> int:
+    import functools
+    import sys
+
+    from . import batch, cli
+    from .forensics import open_evidence
+
+    kind = _KINDS[args.kind]
+    if batch.wants_batch(args, args.files):
+        if args.sarif:
+            raise cli.UsageError("--sarif needs single-file mode (batch mode writes JSON Lines)")
+        func = functools.partial(validate_path, kind=kind, strict=args.strict)
+        return batch.run(func, args.files, recursive=args.recursive, jobs=args.jobs,
+                         progress=args.progress).exit_status
     reports: list[Report] = []
     status = cli.EXIT_OK
     for path in args.files:
@@ -583,11 +605,15 @@ def register(subparsers) -> None:
         description="Report every problem found, each with a stable code, severity, byte "
                     "offset and length, and field path. Exit 0 clean, 1 errors (or warnings "
                     "with --strict), 2 unreadable file or bad usage.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="segment, sidecar or .mv2 ('-')")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="segment, sidecar or .mv2 ('-'), or a directory (batch mode)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="reports as JSON")
     fmt.add_argument("--sarif", action="store_true", help="SARIF 2.1.0")
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     p.add_argument("--kind", choices=("auto", "segment", "active", "mv2"), default="auto",
                    help="read as this container regardless of the magic")
+    from .batch import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=cmd_validate)
