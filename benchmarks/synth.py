@@ -13,7 +13,7 @@ import uuid
 
 from replayfmt import model as M
 
-__all__ = ["make_session", "make_active", "WORDS"]
+__all__ = ["make_session", "make_active", "make_active_from", "WORDS"]
 
 WORDS = ("agent memory replay frame index vector lexical query session checkpoint "
          "tantivy search result document chunk embedding model provider latency budget "
@@ -73,5 +73,12 @@ def make_session(n_actions: int, seed: int = 1, *, ended: bool = True) -> M.Repl
 
 def make_active(n_actions: int, seed: int = 1) -> M.ActiveSession:
     """An ActiveSession (sidecar content) of `n_actions` actions, as memvid records it."""
-    return M.ActiveSession(make_session(n_actions, seed, ended=False), 0, 0,
+    return make_active_from(make_session(n_actions, seed, ended=False))
+
+
+def make_active_from(session: M.ReplaySession) -> M.ActiveSession:
+    """The sidecar content for a session still being recorded (ended_secs None)."""
+    since = len(session.actions) - (session.checkpoints[-1].at_sequence + 1
+                                    if session.checkpoints else 0)
+    return M.ActiveSession(session, len(session.checkpoints), since,
                            M.ReplayConfig(0, None, False))

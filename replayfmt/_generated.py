@@ -74,6 +74,10 @@ _S_Q_16s = _struct.Struct('<Q16s')
 _S_8s_LLQ = _struct.Struct('<8sLLQ')
 _UUID_LEN = _S_Q.pack(16)
 _VS_Q = tuple(_struct.Struct('<%dQ' % _n) for _n in range(64))
+_Z2 = bytes(2)
+_ZL2 = [0] * 2  # shared by json_ values: treat them as read-only
+_Z32 = bytes(32)
+_ZL32 = [0] * 32  # shared by json_ values: treat them as read-only
 
 # Slot setters: generated parsers fill model objects without re-running the
 # validators (every value is valid by construction); user code still gets them.
@@ -1427,7 +1431,7 @@ def json_StateSnapshot(b, p, e):
         _truncated(p, e, ((0, 8, 'wal_sequence'), (8, 8, 'generation'),))
     v10, v11 = _S_QQ.unpack_from(b, p)
     p += 16
-    return {'frame_count': v1, 'frame_ids': l3, 'lex_index_hash': (None if o5 is None else [*o5]), 'vec_index_hash': (None if o8 is None else [*o8]), 'wal_sequence': v10, 'generation': v11}, p
+    return {'frame_count': v1, 'frame_ids': l3, 'lex_index_hash': (None if o5 is None else (_ZL32 if o5 == _Z32 else [*o5])), 'vec_index_hash': (None if o8 is None else (_ZL32 if o8 == _Z32 else [*o8])), 'wal_sequence': v10, 'generation': v11}, p
 
 
 def json_Checkpoint(b, p, e):
@@ -1440,7 +1444,7 @@ def json_Checkpoint(b, p, e):
         r5, p = json_StateSnapshot(b, p, e)
     except ReplayFormatError as err:
         raise err.prefix('snapshot')
-    return {'id': v1, 'at_sequence': v2, 'timestamp_secs': v3, 'state_hash': [*v4], 'snapshot': r5}, p
+    return {'id': v1, 'at_sequence': v2, 'timestamp_secs': v3, 'state_hash': (_ZL32 if v4 == _Z32 else [*v4]), 'snapshot': r5}, p
 
 
 def json_ReplayAction(b, p, e):
@@ -1485,7 +1489,7 @@ def json_ReplayAction(b, p, e):
         v14, = _S_Q.unpack_from(b, p)
         p += 8
         x4 = {'Put': {'frame_id': v5}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v6], 'output_hash': [*v7], 'input_preview': s9, 'output_preview': s11, 'affected_frames': l13, 'duration_ms': v14}, p
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v6 == _Z32 else [*v6]), 'output_hash': (_ZL32 if v7 == _Z32 else [*v7]), 'input_preview': s9, 'output_preview': s11, 'affected_frames': l13, 'duration_ms': v14}, p
     elif k3 == 1:
         if e - p < 8:
             _truncated(p, e, ((0, 8, 'action_type.PutMany.frame_ids'),))
@@ -1530,7 +1534,7 @@ def json_ReplayAction(b, p, e):
         v26, = _S_Q.unpack_from(b, p)
         p += 8
         x4 = {'PutMany': {'frame_ids': l16, 'count': v17}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v18], 'output_hash': [*v19], 'input_preview': s21, 'output_preview': s23, 'affected_frames': l25, 'duration_ms': v26}, p
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v18 == _Z32 else [*v18]), 'output_hash': (_ZL32 if v19 == _Z32 else [*v19]), 'input_preview': s21, 'output_preview': s23, 'affected_frames': l25, 'duration_ms': v26}, p
     elif k3 == 2:
         if e - p < 8:
             _truncated(p, e, ((0, 8, 'action_type.Find.query'),))
@@ -1589,7 +1593,7 @@ def json_ReplayAction(b, p, e):
         v40, = _S_Q.unpack_from(b, p)
         p += 8
         x4 = {'Find': {'query': s28, 'mode': s30, 'result_count': v31}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v32], 'output_hash': [*v33], 'input_preview': s35, 'output_preview': s37, 'affected_frames': l39, 'duration_ms': v40}, p
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v32 == _Z32 else [*v32]), 'output_hash': (_ZL32 if v33 == _Z32 else [*v33]), 'input_preview': s35, 'output_preview': s37, 'affected_frames': l39, 'duration_ms': v40}, p
     elif k3 == 3:
         if e - p < 8:
             _truncated(p, e, ((0, 8, 'action_type.Ask.query'),))
@@ -1659,7 +1663,7 @@ def json_ReplayAction(b, p, e):
         v55, = _S_Q.unpack_from(b, p)
         p += 8
         x4 = {'Ask': {'query': s42, 'provider': s44, 'model': s46}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v47], 'output_hash': [*v48], 'input_preview': s50, 'output_preview': s52, 'affected_frames': l54, 'duration_ms': v55}, p
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v47 == _Z32 else [*v47]), 'output_hash': (_ZL32 if v48 == _Z32 else [*v48]), 'input_preview': s50, 'output_preview': s52, 'affected_frames': l54, 'duration_ms': v55}, p
     elif k3 == 4:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Checkpoint.checkpoint_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
@@ -1696,7 +1700,7 @@ def json_ReplayAction(b, p, e):
         v65, = _S_Q.unpack_from(b, p)
         p += 8
         x4 = {'Checkpoint': {'checkpoint_id': v56}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v57], 'output_hash': [*v58], 'input_preview': s60, 'output_preview': s62, 'affected_frames': l64, 'duration_ms': v65}, p
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v57 == _Z32 else [*v57]), 'output_hash': (_ZL32 if v58 == _Z32 else [*v58]), 'input_preview': s60, 'output_preview': s62, 'affected_frames': l64, 'duration_ms': v65}, p
     elif k3 == 5:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Update.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
@@ -1733,7 +1737,7 @@ def json_ReplayAction(b, p, e):
         v75, = _S_Q.unpack_from(b, p)
         p += 8
         x4 = {'Update': {'frame_id': v66}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v67], 'output_hash': [*v68], 'input_preview': s70, 'output_preview': s72, 'affected_frames': l74, 'duration_ms': v75}, p
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v67 == _Z32 else [*v67]), 'output_hash': (_ZL32 if v68 == _Z32 else [*v68]), 'input_preview': s70, 'output_preview': s72, 'affected_frames': l74, 'duration_ms': v75}, p
     elif k3 == 6:
         if e - p < 80:
             _truncated(p, e, ((0, 8, 'action_type.Delete.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
@@ -1770,7 +1774,7 @@ def json_ReplayAction(b, p, e):
         v85, = _S_Q.unpack_from(b, p)
         p += 8
         x4 = {'Delete': {'frame_id': v76}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v77], 'output_hash': [*v78], 'input_preview': s80, 'output_preview': s82, 'affected_frames': l84, 'duration_ms': v85}, p
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v77 == _Z32 else [*v77]), 'output_hash': (_ZL32 if v78 == _Z32 else [*v78]), 'input_preview': s80, 'output_preview': s82, 'affected_frames': l84, 'duration_ms': v85}, p
     elif k3 == 7:
         if e - p < 8:
             _truncated(p, e, ((0, 8, 'action_type.ToolCall.name'),))
@@ -1817,8 +1821,8 @@ def json_ReplayAction(b, p, e):
             _truncated(p, e, ((0, 8, 'duration_ms'),))
         v97, = _S_Q.unpack_from(b, p)
         p += 8
-        x4 = {'ToolCall': {'name': s87, 'args_hash': [*v88]}}
-        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': [*v89], 'output_hash': [*v90], 'input_preview': s92, 'output_preview': s94, 'affected_frames': l96, 'duration_ms': v97}, p
+        x4 = {'ToolCall': {'name': s87, 'args_hash': (_ZL32 if v88 == _Z32 else [*v88])}}
+        return {'sequence': v1, 'timestamp_secs': v2, 'action_type': x4, 'input_hash': (_ZL32 if v89 == _Z32 else [*v89]), 'output_hash': (_ZL32 if v90 == _Z32 else [*v90]), 'input_preview': s92, 'output_preview': s94, 'affected_frames': l96, 'duration_ms': v97}, p
     else:
         raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k3)
 
@@ -1889,7 +1893,7 @@ def json_ReplaySession(b, p, e):
                 r19, p = json_StateSnapshot(b, p, e)
             except ReplayFormatError as err:
                 raise err.prefix('snapshot')
-            a14({'id': v15, 'at_sequence': v16, 'timestamp_secs': v17, 'state_hash': [*v18], 'snapshot': r19})
+            a14({'id': v15, 'at_sequence': v16, 'timestamp_secs': v17, 'state_hash': (_ZL32 if v18 == _Z32 else [*v18]), 'snapshot': r19})
             continue
     except ReplayFormatError as err:
         raise err.prefix(f'[{i12}]').prefix('checkpoints')
@@ -1944,7 +1948,7 @@ def json_ReplaySession(b, p, e):
                 v37, = _S_Q.unpack_from(b, p)
                 p += 8
                 x27 = {'Put': {'frame_id': v28}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v29], 'output_hash': [*v30], 'input_preview': s32, 'output_preview': s34, 'affected_frames': l36, 'duration_ms': v37})
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v29 == _Z32 else [*v29]), 'output_hash': (_ZL32 if v30 == _Z32 else [*v30]), 'input_preview': s32, 'output_preview': s34, 'affected_frames': l36, 'duration_ms': v37})
                 continue
             elif k26 == 1:
                 if e - p < 8:
@@ -1990,7 +1994,7 @@ def json_ReplaySession(b, p, e):
                 v49, = _S_Q.unpack_from(b, p)
                 p += 8
                 x27 = {'PutMany': {'frame_ids': l39, 'count': v40}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v41], 'output_hash': [*v42], 'input_preview': s44, 'output_preview': s46, 'affected_frames': l48, 'duration_ms': v49})
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v41 == _Z32 else [*v41]), 'output_hash': (_ZL32 if v42 == _Z32 else [*v42]), 'input_preview': s44, 'output_preview': s46, 'affected_frames': l48, 'duration_ms': v49})
                 continue
             elif k26 == 2:
                 if e - p < 8:
@@ -2050,7 +2054,7 @@ def json_ReplaySession(b, p, e):
                 v63, = _S_Q.unpack_from(b, p)
                 p += 8
                 x27 = {'Find': {'query': s51, 'mode': s53, 'result_count': v54}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v55], 'output_hash': [*v56], 'input_preview': s58, 'output_preview': s60, 'affected_frames': l62, 'duration_ms': v63})
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v55 == _Z32 else [*v55]), 'output_hash': (_ZL32 if v56 == _Z32 else [*v56]), 'input_preview': s58, 'output_preview': s60, 'affected_frames': l62, 'duration_ms': v63})
                 continue
             elif k26 == 3:
                 if e - p < 8:
@@ -2121,7 +2125,7 @@ def json_ReplaySession(b, p, e):
                 v78, = _S_Q.unpack_from(b, p)
                 p += 8
                 x27 = {'Ask': {'query': s65, 'provider': s67, 'model': s69}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v70], 'output_hash': [*v71], 'input_preview': s73, 'output_preview': s75, 'affected_frames': l77, 'duration_ms': v78})
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v70 == _Z32 else [*v70]), 'output_hash': (_ZL32 if v71 == _Z32 else [*v71]), 'input_preview': s73, 'output_preview': s75, 'affected_frames': l77, 'duration_ms': v78})
                 continue
             elif k26 == 4:
                 if e - p < 80:
@@ -2159,7 +2163,7 @@ def json_ReplaySession(b, p, e):
                 v88, = _S_Q.unpack_from(b, p)
                 p += 8
                 x27 = {'Checkpoint': {'checkpoint_id': v79}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v80], 'output_hash': [*v81], 'input_preview': s83, 'output_preview': s85, 'affected_frames': l87, 'duration_ms': v88})
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v80 == _Z32 else [*v80]), 'output_hash': (_ZL32 if v81 == _Z32 else [*v81]), 'input_preview': s83, 'output_preview': s85, 'affected_frames': l87, 'duration_ms': v88})
                 continue
             elif k26 == 5:
                 if e - p < 80:
@@ -2197,7 +2201,7 @@ def json_ReplaySession(b, p, e):
                 v98, = _S_Q.unpack_from(b, p)
                 p += 8
                 x27 = {'Update': {'frame_id': v89}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v90], 'output_hash': [*v91], 'input_preview': s93, 'output_preview': s95, 'affected_frames': l97, 'duration_ms': v98})
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v90 == _Z32 else [*v90]), 'output_hash': (_ZL32 if v91 == _Z32 else [*v91]), 'input_preview': s93, 'output_preview': s95, 'affected_frames': l97, 'duration_ms': v98})
                 continue
             elif k26 == 6:
                 if e - p < 80:
@@ -2235,7 +2239,7 @@ def json_ReplaySession(b, p, e):
                 v108, = _S_Q.unpack_from(b, p)
                 p += 8
                 x27 = {'Delete': {'frame_id': v99}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v100], 'output_hash': [*v101], 'input_preview': s103, 'output_preview': s105, 'affected_frames': l107, 'duration_ms': v108})
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v100 == _Z32 else [*v100]), 'output_hash': (_ZL32 if v101 == _Z32 else [*v101]), 'input_preview': s103, 'output_preview': s105, 'affected_frames': l107, 'duration_ms': v108})
                 continue
             elif k26 == 7:
                 if e - p < 8:
@@ -2283,8 +2287,8 @@ def json_ReplaySession(b, p, e):
                     _truncated(p, e, ((0, 8, 'duration_ms'),))
                 v120, = _S_Q.unpack_from(b, p)
                 p += 8
-                x27 = {'ToolCall': {'name': s110, 'args_hash': [*v111]}}
-                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': [*v112], 'output_hash': [*v113], 'input_preview': s115, 'output_preview': s117, 'affected_frames': l119, 'duration_ms': v120})
+                x27 = {'ToolCall': {'name': s110, 'args_hash': (_ZL32 if v111 == _Z32 else [*v111])}}
+                a23({'sequence': v24, 'timestamp_secs': v25, 'action_type': x27, 'input_hash': (_ZL32 if v112 == _Z32 else [*v112]), 'output_hash': (_ZL32 if v113 == _Z32 else [*v113]), 'input_preview': s115, 'output_preview': s117, 'affected_frames': l119, 'duration_ms': v120})
                 continue
             else:
                 raise ReplayFormatError(K.UNKNOWN_VARIANT, 'unknown variant index', offset=p - 4, path='action_type', expected='0..7', actual=k26)
@@ -5037,6 +5041,128 @@ def head_ReplaySession(b, p, e):
     return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13}, p
 
 
+def jsonhead_ReplaySession(b, p, e):
+    """json_ReplaySession up to the element count of its last record list; returns (dict, offset of that list's first element)."""
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'session_id'),))
+    n1, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n1 != 16:
+        raise ReplayFormatError(K.BAD_UUID_LENGTH, 'Uuid length is not 16', offset=p - 8, path='session_id', expected=16, actual=n1)
+    if e - p < 16:
+        _truncated(p, e, ((0, 16, 'session_id'),))
+    u2 = str(_UUID(bytes=bytes(b[p:p + 16])))
+    p += 16
+    if e - p < 1:
+        _truncated(p, e, ((0, 1, 'name'),))
+    t3, = _S_B.unpack_from(b, p)
+    p += 1
+    if t3 == 0:
+        o4 = None
+    elif t3 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'name'),))
+        n5, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n5 > e - p:
+            _overflow(p, e, n5, 1, 'string length', 'name')
+        try:
+            s6 = b[p:p + n5].decode() if n5 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'name')
+        p += n5
+        o4 = s6
+    else:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='name', expected='0 or 1', actual=t3)
+    if e - p < 9:
+        _truncated(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
+    v7, t8 = _S_qB.unpack_from(b, p)
+    p += 9
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'ended_secs'),))
+        v10, = _S_q.unpack_from(b, p)
+        p += 8
+        o9 = v10
+    else:
+        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='ended_secs', expected='0 or 1', actual=t8)
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'checkpoints'),))
+    n11, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n11 > (e - p) // 90:
+        _overflow(p, e, n11, 90, 'element count', 'checkpoints')
+    i12 = 0
+    l13 = []
+    a14 = l13.append
+    try:
+        for i12 in range(n11):
+            if e - p < 56:
+                _truncated(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
+            v15, v16, v17, v18 = _S_QQq_32s.unpack_from(b, p)
+            p += 56
+            try:
+                r19, p = json_StateSnapshot(b, p, e)
+            except ReplayFormatError as err:
+                raise err.prefix('snapshot')
+            a14({'id': v15, 'at_sequence': v16, 'timestamp_secs': v17, 'state_hash': (_ZL32 if v18 == _Z32 else [*v18]), 'snapshot': r19})
+            continue
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i12}]').prefix('checkpoints')
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'actions'),))
+    n20, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n20 > (e - p) // 124:
+        _overflow(p, e, n20, 124, 'element count', 'actions')
+    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': l13, 'actions': n20}, p
+
+
+def jsontail_ReplaySession(b, p, e):
+    """json_ReplaySession from the field after its last record list; returns (dict, next offset)."""
+    if e - p < 8:
+        _truncated(p, e, ((0, 8, 'metadata'),))
+    n1, = _S_Q.unpack_from(b, p)
+    p += 8
+    if n1 > (e - p) // 16:
+        _overflow(p, e, n1, 16, 'entry count', 'metadata')
+    d2 = {}
+    for i3 in range(n1):
+        kp4 = p
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].key' % i3),))
+        n5, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n5 > e - p:
+            _overflow(p, e, n5, 1, 'string length', 'metadata' + '[%d].key' % i3)
+        try:
+            s6 = b[p:p + n5].decode() if n5 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'metadata' + '[%d].key' % i3)
+        p += n5
+        if e - p < 8:
+            _truncated(p, e, ((0, 8, 'metadata' + '[%d].value' % i3),))
+        n7, = _S_Q.unpack_from(b, p)
+        p += 8
+        if n7 > e - p:
+            _overflow(p, e, n7, 1, 'string length', 'metadata' + '[%d].value' % i3)
+        try:
+            s8 = b[p:p + n7].decode() if n7 else ''
+        except UnicodeDecodeError as exc:
+            _bad_utf8(p, exc, 'metadata' + '[%d].value' % i3)
+        p += n7
+        if s6 in d2:
+            raise ReplayFormatError(K.DUPLICATE_KEY, 'repeated map key', offset=kp4, path='metadata' + '[%d].key' % i3, actual=s6)
+        d2[s6] = s8
+    if e - p < 4:
+        _truncated(p, e, ((0, 4, 'version'),))
+    v9, = _S_L.unpack_from(b, p)
+    p += 4
+    return {'metadata': d2, 'version': v9}, p
+
+
 def json_Mv2Header(b, p, e):
     """Parse one Mv2Header from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 4:
@@ -5049,7 +5175,7 @@ def json_Mv2Header(b, p, e):
         _truncated(p, e, ((0, 2, 'version'), (2, 2, 'spec'), (4, 8, 'footer_offset'), (12, 8, 'wal_offset'), (20, 8, 'wal_size'), (28, 8, 'wal_checkpoint_pos'), (36, 8, 'wal_sequence'), (44, 32, 'toc_checksum'),))
     v2, v3, v4, v5, v6, v7, v8, v9 = _S_H_2s_QQQQQ_32s.unpack_from(b, p)
     p += 76
-    return {'magic': c1, 'version': v2, 'spec': [*v3], 'footer_offset': v4, 'wal_offset': v5, 'wal_size': v6, 'wal_checkpoint_pos': v7, 'wal_sequence': v8, 'toc_checksum': [*v9]}, p
+    return {'magic': c1, 'version': v2, 'spec': (_ZL2 if v3 == _Z2 else [*v3]), 'footer_offset': v4, 'wal_offset': v5, 'wal_size': v6, 'wal_checkpoint_pos': v7, 'wal_sequence': v8, 'toc_checksum': (_ZL32 if v9 == _Z32 else [*v9])}, p
 
 
 def json_Mv2Footer(b, p, e):
@@ -5064,7 +5190,7 @@ def json_Mv2Footer(b, p, e):
         _truncated(p, e, ((0, 8, 'toc_len'), (8, 32, 'toc_hash'), (40, 8, 'generation'),))
     v2, v3, v4 = _S_Q_32s_Q.unpack_from(b, p)
     p += 48
-    return {'magic': c1, 'toc_len': v2, 'toc_hash': [*v3], 'generation': v4}, p
+    return {'magic': c1, 'toc_len': v2, 'toc_hash': (_ZL32 if v3 == _Z32 else [*v3]), 'generation': v4}, p
 
 
 def build_StateSnapshot(o, out):
@@ -5231,20 +5357,133 @@ def build_ReplaySession(o, out):
     l4 = o.checkpoints
     out += _S_Q.pack(len(l4))
     for it5 in l4:
-        build_Checkpoint(it5, out)
+        out += _S_QQq_32s.pack(it5.id, it5.at_sequence, it5.timestamp_secs, it5.state_hash)
+        build_StateSnapshot(it5.snapshot, out)
     l6 = o.actions
     out += _S_Q.pack(len(l6))
     for it7 in l6:
-        build_ReplayAction(it7, out)
-    d8 = o.metadata
-    out += _S_Q.pack(len(d8))
-    for k9, v10 in d8.items():
-        s11 = k9.encode()
-        out += _S_Q.pack(len(s11))
-        out += s11
-        s12 = v10.encode()
-        out += _S_Q.pack(len(s12))
-        out += s12
+        x8 = it7.action_type
+        i9 = x8.INDEX
+        if i9 == 0:
+            s10 = it7.input_preview.encode()
+            out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 0, x8.frame_id, it7.input_hash, it7.output_hash, len(s10))
+            out += s10
+            s11 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s11))
+            out += s11
+            l12 = it7.affected_frames
+            out += _S_Q.pack(len(l12))
+            out += (_VS_Q[len(l12)] if len(l12) < 64 else _vec_struct('Q', len(l12))).pack(*l12)
+            out += _S_Q.pack(it7.duration_ms)
+        elif i9 == 1:
+            l13 = x8.frame_ids
+            out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 1, len(l13))
+            out += (_VS_Q[len(l13)] if len(l13) < 64 else _vec_struct('Q', len(l13))).pack(*l13)
+            s14 = it7.input_preview.encode()
+            out += _S_Q_32s_32s_Q.pack(x8.count, it7.input_hash, it7.output_hash, len(s14))
+            out += s14
+            s15 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s15))
+            out += s15
+            l16 = it7.affected_frames
+            out += _S_Q.pack(len(l16))
+            out += (_VS_Q[len(l16)] if len(l16) < 64 else _vec_struct('Q', len(l16))).pack(*l16)
+            out += _S_Q.pack(it7.duration_ms)
+        elif i9 == 2:
+            s17 = x8.query.encode()
+            out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 2, len(s17))
+            out += s17
+            s18 = x8.mode.encode()
+            out += _S_Q.pack(len(s18))
+            out += s18
+            s19 = it7.input_preview.encode()
+            out += _S_Q_32s_32s_Q.pack(x8.result_count, it7.input_hash, it7.output_hash, len(s19))
+            out += s19
+            s20 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s20))
+            out += s20
+            l21 = it7.affected_frames
+            out += _S_Q.pack(len(l21))
+            out += (_VS_Q[len(l21)] if len(l21) < 64 else _vec_struct('Q', len(l21))).pack(*l21)
+            out += _S_Q.pack(it7.duration_ms)
+        elif i9 == 3:
+            s22 = x8.query.encode()
+            out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 3, len(s22))
+            out += s22
+            s23 = x8.provider.encode()
+            out += _S_Q.pack(len(s23))
+            out += s23
+            s24 = x8.model.encode()
+            out += _S_Q.pack(len(s24))
+            out += s24
+            s25 = it7.input_preview.encode()
+            out += _S_32s_32s_Q.pack(it7.input_hash, it7.output_hash, len(s25))
+            out += s25
+            s26 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s26))
+            out += s26
+            l27 = it7.affected_frames
+            out += _S_Q.pack(len(l27))
+            out += (_VS_Q[len(l27)] if len(l27) < 64 else _vec_struct('Q', len(l27))).pack(*l27)
+            out += _S_Q.pack(it7.duration_ms)
+        elif i9 == 4:
+            s28 = it7.input_preview.encode()
+            out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 4, x8.checkpoint_id, it7.input_hash, it7.output_hash, len(s28))
+            out += s28
+            s29 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s29))
+            out += s29
+            l30 = it7.affected_frames
+            out += _S_Q.pack(len(l30))
+            out += (_VS_Q[len(l30)] if len(l30) < 64 else _vec_struct('Q', len(l30))).pack(*l30)
+            out += _S_Q.pack(it7.duration_ms)
+        elif i9 == 5:
+            s31 = it7.input_preview.encode()
+            out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 5, x8.frame_id, it7.input_hash, it7.output_hash, len(s31))
+            out += s31
+            s32 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s32))
+            out += s32
+            l33 = it7.affected_frames
+            out += _S_Q.pack(len(l33))
+            out += (_VS_Q[len(l33)] if len(l33) < 64 else _vec_struct('Q', len(l33))).pack(*l33)
+            out += _S_Q.pack(it7.duration_ms)
+        elif i9 == 6:
+            s34 = it7.input_preview.encode()
+            out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 6, x8.frame_id, it7.input_hash, it7.output_hash, len(s34))
+            out += s34
+            s35 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s35))
+            out += s35
+            l36 = it7.affected_frames
+            out += _S_Q.pack(len(l36))
+            out += (_VS_Q[len(l36)] if len(l36) < 64 else _vec_struct('Q', len(l36))).pack(*l36)
+            out += _S_Q.pack(it7.duration_ms)
+        elif i9 == 7:
+            s37 = x8.name.encode()
+            out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 7, len(s37))
+            out += s37
+            s38 = it7.input_preview.encode()
+            out += _S_32s_32s_32s_Q.pack(x8.args_hash, it7.input_hash, it7.output_hash, len(s38))
+            out += s38
+            s39 = it7.output_preview.encode()
+            out += _S_Q.pack(len(s39))
+            out += s39
+            l40 = it7.affected_frames
+            out += _S_Q.pack(len(l40))
+            out += (_VS_Q[len(l40)] if len(l40) < 64 else _vec_struct('Q', len(l40))).pack(*l40)
+            out += _S_Q.pack(it7.duration_ms)
+        else:
+            raise ValueError(f'unknown action variant {x8!r}')
+    d41 = o.metadata
+    out += _S_Q.pack(len(d41))
+    for k42, v43 in d41.items():
+        s44 = k42.encode()
+        out += _S_Q.pack(len(s44))
+        out += s44
+        s45 = v43.encode()
+        out += _S_Q.pack(len(s45))
+        out += s45
     out += _S_L.pack(o.version)
 
 

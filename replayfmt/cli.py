@@ -32,7 +32,7 @@ from .errors import ReplayFormatError
 from .memvid_json import JSONShapeError, dumps, dumps_memvid, from_json, to_json, to_memvid_json
 from .model import ActiveSession, ReplaySession, Segment
 from . import mv2 as mv2mod
-from .stream import SessionSummary, scan_segment, summarize_active
+from .stream import SessionSummary, scan_segment, session_memvid_json, summarize_active
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -69,17 +69,23 @@ def map_input(path: str):
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def write_output(path: str, data: bytes) -> None:
-    """Write atomically (temp file + rename) so a failed run never leaves half a file."""
+def write_output(path: str, data) -> None:
+    """Write atomically (temp file + rename) so a failed run never leaves half a file.
+
+    `data` is bytes, or a list of bytes pieces written in order."""
+    if isinstance(data, list):
+        pieces = data
+    else:
+        pieces = [data]
     if path == "-":
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.writelines(pieces)
         sys.stdout.buffer.flush()
         return
     target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fh.writelines(pieces)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual new-file mode
@@ -167,6 +173,15 @@ class Loaded:
         if self.kind == "active_session":
             return self.active.session
         return self.segment.sessions[summary.index]
+
+    def session_memvid_json(self, session_id: str) -> list[bytes]:
+        """One session as `memvid session view --format json` prints it (with the newline),
+        as pieces to write in order."""
+        summary = self.find_summary(session_id)
+        if self.kind == "active_session":
+            return [dumps(self.session_json(session_id))]
+        return session_memvid_json(self.data, summary.offset, summary.offset + summary.length,
+                                   f"sessions[{summary.index}]") + [b"\n"]
 
     def session_json(self, session_id: str) -> dict:
         """One session in memvid's JSON shape, decoded straight from its bytes."""
@@ -324,7 +339,8 @@ def cmd_dump(args) -> int:
     if args.format == "memvid-json":
         # Straight from the bytes to memvid's JSON shapes: no model objects in between.
         if args.session:
-            value = loaded.session_json(args.session)
+            write_output(args.output, loaded.session_memvid_json(args.session))
+            return EXIT_OK
         else:
             value = loaded.memvid_json()
             if value is None:

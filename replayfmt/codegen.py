@@ -187,6 +187,10 @@ class _ParseEmitter:
                         and fixed_format(_unwrap(f.node).subcon) is None]
         self.head_stop = record_lists[-1] if record_lists else None
         self.head_fields = fields
+        if self.mode in ("jsonhead", "jsontail"):
+            stop = [f.name for f in fields].index(self.head_stop)
+            if self.mode == "jsontail":
+                fields = fields[stop + 1:]
         w.line(0, "")
         w.line(0, "")
         w.line(0, f"def {_PREFIX[self.mode]}_{name}(b, p, e):")
@@ -201,6 +205,10 @@ class _ParseEmitter:
                           "built); returns (dict, next offset).",
                "outline": f"Like summary_{name}, but record lists are only walked "
                           "(strings inside them are not decoded).",
+               "jsonhead": f"json_{name} up to the element count of its last record list; "
+                           "returns (dict, offset of that list's first element).",
+               "jsontail": f"json_{name} from the field after its last record list; returns "
+                           "(dict, next offset).",
                "head": f"The fields of one {name} up to the element count of its last record "
                        "list (earlier record lists walked and counted), and the offset of "
                        "that list's first element: a listing that never touches the "
@@ -280,8 +288,8 @@ class _ParseEmitter:
                 w.line(ind + 1, f"_truncated(p, e, ((0, 16, {it.path}),))")
                 if keep:
                     it.var = w.var("u")
-                    conv = "str(_UUID(bytes=bytes(b[p:p + 16])))" if self.mode == "json" \
-                        else "_UUID(bytes=bytes(b[p:p + 16]))"
+                    conv = "str(_UUID(bytes=bytes(b[p:p + 16])))" if self.mode in (
+                        "json", "jsonhead", "jsontail") else "_UUID(bytes=bytes(b[p:p + 16]))"
                     w.line(ind, f"{it.var} = {conv}")
                 w.line(ind, "p += 16")
                 continue
@@ -390,11 +398,11 @@ class _ParseEmitter:
         sub_record = _RECORD_NAMES.get(id(_unwrap(sub)))
         if sub_record is None:
             raise TypeError("codegen: Vec elements must be fixed-size or named records")
-        if self.mode == "head" and it.name == self.head_stop:
+        if self.mode in ("head", "jsonhead") and it.name == self.head_stop:
             it.var = n
             parts = []
             for f in self.head_fields:
-                parts.append(f"{f.name!r}: {f.var}")
+                parts.append(f"{f.name!r}: {self.value_expr(f) if f is not it else f.var}")
                 if f is it:
                     break
             w.line(ind, f"return {{{', '.join(parts)}}}, p")
@@ -405,7 +413,8 @@ class _ParseEmitter:
         i = w.var("i")
         w.line(ind, f"{i} = 0")
         mode = self.mode
-        element_mode = {"summary": "skip", "outline": "walk", "head": "walk"}.get(mode, mode)
+        element_mode = {"summary": "skip", "outline": "walk", "head": "walk",
+                        "jsonhead": "json", "jsontail": "json"}.get(mode, mode)
         counts = None
         if mode in ("summary", "outline") and _enum_offset(_unwrap(sub)) is not None:
             counts = w.var("c")
@@ -464,6 +473,8 @@ class _ParseEmitter:
             mode = self.mode
             if mode in ("summary", "outline", "head") and record not in SUMMARIES:
                 mode = "model"
+            if mode in ("jsonhead", "jsontail"):
+                mode = "json"
             it.var = w.var("r")
             w.line(ind + 1, f"{it.var}, p = {_PREFIX[mode]}_{record}(b, p, e)")
         w.line(ind, "except ReplayFormatError as err:")
@@ -473,20 +484,26 @@ class _ParseEmitter:
 
     def value_expr(self, f: _F) -> str:
         """The JSON (or model) value of a parsed field."""
-        if self.mode != "json":
+        if self.mode not in ("json", "jsonhead", "jsontail"):
             return f.var
         node = _unwrap(f.node)
         if isinstance(node, Bytes):
-            return f"[*{f.var}]"
+            return self.bytes_list(node, f.var)
         if isinstance(node, Option) and isinstance(_unwrap(node.subcon), Bytes):
-            return f"(None if {f.var} is None else [*{f.var}])"
+            return f"(None if {f.var} is None else {self.bytes_list(_unwrap(node.subcon), f.var)})"
         return f.var
+
+    def bytes_list(self, node, var: str) -> str:
+        """[u8; N] as a list of ints; all-zero values (no input, no output) share one list."""
+        n = node.length
+        self.w.zero_lists.add(n)
+        return f"(_ZL{n} if {var} == _Z{n} else [*{var}])"
 
     def make(self, make: _Make, ind: int) -> None:
         if make.target is None:
             return
         w = self.w
-        if self.mode == "json":
+        if self.mode in ("json", "jsonhead", "jsontail"):
             inner = ", ".join(f"{f.name!r}: {self.value_expr(f)}" for f in make.fields)
             w.line(ind, f"{make.target} = {{{make.variant!r}: {{{inner}}}}}")
             return
@@ -507,7 +524,7 @@ class _ParseEmitter:
         if self.mode in ("skip", "walk"):
             w.line(ind, "continue" if ret.inline else "return p")
             return
-        if self.mode == "json":
+        if self.mode in ("json", "jsontail"):
             value = "{" + ", ".join(f"{f.name!r}: {self.value_expr(f)}" for f in ret.fields) + "}"
         elif self.mode in ("summary", "outline"):
             parts = []
@@ -597,7 +614,11 @@ class _BuildEmitter:
                 else:
                     it = w.var("it")
                     w.line(ind, f"for {it} in {lst}:")
-                    self.seq([(node.subcon, it)], ind + 1, [])
+                    sub = _unwrap(node.subcon)
+                    if isinstance(sub, Struct):  # a record: inlined, no call per element
+                        self.seq([(s, f"{it}.{n}") for n, s in field_list(sub)], ind + 1, [])
+                    else:
+                        self.seq([(node.subcon, it)], ind + 1, [])
             elif isinstance(node, Map):
                 d = w.var("d")
                 k, v = w.var("k"), w.var("v")
@@ -631,7 +652,8 @@ class _BuildEmitter:
 
 #: Function name prefix per parser mode.
 _PREFIX = {"model": "parse", "json": "json", "skip": "skip", "walk": "walk",
-           "summary": "summary", "outline": "outline", "head": "head"}
+           "summary": "summary", "outline": "outline", "head": "head",
+           "jsonhead": "jsonhead", "jsontail": "jsontail"}
 #: Vec<fixed> element structs are precompiled for counts below this.
 _VEC_CACHE = 64
 #: Records that get a summary_ parser (record lists counted, not built).
@@ -650,6 +672,7 @@ def generate() -> str:
 
     w.struct_vec = struct_vec
     w.setters = {}
+    w.zero_lists = set()
     for mode in ("model", "json", "skip", "walk"):
         emitter = _ParseEmitter(w, mode)
         for name, node in schema.RECORDS.items():
@@ -660,9 +683,10 @@ def generate() -> str:
         for name in SUMMARIES:
             summary.record(name, schema.RECORDS[name])
             w.counter = 0
-    head = _ParseEmitter(w, "head")
-    head.record("ReplaySession", schema.RECORDS["ReplaySession"])
-    w.counter = 0
+    for mode in ("head", "jsonhead", "jsontail"):
+        head = _ParseEmitter(w, mode)
+        head.record("ReplaySession", schema.RECORDS["ReplaySession"])
+        w.counter = 0
     layout = _ParseEmitter(w, "json")
     for name, node in schema.LAYOUT_RECORDS.items():
         layout.record(name, node)
@@ -682,6 +706,9 @@ def generate() -> str:
     for fmt, cname in vec_structs.items():
         consts.append(f"{cname} = tuple(_struct.Struct('<%d{fmt}' % _n) "
                       f"for _n in range({_VEC_CACHE}))")
+    for n in sorted(w.zero_lists):
+        consts.append(f"_Z{n} = bytes({n})")
+        consts.append(f"_ZL{n} = [0] * {n}  # shared by json_ values: treat them as read-only")
     consts.append("")
     consts.append("# Slot setters: generated parsers fill model objects without re-running the")
     consts.append("# validators (every value is valid by construction); user code still gets them.")

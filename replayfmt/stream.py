@@ -18,11 +18,11 @@ from contextlib import contextmanager
 import attrs
 
 from . import _generated as G
-from .codec import _parse_in_block, bulk, parse_envelope, segment_blocks
+from .codec import _exact, _parse_in_block, bulk, parse_envelope, segment_blocks
 from .errors import ReplayFormatError
 from .model import VARIANTS, ReplaySession
 
-__all__ = ["DEPTHS", "SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
+__all__ = ["session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
            "iter_session_blocks_of", "summarize_active"]
 
 
@@ -176,3 +176,66 @@ def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
                                           f"sessions[{i}]", "session")
             yield session
             del session
+
+
+# --- memvid JSON, rendered in chunks -----------------------------------------------------------
+
+_MARK = "\x00actions\x00"
+_CHUNK = 4096
+
+
+def session_memvid_json(buf, start: int, stop: int, path: str = "", depth: int = 0
+                        ) -> list[bytes]:
+    """The session in buf[start:stop] as memvid prints it (`session view --format json`, with
+    serde_json's pretty layout), without ever holding all of it as Python objects.
+
+    The fields around the actions are decoded with the generated jsonhead_/jsontail_ parsers
+    and the actions a chunk at a time; each chunk is rendered by orjson (byte-identical to
+    serde_json) and indented to its depth. Returns the text as a list of pieces to write in
+    order (joining them would copy it all once more), only once the whole session decoded,
+    so a damaged session prints nothing. `depth` is the nesting of the session object in the
+    output (0 at the top). Errors are those of `json_ReplaySession`.
+    """
+    import orjson
+
+    option = orjson.OPT_INDENT_2
+    pad = b"\n" + b" " * (2 * (depth + 1))
+    parts = []
+    try:
+        with bulk():
+            head, p = G.jsonhead_ReplaySession(buf, start, stop)
+            count = head["actions"]
+            chunk = []
+            i = 0
+            try:
+                for i in range(count):
+                    action, p = G.json_ReplayAction(buf, p, stop)
+                    chunk.append(action)
+                    if len(chunk) == _CHUNK:
+                        parts.append(orjson.dumps(chunk, option=option)[2:-2].replace(b"\n", pad))
+                        chunk = []
+            except ReplayFormatError as err:
+                raise err.prefix(f"[{i}]").prefix("actions")
+            if chunk:
+                parts.append(orjson.dumps(chunk, option=option)[2:-2].replace(b"\n", pad))
+            del chunk
+            tail, p = G.jsontail_ReplaySession(buf, p, stop)
+    except ReplayFormatError as err:
+        raise err.prefix(path) if path else err
+    _exact(p, stop, path, "session")
+    head["actions"] = _MARK
+    head.update(tail)
+    text = orjson.dumps(head, option=option)
+    if depth:
+        text = text.replace(b"\n", b"\n" + b" " * (2 * depth))
+    before, after = text.split(orjson.dumps(_MARK), 1)
+    if not parts:
+        return [before, b"[]", after]
+    close = b"\n" + b" " * (2 * (depth + 1)) + b"]"
+    out = [before, b"[", pad]
+    for k, part in enumerate(parts):
+        if k:
+            out.append(b"," + pad)
+        out.append(part)
+    out += [close, after]
+    return out

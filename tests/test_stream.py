@@ -110,3 +110,40 @@ def test_info_headers_lists_without_reading_actions(tmp_path):
     assert listing.returncode == 0
     summary = json.loads(listing.stdout)["sessions"][0]
     assert summary["action_count"] == 6 and "actions_by_type" not in summary
+
+
+def test_chunked_memvid_json_is_byte_identical_to_the_whole_render(monkeypatch):
+    from replayfmt.memvid_json import dumps_memvid
+
+    monkeypatch.setattr(stream, "_CHUNK", 3)  # several chunks even for small sessions
+    rng = random.Random(6)
+    for n in (0, 1, 2, 3, 4, 7, 20):
+        s = gen.session(rng, n)
+        data = codec.build_segment([s])
+        start = 24 + 8
+        text = b"".join(stream.session_memvid_json(data, start, len(data))) + b"\n"
+        assert text == dumps_memvid(s)
+
+
+def test_chunked_memvid_json_errors_are_those_of_the_full_decoder():
+    from replayfmt import _generated as G
+
+    rng = random.Random(7)
+    s = gen.session(rng, 9)
+    data = codec.build_session(s)
+    for cut in range(0, len(data), 7):
+        for bad in (data[:cut], data[:cut] + b"\xff" + data[cut + 1:]):
+            try:
+                G.json_ReplaySession(bad, 0, len(bad))
+                expected = None
+            except ReplayFormatError as err:
+                expected = (err.kind, err.offset, err.path)
+            try:
+                stream.session_memvid_json(bad, 0, len(bad))
+                got = None
+            except ReplayFormatError as err:
+                got = (err.kind, err.offset, err.path)
+            if expected is None and got is not None:
+                assert got[0] == K.TRAILING_BYTES  # json_ alone does not check the end
+            else:
+                assert got == expected
