@@ -5,50 +5,11 @@ The import list below is the public API. Layers, one direction each:
 `codec` (containers, strictness) <-> `model` (attrs, the Python truth) <-> `memvid_json`.
 `mv2` finds segments inside `.mv2` memory files; `stream` reads lazily (summaries, one session
 at a time over mmap); `batch` runs a per-file function over many files; `cli` is the command
-line. The tool modules (diff, forensics, hexmap, trace, validate, stream, batch) are imported
-on first use of one of their names, so that reading a file does not pay for all of them.
+line. Every name below except the errors is imported on first use (PEP 562), so that a
+command reading a file does not pay for the model layer, Construct or the forensic tools.
 """
 
-from .codec import (
-    build_active_session,
-    build_manifest,
-    build_segment,
-    build_session,
-    encode_snapshot_standard,
-    parse_active_session,
-    parse_manifest,
-    parse_segment,
-    parse_session,
-    snapshot_state_hash,
-)
 from .errors import ErrorKind, ReplayFormatError
-from .memvid_json import (
-    JSONShapeError,
-    dumps_memvid,
-    from_json,
-    from_memvid_json,
-    to_json,
-    to_memvid_json,
-)
-from .model import (
-    ActionType,
-    ActiveSession,
-    Ask,
-    Checkpoint,
-    CheckpointAction,
-    Delete,
-    Find,
-    Put,
-    PutMany,
-    ReplayAction,
-    ReplayConfig,
-    ReplayManifest,
-    ReplaySession,
-    Segment,
-    StateSnapshot,
-    ToolCall,
-    Update,
-)
 
 __version__ = "0.1.0"
 
@@ -70,8 +31,20 @@ __all__ = [
     "iter_sessions", "scan_segment", "SessionSummary", "run_batch",
 ]
 
+_CODEC = ("parse_segment", "build_segment", "parse_session", "build_session",
+          "parse_active_session", "build_active_session", "parse_manifest", "build_manifest",
+          "snapshot_state_hash", "encode_snapshot_standard")
+_JSON = ("JSONShapeError", "to_memvid_json", "from_memvid_json", "to_json", "from_json",
+         "dumps_memvid")
+_MODEL = ("ActionType", "ActiveSession", "Ask", "Checkpoint", "CheckpointAction", "Delete",
+          "Find", "Put", "PutMany", "ReplayAction", "ReplayConfig", "ReplayManifest",
+          "ReplaySession", "Segment", "StateSnapshot", "ToolCall", "Update")
+
 #: name -> (module, attribute) for the names imported on first use.
 _LAZY = {
+    **{name: ("codec", name) for name in _CODEC},
+    **{name: ("memvid_json", name) for name in _JSON},
+    **{name: ("model", name) for name in _MODEL},
     "diff_records": ("diff", "diff_records"), "Diff": ("diff", "Diff"),
     "Change": ("diff", "Change"), "render_diff_text": ("diff", "render_text"),
     "build_hexmap": ("hexmap", "build_hexmap"), "HexMap": ("hexmap", "HexMap"),

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -29,12 +30,18 @@ from .codec import (
     parse_segment,
 )
 from .errors import ReplayFormatError
-from .memvid_json import JSONShapeError, dumps, dumps_memvid, from_json, to_json, to_memvid_json
-from .model import ActiveSession, ReplaySession, Segment
 from . import mv2 as mv2mod
 from .stream import SessionSummary, scan_segment, session_memvid_json, summarize_active
 
+if TYPE_CHECKING:  # the model and memvid_json are imported where used: reading starts faster
+    from .model import ActiveSession, ReplaySession, Segment
+
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+def dumps(value) -> bytes:
+    """Pretty JSON text for an already JSON-ready value (`memvid_json.dumps`)."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 class UsageError(Exception):
@@ -242,10 +249,10 @@ def info_json(loaded: Loaded) -> dict:
         if loaded.live is None:
             out["live_segment"] = None
         else:
-            m = loaded.live.manifest
+            m = loaded.live.manifest_values
             out["live_segment"] = {"offset": loaded.live.offset, "size": loaded.live.size,
                                    "manifest_tag_offset": loaded.live.tag_pos,
-                                   "manifest": {f: getattr(m, f) for f in (
+                                   "manifest": {f: m[f] for f in (
                                        "segment_offset", "segment_size", "session_count",
                                        "total_actions", "version")}}
         sidecar = Path(loaded.path + ".session")
@@ -258,7 +265,7 @@ def info_json(loaded: Loaded) -> dict:
         env = loaded.envelope
         out["envelope"] = {"next_checkpoint_id": env["next_checkpoint_id"],
                            "actions_since_checkpoint": env["actions_since_checkpoint"],
-                           "config": to_memvid_json(env["config"])}
+                           "config": env["config"]}  # already memvid's JSON shape
     out["sessions"] = [session_summary(s) for s in loaded.summaries]
     return out
 
@@ -355,6 +362,8 @@ def cmd_dump(args) -> int:
         obj = loaded.segment
     else:
         raise InputError(f"{args.file} holds no live replay segment")
+    from .memvid_json import dumps_memvid, to_json
+
     if args.format == "memvid-json":
         out = dumps_memvid(obj)
     else:
@@ -371,6 +380,9 @@ def cmd_build(args) -> int:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{args.input} is not JSON: {exc}") from exc
+    from .memvid_json import from_json
+    from .model import ActiveSession, ReplaySession, Segment
+
     obj = from_json(value)
     if args.envelope:
         if not isinstance(obj, ActiveSession):
@@ -481,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReplayFormatError as exc:
         print(f"replayfmt: {getattr(args, 'file', None) or 'input'}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (JSONShapeError, InputError) as exc:
+    except InputError as exc:
         print(f"replayfmt: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except UsageError as exc:
@@ -490,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except (ValueError, TypeError) as exc:  # a model value out of range while building
+        shape = getattr(sys.modules.get("replayfmt.memvid_json"), "JSONShapeError", None)
+        if shape is not None and isinstance(exc, shape):  # JSON not shaped like a record
+            print(f"replayfmt: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         print(f"replayfmt: cannot build: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

@@ -20,14 +20,17 @@ import blake3
 from . import _generated as G
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
-from .model import (
-    ActiveSession,
-    ReplayManifest,
-    ReplaySession,
-    Segment,
-    SegmentHeader,
-    StateSnapshot,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the model (attrs) is imported where values are built, not to read bytes
+    from .model import (
+        ActiveSession,
+        ReplayManifest,
+        ReplaySession,
+        Segment,
+        SegmentHeader,
+        StateSnapshot,
+    )
 
 __all__ = [
     "bulk", "segment_blocks", "parse_envelope",
@@ -141,24 +144,26 @@ def segment_blocks(b, base: int = 0, end: int | None = None) -> Iterator[tuple[i
     """
     b = _as_bytes(b)
     e = len(b) if end is None else end
-    header, _ = G.parse_SegmentHeader(b, base, e)
-    if header.version != G.SEGMENT_VERSION:
+    header, _ = G.json_SegmentHeader(b, base, e)
+    version, session_count, total_size = (header["version"], header["session_count"],
+                                          header["total_size"])
+    if version != G.SEGMENT_VERSION:
         raise ReplayFormatError(K.UNSUPPORTED_VERSION, "unsupported segment version",
                                 offset=base + 8, path="version",
-                                expected=G.SEGMENT_VERSION, actual=header.version)
+                                expected=G.SEGMENT_VERSION, actual=version)
     stop = base + SEGMENT_HEADER_SIZE
-    for i, start, stop in iter_session_blocks(b, header.session_count,
+    for i, start, stop in iter_session_blocks(b, session_count,
                                               base + SEGMENT_HEADER_SIZE, e, base):
         yield i, start, stop
-    if stop != e and header.total_size == e - base:
+    if stop != e and total_size == e - base:
         raise ReplayFormatError(K.COUNT_MISMATCH, "bytes that total_size covers follow the "
                                 "last declared session", offset=base + 12, path="session_count",
-                                expected=f"> {header.session_count}",
-                                actual=header.session_count)
-    if header.total_size != stop - base:
+                                expected=f"> {session_count}",
+                                actual=session_count)
+    if total_size != stop - base:
         raise ReplayFormatError(K.SIZE_MISMATCH, "total_size disagrees with the sessions' bytes",
                                 offset=base + 16, path="total_size", expected=stop - base,
-                                actual=header.total_size)
+                                actual=total_size)
     _exact(stop, e, "", "last session")
 
 
@@ -176,6 +181,8 @@ def parse_segment(data) -> Segment:
         for i, start, stop in segment_blocks(b):
             sessions.append(_parse_in_block(G.parse_ReplaySession, b, start, stop,
                                             f"sessions[{i}]", "session"))
+    from .model import Segment
+
     return Segment(header.version, header.session_count, header.total_size, sessions)
 
 
@@ -186,6 +193,8 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
         raise ValueError("a segment holds at most 2^32-1 sessions")
     total = SEGMENT_HEADER_SIZE + sum(8 + len(blk) for blk in blocks)
     out = bytearray()
+    from .model import SegmentHeader
+
     G.build_SegmentHeader(SegmentHeader(G.SEGMENT_MAGIC, version, len(blocks), total), out)
     for blk in blocks:
         out += _U64.pack(len(blk))
@@ -224,9 +233,10 @@ def parse_active_session(data) -> ActiveSession:
         return parse_envelope(data, G.parse_ActiveSession)
 
 
-def parse_envelope(data, parse=G.parse_ActiveSession):
+def parse_envelope(data, parse=None):
     """Check the `MV2ACTIV` envelope and decode its content with `parse` (a generated parser:
     parse_, json_ or summary_ActiveSession)."""
+    parse = G.parse_ActiveSession if parse is None else parse
     b = _as_bytes(data)
     e = len(b)
     magic = G.ACTIVE_MAGIC

@@ -10,13 +10,17 @@ Session records are not decoded here: candidates are checked with `stream.scan_s
 
 from __future__ import annotations
 
-import attrs
+from collections import namedtuple
 
 from . import _generated as G
-from .codec import MANIFEST_SIZE, parse_manifest, parse_segment
+from typing import TYPE_CHECKING
+
+from .codec import MANIFEST_SIZE, parse_segment
 from .errors import ReplayFormatError
-from .model import ReplayManifest, Segment
 from .stream import SegmentScan, scan_segment
+
+if TYPE_CHECKING:
+    from .model import ReplayManifest, Segment
 
 __all__ = ["is_mv2", "Mv2Layout", "read_layout", "find_live_segment", "LiveSegment",
            "live_segment"]
@@ -29,15 +33,12 @@ def is_mv2(data) -> bool:
     return bytes(data[:4]) == G.MV2_MAGIC
 
 
-@attrs.frozen
-class Mv2Layout:
-    """Where the parts of a `.mv2` file are."""
+class Mv2Layout(namedtuple("Mv2Layout", "size footer_offset footer_pos toc_len generation")):
+    """Where the parts of a `.mv2` file are: size, footer_offset (header bytes 8..16: where
+    the TOC starts), footer_pos (where the 56-byte footer starts), toc_len, generation.
+    (A named tuple, not attrs: locating segments does not import the model layer.)"""
 
-    size: int
-    footer_offset: int  # header bytes 8..16: where the TOC starts
-    footer_pos: int  # where the 56-byte footer starts
-    toc_len: int
-    generation: int
+    __slots__ = ()
 
     @property
     def toc_range(self) -> tuple[int, int]:
@@ -67,18 +68,30 @@ def read_layout(data) -> Mv2Layout:
     return Mv2Layout(size, footer_offset, footer_pos, toc_len, footer["generation"])
 
 
-@attrs.define(eq=False)
 class LiveSegment:
-    """The segment the TOC manifest points at (`scan`: checked and summarised; `segment`:
-    decoded on first use)."""
+    """The segment the TOC manifest points at: offset, size, tag_pos (absolute position of
+    the manifest's Option tag in the TOC), manifest (the ReplayManifest), scan (the segment
+    checked and summarised, `stream.SegmentScan`) and segment (decoded on first use)."""
 
-    offset: int
-    size: int
-    tag_pos: int  # absolute position of the manifest's Option tag in the TOC
-    manifest: ReplayManifest
-    scan: SegmentScan
-    _data: object = attrs.field(repr=False)
-    _segment: Segment | None = attrs.field(default=None, repr=False)
+    __slots__ = ("offset", "size", "tag_pos", "manifest_values", "scan", "_data", "_segment",
+                 "_manifest")
+
+    def __init__(self, offset: int, size: int, tag_pos: int, manifest_values: dict,
+                 scan: SegmentScan, data) -> None:
+        self.offset, self.size, self.tag_pos = offset, size, tag_pos
+        self.manifest_values = manifest_values  # the manifest's fields, as a dict
+        self.scan = scan
+        self._data = data
+        self._segment = None
+        self._manifest = None
+
+    @property
+    def manifest(self) -> ReplayManifest:
+        if self._manifest is None:
+            from .model import ReplayManifest
+
+            self._manifest = ReplayManifest(**self.manifest_values)
+        return self._manifest
 
     @property
     def segment(self) -> Segment:
@@ -86,11 +99,15 @@ class LiveSegment:
             self._segment = parse_segment(self._data[self.offset:self.offset + self.size])
         return self._segment
 
+    def __repr__(self) -> str:
+        return (f"LiveSegment(offset={self.offset}, size={self.size}, tag_pos={self.tag_pos}, "
+                f"manifest={self.manifest_values!r})")
 
-def _manifest_matches(m: ReplayManifest, seg: SegmentScan) -> bool:
-    return (m.session_count == seg.session_count == len(seg.sessions)
-            and m.total_actions == seg.total_actions
-            and m.version == seg.version)
+
+def _manifest_matches(m: dict, seg: SegmentScan) -> bool:
+    return (m["session_count"] == seg.session_count == len(seg.sessions)
+            and m["total_actions"] == seg.total_actions
+            and m["version"] == seg.version)
 
 
 def live_segment(data, depth: str = "full") -> LiveSegment | None:
@@ -108,19 +125,18 @@ def live_segment(data, depth: str = "full") -> LiveSegment | None:
     found = None
     pos = toc.find(b"\x01")
     while pos != -1 and pos + 1 + MANIFEST_SIZE <= len(toc):
-        m = parse_manifest(toc, pos + 1)
-        key = (m.segment_offset, m.segment_size)
-        if (m.segment_offset + m.segment_size <= start
-                and bytes(data[m.segment_offset:m.segment_offset + 8]) == magic):
+        m, _ = G.json_ReplayManifest(toc, pos + 1, pos + 1 + MANIFEST_SIZE)
+        offset, size = m["segment_offset"], m["segment_size"]
+        key = (offset, size)
+        if offset + size <= start and bytes(data[offset:offset + 8]) == magic:
             if key not in decoded:
                 try:
-                    decoded[key] = scan_segment(data, m.segment_offset,
-                                                m.segment_offset + m.segment_size, depth)
+                    decoded[key] = scan_segment(data, offset, offset + size, depth)
                 except ReplayFormatError:
                     decoded[key] = None
             seg = decoded[key]
             if seg is not None and _manifest_matches(m, seg):
-                found = LiveSegment(m.segment_offset, m.segment_size, start + pos, m, seg, data)
+                found = LiveSegment(offset, size, start + pos, m, seg, data)
         pos = toc.find(b"\x01", pos + 1)
     return found
 

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import attrs
+from typing import TYPE_CHECKING
 
 from . import _generated as G
 from .codec import _exact, _parse_in_block, bulk, parse_envelope, segment_blocks
 from .errors import ReplayFormatError
-from .model import VARIANTS, ReplaySession
+
+if TYPE_CHECKING:
+    from .model import ReplaySession
 
 __all__ = ["session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
            "iter_session_blocks_of", "summarize_active"]
@@ -41,24 +44,19 @@ def open_mapped(path: str | os.PathLike):
             mm.close()
 
 
-@attrs.frozen
-class SessionSummary:
-    """What `session list` shows about a session, read without decoding its actions."""
+class SessionSummary(namedtuple("SessionSummary", (
+        "index offset length session_id name created_secs ended_secs checkpoint_count "
+        "action_count actions_by_type metadata version"))):
+    """What `session list` shows about a session, read without decoding its actions.
 
-    index: int
-    offset: int  # absolute position of the session's bytes (after its length prefix)
-    length: int
-    session_id: object
-    name: str | None
-    created_secs: int
-    ended_secs: int | None
-    checkpoint_count: int
-    action_count: int
-    #: display name -> count in variant order, zero counts left out; None for a header-only
-    #: listing (depth "head"), which never reads the actions.
-    actions_by_type: dict | None
-    metadata: dict | None  # None for a header-only listing (it sits after the actions)
-    version: int | None  # likewise
+    index; offset (absolute position of the session's bytes, after its length prefix);
+    length; session_id (uuid.UUID); name; created_secs; ended_secs; checkpoint_count;
+    action_count; actions_by_type (display name -> count in variant order, zero counts left
+    out); metadata; version. The last three are None for a header-only listing (depth "head"),
+    which never reads the actions. (Named tuples: listing does not import the model layer.)
+    """
+
+    __slots__ = ()
 
     def to_json(self) -> dict:
         """The memvid `session list --format json` fields plus the counts by type."""
@@ -71,26 +69,29 @@ class SessionSummary:
                 else dict(self.actions_by_type)}
 
 
-@attrs.frozen
-class SegmentScan:
-    """A segment checked end to end, with a summary per session."""
+class SegmentScan(namedtuple("SegmentScan",
+                             "offset size version session_count total_size sessions")):
+    """A segment checked end to end, with a SessionSummary per session."""
 
-    offset: int
-    size: int
-    version: int
-    session_count: int
-    total_size: int
-    sessions: list
+    __slots__ = ()
 
     @property
     def total_actions(self) -> int:
         return sum(s.action_count for s in self.sessions)
 
 
+def _display(variant: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", variant).upper()  # PutMany -> PUT_MANY
+
+
+#: ActionType display names by wire index, from the schema (model.VARIANTS' DISPLAY).
+DISPLAY_NAMES = tuple(_display(v) for v in G.ACTION_VARIANTS)
+
+
 def _summary(raw: dict, index: int, start: int, stop: int) -> SessionSummary:
     by_variant = raw.get("actions_by_variant")
     counts = None if by_variant is None else {
-        cls.DISPLAY: n for cls, n in zip(VARIANTS, by_variant) if n}
+        name: n for name, n in zip(DISPLAY_NAMES, by_variant) if n}
     return SessionSummary(index, start, stop - start, raw["session_id"], raw["name"],
                           raw["created_secs"], raw["ended_secs"], raw["checkpoints"],
                           raw["actions"], counts, raw.get("metadata"), raw.get("version"))
@@ -121,14 +122,14 @@ def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "ful
     gives no counts by type.
     """
     end = len(buf) if end is None else end
-    header, _ = G.parse_SegmentHeader(buf, offset, end)
+    header, _ = G.json_SegmentHeader(buf, offset, end)
     parse = DEPTHS[depth]
     sessions = []
     for i, start, stop in segment_blocks(buf, offset, end):
         raw = _parse_in_block(parse, buf, start, stop, f"sessions[{i}]", "session")
         sessions.append(_summary(raw, i, start, stop))
-    return SegmentScan(offset, end - offset, header.version, header.session_count,
-                       header.total_size, sessions)
+    return SegmentScan(offset, end - offset, header["version"], header["session_count"],
+                       header["total_size"], sessions)
 
 
 def summarize_active(buf) -> tuple[SessionSummary, dict]:

@@ -147,3 +147,18 @@ def test_chunked_memvid_json_errors_are_those_of_the_full_decoder():
                 assert got[0] == K.TRAILING_BYTES  # json_ alone does not check the end
             else:
                 assert got == expected
+
+
+def test_reading_commands_do_not_import_the_model_layer_or_construct():
+    """info and dump start fast: no attrs, no model, no Construct (benchmarks depend on it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, runpy; sys.argv = ['replayfmt', 'info', '--headers', sys.argv[1]]\n"
+            "from replayfmt import cli\n"
+            "cli.main(sys.argv[1:])\n"
+            "print(sorted(m for m in ('attrs', 'construct', 'replayfmt.model', "
+            "'replayfmt.memvid_json') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(REAL / "p17_mixed_medium" / "mem.mv2")],
+                         capture_output=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == b"[]"
