@@ -187,18 +187,25 @@ def parse_segment(data) -> Segment:
 
 
 def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> bytes:
-    """Encode sessions as one replay segment (total_size and the length prefixes computed)."""
-    blocks = [build_session(s) for s in sessions]
-    if len(blocks) > 2**32 - 1:
-        raise ValueError("a segment holds at most 2^32-1 sessions")
-    total = SEGMENT_HEADER_SIZE + sum(8 + len(blk) for blk in blocks)
-    out = bytearray()
+    """Encode sessions as one replay segment (total_size and the length prefixes computed).
+
+    Everything is written into one buffer (each length prefix patched once its session is
+    encoded): no per-session copies."""
     from .model import SegmentHeader
 
-    G.build_SegmentHeader(SegmentHeader(G.SEGMENT_MAGIC, version, len(blocks), total), out)
-    for blk in blocks:
-        out += _U64.pack(len(blk))
-        out += blk
+    out = bytearray()
+    G.build_SegmentHeader(SegmentHeader(G.SEGMENT_MAGIC, version, 0, 0), out)
+    count = 0
+    for s in sessions:
+        at = len(out)
+        out += b"\0" * 8
+        _build(G.build_ReplaySession, s, out)
+        _U64.pack_into(out, at, len(out) - at - 8)
+        count += 1
+    if count > 2**32 - 1:
+        raise ValueError("a segment holds at most 2^32-1 sessions")
+    _U32.pack_into(out, 12, count)
+    _U64.pack_into(out, 16, len(out))
     return bytes(out)
 
 

@@ -25,8 +25,21 @@ from .errors import ReplayFormatError
 if TYPE_CHECKING:
     from .model import ReplaySession
 
-__all__ = ["session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
+__all__ = ["release", "session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
            "iter_session_blocks_of", "summarize_active"]
+
+
+_PAGE = mmap.PAGESIZE
+
+
+def release(buf, start: int, stop: int) -> None:
+    """Drop the pages of buf[start:stop] from this process's memory when buf is an mmap of a
+    file (MADV_DONTNEED; they stay in the page cache): a walk over a huge file then keeps a
+    flat resident set instead of accumulating every page it has read."""
+    if type(buf) is mmap.mmap and hasattr(mmap, "MADV_DONTNEED"):
+        first = start - start % _PAGE
+        if stop > first:
+            buf.madvise(mmap.MADV_DONTNEED, first, stop - first)
 
 
 @contextmanager
@@ -128,6 +141,7 @@ def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "ful
     for i, start, stop in segment_blocks(buf, offset, end):
         raw = _parse_in_block(parse, buf, start, stop, f"sessions[{i}]", "session")
         sessions.append(_summary(raw, i, start, stop))
+        release(buf, start, stop)
     return SegmentScan(offset, end - offset, header["version"], header["session_count"],
                        header["total_size"], sessions)
 
@@ -175,6 +189,7 @@ def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
             with bulk():
                 session = _parse_in_block(G.parse_ReplaySession, buf, start, stop,
                                           f"sessions[{i}]", "session")
+            release(buf, start, stop)
             yield session
             del session
 
