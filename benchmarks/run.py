@@ -14,9 +14,10 @@ bytes (tracemalloc). Whole process, per --e2e-sizes: `memvid session view --form
 list` vs `replayfmt info` / `replayfmt info --headers`, on a .mv2 made by the real CLI
 (`memvid create`, our sidecar of N actions, `memvid session end`), as the interop tests do.
 
-Times are medians over --repeat runs. In-process times are CPU time (time.process_time) of
-this process; whole-process times are wall clock and user+sys CPU of the child (os.wait4),
-with its peak RSS. Every ratio compares numbers measured in the same run. The cyclic GC is
+Times are medians over --repeat runs; ratios to the hand-written codec are medians of the
+ratios within each repeat (the codecs run back to back). In-process times are CPU time
+(time.process_time) of this process; whole-process times are wall clock, and user+sys CPU
+and peak RSS of the child (/usr/bin/time). Every ratio compares numbers measured in the same run. The cyclic GC is
 paused during every bulk decode (replayfmt does it itself; the others get the same).
 """
 
@@ -171,11 +172,13 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
             row["model_bytes"] = model_bytes
             row["model_over_wire"] = model_bytes / len(b)
         out.append(row)
-    ref = {op: out[1].get(f"{op}_s") for op in ("parse", "build")}
+    # Ratios are medians of paired ratios (each codec against the hand-written one measured
+    # right before or after it in the same repeat): robust to a neighbour's load drifting.
     for row in out:
         for op in ("parse", "build"):
-            if f"{op}_s" in row and ref[op]:
-                row[f"{op}_vs_hand"] = row[f"{op}_s"] / ref[op]
+            mine, ref = times[row["codec"], op], times["hand-written", op]
+            if mine and ref:
+                row[f"{op}_vs_hand"] = statistics.median(a / b for a, b in zip(mine, ref))
     return out
 
 

@@ -25,7 +25,8 @@ from .errors import ReplayFormatError
 if TYPE_CHECKING:
     from .model import ReplaySession
 
-__all__ = ["release", "session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan", "open_mapped", "scan_segment", "iter_sessions",
+__all__ = ["release", "session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan",
+           "open_mapped", "scan_segment", "iter_sessions",
            "iter_session_blocks_of", "summarize_active"]
 
 

@@ -9,7 +9,8 @@ import uuid
 
 from replayfmt import model as M
 
-TEXTS = ["", "a", "query about memory", "日本語のテキスト", "emoji 🧠 zwj 👩‍💻", "x" * 600,
+TEXTS = ["", "a", "query about memory", "日本語のテキスト", "emoji 🧠 zwj 👩‍💻",
+         "x" * 600,
          "line\nbreak\ttab", "Tantivy"]
 
 
