@@ -1,0 +1,7 @@
+"""atheris harness: replayfmt.parse_segment on arbitrary bytes (seed corpus: fuzz/corpus/segment)."""
+import _common
+
+from replayfmt import parse_segment
+
+if __name__ == "__main__":
+    _common.run(parse_segment)
