@@ -319,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
 #: Later modules add commands here: each item is register(subparsers).
 _EXTENSIONS: list = []
 
+from .fuzz_target import register as _register_fuzz  # noqa: E402
+
+_EXTENSIONS.append(_register_fuzz)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()

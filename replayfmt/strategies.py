@@ -9,6 +9,15 @@ boundaries that break codecs (0, 2^32-1, 2^63-1, 2^64-1, i64 min).
 session, previews of at most 512 characters without control characters other than \\n and \\t,
 Find.mode "Tantivy", checkpoint state hashes that match their snapshots, one session per
 segment, empty metadata, duration_ms 0.
+
+Near-valid inputs: `malformed_segment_bytes()` / `malformed_active_session_bytes()` yield
+`(bytes, expected ErrorKind, expected offset)` made by one structure-aware corruption of a
+valid encoding (see `replayfmt.fuzz.malform`): truncation inside any field, length bombs
+(2^62, 2^64-1), bad Option/bool tags, unknown variants, invalid UTF-8, session_count and
+total_size mismatches, trailing bytes, bad magic or version.
+
+Importing this module registers the record strategies with `st.from_type`, so
+`st.from_type(ReplaySession)` works (non-realistic ranges).
 """
 
 from __future__ import annotations
@@ -19,11 +28,13 @@ from hypothesis import strategies as st
 
 from . import model as M
 from .codec import build_active_session, build_segment, snapshot_state_hash
+from .fuzz import MALFORMATIONS, applicable, malform
 
 __all__ = [
     "u32s", "u64s", "i64s", "hashes", "texts", "action_types", "actions", "snapshots",
     "checkpoints", "sessions", "replay_configs", "active_sessions", "segments",
-    "segment_bytes", "active_session_bytes",
+    "segment_bytes", "active_session_bytes", "malformed_segment_bytes",
+    "malformed_active_session_bytes", "MALFORMATIONS",
 ]
 
 u32s = st.one_of(st.sampled_from([0, 1, 255, 256, 2**16, M.U32_MAX]),
@@ -173,3 +184,70 @@ def segment_bytes(*, realistic: bool = False, max_sessions: int = 3, max_actions
 def active_session_bytes(*, realistic: bool = False, max_actions: int = 6):
     """Valid `MV2ACTIV` envelope encodings."""
     return active_sessions(realistic=realistic, max_actions=max_actions).map(build_active_session)
+
+
+# --- near-valid inputs ---------------------------------------------------------------------
+
+
+@st.composite
+def _malformed(draw, valid, how):
+    data = draw(valid)
+    names = applicable(data)
+    if how is not None:
+        wanted = [how] if isinstance(how, str) else list(how)
+        unknown = set(wanted) - set(MALFORMATIONS)
+        if unknown:
+            raise ValueError(f"unknown malformation(s): {sorted(unknown)}")
+        names = [n for n in names if n in wanted]
+    st_assume(names)
+    name = draw(st.sampled_from(names))
+    bad = malform(data, draw(st.randoms(use_true_random=False)), name)
+    return bad.data, bad.kind, bad.offset
+
+
+def st_assume(cond) -> None:
+    from hypothesis import assume
+    assume(cond)
+
+
+def malformed_segment_bytes(*, realistic: bool = False, how=None, max_sessions: int = 3,
+                            max_actions: int = 6):
+    """(bytes, ErrorKind, offset): a valid segment with one structural corruption.
+
+    `how` restricts the corruption to one name or a list of names from `MALFORMATIONS`
+    (truncate_inside, truncate_raw, length_bomb, bad_tag, unknown_variant, bad_utf8,
+    count_mismatch, size_mismatch, trailing_bytes, bad_header). parse_segment must raise
+    ReplayFormatError with exactly that kind and offset.
+    """
+    return _malformed(segment_bytes(realistic=realistic, max_sessions=max_sessions,
+                                    max_actions=max_actions), how)
+
+
+def malformed_active_session_bytes(*, realistic: bool = False, how=None, max_actions: int = 6):
+    """(bytes, ErrorKind, offset) for `MV2ACTIV` envelopes; see malformed_segment_bytes."""
+    return _malformed(active_session_bytes(realistic=realistic, max_actions=max_actions), how)
+
+
+def _register() -> None:
+    simple = {
+        M.Put: st.builds(M.Put, frame_id=u64s),
+        M.PutMany: st.builds(M.PutMany, frame_ids=_u64_lists(8), count=u64s),
+        M.Find: st.builds(M.Find, query=texts, mode=texts, result_count=u64s),
+        M.Ask: st.builds(M.Ask, query=texts, provider=texts, model=texts),
+        M.CheckpointAction: st.builds(M.CheckpointAction, checkpoint_id=u64s),
+        M.Update: st.builds(M.Update, frame_id=u64s),
+        M.Delete: st.builds(M.Delete, frame_id=u64s),
+        M.ToolCall: st.builds(M.ToolCall, name=texts, args_hash=hashes),
+        M.ReplayAction: actions(),
+        M.StateSnapshot: snapshots,
+        M.Checkpoint: checkpoints(),
+        M.ReplaySession: sessions(),
+        M.ReplayConfig: replay_configs,
+        M.ActiveSession: active_sessions(),
+        M.Segment: segments(),
+    }
+    for cls, strategy in simple.items():
+        st.register_type_strategy(cls, strategy)
+
+
+_register()
