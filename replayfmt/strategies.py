@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import model as M
@@ -199,15 +200,12 @@ def _malformed(draw, valid, how):
         if unknown:
             raise ValueError(f"unknown malformation(s): {sorted(unknown)}")
         names = [n for n in names if n in wanted]
-    st_assume(names)
+    assume(names)
     name = draw(st.sampled_from(names))
     bad = malform(data, draw(st.randoms(use_true_random=False)), name)
     return bad.data, bad.kind, bad.offset
 
 
-def st_assume(cond) -> None:
-    from hypothesis import assume
-    assume(cond)
 
 
 def malformed_segment_bytes(*, realistic: bool = False, how=None, max_sessions: int = 3,
