@@ -3,6 +3,7 @@ malformed ones fail exactly where they say."""
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +63,24 @@ def test_size_bounds(session, data):
     assert len(session.actions) <= 2 and len(session.checkpoints) <= 1
     seg = data.draw(S.segments(max_sessions=1, max_actions=0))
     assert seg.session_count <= 1 and all(not s.actions for s in seg.sessions)
+
+
+def _strings(session):
+    out = [session.name or ""] + list(session.metadata) + list(session.metadata.values())
+    for a in session.actions:
+        out += [a.input_preview, a.output_preview]
+        out += [v for v in attrs.astuple(a.action_type, recurse=False) if isinstance(v, str)]
+    return out
+
+
+@settings(max_examples=50)
+@given(S.segments(max_text=3, max_actions=4), S.segments(realistic=True, max_text=7),
+       S.sessions(max_text=0, max_frames=1))
+def test_text_and_frame_bounds(seg, real, tiny):
+    for s in seg.sessions + real.sessions:
+        assert all(len(t) <= 7 for t in _strings(s))  # 7: Find.mode "Tantivy"
+    assert all(t == "" for t in _strings(tiny))
+    assert all(len(a.affected_frames) <= 1 for a in tiny.actions)
 
 
 @settings(max_examples=300)
