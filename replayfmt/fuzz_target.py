@@ -180,6 +180,13 @@ class MemvidRecipe:
         env = self.cli.environ({"RUST_BACKTRACE": "0"})
         return run_argv(argv, self.timeout, env=env, cwd=self.workdir)
 
+    def effective(self, data: bytes) -> bytes:
+        """The bytes memvid reads as the segment (the slot: zero-padded or cut input)."""
+        if self.kind != "segment":
+            return data
+        size = self.slot[1]
+        return data[:size] + bytes(max(0, size - len(data)))
+
     def inject(self, data: bytes) -> bytes:
         if self.kind == "mv2":
             return data
@@ -233,13 +240,40 @@ class MemvidRecipe:
 
 # --- replayfmt's side ------------------------------------------------------------------------
 
-def replayfmt_verdict(data: bytes, kind: str):
-    """(accepted, value or None, error or None) by replayfmt's strict parsers."""
+def _reference_segment(data: bytes) -> M.Segment:
+    """Read a segment the way memvid's reference reader does: magic and every declared
+    session checked; version, total_size and bytes after each record not checked."""
+    from . import _generated as G
+    from .codec import iter_session_blocks
+    header, _ = G.parse_SegmentHeader(data, 0, len(data))
+    sessions = []
+    for i, start, stop in iter_session_blocks(data, header.session_count):
+        try:
+            sessions.append(G.parse_ReplaySession(data, start, stop)[0])
+        except ReplayFormatError as err:
+            raise err.prefix(f"sessions[{i}]")
+    return M.Segment(header.version, header.session_count, header.total_size, sessions)
+
+
+def _reference_active(data: bytes) -> M.ActiveSession:
+    """An envelope as memvid reads it: bytes after the declared length are not checked."""
+    from . import _generated as G
+    from .codec import _block_length
+    if data[:8] != b"MV2ACTIV":
+        return parse_active_session(data)  # raises the magic error
+    length = _block_length(data, 8, len(data), "length")
+    return G.parse_ActiveSession(data, 16, 16 + length)[0]
+
+
+def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):
+    """(accepted, value or None, error or None) by replayfmt's strict parsers, or with
+    `lenient` by the reference reader's rules (see `_reference_segment`)."""
     try:
         if kind == "segment":
-            return True, parse_segment(data), None
+            return True, (_reference_segment(data) if lenient else parse_segment(data)), None
         if kind == "sidecar":
-            return True, parse_active_session(data), None
+            return True, (_reference_active(data) if lenient else
+                          parse_active_session(data)), None
         from .mv2 import live_segment
         live = live_segment(data)
         return True, (live.segment if live else None), None
@@ -416,9 +450,14 @@ def _write_report(out: Path, crash: Crash, target, kind: str, minimised: bytes) 
 
 def run_campaign(target, kind: str, *, runs: int, seed: int = 0, out: Path | str,
                  compare: bool = False, seeds: list[bytes] | None = None,
-                 minimise_budget: int = 200,
+                 minimise_budget: int = 200, lenient: bool = False,
                  progress: Callable[[str], None] | None = None) -> Campaign:
-    """Run `runs` inputs through `target`; write crashes/ and summary.json under `out`."""
+    """Run `runs` inputs through `target`; write crashes/ and summary.json under `out`.
+
+    With `compare`, replayfmt judges what the target actually reads (`target.effective`, e.g.
+    the zero-padded segment slot of the memvid recipe), strictly or, with `lenient`, by the
+    reference reader's rules (version, total_size and trailing bytes unchecked).
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     out = Path(out)
@@ -457,7 +496,8 @@ def run_campaign(target, kind: str, *, runs: int, seed: int = 0, out: Path | str
             camp.accepted += theirs
             camp.rejected += not theirs
             if compare:
-                ours, value, err = replayfmt_verdict(data, kind)
+                seen = target.effective(data) if hasattr(target, "effective") else data
+                ours, value, err = replayfmt_verdict(seen, kind, lenient=lenient)
                 note = None
                 if ours != theirs:
                     note = (f"replayfmt {'accepts' if ours else 'rejects'} "
@@ -516,6 +556,9 @@ def register(sub) -> None:
     p.add_argument("--out", default="fuzz-out", metavar="DIR")
     p.add_argument("--compare", action="store_true",
                    help="also compare the target's verdict (and memvid JSON) with replayfmt's")
+    p.add_argument("--lenient", action="store_true",
+                   help="with --compare, judge like memvid's reference reader (version, "
+                        "total_size and trailing bytes not checked) instead of strictly")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
     p.add_argument("--ok-exit", default=None, metavar="CODES",
                    help="exit codes that are normal, comma-separated (default 0,1; memvid "
@@ -561,7 +604,8 @@ def cmd_fuzz(args) -> int:
 
     camp = run_campaign(target, args.kind, runs=args.runs, seed=args.seed, out=args.out,
                         compare=args.compare, seeds=seeds,
-                        minimise_budget=args.minimise_budget, progress=progress)
+                        minimise_budget=args.minimise_budget, lenient=args.lenient,
+                        progress=progress)
     print(f"{camp.runs} runs in {camp.seconds:.1f}s: {len(camp.crashes)} distinct crash(es), "
           f"{len(camp.mismatches)} disagreement(s); accepted {camp.accepted}, "
           f"rejected {camp.rejected}; reports in {args.out}")

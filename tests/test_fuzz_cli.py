@@ -152,3 +152,27 @@ def test_memvid_sidecar_length_2_64_panics(tmp_path):
     assert panic["how"] == "length (block_len) set to 18446744073709551615"
     repro = open(panic["reproducer"], "rb").read()
     assert repro[:8] == b"MV2ACTIV" and repro[8:16] == b"\xff" * 8
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("kind", ["sidecar", "segment"])
+def test_memvid_agrees_with_the_reference_reading(tmp_path, kind):
+    """Differential: on every input memvid handles without crashing, its verdict and its
+    `session list` JSON agree with replayfmt read by the reference reader's rules."""
+    rc, summary, _ = _fuzz(tmp_path, "--recipe", "memvid", "--kind", kind, "--runs", "60",
+                           "--compare", "--lenient", "--seed", "5", "--minimise-budget", "0")
+    assert summary["mismatches"] == []
+    assert summary["accepted"] >= 10 and summary["rejected"] >= 5
+    assert rc == 1  # the crashes are still findings
+
+
+@pytest.mark.interop
+def test_memvid_accepts_trailing_bytes_in_a_sidecar(tmp_path):
+    """Strict comparison: memvid ignores bytes after the envelope, replayfmt reports them."""
+    seed = seed_inputs("sidecar", __import__("random").Random(0), 1)[0] + b"\x00junk"
+    (tmp_path / "s.bin").write_bytes(seed)
+    rc, summary, _ = _fuzz(tmp_path, "--recipe", "memvid", "--kind", "sidecar", "--runs", "1",
+                           "--compare", "--seeds", str(tmp_path / "s.bin"))
+    assert rc == 1
+    (m,) = summary["mismatches"]
+    assert m["detail"].startswith("replayfmt rejects (trailing_bytes), target accepts")
