@@ -6,8 +6,9 @@ declared normal, a timeout — with a minimised reproducer and a JSON report. Wi
 it also records where the target's accepted/rejected verdict (and, when it prints memvid
 JSON, its output) disagrees with replayfmt's.
 
-Inputs, in order: the valid seeds; a deterministic stage that sets every length prefix and
-count of each seed to 2^62 and 2^64-1 (the values that break naive readers); then random
+Inputs, in order: the valid seeds; each seed's outer length prefix set to 2^62 and 2^64-1
+(the values that break naive readers); then, alternating, the rest of that deterministic
+stage (every count and string length, outermost first, set to the same values) and random
 stacked `replayfmt.fuzz.mutate` mutations of the seeds. Everything follows `seed`, so a run
 is reproducible.
 
@@ -361,11 +362,18 @@ def generate(kind: str, seeds: list[bytes], rng: random.Random):
     for s in seeds:
         yield s, "seed"
     stage = [_deterministic(s) for s in seeds if kind != "mv2"]
+    ordered = []
     for i in range(max((len(x) for x in stage), default=0)):
-        for per_seed in stage:
-            if i < len(per_seed):
-                yield per_seed[i]
+        ordered += [per_seed[i] for per_seed in stage if i < len(per_seed)]
+    # The block lengths of every seed first (2 values each), then one deterministic input
+    # for every random one, so that short campaigns see both.
+    head = 2 * len(stage)
+    yield from ordered[:head]
+    rest = iter(ordered[head:])
     while True:
+        nxt = next(rest, None)
+        if nxt is not None:
+            yield nxt
         data = rng.choice(seeds)
         steps = rng.randrange(1, 5)
         for _ in range(steps):
