@@ -170,3 +170,14 @@ def test_memory_is_a_small_multiple_of_the_input(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["ok"]
+
+
+@settings(max_examples=100)
+@given(S.malformed_segment_bytes(max_sessions=2) | S.malformed_active_session_bytes())
+def test_bytes_like_inputs_behave_like_bytes(case):
+    data, kind, offset = case
+    parse = parse_active_session if data[:8] == b"MV2ACTIV" else parse_segment
+    for view in (data, bytearray(data), memoryview(data)):
+        with pytest.raises(ReplayFormatError) as info:
+            parse(view)
+        assert (info.value.kind, info.value.offset) == (kind, offset)
