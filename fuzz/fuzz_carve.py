@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: replayfmt.carve on arbitrary bytes (lands with the forensics branch).
 
 Imported lazily so this file exists before replayfmt.carve does; until then it exits with a

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: replayfmt.parse_active_session on arbitrary bytes (corpus: fuzz/corpus/active)."""
 import _common
 

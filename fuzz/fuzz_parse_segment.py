@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: replayfmt.parse_segment on arbitrary bytes (seed corpus: fuzz/corpus/segment)."""
 import _common
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: replayfmt.salvage on arbitrary bytes (lands with the forensics branch).
 
 Imported lazily so this file exists before replayfmt.salvage does; until then it exits with a

@@ -2,10 +2,12 @@
 
     python fuzz/make_corpus.py
 
-Seeds: every real segment and sidecar in fixtures/real (deduplicated), the golden synthetic
-files, a few small .mv2 files, and strategy-generated segments/envelopes (a fixed hypothesis
-seed, so a rebuild is reproducible) that exercise the variants the CLI never writes. Files
-are named by their SHA-1 like libFuzzer's own corpus entries.
+Seeds (segment/, active/, mv2/): every real segment and sidecar in fixtures/real
+(deduplicated), the golden synthetic files, two small .mv2 files, and strategy-generated
+segments/envelopes (derandomized hypothesis, so a rebuild is reproducible) that exercise the
+variants the CLI never writes. Files are named by their SHA-1 like libFuzzer's own entries.
+found-segment/ and found-active/ are not touched: they hold the inputs of the recorded atheris
+run (docs/fuzzing.md) after `-merge=1`, the smallest set keeping all its coverage.
 """
 
 from __future__ import annotations
@@ -50,9 +52,8 @@ def _add(folder: str, data: bytes) -> None:
 
 
 def main() -> None:
-    if CORPUS.exists():
-        shutil.rmtree(CORPUS)
-    for sub in ("segment", "active", "mv2"):
+    for sub in ("segment", "active", "mv2"):  # found-* (libFuzzer's finds) are kept
+        shutil.rmtree(CORPUS / sub, ignore_errors=True)
         (CORPUS / sub).mkdir(parents=True)
     fixtures = ROOT / "fixtures"
     for f in sorted(fixtures.glob("real/*/segment-*.bin")) + sorted(
