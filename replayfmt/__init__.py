@@ -18,7 +18,13 @@ from .codec import (
     parse_session,
     snapshot_state_hash,
 )
+from .diff import Change, Diff, diff_records
+from .diff import render_text as render_diff_text
 from .errors import ErrorKind, ReplayFormatError
+from .forensics import Block, Salvage, SessionRecord, all_sessions, carve, salvage
+from .hexmap import HexMap, build_hexmap, hexmap_json
+from .hexmap import render_html as render_hexmap_html
+from .hexmap import render_text as render_hexmap_text
 from .memvid_json import (
     JSONShapeError,
     dumps_memvid,
@@ -27,6 +33,8 @@ from .memvid_json import (
     to_json,
     to_memvid_json,
 )
+from .trace import Span, Trace, trace_active_session, trace_segment
+from .validate import Diagnostic, Report, to_sarif, validate
 from .model import (
     ActionType,
     ActiveSession,
@@ -58,4 +66,10 @@ __all__ = [
     "ActionType", "ActiveSession", "Ask", "Checkpoint", "CheckpointAction", "Delete", "Find",
     "Put", "PutMany", "ReplayAction", "ReplayConfig", "ReplayManifest", "ReplaySession",
     "Segment", "StateSnapshot", "ToolCall", "Update",
+    "diff_records", "Diff", "Change",
+    "render_diff_text",
+    "build_hexmap", "HexMap", "hexmap_json", "render_hexmap_text", "render_hexmap_html",
+    "trace_segment", "trace_active_session", "Trace", "Span",
+    "validate", "Report", "Diagnostic", "to_sarif",
+    "carve", "Block", "all_sessions", "SessionRecord", "salvage", "Salvage",
 ]

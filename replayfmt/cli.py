@@ -57,6 +57,9 @@ def write_output(path: str, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual new-file mode
         os.replace(tmp, target)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -318,6 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Later modules add commands here: each item is register(subparsers).
 _EXTENSIONS: list = []
+
+from . import diff as _diff  # noqa: E402  (command modules import cli lazily)
+from . import hexmap as _hexmap  # noqa: E402
+
+_EXTENSIONS.append(_diff.register)
+_EXTENSIONS.append(_hexmap.register)
+
+from .forensics import register as _register_forensics  # noqa: E402
+from .validate import register as _register_validate  # noqa: E402
+
+_EXTENSIONS.append(_register_validate)
+_EXTENSIONS.append(_register_forensics)
 
 from .fuzz_target import register as _register_fuzz  # noqa: E402
 

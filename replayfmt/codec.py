@@ -121,17 +121,16 @@ def parse_segment(data) -> Segment:
         sessions.append(_parse_in_block(G.parse_ReplaySession, b, start, stop, f"sessions[{i}]",
                                         "session"))
         end = stop
+    if end != len(b) and header.total_size == len(b):
+        raise ReplayFormatError(K.COUNT_MISMATCH, "bytes that total_size covers follow the "
+                                "last declared session", offset=12, path="session_count",
+                                expected=f"> {header.session_count}",
+                                actual=header.session_count)
     if header.total_size != end:
         raise ReplayFormatError(K.SIZE_MISMATCH, "total_size disagrees with the sessions' bytes",
                                 offset=16, path="total_size", expected=end,
                                 actual=header.total_size)
-    if end != len(b):
-        if header.total_size == len(b):
-            raise ReplayFormatError(K.COUNT_MISMATCH, "bytes follow the last declared session",
-                                    offset=12, path="session_count",
-                                    expected=f"> {header.session_count}",
-                                    actual=header.session_count)
-        _exact(end, len(b), "", "last session")
+    _exact(end, len(b), "", "last session")
     return Segment(header.version, header.session_count, header.total_size, sessions)
 
 
@@ -142,19 +141,11 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
         raise ValueError("a segment holds at most 2^32-1 sessions")
     total = SEGMENT_HEADER_SIZE + sum(8 + len(blk) for blk in blocks)
     out = bytearray()
-    G.build_SegmentHeader(_Header(schema.SEGMENT_MAGIC, version, len(blocks), total), out)
+    G.build_SegmentHeader(SegmentHeader(schema.SEGMENT_MAGIC, version, len(blocks), total), out)
     for blk in blocks:
         out += _U64.pack(len(blk))
         out += blk
     return bytes(out)
-
-
-class _Header:
-    __slots__ = ("magic", "version", "session_count", "total_size")
-
-    def __init__(self, magic, version, session_count, total_size):
-        self.magic, self.version = magic, version
-        self.session_count, self.total_size = session_count, total_size
 
 
 # --- single session --------------------------------------------------------------------------

@@ -324,9 +324,9 @@ def _count_mismatch(b, fields, rng):
     out = bytearray(b)
     n = _U32.unpack_from(b, 12)[0]
     if n and rng.random() < 0.5:
-        # Fewer sessions declared than present: total_size no longer matches their bytes.
+        # Fewer sessions declared than present, and total_size still covers them all.
         out[12:16] = _U32.pack(rng.randrange(n))
-        return Malformed(bytes(out), K.SIZE_MISMATCH, 16, "session_count lowered")
+        return Malformed(bytes(out), K.COUNT_MISMATCH, 12, "session_count lowered")
     out[12:16] = _U32.pack(rng.randrange(n + 1, n + 3) if rng.random() < 0.5 else 2**32 - 1)
     return Malformed(bytes(out), K.COUNT_MISMATCH, 12, "session_count raised")
 

@@ -194,7 +194,7 @@ class _Reader:
         self.path = path
 
     def fail(self, path: str, reason: str):
-        raise JSONShapeError(path, reason)
+        raise JSONShapeError(path.lstrip("."), reason)
 
     def obj(self, v, path: str, keys: tuple[str, ...]) -> dict:
         if not isinstance(v, dict):

@@ -1,0 +1,663 @@
+"""Forensics on evidence: carving blocks out of any bytes, every session ever saved, salvage.
+
+- `carve(data)`: every replay segment and active-session envelope inside arbitrary bytes (a
+  `.mv2`, a disk image, a memory dump). A candidate counts only when it fully decodes with the
+  strict codec; candidates inside an accepted block are content, not blocks. In a `.mv2` the
+  segment the TOC manifest points at is `live` (`mv2.live_segment`).
+- `all_sessions(data)`: every session in every carved block, de-duplicated, with the blocks that
+  hold it and whether it is live, superseded, deleted or still being recorded.
+- `salvage(data)`: what can be recovered from a truncated or corrupted segment or sidecar, record
+  by record with the generated parsers, so a recovered action equals the original exactly.
+
+Evidence is only read: inputs may be `mmap`s opened read-only; nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mmap
+import os
+import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import _generated as G
+from . import mv2 as mv2mod
+from . import schema
+from .codec import (
+    ENVELOPE_HEADER_SIZE,
+    SEGMENT_HEADER_SIZE,
+    build_active_session,
+    build_segment,
+    build_session,
+    parse_active_session,
+    parse_segment,
+)
+from .errors import ErrorKind as K
+from .errors import ReplayFormatError
+from .model import ActiveSession, ReplayConfig, ReplaySession
+from .trace import decode_field
+
+__all__ = [
+    "Block", "carve", "SessionRecord", "all_sessions",
+    "SalvagedSession", "Salvage", "salvage", "salvage_session_block", "open_evidence",
+    "register",
+]
+
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+_MIN_SESSION = G.MIN_SIZE["ReplaySession"]
+
+
+# --- carve -----------------------------------------------------------------------------------
+
+@attrs.define
+class Block:
+    """A segment or envelope found in the input.
+
+    kind: "segment" or "active_session"; offset, size: where its bytes are; live: the `.mv2`
+    TOC manifest points at it (always False outside a `.mv2`, and for envelopes); sessions: the
+    decoded sessions; active: the decoded ActiveSession for an envelope; sha256 of its bytes;
+    duplicate_of: offset of an earlier block with identical bytes, else None.
+    """
+
+    kind: str
+    offset: int
+    size: int
+    live: bool
+    sessions: list[ReplaySession]
+    active: ActiveSession | None = None
+    sha256: str = ""
+    duplicate_of: int | None = None
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind, "offset": self.offset, "size": self.size, "live": self.live,
+            "sha256": self.sha256, "duplicate_of": self.duplicate_of,
+            "sessions": [{"session_id": str(s.session_id), "name": s.name,
+                          "created_secs": s.created_secs, "ended_secs": s.ended_secs,
+                          "action_count": len(s.actions),
+                          "checkpoint_count": len(s.checkpoints)} for s in self.sessions],
+        }
+
+
+def _segment_candidate(data, o: int, n: int) -> Block | None:
+    if n - o < SEGMENT_HEADER_SIZE:
+        return None
+    version, count, total = struct.unpack_from("<IIQ", data, o + 8)
+    # Cheap rejections before copying anything: the declared size must fit and hold the count.
+    if total < SEGMENT_HEADER_SIZE or o + total > n:
+        return None
+    if count * (8 + _MIN_SESSION) > total - SEGMENT_HEADER_SIZE:
+        return None
+    if count and _U64.unpack_from(data, o + SEGMENT_HEADER_SIZE)[0] > total - 32:
+        return None
+    raw = bytes(data[o:o + total])
+    try:
+        seg = parse_segment(raw)
+    except ReplayFormatError:
+        return None
+    return Block("segment", o, total, False, list(seg.sessions),
+                 sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _active_candidate(data, o: int, n: int) -> Block | None:
+    if n - o < ENVELOPE_HEADER_SIZE:
+        return None
+    (length,) = _U64.unpack_from(data, o + 8)
+    if length < G.MIN_SIZE["ActiveSession"] or o + ENVELOPE_HEADER_SIZE + length > n:
+        return None
+    raw = bytes(data[o:o + ENVELOPE_HEADER_SIZE + length])
+    try:
+        act = parse_active_session(raw)
+    except ReplayFormatError:
+        return None
+    return Block("active_session", o, len(raw), False, [act.session], active=act,
+                 sha256=hashlib.sha256(raw).hexdigest())
+
+
+def carve(data) -> list[Block]:
+    """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
+
+    Blocks are in offset order. A magic string counts only when the bytes from it fully decode
+    (truncated copies and magic strings inside previews, names or documents do not); a candidate
+    that starts inside an accepted block is that block's content. Identical blocks are all
+    reported, later ones with `duplicate_of`. In a `.mv2`, exactly the segment the TOC manifest
+    points at is `live`.
+    """
+    n = len(data)
+    candidates = []
+    for magic, kind in ((schema.SEGMENT_MAGIC, "segment"), (schema.ACTIVE_MAGIC, "active")):
+        pos = data.find(magic)
+        while pos != -1:
+            candidates.append((pos, kind))
+            pos = data.find(magic, pos + 1)
+    candidates.sort()
+    blocks: list[Block] = []
+    covered = 0
+    for o, kind in candidates:
+        if o < covered:
+            continue
+        block = (_segment_candidate if kind == "segment" else _active_candidate)(data, o, n)
+        if block is not None:
+            blocks.append(block)
+            covered = block.end
+    first_by_hash: dict[str, int] = {}
+    for b in blocks:
+        b.duplicate_of = first_by_hash.setdefault(b.sha256, b.offset)
+        if b.duplicate_of == b.offset:
+            b.duplicate_of = None
+    if mv2mod.is_mv2(data):
+        try:
+            live = mv2mod.live_segment(data)
+        except ValueError:
+            live = None
+        if live is not None:
+            for b in blocks:
+                b.live = b.kind == "segment" and (b.offset, b.size) == (live.offset, live.size)
+    return blocks
+
+
+# --- every session ever saved ----------------------------------------------------------------
+
+@attrs.define
+class SessionRecord:
+    """One distinct session (same id and same bytes) and the blocks holding it.
+
+    status: "live" (in the live segment), "active" (only in a sidecar envelope, still being
+    recorded), "deleted" (a later save dropped it from a segment it shared, or the manifest was
+    cleared after its last segment) or "superseded" (a later save wrote a segment without it, as
+    the memvid CLI does on every `session end`).
+    """
+
+    session: ReplaySession
+    blocks: list[Block]
+    status: str
+
+    def to_json(self) -> dict:
+        s = self.session
+        return {
+            "session_id": str(s.session_id), "name": s.name, "created_secs": s.created_secs,
+            "ended_secs": s.ended_secs, "action_count": len(s.actions),
+            "checkpoint_count": len(s.checkpoints), "status": self.status,
+            "blocks": [{"kind": b.kind, "offset": b.offset, "size": b.size, "live": b.live}
+                       for b in self.blocks],
+        }
+
+
+def all_sessions(data, blocks: list[Block] | None = None) -> list[SessionRecord]:
+    """Every session in every carved block, de-duplicated, ordered by creation time."""
+    if blocks is None:
+        blocks = carve(data)
+    segments = [b for b in blocks if b.kind == "segment"]
+    has_live = any(b.live for b in segments)
+    records: dict[tuple, SessionRecord] = {}
+    for b in blocks:
+        for s in b.sessions:
+            key = (s.session_id, hashlib.sha256(build_session(s)).digest())
+            rec = records.get(key)
+            if rec is None:
+                records[key] = rec = SessionRecord(s, [], "")
+            rec.blocks.append(b)
+    for rec in records.values():
+        sid = rec.session.session_id
+        if any(b.live for b in rec.blocks):
+            rec.status = "live"
+            continue
+        segs = [b for b in rec.blocks if b.kind == "segment"]
+        if not segs:
+            rec.status = "active"
+            continue
+        last = max(segs, key=lambda b: b.offset)
+        others = {s.session_id for s in last.sessions} - {sid}
+        later = [b for b in segments if b.offset > last.offset]
+        dropped = any(others & {s.session_id for s in b.sessions}
+                      and sid not in {s.session_id for s in b.sessions} for b in later)
+        cleared = not has_live and not later and mv2mod.is_mv2(data)
+        rec.status = "deleted" if dropped or cleared else "superseded"
+    return sorted(records.values(),
+                  key=lambda r: (r.session.created_secs, r.blocks[0].offset))
+
+
+# --- salvage ---------------------------------------------------------------------------------
+
+@attrs.define
+class SalvagedSession:
+    """What one session block gave back.
+
+    session: the recovered session (for a damaged one: every checkpoint and action lying
+    wholly before the damage; metadata {} and version 1 when those were not reached);
+    complete: the block decoded strictly; offset/end: the session's bytes (when damaged, end is
+    the end of the last record recovered); declared_checkpoints / declared_actions: the
+    counts the bytes claim;
+    error: why decoding stopped.
+    """
+
+    session: ReplaySession
+    complete: bool
+    offset: int
+    end: int
+    declared_checkpoints: int | None = None
+    declared_actions: int | None = None
+    error: ReplayFormatError | None = None
+    action_spans: list[tuple[int, int]] = attrs.Factory(list)
+    checkpoint_spans: list[tuple[int, int]] = attrs.Factory(list)
+
+
+def _fields(node) -> dict[str, Any]:
+    return {sub.name: sub.subcon for sub in node.subcons}
+
+
+_SESSION_FIELDS = _fields(schema.ReplaySession)
+
+
+def salvage_session_block(data, start: int, stop: int, path: str = "") -> SalvagedSession | None:
+    """Decode a ReplaySession in data[start:stop] record by record, keeping all before damage.
+
+    None when not even the session's head (id, name, created, ended) decodes.
+    """
+    head = {}
+    p = start
+    try:
+        for name in ("session_id", "name", "created_secs", "ended_secs"):
+            head[name], p = decode_field(_SESSION_FIELDS[name], data, p, stop, _join(path, name))
+    except ReplayFormatError:
+        return None
+    lists: dict[str, list] = {"checkpoints": [], "actions": []}
+    spans: dict[str, list] = {"checkpoints": [], "actions": []}
+    declared: dict[str, int | None] = {"checkpoints": None, "actions": None}
+    parsers = {"checkpoints": G.parse_Checkpoint, "actions": G.parse_ReplayAction}
+    error = None
+    for name in ("checkpoints", "actions"):
+        if stop - p < 8:
+            error = ReplayFormatError(K.TRUNCATED, "8-byte count runs past the end", offset=p,
+                                      path=_join(path, name), expected=8, actual=stop - p)
+            break
+        (count,) = _U64.unpack_from(data, p)
+        declared[name] = count
+        p += 8
+        parse = parsers[name]
+        for i in range(count):  # each record takes >= 90 bytes, so this ends with the bytes
+            try:
+                value, q = parse(data, p, stop)
+            except ReplayFormatError as err:
+                error = err.prefix(f"[{i}]").prefix(_join(path, name))
+                break
+            lists[name].append(value)
+            spans[name].append((p, q))
+            p = q
+        if error is not None:
+            break
+    metadata: dict = {}
+    version = schema.SEGMENT_VERSION
+    if error is None:
+        try:
+            metadata, p = decode_field(_SESSION_FIELDS["metadata"], data, p, stop,
+                                       _join(path, "metadata"))
+            version, p = decode_field(_SESSION_FIELDS["version"], data, p, stop,
+                                      _join(path, "version"))
+        except ReplayFormatError as err:
+            error, metadata, version = err, {}, schema.SEGMENT_VERSION
+    session = ReplaySession(session_id=head["session_id"], name=head["name"],
+                            created_secs=head["created_secs"], ended_secs=head["ended_secs"],
+                            checkpoints=lists["checkpoints"], actions=lists["actions"],
+                            metadata=metadata, version=version)
+    return SalvagedSession(session, error is None, start, p,
+                           declared["checkpoints"], declared["actions"], error,
+                           spans["actions"], spans["checkpoints"])
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+@attrs.define
+class Salvage:
+    """The result of `salvage`.
+
+    kind: "segment" or "active_session"; sessions: every recovered session (complete ones whole,
+    damaged ones cut before the damage); details: a SalvagedSession per block read;
+    complete: the input decoded strictly; stopped_at: the first byte not recovered because of
+    damage (None when complete; `errors` say exactly where and what the damage is); unread:
+    bytes not decoded into anything recovered; errors: why decoding stopped,
+    each time it did; active: the recovered envelope for a sidecar (its trailing fields
+    recomputed from the session when they were lost: see `envelope_reconstructed`).
+    """
+
+    kind: str
+    sessions: list[ReplaySession]
+    details: list[SalvagedSession]
+    complete: bool
+    stopped_at: int | None
+    unread: int
+    size: int
+    errors: list[ReplayFormatError] = attrs.Factory(list)
+    active: ActiveSession | None = None
+    envelope_reconstructed: bool = False
+
+    def rebuild(self) -> bytes:
+        """A valid segment or sidecar holding exactly what was recovered."""
+        if self.kind == "active_session":
+            if self.active is None:
+                raise ValueError("nothing recovered: no session head decoded")
+            return build_active_session(self.active)
+        return build_segment(self.sessions)
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind, "complete": self.complete, "stopped_at": self.stopped_at,
+            "unread": self.unread, "size": self.size,
+            "errors": [{"kind": e.kind, "offset": e.offset, "path": e.path, "message": str(e)}
+                       for e in self.errors],
+            "envelope_reconstructed": self.envelope_reconstructed,
+            "sessions": [{
+                "session_id": str(d.session.session_id), "name": d.session.name,
+                "complete": d.complete, "offset": d.offset, "end": d.end,
+                "actions_recovered": len(d.session.actions),
+                "actions_declared": d.declared_actions,
+                "checkpoints_recovered": len(d.session.checkpoints),
+                "checkpoints_declared": d.declared_checkpoints,
+            } for d in self.details],
+        }
+
+
+def _actions_since_checkpoint(session: ReplaySession) -> int:
+    """The recorder's counter: reset at a checkpoint, then incremented by every later action."""
+    if not session.checkpoints:
+        return len(session.actions)
+    last = session.checkpoints[-1].at_sequence
+    return sum(1 for a in session.actions if a.sequence > last)
+
+
+def salvage(data, kind: str | None = None) -> Salvage:
+    """Recover what a truncated or corrupted segment or sidecar still holds.
+
+    `kind` ("segment" / "active_session") overrides detection by the leading magic (use it when
+    the magic itself is damaged). Complete sessions come back whole; from a damaged session,
+    every checkpoint and action lying wholly before the damage, exactly as the original. A
+    segment whose session blocks keep sane length prefixes is read on past a damaged session.
+    """
+    n = len(data)
+    head = bytes(data[:8])
+    if kind is None:
+        if head == schema.ACTIVE_MAGIC:
+            kind = "active_session"
+        elif head == schema.SEGMENT_MAGIC or (len(head) < 8
+                                              and schema.SEGMENT_MAGIC.startswith(head)):
+            kind = "segment"
+        elif len(head) < 8 and schema.ACTIVE_MAGIC.startswith(head):
+            kind = "active_session"
+        else:
+            raise ReplayFormatError(K.BAD_MAGIC, "neither MV2RPLY! nor MV2ACTIV (pass kind=)",
+                                    offset=0, path="magic", actual=head)
+    if kind == "active_session":
+        return _salvage_active(data, n)
+    return _salvage_segment(data, n)
+
+
+def _salvage_segment(data, n: int) -> Salvage:
+    details: list[SalvagedSession] = []
+    errors: list[ReplayFormatError] = []
+    if n < SEGMENT_HEADER_SIZE:
+        err = ReplayFormatError(K.TRUNCATED, "shorter than the 24-byte segment header", offset=0,
+                                path="", expected=SEGMENT_HEADER_SIZE, actual=n)
+        return Salvage("segment", [], [], False, 0, n, n, [err])
+    _, count, _ = struct.unpack_from("<IIQ", data, 8)
+    p = SEGMENT_HEADER_SIZE
+    decoded = SEGMENT_HEADER_SIZE
+    for i in range(count):
+        where = f"sessions[{i}]"
+        if n - p < 8:
+            if p < n or i < count:
+                errors.append(ReplayFormatError(
+                    K.COUNT_MISMATCH if p == n else K.TRUNCATED,
+                    f"session_count is {count} but the data ends after {i}", offset=p,
+                    path=where, expected=count, actual=i))
+            break
+        (length,) = _U64.unpack_from(data, p)
+        start = p + 8
+        stop = min(start + length, n) if length <= n else n
+        got = salvage_session_block(data, start, stop, where)
+        if got is None:
+            errors.append(ReplayFormatError(K.TRUNCATED if stop == n else K.LENGTH_OVERFLOW,
+                                            "session head does not decode", offset=start,
+                                            path=where))
+            break
+        details.append(got)
+        decoded += 8 + (got.end - start)
+        if got.complete and got.end != stop:
+            got.complete = False
+            got.error = ReplayFormatError(K.TRAILING_BYTES, f"{stop - got.end} bytes after the "
+                                          "session", offset=got.end, path=where)
+        if got.error is not None:
+            errors.append(got.error)
+        if start + length > n:  # the block runs past the end: nothing after it
+            if got.error is None:
+                errors.append(ReplayFormatError(
+                    K.LENGTH_OVERFLOW, f"declared length {length} exceeds the {n - start} bytes "
+                    "left", offset=p, path=where, expected=f"<= {n - start}", actual=length))
+            break
+        p = start + length
+    else:
+        if p != n:
+            errors.append(ReplayFormatError(K.TRAILING_BYTES, f"{n - p} bytes after the last "
+                                            "session", offset=p, path="", actual=n - p))
+    stops = [d.end for d in details if not d.complete] + [e.offset for e in errors]
+    stopped = min(stops) if errors else None
+    return Salvage("segment", [d.session for d in details], details, not errors, stopped,
+                   n - decoded, n, errors)
+
+
+def _salvage_active(data, n: int) -> Salvage:
+    errors: list[ReplayFormatError] = []
+    if n < ENVELOPE_HEADER_SIZE:
+        err = ReplayFormatError(K.TRUNCATED, "shorter than the 16-byte envelope header",
+                                offset=0, path="", expected=ENVELOPE_HEADER_SIZE, actual=n)
+        return Salvage("active_session", [], [], False, 0, n, n, [err])
+    (length,) = _U64.unpack_from(data, 8)
+    start = ENVELOPE_HEADER_SIZE
+    stop = min(start + length, n) if length <= n else n
+    got = salvage_session_block(data, start, stop, "session")
+    if got is None:
+        err = ReplayFormatError(K.TRUNCATED, "session head does not decode", offset=start,
+                                path="session")
+        return Salvage("active_session", [], [], False, start, n - start, n, [err])
+    p = got.end
+    rest: dict[str, Any] = {}
+    if got.complete:
+        try:
+            rest["next_checkpoint_id"], p = decode_field(schema.u64, data, p, stop,
+                                                         "next_checkpoint_id")
+            rest["actions_since_checkpoint"], p = decode_field(
+                schema.u64, data, p, stop, "actions_since_checkpoint")
+            config, p = decode_field(schema.ReplayConfig, data, p, stop, "config")
+            rest["config"] = ReplayConfig(**config)
+        except ReplayFormatError as err:
+            errors.append(err)
+    else:
+        errors.append(got.error)
+    reconstructed = len(rest) < 3
+    if reconstructed:
+        rest = {"next_checkpoint_id": len(got.session.checkpoints),
+                "actions_since_checkpoint": _actions_since_checkpoint(got.session),
+                "config": ReplayConfig(0, None, False)}
+    if not errors:
+        if start + length > n:
+            errors.append(ReplayFormatError(K.LENGTH_OVERFLOW, "declared length exceeds the "
+                                            "bytes left", offset=8, path="length",
+                                            actual=length))
+        elif p != n:
+            errors.append(ReplayFormatError(K.TRAILING_BYTES, f"{n - p} bytes after the "
+                                            "active session", offset=p, path="", actual=n - p))
+    active = ActiveSession(session=got.session, **rest)
+    stopped = min([p] + [e.offset for e in errors]) if errors else None
+    return Salvage("active_session", [got.session], [got], not errors, stopped, n - p, n,
+                   errors, active, reconstructed)
+
+
+# --- evidence and the command line -----------------------------------------------------------
+
+@contextlib.contextmanager
+def open_evidence(path: str):
+    """The bytes of `path`, read-only: an mmap (flat memory on multi-GB files), b"" when empty,
+    stdin's bytes for "-". OSError propagates."""
+    if path == "-":
+        yield sys.stdin.buffer.read()
+        return
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            yield b""
+            return
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield mm
+        finally:
+            mm.close()
+
+
+def _cli():
+    from . import cli  # the command layer imports this module, so import it late
+
+    return cli
+
+
+@contextlib.contextmanager
+def _evidence(path: str):
+    cli = _cli()
+    try:
+        cm = open_evidence(path)
+        data = cm.__enter__()
+    except OSError as exc:
+        raise cli.UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        yield data
+    finally:
+        cm.__exit__(None, None, None)
+
+
+def cmd_carve(args) -> int:
+    cli = _cli()
+    with _evidence(args.file) as data:
+        blocks = carve(data)
+        if args.out:
+            out = Path(args.out)
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise cli.UsageError(f"cannot create {out}: {exc.strerror or exc}") from exc
+            for b in blocks:
+                ext = "bin" if b.kind == "segment" else "session"
+                name = f"{b.kind}-{b.offset:012d}{'-live' if b.live else ''}.{ext}"
+                cli.write_output(str(out / name), bytes(data[b.offset:b.end]))
+    if args.json:
+        sys.stdout.buffer.write(cli.dumps([b.to_json() for b in blocks]))
+        return cli.EXIT_OK
+    for b in blocks:
+        flags = " live" if b.live else ""
+        if b.duplicate_of is not None:
+            flags += f" (same bytes as the block at {b.duplicate_of})"
+        print(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
+        for s in b.sessions:
+            name = "(unnamed)" if s.name is None else repr(s.name)
+            print(f"    session {s.session_id} {name}: {len(s.actions)} action(s), "
+                  f"{len(s.checkpoints)} checkpoint(s)")
+    print(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
+    return cli.EXIT_OK
+
+
+def cmd_sessions(args) -> int:
+    cli = _cli()
+    with _evidence(args.file) as data:
+        records = all_sessions(data)
+    if not args.all:
+        records = [r for r in records if r.status in ("live", "active")]
+    if args.json:
+        sys.stdout.buffer.write(cli.dumps([r.to_json() for r in records]))
+        return cli.EXIT_OK
+    for r in records:
+        s = r.session
+        name = "(unnamed)" if s.name is None else repr(s.name)
+        where = ", ".join(f"{b.kind}@{b.offset}{'*' if b.live else ''}" for b in r.blocks)
+        print(f"{s.session_id} {r.status:<10} {name}: {len(s.actions)} action(s), "
+              f"{len(s.checkpoints)} checkpoint(s), created {s.created_secs}, "
+              f"ended {s.ended_secs}; in {where}")
+    print(f"{len(records)} session(s)")
+    return cli.EXIT_OK
+
+
+def cmd_salvage(args) -> int:
+    cli = _cli()
+    kind = {"auto": None, "segment": "segment", "active": "active_session"}[args.kind]
+    with _evidence(args.file) as data:
+        result = salvage(data, kind)
+    if args.output:
+        try:
+            rebuilt = result.rebuild()
+        except ValueError as exc:
+            raise cli.InputError(f"{args.file}: {exc}") from exc
+        cli.write_output(args.output, rebuilt)
+    report_to = sys.stderr if args.output == "-" else sys.stdout
+    if args.json:
+        report_to.buffer.write(cli.dumps(result.to_json()))
+    else:
+        for d in result.details:
+            state = "complete" if d.complete else "damaged"
+            print(f"session {d.session.session_id} ({state}): "
+                  f"{len(d.session.actions)}/{d.declared_actions} action(s), "
+                  f"{len(d.session.checkpoints)}/{d.declared_checkpoints} checkpoint(s) "
+                  f"recovered, bytes {d.offset}..{d.end}", file=report_to)
+        for e in result.errors:
+            print(f"damage: {e}", file=report_to)
+        if result.complete:
+            print(f"complete: {result.size} bytes, nothing lost", file=report_to)
+        else:
+            print(f"decoding stopped at offset {result.stopped_at}; {result.unread} of "
+                  f"{result.size} bytes not recovered", file=report_to)
+        if result.envelope_reconstructed:
+            print("envelope fields after the session were lost: next_checkpoint_id and "
+                  "actions_since_checkpoint recomputed, config set to defaults", file=report_to)
+    return cli.EXIT_OK if result.complete else cli.EXIT_BAD_INPUT
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "carve", help="find every replay segment and sidecar envelope inside any bytes",
+        description="Scan a .mv2, disk image or memory dump for MV2RPLY! segments and MV2ACTIV "
+                    "envelopes that fully decode. In a .mv2, the segment the TOC points at is "
+                    "marked live. The input is opened read-only (mmap).")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--out", metavar="DIR", help="write each block's bytes into DIR")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_carve)
+
+    p = subparsers.add_parser(
+        "sessions", help="sessions of a file; --all: every session ever saved in it",
+        description="List the sessions a file holds. With --all, every session in every "
+                    "segment and envelope found in the file, live, superseded or deleted, "
+                    "de-duplicated, with the blocks holding each (the memvid CLI only lists "
+                    "the live segment's).")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--all", action="store_true", help="include superseded and deleted ones")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_sessions)
+
+    p = subparsers.add_parser(
+        "salvage", help="recover what a truncated or corrupted segment or sidecar still holds",
+        description="Recover every complete session and, from a damaged one, every action and "
+                    "checkpoint lying wholly before the damage. Exit 0 when nothing was lost, "
+                    "1 when the input was damaged.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write a valid segment/sidecar of what was recovered ('-': stdout)")
+    p.add_argument("--kind", choices=("auto", "segment", "active"), default="auto",
+                   help="read as this container regardless of the magic")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.set_defaults(func=cmd_salvage)

@@ -1,0 +1,481 @@
+"""Tracing parse: every decoded field with its path, absolute offset, size and value.
+
+A second, slow reader of the same bytes, for tools that must explain them (validation
+diagnostics, the hex map, forensics). It walks the Construct tree in `schema` (the node classes
+`codegen` handles) instead of running the generated codec, and records a `Span` per field:
+composite spans (struct, vec, option, string...) first, then the leaf spans inside them, so the
+leaves partition every decoded byte. It stops at the first undecodable byte and keeps everything
+before it; `Trace.error` is then the ReplayFormatError the strict codec raises for the same
+bytes (same kind, offset, path, expected, actual) and `Trace.end` is where decoding stopped.
+
+Container rules that do not stop decoding (segment version, total_size, session_count, bytes
+after a record) are checked in the codec's order: `Trace.error` is the codec's error, and
+`Trace.problems` lists every such problem met before decoding stopped. Nothing here is fast or
+meant for multi-gigabyte inputs; it is meant to be exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import uuid
+from typing import Any
+
+import attrs
+from construct import Bytes, Const, FormatField, Renamed, Struct
+
+from . import schema
+from .codegen import min_size
+from .errors import ErrorKind as K
+from .errors import ReplayFormatError
+from .schema import Bool, Enum, Map, Option, String, Uuid, Vec
+
+__all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
+           "decode_field", "LEAF_KINDS"]
+
+#: Kinds of spans that hold bytes directly (they never overlap; composites contain them).
+LEAF_KINDS = frozenset({
+    "u8", "u16", "u32", "u64", "i64", "bytes", "magic", "len", "tag", "bool", "variant", "text",
+    "trailing", "unparsed",
+})
+
+_INT_KINDS = {"B": "u8", "H": "u16", "I": "u32", "L": "u32", "Q": "u64", "q": "i64"}
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+
+
+@attrs.define(slots=True)
+class Span:
+    """One decoded field: `path` (``sessions[0].actions[3].input_preview``), absolute `offset`,
+    `size` in bytes, decoded `value`, and `kind` (a leaf kind from LEAF_KINDS, or a composite:
+    struct, string, option, vec, map, uuid, enum, segment, envelope, sessions).
+
+    A composite cut short by the error that stopped decoding has ``complete=False``, its size
+    running to `Trace.end` and its value None.
+    """
+
+    path: str
+    offset: int
+    size: int
+    value: Any
+    kind: str
+    complete: bool = True
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.kind in LEAF_KINDS
+
+
+@attrs.define
+class Trace:
+    """The result of a tracing parse.
+
+    fields: every Span in byte order, composites before the fields inside them.
+    error: the ReplayFormatError the strict codec raises for these bytes, or None.
+    end: offset where decoding stopped (the error's offset when it could not go on; else the end
+        of the last decoded field, which is before `size` when trailing bytes follow).
+    size: length of the input.
+    problems: every error met, in the codec's order (the first one is `error`).
+    value: the decoded value (dicts, lists, str, UUID...), or None when decoding stopped early.
+    """
+
+    kind: str
+    fields: list[Span]
+    error: ReplayFormatError | None
+    end: int
+    size: int
+    problems: list[ReplayFormatError] = attrs.Factory(list)
+    value: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def leaves(self) -> list[Span]:
+        return [s for s in self.fields if s.is_leaf]
+
+    def find(self, path: str, kind: str | None = None) -> Span | None:
+        """The outermost span with this path (and kind), or None."""
+        for s in self.fields:
+            if s.path == path and (kind is None or s.kind == kind):
+                return s
+        return None
+
+    def at(self, offset: int) -> Span | None:
+        """The leaf span holding the byte at `offset`, or None."""
+        leaves = [s for s in self.fields if s.is_leaf and s.size]
+        i = bisect.bisect_right([s.offset for s in leaves], offset) - 1
+        if i >= 0 and leaves[i].offset <= offset < leaves[i].end:
+            return leaves[i]
+        return None
+
+
+class _Stop(Exception):
+    """Decoding cannot go on; carries the codec-equivalent error."""
+
+    def __init__(self, error: ReplayFormatError, at: int | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.at = error.offset if at is None else at  # where decoding stopped
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _unwrap(node):
+    while isinstance(node, Renamed):
+        node = node.subcon
+    return node
+
+
+class _Tracer:
+    """Walks schema nodes over b[p:e], appending spans; raises _Stop at undecodable bytes."""
+
+    def __init__(self, b) -> None:
+        self.b = b
+        self.spans: list[Span] = []
+
+    # -- helpers mirroring the generated codec's error conventions --
+
+    @staticmethod
+    def truncated(p: int, e: int, size: int, path: str) -> _Stop:
+        return _Stop(ReplayFormatError(
+            K.TRUNCATED, f"{size}-byte field runs past the end of its block", offset=p,
+            path=path, expected=size, actual=max(0, e - p)))
+
+    @staticmethod
+    def overflow(p: int, e: int, n: int, min_sz: int, what: str, path: str) -> _Stop:
+        left = e - p
+        return _Stop(ReplayFormatError(
+            K.LENGTH_OVERFLOW, f"declared {what} {n} exceeds the {left} bytes left",
+            offset=p - 8, path=path, expected=f"<= {left // min_sz}", actual=n))
+
+    def leaf(self, path, p, size, value, kind) -> None:
+        self.spans.append(Span(path, p, size, value, kind))
+
+    def open(self, path, p, kind) -> Span:
+        span = Span(path, p, 0, None, kind, False)
+        self.spans.append(span)
+        return span
+
+    @staticmethod
+    def close(span: Span, p: int, value) -> None:
+        span.size = p - span.offset
+        span.value = value
+        span.complete = True
+
+    def length(self, p: int, e: int, path: str) -> tuple[int, int]:
+        """Read a u64 length/count; the caller records its span once the value is checked."""
+        if e - p < 8:
+            raise self.truncated(p, e, 8, path)
+        (n,) = _U64.unpack_from(self.b, p)
+        return n, p + 8
+
+    # -- the walk --
+
+    def walk(self, node, path: str, p: int, e: int) -> tuple[Any, int]:
+        node = _unwrap(node)
+        b = self.b
+        if isinstance(node, FormatField):
+            size = node.sizeof()
+            if e - p < size:
+                raise self.truncated(p, e, size, path)
+            (v,) = struct.unpack_from(node.fmtstr, b, p)
+            self.leaf(path, p, size, v, _INT_KINDS.get(node.fmtstr[-1], "int"))
+            return v, p + size
+        if isinstance(node, Bytes) and isinstance(node.length, int):
+            size = node.length
+            if e - p < size:
+                raise self.truncated(p, e, size, path)
+            v = bytes(b[p:p + size])
+            self.leaf(path, p, size, v, "bytes")
+            return v, p + size
+        if isinstance(node, Const):
+            size = len(node.value)
+            if e - p < size:
+                raise self.truncated(p, e, size, path)
+            v = bytes(b[p:p + size])
+            if v != node.value:
+                raise _Stop(ReplayFormatError(K.BAD_MAGIC, "wrong magic", offset=p, path=path,
+                                              expected=node.value, actual=v))
+            self.leaf(path, p, size, v, "magic")
+            return v, p + size
+        if isinstance(node, Struct):
+            span = self.open(path, p, "struct")
+            out = {}
+            for sub in node.subcons:
+                out[sub.name], p = self.walk(sub.subcon, _join(path, sub.name), p, e)
+            self.close(span, p, out)
+            return out, p
+        if isinstance(node, String):
+            span = self.open(path, p, "string")
+            n, p = self.length(p, e, path)
+            if n > e - p:
+                raise self.overflow(p, e, n, 1, "string length", path)
+            self.leaf(path, p - 8, 8, n, "len")
+            try:
+                v = bytes(b[p:p + n]).decode()
+            except UnicodeDecodeError as exc:
+                raise _Stop(ReplayFormatError(K.INVALID_UTF8, f"invalid UTF-8 ({exc.reason})",
+                                              offset=p + exc.start, path=path), at=p) from exc
+            self.leaf(path, p, n, v, "text")
+            self.close(span, p + n, v)
+            return v, p + n
+        if isinstance(node, Bool):
+            if e - p < 1:
+                raise self.truncated(p, e, 1, path)
+            t = b[p]
+            if t > 1:
+                raise _Stop(ReplayFormatError(K.INVALID_BOOL, "bool byte is not 0 or 1",
+                                              offset=p, path=path, expected="0 or 1", actual=t))
+            self.leaf(path, p, 1, t == 1, "bool")
+            return t == 1, p + 1
+        if isinstance(node, Option):
+            if e - p < 1:
+                raise self.truncated(p, e, 1, path)
+            t = b[p]
+            if t > 1:
+                raise _Stop(ReplayFormatError(K.INVALID_TAG, "Option tag is not 0 or 1",
+                                              offset=p, path=path, expected="0 or 1", actual=t))
+            span = self.open(path, p, "option")
+            self.leaf(path, p, 1, t, "tag")
+            v, p = (None, p + 1) if t == 0 else self.walk(node.subcon, path, p + 1, e)
+            self.close(span, p, v)
+            return v, p
+        if isinstance(node, Vec):
+            span = self.open(path, p, "vec")
+            n, p = self.length(p, e, path)
+            m = min_size(node.subcon)
+            if n > (e - p) // m:
+                raise self.overflow(p, e, n, m, "element count", path)
+            self.leaf(path, p - 8, 8, n, "len")
+            out = []
+            for i in range(n):
+                v, p = self.walk(node.subcon, f"{path}[{i}]", p, e)
+                out.append(v)
+            self.close(span, p, out)
+            return out, p
+        if isinstance(node, Map):
+            span = self.open(path, p, "map")
+            n, p = self.length(p, e, path)
+            m = min_size(node.key) + min_size(node.value)
+            if n > (e - p) // m:
+                raise self.overflow(p, e, n, m, "entry count", path)
+            self.leaf(path, p - 8, 8, n, "len")
+            out = {}
+            for i in range(n):
+                kp = p
+                k, p = self.walk(node.key, f"{path}[{i}].key", p, e)
+                v, p = self.walk(node.value, f"{path}[{i}].value", p, e)
+                if k in out:
+                    raise _Stop(ReplayFormatError(K.DUPLICATE_KEY, "repeated map key", offset=kp,
+                                                  path=f"{path}[{i}].key", actual=k))
+                out[k] = v
+            self.close(span, p, out)
+            return out, p
+        if isinstance(node, Uuid):
+            span = self.open(path, p, "uuid")
+            n, p = self.length(p, e, path)
+            if n != 16:
+                raise _Stop(ReplayFormatError(K.BAD_UUID_LENGTH, "Uuid length is not 16",
+                                              offset=p - 8, path=path, expected=16, actual=n))
+            self.leaf(path, p - 8, 8, n, "len")
+            if e - p < 16:
+                raise self.truncated(p, e, 16, path)
+            v = uuid.UUID(bytes=bytes(b[p:p + 16]))
+            self.leaf(path, p, 16, v.bytes, "bytes")
+            self.close(span, p + 16, v)
+            return v, p + 16
+        if isinstance(node, Enum):
+            if e - p < 4:
+                raise self.truncated(p, e, 4, path)
+            (index,) = _U32.unpack_from(b, p)
+            if index >= len(node.variants):
+                raise _Stop(ReplayFormatError(
+                    K.UNKNOWN_VARIANT, "unknown variant index", offset=p, path=path,
+                    expected=f"0..{len(node.variants) - 1}", actual=index))
+            name, sub = node.variants[index]
+            span = self.open(path, p, "enum")
+            self.leaf(path, p, 4, name, "variant")
+            fields, p = self.walk_fields(sub, f"{path}.{name}", p + 4, e)
+            self.close(span, p, {name: fields})
+            return {name: fields}, p
+        raise TypeError(f"trace does not know {type(node).__name__}")
+
+    def walk_fields(self, struct_node, prefix: str, p: int, e: int) -> tuple[dict, int]:
+        """The fields of a Struct without a span of its own (enum variants, headers)."""
+        out = {}
+        for sub in _unwrap(struct_node).subcons:
+            out[sub.name], p = self.walk(sub.subcon, _join(prefix, sub.name), p, e)
+        return out, p
+
+
+def _finish(tracer: _Tracer, kind: str, size: int, problems: list, end: int,
+            value, stopped: bool) -> Trace:
+    for span in tracer.spans:
+        if not span.complete:
+            span.size = max(0, end - span.offset)
+    spans = tracer.spans
+    if stopped and end < size:
+        spans.append(Span("", end, size - end, None, "unparsed"))
+    return Trace(kind, spans, problems[0] if problems else None, end, size, problems,
+                 None if stopped else value)
+
+
+def _buffer(data):
+    if isinstance(data, (bytes, bytearray)):
+        return data
+    if isinstance(data, memoryview):
+        return bytes(data)
+    return data  # mmap and other buffers that support slicing and unpack_from
+
+
+def trace_record(node, data, start: int = 0, stop: int | None = None, path: str = "") -> Trace:
+    """Trace one record (a schema node, or a name from `schema.RECORDS`) in data[start:stop].
+
+    Bytes after the record up to `stop` are a TRAILING_BYTES problem (as the codec's
+    parse_session reports them), with a span of kind "trailing".
+    """
+    if isinstance(node, str):
+        node = schema.RECORDS[node]
+    b = _buffer(data)
+    e = len(b) if stop is None else stop
+    t = _Tracer(b)
+    try:
+        value, end = t.walk(node, path, start, e)
+    except _Stop as stop_:
+        return _finish(t, "record", e, [stop_.error], stop_.at, None, True)
+    problems = []
+    if end != e:
+        problems.append(ReplayFormatError(K.TRAILING_BYTES, f"{e - end} bytes after the record",
+                                          offset=end, path=path, expected=0, actual=e - end))
+        t.leaf(path, end, e - end, None, "trailing")
+    return _finish(t, "record", e, problems, end, value, False)
+
+
+def trace_segment(data) -> Trace:
+    """Trace an `MV2RPLY!` replay segment: header, each session's length prefix and record."""
+    b = _buffer(data)
+    e = len(b)
+    t = _Tracer(b)
+    problems: list[ReplayFormatError] = []
+    root = t.open("", 0, "segment")
+    p = 0
+    try:
+        header, p = t.walk_fields(schema.SegmentHeader, "", 0, e)
+        if header["version"] != schema.SEGMENT_VERSION:
+            problems.append(ReplayFormatError(
+                K.UNSUPPORTED_VERSION, "unsupported segment version", offset=8, path="version",
+                expected=schema.SEGMENT_VERSION, actual=header["version"]))
+        count = header["session_count"]
+        arr = t.open("sessions", p, "sessions")
+        sessions = []
+        for i in range(count):
+            if p == e:
+                raise _Stop(ReplayFormatError(
+                    K.COUNT_MISMATCH, f"session_count is {count} but the data holds {i}",
+                    offset=12, path="session_count", expected=i, actual=count), at=p)
+            where = f"sessions[{i}]"
+            if e - p < 8:
+                raise _Stop(ReplayFormatError(
+                    K.TRUNCATED, "8-byte length prefix runs past the end", offset=p, path=where,
+                    expected=8, actual=e - p))
+            (length,) = _U64.unpack_from(b, p)
+            if length > e - p - 8:
+                raise _Stop(ReplayFormatError(
+                    K.LENGTH_OVERFLOW, f"declared length {length} exceeds the {e - p - 8} "
+                    "bytes left", offset=p, path=where, expected=f"<= {e - p - 8}",
+                    actual=length))
+            t.leaf(where, p, 8, length, "len")
+            start, stop = p + 8, p + 8 + length
+            value, end = t.walk(schema.ReplaySession, where, start, stop)
+            if end != stop:
+                problems.append(ReplayFormatError(
+                    K.TRAILING_BYTES, f"{stop - end} bytes after the session", offset=end,
+                    path=where, expected=0, actual=stop - end))
+                t.leaf(where, end, stop - end, None, "trailing")
+            sessions.append(value)
+            p = stop
+        t.close(arr, p, sessions)
+    except _Stop as stop_:
+        problems.append(stop_.error)
+        return _finish(t, "segment", e, problems, stop_.at, None, True)
+    if header["total_size"] != p:
+        problems.append(ReplayFormatError(
+            K.SIZE_MISMATCH, "total_size disagrees with the sessions' bytes", offset=16,
+            path="total_size", expected=p, actual=header["total_size"]))
+    if p != e:
+        if header["total_size"] == e:
+            problems.append(ReplayFormatError(
+                K.COUNT_MISMATCH, "bytes follow the last declared session", offset=12,
+                path="session_count", expected=f"> {count}", actual=count))
+        else:
+            problems.append(ReplayFormatError(
+                K.TRAILING_BYTES, f"{e - p} bytes after the last session", offset=p, path="",
+                expected=0, actual=e - p))
+        t.leaf("", p, e - p, None, "trailing")
+    t.close(root, p, {"header": header, "sessions": sessions})
+    return _finish(t, "segment", e, problems, p, root.value, False)
+
+
+def trace_active_session(data) -> Trace:
+    """Trace an `MV2ACTIV` envelope (a `NAME.mv2.session` sidecar)."""
+    b = _buffer(data)
+    e = len(b)
+    t = _Tracer(b)
+    problems: list[ReplayFormatError] = []
+    root = t.open("", 0, "envelope")
+    magic = schema.ACTIVE_MAGIC
+    try:
+        if bytes(b[:len(magic)]) != magic:
+            if e < len(magic):
+                raise _Stop(ReplayFormatError(K.TRUNCATED, "shorter than the magic", offset=0,
+                                              path="magic", expected=len(magic), actual=e))
+            raise _Stop(ReplayFormatError(K.BAD_MAGIC, "wrong magic", offset=0, path="magic",
+                                          expected=magic, actual=bytes(b[:len(magic)])))
+        t.leaf("magic", 0, len(magic), magic, "magic")
+        p = len(magic)
+        if e - p < 8:
+            raise _Stop(ReplayFormatError(K.TRUNCATED, "8-byte length prefix runs past the end",
+                                          offset=p, path="length", expected=8, actual=e - p))
+        (length,) = _U64.unpack_from(b, p)
+        if length > e - p - 8:
+            raise _Stop(ReplayFormatError(
+                K.LENGTH_OVERFLOW, f"declared length {length} exceeds the {e - p - 8} bytes left",
+                offset=p, path="length", expected=f"<= {e - p - 8}", actual=length))
+        t.leaf("length", p, 8, length, "len")
+        start, stop = p + 8, p + 8 + length
+        value, end = t.walk(schema.ActiveSession, "", start, stop)
+    except _Stop as stop_:
+        problems.append(stop_.error)
+        return _finish(t, "active_session", e, problems, stop_.at, None, True)
+    if end != stop:
+        problems.append(ReplayFormatError(
+            K.TRAILING_BYTES, f"{stop - end} bytes after the active session", offset=end,
+            path="", expected=0, actual=stop - end))
+        t.leaf("", end, stop - end, None, "trailing")
+    if stop != e:
+        problems.append(ReplayFormatError(
+            K.TRAILING_BYTES, f"{e - stop} bytes after the envelope", offset=stop, path="",
+            expected=0, actual=e - stop))
+        t.leaf("", stop, e - stop, None, "trailing")
+    t.close(root, stop, value)
+    return _finish(t, "active_session", e, problems, stop, value, False)
+
+
+def decode_field(node, data, p: int, e: int, path: str = "") -> tuple[Any, int]:
+    """Decode one schema node from data[p:e] without keeping spans: (value, next offset).
+
+    For lenient readers that go field by field; raises the codec-equivalent ReplayFormatError.
+    """
+    t = _Tracer(_buffer(data))
+    try:
+        return t.walk(node, path, p, e)
+    except _Stop as stop:
+        raise stop.error from None

@@ -1,0 +1,593 @@
+"""Validation: every problem in a segment, sidecar or `.mv2`, as diagnostics with byte ranges.
+
+`validate(data) -> Report`. A diagnostic has a stable code (`RULES`), a severity (error,
+warning, info), the absolute offset and length of the bytes concerned, the field path and a
+message. Validation goes on after a problem whenever the structure allows: session blocks are
+length-prefixed, so a damaged session does not hide the next one, and the records decoded
+before the damage are still checked.
+
+Offsets and paths come from `trace` (the tracing parse) and `forensics.salvage_session_block`
+(record-by-record decoding); this module never decodes bytes itself. `to_sarif` renders reports
+as SARIF 2.1.0 with byteOffset/byteLength regions.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from . import mv2 as mv2mod
+from . import schema
+from .codec import ENVELOPE_HEADER_SIZE, iter_session_blocks, parse_manifest, parse_segment
+from .codec import snapshot_state_hash
+from .errors import ErrorKind as K
+from .errors import ReplayFormatError
+from .forensics import SalvagedSession, carve, salvage_session_block
+from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest, ReplaySession
+from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
+
+__all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "register",
+           "ERROR", "WARNING", "INFO"]
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+PREVIEW_MAX_CHARS = 512
+
+#: code -> (name, severity, what it means). Codes are stable; never reuse a retired one.
+RULES: dict[str, tuple[str, str, str]] = {
+    "RF001": ("unrecognized-input", ERROR,
+              "not a replay segment, active-session envelope or .mv2 file"),
+    "RF002": ("bad-magic", ERROR, "the magic bytes are wrong"),
+    "RF003": ("unsupported-version", ERROR, "segment header version is not 1"),
+    "RF004": ("truncated", ERROR, "a fixed-size field runs past the end of its block"),
+    "RF005": ("length-overflow", ERROR, "a declared length or count exceeds the bytes left"),
+    "RF006": ("invalid-utf8", ERROR, "a string is not valid UTF-8"),
+    "RF007": ("invalid-option-tag", ERROR, "an Option tag is not 0 or 1"),
+    "RF008": ("invalid-bool", ERROR, "a bool byte is not 0 or 1"),
+    "RF009": ("unknown-variant", ERROR, "an ActionType index is not 0..7"),
+    "RF010": ("bad-uuid-length", ERROR, "a Uuid's length prefix is not 16"),
+    "RF011": ("session-count-mismatch", ERROR, "segment session_count disagrees with the data"),
+    "RF012": ("total-size-mismatch", ERROR, "segment total_size disagrees with the data"),
+    "RF013": ("trailing-bytes", ERROR, "bytes after a record, the last session or the envelope"),
+    "RF014": ("duplicate-metadata-key", ERROR, "a metadata key appears twice"),
+    "RF101": ("sequence-not-contiguous", ERROR, "action sequence numbers are not 0..n-1"),
+    "RF102": ("timestamp-out-of-range", WARNING,
+              "an action or checkpoint timestamp lies outside [created_secs, ended_secs]"),
+    "RF103": ("ended-before-created", ERROR, "ended_secs is before created_secs"),
+    "RF104": ("session-version", WARNING, "session version is not 1"),
+    "RF105": ("duplicate-session-id", ERROR, "two sessions in one segment share an id"),
+    "RF201": ("checkpoint-id-sequence", ERROR, "checkpoint ids are not 0..k-1"),
+    "RF202": ("checkpoint-beyond-actions", ERROR, "checkpoint at_sequence names no action"),
+    "RF203": ("missing-checkpoint", ERROR, "a Checkpoint action names a checkpoint not stored"),
+    "RF204": ("state-hash-mismatch", ERROR,
+              "state_hash is not BLAKE3 of the snapshot's standard (varint) encoding"),
+    "RF301": ("oversize-hash-sentinel", INFO,
+              "hash is all 0xFF: the input or output was over 64 MiB"),
+    "RF302": ("preview-too-long", WARNING,
+              "preview longer than 512 characters (memvid never writes one)"),
+    "RF303": ("preview-control-chars", WARNING,
+              "preview holds control characters other than \\n and \\t (memvid drops them)"),
+    "RF304": ("find-result-count", WARNING, "Find.result_count != len(affected_frames)"),
+    "RF305": ("put-many-count", WARNING, "PutMany.count != len(frame_ids)"),
+    "RF401": ("next-checkpoint-id", ERROR,
+              "envelope next_checkpoint_id disagrees with the session's checkpoints"),
+    "RF402": ("actions-since-checkpoint", ERROR,
+              "envelope actions_since_checkpoint disagrees with the session's actions"),
+    "RF501": ("mv2-layout", ERROR, "the .mv2 header or footer is missing or inconsistent"),
+    "RF502": ("manifest-target-invalid", ERROR,
+              "the TOC manifest points at bytes that are not a valid segment"),
+    "RF503": ("manifest-size", ERROR, "TOC manifest segment_size disagrees with the segment"),
+    "RF504": ("manifest-session-count", ERROR,
+              "TOC manifest session_count disagrees with the segment"),
+    "RF505": ("manifest-total-actions", ERROR,
+              "TOC manifest total_actions disagrees with the segment"),
+    "RF506": ("manifest-version", ERROR, "TOC manifest version disagrees with the segment"),
+    "RF507": ("no-live-segment", INFO, "the TOC manifest is None: no live replay segment"),
+    "RF508": ("stale-segment", INFO, "a valid segment the TOC does not point at"),
+    "RF509": ("manifest-unreadable", WARNING, "the TOC's replay manifest could not be located"),
+}
+
+_KIND_CODES = {
+    K.BAD_MAGIC: "RF002", K.UNSUPPORTED_VERSION: "RF003", K.TRUNCATED: "RF004",
+    K.LENGTH_OVERFLOW: "RF005", K.INVALID_UTF8: "RF006", K.INVALID_TAG: "RF007",
+    K.INVALID_BOOL: "RF008", K.UNKNOWN_VARIANT: "RF009", K.BAD_UUID_LENGTH: "RF010",
+    K.COUNT_MISMATCH: "RF011", K.SIZE_MISMATCH: "RF012", K.TRAILING_BYTES: "RF013",
+    K.DUPLICATE_KEY: "RF014",
+}
+_KIND_LENGTH = {
+    K.BAD_MAGIC: 8, K.UNSUPPORTED_VERSION: 4, K.LENGTH_OVERFLOW: 8, K.INVALID_UTF8: 1,
+    K.INVALID_TAG: 1, K.INVALID_BOOL: 1, K.UNKNOWN_VARIANT: 4, K.BAD_UUID_LENGTH: 8,
+    K.COUNT_MISMATCH: 4, K.SIZE_MISMATCH: 8,
+}
+
+
+@attrs.frozen
+class Diagnostic:
+    """One finding: stable `code`, `severity`, absolute `offset` and `length`, field `path`."""
+
+    code: str
+    severity: str
+    offset: int
+    length: int
+    path: str
+    message: str
+
+    @property
+    def name(self) -> str:
+        return RULES[self.code][0]
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "name": self.name, "severity": self.severity,
+                "offset": self.offset, "length": self.length, "path": self.path,
+                "message": self.message}
+
+    def __str__(self) -> str:
+        where = self.path or "<input>"
+        return (f"{self.severity}: {self.code} {self.name}: {where} at offset {self.offset} "
+                f"(0x{self.offset:x}), {self.length} bytes: {self.message}")
+
+
+@attrs.define
+class Report:
+    """All diagnostics for one input. `kind`: segment, active_session, mv2 or unknown."""
+
+    kind: str
+    size: int
+    diagnostics: list[Diagnostic] = attrs.Factory(list)
+    file: str | None = None
+
+    def of(self, severity: str) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == severity]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return self.of(ERROR)
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return self.of(WARNING)
+
+    @property
+    def infos(self) -> list[Diagnostic]:
+        return self.of(INFO)
+
+    @property
+    def codes(self) -> set[str]:
+        return {d.code for d in self.diagnostics}
+
+    def ok(self, strict: bool = False) -> bool:
+        """No errors (and, when strict, no warnings)."""
+        return not self.errors and not (strict and self.warnings)
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "kind": self.kind, "size": self.size,
+                "summary": {s: len(self.of(s)) for s in (ERROR, WARNING, INFO)},
+                "diagnostics": [d.to_json() for d in self.diagnostics]}
+
+
+class _Collector:
+    """Diagnostics for one input; drops exact repeats (same code, offset and path)."""
+
+    def __init__(self, base: int = 0) -> None:
+        self.items: list[Diagnostic] = []
+        self.seen: set[tuple] = set()
+        self.base = base
+
+    def add(self, code: str, offset: int, length: int, path: str, message: str) -> None:
+        key = (code, offset + self.base, path)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.items.append(Diagnostic(code, RULES[code][1], offset + self.base, max(0, length),
+                                     path, message))
+
+    def error(self, err: ReplayFormatError, size: int) -> None:
+        code = _KIND_CODES.get(err.kind, "RF004")
+        if err.kind == K.TRUNCATED:
+            length = max(1, size - err.offset) if size > err.offset else 0
+        elif err.kind == K.TRAILING_BYTES:
+            length = err.actual if isinstance(err.actual, int) else size - err.offset
+        else:
+            length = _KIND_LENGTH.get(err.kind, 8)
+        self.add(code, err.offset, length, err.path, str(err).split(": ", 1)[-1])
+
+
+# --- locating fields -------------------------------------------------------------------------
+
+class _Locator:
+    """Field path -> Span, from traces; records decoded beyond a trace's stop are traced alone."""
+
+    def __init__(self, data, traces: Iterable[Trace]) -> None:
+        self.data = data
+        self.spans: dict[str, Span] = {}
+        for t in traces:
+            self._index(t)
+        self.records: dict[str, tuple[str, int, int]] = {}
+
+    def _index(self, t: Trace) -> None:
+        for s in t.fields:
+            if s.complete and s.path not in self.spans:
+                self.spans[s.path] = s
+
+    def record(self, path: str, name: str, start: int, end: int) -> None:
+        """Register a record decoded at data[start:end] whose path is `path`."""
+        self.records[path] = (name, start, end)
+
+    def __call__(self, path: str) -> tuple[int, int]:
+        span = self.spans.get(path)
+        if span is None:
+            for rec_path, (name, start, end) in list(self.records.items()):
+                if path == rec_path or path.startswith(rec_path + "."):
+                    self._index(trace_record(name, self.data, start, end, rec_path))
+                    del self.records[rec_path]
+                    span = self.spans.get(path)
+                    break
+        return (span.offset, span.size) if span is not None else (0, 0)
+
+
+# --- semantic checks -------------------------------------------------------------------------
+
+def _control_chars(text: str) -> list[str]:
+    return sorted({f"U+{ord(c):04X}" for c in text
+                   if c not in "\n\t" and unicodedata.category(c) == "Cc"})
+
+
+def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Collector) -> None:
+    s = got.session
+    at = lambda field: loc(f"{prefix}.{field}")  # noqa: E731
+    created, ended = s.created_secs, s.ended_secs
+    if ended is not None and ended < created:
+        out.add("RF103", *at("ended_secs"), f"{prefix}.ended_secs",
+                f"ended_secs {ended} is before created_secs {created}")
+    if got.complete and s.version != 1:
+        out.add("RF104", *at("version"), f"{prefix}.version", f"session version {s.version}")
+
+    def in_range(ts: int) -> bool:
+        return ts >= created and (ended is None or ts <= ended)
+
+    window = f"[{created}, {'open' if ended is None else ended}]"
+    checkpoint_ids = {c.id for c in s.checkpoints}
+    for k, c in enumerate(s.checkpoints):
+        cp = f"{prefix}.checkpoints[{k}]"
+        if c.id != k:
+            out.add("RF201", *loc(f"{cp}.id"), f"{cp}.id", f"checkpoint {k} has id {c.id}")
+        if not in_range(c.timestamp_secs):
+            out.add("RF102", *loc(f"{cp}.timestamp_secs"), f"{cp}.timestamp_secs",
+                    f"checkpoint timestamp {c.timestamp_secs} outside {window}")
+        expected = snapshot_state_hash(c.snapshot)
+        if c.state_hash != expected:
+            out.add("RF204", *loc(f"{cp}.state_hash"), f"{cp}.state_hash",
+                    f"state_hash {c.state_hash.hex()} but the snapshot hashes to "
+                    f"{expected.hex()}")
+    actions_whole = got.complete or got.declared_actions == len(s.actions)
+    if actions_whole:
+        for k, c in enumerate(s.checkpoints):
+            if c.at_sequence >= len(s.actions):
+                cp = f"{prefix}.checkpoints[{k}].at_sequence"
+                out.add("RF202", *loc(cp), cp, f"at_sequence {c.at_sequence} but the session "
+                        f"has {len(s.actions)} action(s)")
+    for j, a in enumerate(s.actions):
+        ap = f"{prefix}.actions[{j}]"
+        if a.sequence != j:
+            out.add("RF101", *loc(f"{ap}.sequence"), f"{ap}.sequence",
+                    f"action {j} has sequence {a.sequence}")
+        if not in_range(a.timestamp_secs):
+            out.add("RF102", *loc(f"{ap}.timestamp_secs"), f"{ap}.timestamp_secs",
+                    f"action timestamp {a.timestamp_secs} outside {window}")
+        for field in ("input_hash", "output_hash"):
+            if getattr(a, field) == OVERSIZE_HASH:
+                out.add("RF301", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                        f"{field} is the over-64-MiB sentinel (all 0xFF)")
+        for field in ("input_preview", "output_preview"):
+            text = getattr(a, field)
+            if len(text) > PREVIEW_MAX_CHARS:
+                out.add("RF302", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                        f"{field} has {len(text)} characters (memvid keeps at most 512)")
+            bad = _control_chars(text)
+            if bad:
+                out.add("RF303", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                        f"{field} holds control characters {', '.join(bad)}")
+        kind = a.action_type
+        if isinstance(kind, Find) and kind.result_count != len(a.affected_frames):
+            path = f"{ap}.action_type.Find.result_count"
+            out.add("RF304", *loc(path), path, f"result_count {kind.result_count} but "
+                    f"{len(a.affected_frames)} affected frame(s)")
+        elif isinstance(kind, PutMany) and kind.count != len(kind.frame_ids):
+            path = f"{ap}.action_type.PutMany.count"
+            out.add("RF305", *loc(path), path,
+                    f"count {kind.count} but {len(kind.frame_ids)} frame id(s)")
+        elif isinstance(kind, CheckpointAction) and kind.checkpoint_id not in checkpoint_ids:
+            path = f"{ap}.action_type.Checkpoint.checkpoint_id"
+            out.add("RF203", *loc(path), path,
+                    f"checkpoint {kind.checkpoint_id} is not among the session's checkpoints")
+
+
+def _register(loc: _Locator, got: SalvagedSession, prefix: str) -> None:
+    for k, (a, b) in enumerate(got.checkpoint_spans):
+        loc.record(f"{prefix}.checkpoints[{k}]", "Checkpoint", a, b)
+    for j, (a, b) in enumerate(got.action_spans):
+        loc.record(f"{prefix}.actions[{j}]", "ReplayAction", a, b)
+
+
+# --- containers ------------------------------------------------------------------------------
+
+def _validate_segment(b, out: _Collector) -> list[ReplaySession]:
+    """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base)."""
+    n = len(b)
+    t = trace_segment(b)
+    for err in t.problems:
+        out.error(err, n)
+    if t.find("total_size") is None:  # the header itself did not decode
+        return []
+    count = t.find("session_count").value
+    sessions: list[ReplaySession] = []
+    ids: dict = {}
+    def check_block(i: int, start: int, stop: int) -> None:
+        prefix = f"sessions[{i}]"
+        block_trace = trace_record("ReplaySession", b, start, stop, prefix)
+        for err in block_trace.problems:
+            out.error(err, n)
+        got = salvage_session_block(b, start, stop, prefix)
+        if got is None:
+            return
+        loc = _Locator(b, [block_trace])
+        _register(loc, got, prefix)
+        sid = got.session.session_id
+        if sid in ids:
+            out.add("RF105", *loc(f"{prefix}.session_id"), f"{prefix}.session_id",
+                    f"session id {sid} already used by sessions[{ids[sid]}]")
+        ids.setdefault(sid, i)
+        _check_session(got, prefix, loc, out)
+        sessions.append(got.session)
+
+    i = -1
+    try:
+        for i, start, stop in iter_session_blocks(b, count):
+            check_block(i, start, stop)
+    except ReplayFormatError as err:
+        out.error(err, n)
+        if err.kind == K.LENGTH_OVERFLOW and err.path == f"sessions[{i + 1}]":
+            # A cut segment: the records before the cut are still there to check.
+            check_block(i + 1, err.offset + 8, n)
+    return sessions
+
+
+def _validate_active(b, out: _Collector) -> None:
+    n = len(b)
+    t = trace_active_session(b)
+    for err in t.problems:
+        out.error(err, n)
+    length = t.find("length")
+    if length is None:
+        return
+    start = ENVELOPE_HEADER_SIZE
+    stop = min(start + length.value, n)
+    got = salvage_session_block(b, start, stop, "session")
+    if got is None:
+        return
+    loc = _Locator(b, [t])
+    _register(loc, got, "session")
+    _check_session(got, "session", loc, out)
+    s = got.session
+    nxt, since = t.find("next_checkpoint_id"), t.find("actions_since_checkpoint")
+    if got.complete and nxt is not None and nxt.value != len(s.checkpoints):
+        out.add("RF401", nxt.offset, nxt.size, "next_checkpoint_id",
+                f"next_checkpoint_id {nxt.value} but the session holds "
+                f"{len(s.checkpoints)} checkpoint(s)")
+    if got.complete and since is not None:
+        last = s.checkpoints[-1].at_sequence if s.checkpoints else None
+        expected = (len(s.actions) if last is None
+                    else sum(1 for a in s.actions if a.sequence > last))
+        if since.value != expected:
+            out.add("RF402", since.offset, since.size, "actions_since_checkpoint",
+                    f"actions_since_checkpoint {since.value} but {expected} action(s) follow "
+                    "the last checkpoint")
+
+
+def _toc_manifest(data, layout: mv2mod.Mv2Layout) -> tuple[int, ReplayManifest | None] | None:
+    """(tag position, manifest or None) read structurally from the TOC tail, or None.
+
+    Tail: Option<ReplayManifest> | u64 task count + 24 bytes per task | updated_at u64 |
+    merkle_root [32] | toc_checksum [32]. A Some candidate must point at `MV2RPLY!` before
+    the TOC; the first consistent reading wins.
+    """
+    footer = layout.footer_pos
+    none_hit = None
+    for tasks in range(0, max(0, (footer - layout.footer_offset - 80) // 24) + 1):
+        count_pos = footer - 80 - 24 * tasks
+        if count_pos - 1 < layout.footer_offset:
+            break
+        if int.from_bytes(data[count_pos:count_pos + 8], "little") != tasks:
+            continue
+        some = count_pos - 33
+        if some >= layout.footer_offset and data[some] == 1:
+            m = parse_manifest(bytes(data[some + 1:some + 33]))
+            if (m.segment_offset + 8 <= layout.footer_offset
+                    and data[m.segment_offset:m.segment_offset + 8] == schema.SEGMENT_MAGIC):
+                return some, m
+        if none_hit is None and data[count_pos - 1] == 0:
+            none_hit = (count_pos - 1, None)
+    return none_hit
+
+
+def _validate_mv2(data, out: _Collector) -> None:
+    try:
+        layout = mv2mod.read_layout(data)
+    except ValueError as exc:
+        out.add("RF501", 0, min(len(data), 4096), "", str(exc))
+        return
+    live = mv2mod.live_segment(data)
+    found = _toc_manifest(data, layout)
+    if live is not None:
+        seg_out = _Collector(base=live.offset)
+        _validate_segment(bytes(data[live.offset:live.offset + live.size]), seg_out)
+        out.items.extend(seg_out.items)
+    elif found is None:
+        out.add("RF509", layout.footer_offset, layout.toc_len, "toc.replay_manifest",
+                "no Option<ReplayManifest> could be read from the TOC tail")
+    elif found[1] is None:
+        out.add("RF507", found[0], 1, "toc.replay_manifest", "replay manifest is None")
+    else:
+        tag, m = found
+        seg_start = m.segment_offset
+        declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
+        seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
+        raw = bytes(data[seg_start:seg_end])
+        try:
+            seg = parse_segment(raw)
+        except ReplayFormatError as err:
+            out.add("RF502", tag, 33, "toc.replay_manifest",
+                    f"manifest points at {seg_start} (+{m.segment_size}), which does not "
+                    f"decode: {err}")
+            seg_out = _Collector(base=seg_start)
+            _validate_segment(raw, seg_out)
+            out.items.extend(seg_out.items)
+        else:
+            checks = (
+                ("RF503", "segment_size", 9, 8, m.segment_size, seg.total_size),
+                ("RF504", "session_count", 17, 4, m.session_count, len(seg.sessions)),
+                ("RF505", "total_actions", 21, 8, m.total_actions,
+                 sum(len(s.actions) for s in seg.sessions)),
+                ("RF506", "version", 29, 4, m.version, seg.version),
+            )
+            for code, field, rel, size, have, want in checks:
+                if have != want:
+                    out.add(code, tag + rel, size, f"toc.replay_manifest.{field}",
+                            f"manifest {field} {have} but the segment at {seg_start} "
+                            f"has {want}")
+    if live is not None:
+        live_at = live.offset
+    else:
+        live_at = found[1].segment_offset if found is not None and found[1] else None
+    for block in carve(data):
+        if block.kind == "segment" and block.offset != live_at:
+            out.add("RF508", block.offset, block.size, "",
+                    f"segment not pointed at by the TOC ({len(block.sessions)} session(s)"
+                    + (f", copy of the one at {block.duplicate_of})" if block.duplicate_of
+                       is not None else ")"))
+
+
+def validate(data, *, kind: str | None = None) -> Report:
+    """Validate a segment, an active-session sidecar or a `.mv2` (detected by magic).
+
+    `kind` ("segment", "active_session", "mv2") forces the container when the magic is damaged.
+    """
+    n = len(data)
+    head = bytes(data[:8])
+    if kind is None:
+        if head[:4] == b"MV2R":  # a damaged magic is still reported, and the rest read
+            kind = "segment"
+        elif head[:4] == b"MV2A":
+            kind = "active_session"
+        elif head[:4] == schema.MV2_MAGIC:
+            kind = "mv2"
+        else:
+            report = Report("unknown", n)
+            report.diagnostics.append(Diagnostic(
+                "RF001", ERROR, 0, min(n, 8), "magic",
+                f"unrecognized leading bytes {head!r} (expected MV2RPLY!, MV2ACTIV or MV2\\0)"))
+            return report
+    out = _Collector()
+    if kind in ("segment", "active_session"):
+        magic = schema.SEGMENT_MAGIC if kind == "segment" else schema.ACTIVE_MAGIC
+        if n >= len(magic) and head != magic:
+            out.add("RF002", 0, len(magic), "magic",
+                    f"magic {head!r}, expected {magic!r}; the rest is read as a {kind}")
+            data = magic + bytes(data[len(magic):])
+        (_validate_segment if kind == "segment" else _validate_active)(data, out)
+    elif kind == "mv2":
+        _validate_mv2(data, out)
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    return Report(kind, n, out.items)
+
+
+# --- SARIF -----------------------------------------------------------------------------------
+
+_SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
+
+
+def to_sarif(reports: list[Report]) -> dict:
+    """One SARIF 2.1.0 run for all reports; regions are byteOffset/byteLength."""
+    from . import __version__
+    codes = sorted(RULES)
+    index = {c: i for i, c in enumerate(codes)}
+    rules = [{"id": c, "name": RULES[c][0], "shortDescription": {"text": RULES[c][2]},
+              "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[c][1]]}} for c in codes]
+    artifacts, results = [], []
+    for k, report in enumerate(reports):
+        uri = report.file or f"input-{k}"
+        artifacts.append({"location": {"uri": uri}, "length": report.size})
+        for d in report.diagnostics:
+            location = {"physicalLocation": {
+                "artifactLocation": {"uri": uri, "index": k},
+                "region": {"byteOffset": d.offset, "byteLength": d.length}}}
+            if d.path:
+                location["logicalLocations"] = [{"fullyQualifiedName": d.path,
+                                                 "kind": "member"}]
+            results.append({"ruleId": d.code, "ruleIndex": index[d.code],
+                            "level": _SARIF_LEVEL[d.severity], "message": {"text": d.message},
+                            "locations": [location]})
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "replayfmt", "version": __version__,
+                                      "informationUri": "https://github.com/memvid/memvid",
+                                      "rules": rules}},
+                  "artifacts": artifacts, "results": results}],
+    }
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    import sys
+
+    from . import cli
+    from .forensics import open_evidence
+
+    kind = {"auto": None, "segment": "segment", "active": "active_session",
+            "mv2": "mv2"}[args.kind]
+    reports: list[Report] = []
+    status = cli.EXIT_OK
+    for path in args.files:
+        try:
+            with open_evidence(path) as data:
+                report = validate(data, kind=kind)
+        except OSError as exc:
+            print(f"replayfmt: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            status = cli.EXIT_USAGE
+            continue
+        report.file = path
+        reports.append(report)
+        if not report.ok(args.strict) and status == cli.EXIT_OK:
+            status = cli.EXIT_BAD_INPUT
+    if args.sarif:
+        sys.stdout.buffer.write(cli.dumps(to_sarif(reports)))
+    elif args.json:
+        sys.stdout.buffer.write(cli.dumps([r.to_json() for r in reports]))
+    else:
+        for r in reports:
+            for d in r.diagnostics:
+                print(f"{r.file}: {d}")
+            counts = ", ".join(f"{len(r.of(s))} {s}(s)" for s in (ERROR, WARNING, INFO))
+            verdict = "ok" if r.ok(args.strict) else "FAILED"
+            print(f"{r.file}: {r.kind}, {r.size} bytes: {counts}: {verdict}")
+    return status
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "validate", help="every problem in segments, sidecars and .mv2 files",
+        description="Report every problem found, each with a stable code, severity, byte "
+                    "offset and length, and field path. Exit 0 clean, 1 errors (or warnings "
+                    "with --strict), 2 unreadable file or bad usage.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="segment, sidecar or .mv2 ('-')")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="reports as JSON")
+    fmt.add_argument("--sarif", action="store_true", help="SARIF 2.1.0")
+    p.add_argument("--strict", action="store_true", help="warnings fail too")
+    p.add_argument("--kind", choices=("auto", "segment", "active", "mv2"), default="auto",
+                   help="read as this container regardless of the magic")
+    p.set_defaults(func=cmd_validate)
