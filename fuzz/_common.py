@@ -1,4 +1,4 @@
-"""Shared plumbing for the atheris harnesses: one entry point per harness, ReplayFormatError allowed.
+"""Shared plumbing for the atheris harnesses: one entry point each, ReplayFormatError allowed.
 
 Each harness calls `run(target)` where `target(data)` feeds the bytes to one replayfmt entry
 point. Anything other than a value or a ReplayFormatError escapes and atheris reports a crash.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""atheris harness: replayfmt.parse_active_session on arbitrary bytes (corpus: fuzz/corpus/active)."""
+"""atheris harness: replayfmt.parse_active_session on any bytes (corpus: fuzz/corpus/active)."""
 import _common
 
 from replayfmt import parse_active_session

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""atheris harness: replayfmt.parse_segment on arbitrary bytes (seed corpus: fuzz/corpus/segment)."""
+"""atheris harness: replayfmt.parse_segment on any bytes (seed corpus: fuzz/corpus/segment)."""
 import _common
 
 from replayfmt import parse_segment

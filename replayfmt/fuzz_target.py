@@ -120,7 +120,8 @@ class CommandTarget:
         self.workdir = workdir
 
     def run(self, data: bytes, kind: str) -> tuple[Outcome, dict]:
-        path = self.workdir / f"input.{ {'segment': 'bin', 'sidecar': 'mv2.session'}.get(kind, kind)}"
+        suffix = {"segment": "bin", "sidecar": "mv2.session"}.get(kind, kind)
+        path = self.workdir / f"input.{suffix}"
         path.write_bytes(data)
         argv = [a.replace("{file}", str(path)) for a in self.argv]
         return run_argv(argv, self.timeout), {}
