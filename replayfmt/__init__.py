@@ -9,6 +9,9 @@ line. Every name below except the errors is imported on first use (PEP 562), so 
 command reading a file does not pay for the model layer, Construct or the forensic tools.
 """
 
+import sys as _sys
+import types as _types
+
 from .errors import ErrorKind, ReplayFormatError
 
 __version__ = "0.1.0"
@@ -62,6 +65,19 @@ _LAZY = {
     "iter_sessions": ("stream", "iter_sessions"), "scan_segment": ("stream", "scan_segment"),
     "SessionSummary": ("stream", "SessionSummary"), "run_batch": ("batch", "run"),
 }
+
+
+class _Package(_types.ModuleType):
+    """Keeps `replayfmt.validate` the function when the submodule of the same name is imported
+    (the import system would otherwise bind the module over it)."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, _types.ModuleType) and _LAZY.get(name, ("",))[0] == name:
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):

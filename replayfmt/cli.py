@@ -461,7 +461,7 @@ _EXTENSIONS: list = []
 
 #: Command modules, imported only when the command line needs them (see `_load_extensions`):
 #: `info`, `dump` and `build` start without importing them (or Construct).
-_EXTENSION_MODULES = ("diff", "hexmap", "validate", "forensics")
+_EXTENSION_MODULES = ("diff", "hexmap", "validate", "forensics", "fuzz_target")
 _CORE_COMMANDS = {"info", "dump", "build"}
 _loaded = False
 

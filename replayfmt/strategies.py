@@ -9,21 +9,33 @@ boundaries that break codecs (0, 2^32-1, 2^63-1, 2^64-1, i64 min).
 session, previews of at most 512 characters without control characters other than \\n and \\t,
 Find.mode "Tantivy", checkpoint state hashes that match their snapshots, one session per
 segment, empty metadata, duration_ms 0.
+
+Near-valid inputs: `malformed_segment_bytes()` / `malformed_active_session_bytes()` yield
+`(bytes, expected ErrorKind, expected offset)` made by one structure-aware corruption of a
+valid encoding (see `replayfmt.fuzz.malform`): truncation inside any field, length bombs
+(2^62, 2^64-1), bad Option/bool tags, unknown variants, invalid UTF-8, session_count and
+total_size mismatches, trailing bytes, bad magic or version.
+
+Importing this module registers the record strategies with `st.from_type`, so
+`st.from_type(ReplaySession)` works (non-realistic ranges).
 """
 
 from __future__ import annotations
 
 import uuid
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import model as M
 from .codec import build_active_session, build_segment, snapshot_state_hash
+from .fuzz import MALFORMATIONS, applicable, malform
 
 __all__ = [
     "u32s", "u64s", "i64s", "hashes", "texts", "action_types", "actions", "snapshots",
     "checkpoints", "sessions", "replay_configs", "active_sessions", "segments",
-    "segment_bytes", "active_session_bytes",
+    "segment_bytes", "active_session_bytes", "malformed_segment_bytes",
+    "malformed_active_session_bytes", "MALFORMATIONS",
 ]
 
 u32s = st.one_of(st.sampled_from([0, 1, 255, 256, 2**16, M.U32_MAX]),
@@ -46,8 +58,21 @@ def _u64_lists(max_size: int):
     return st.lists(u64s, max_size=max_size)
 
 
-def action_types(realistic: bool = False):
+def _texts(max_text):
+    """Free text, at most `max_text` characters (default 40)."""
+    return texts if max_text is None else st.text(max_size=max_text)
+
+
+def _previews(max_text):
+    """Sanitised previews, at most min(`max_text`, 512) characters."""
+    if max_text is None or max_text >= 512:
+        return previews
+    return st.text(alphabet=_preview_chars, max_size=max_text)
+
+
+def action_types(realistic: bool = False, *, max_text: int | None = None, max_frames: int = 8):
     """One ActionType variant value (the CLI records only Put, Find, Ask, Checkpoint)."""
+    texts, previews = _texts(max_text), _previews(max_text)
     put = st.builds(M.Put, frame_id=u64s)
     find = st.builds(M.Find, query=previews if realistic else texts,
                      mode=st.just("Tantivy") if realistic else texts, result_count=u64s)
@@ -57,7 +82,7 @@ def action_types(realistic: bool = False):
         return st.one_of(put, find, ask)
     return st.one_of(
         put, find, ask, cp,
-        st.builds(M.PutMany, frame_ids=_u64_lists(8), count=u64s),
+        st.builds(M.PutMany, frame_ids=_u64_lists(max_frames), count=u64s),
         st.builds(M.Update, frame_id=u64s),
         st.builds(M.Delete, frame_id=u64s),
         st.builds(M.ToolCall, name=texts, args_hash=hashes),
@@ -66,9 +91,14 @@ def action_types(realistic: bool = False):
 
 @st.composite
 def actions(draw, *, realistic: bool = False, sequence: int | None = None,
-            timestamps=None, max_frames: int = 8):
-    """One ReplayAction. `sequence`/`timestamps` pin fields (used by `sessions`)."""
-    at = draw(action_types(realistic))
+            timestamps=None, max_frames: int = 8, max_text: int | None = None):
+    """One ReplayAction. `sequence`/`timestamps` pin fields (used by `sessions`).
+
+    Bounds: `max_frames` (affected_frames, PutMany.frame_ids), `max_text` (characters per
+    string; default 40 for free text, 512 for realistic previews).
+    """
+    texts, previews = _texts(max_text), _previews(max_text)
+    at = draw(action_types(realistic, max_text=max_text, max_frames=max_frames))
     frames = draw(_u64_lists(max_frames))
     if realistic:
         if isinstance(at, M.Put):
@@ -110,14 +140,17 @@ def checkpoints(draw, *, realistic: bool = False, id: int | None = None,
 
 @st.composite
 def sessions(draw, *, realistic: bool = False, max_actions: int = 6,
-             max_checkpoints: int = 3, ended: bool | None = None):
+             max_checkpoints: int = 3, ended: bool | None = None, max_text: int | None = None,
+             max_frames: int = 8):
     """One ReplaySession; realistic ones keep memvid's invariants."""
+    texts, previews = _texts(max_text), _previews(max_text)
+    act = dict(max_text=max_text, max_frames=max_frames)
     if not realistic:
         return M.ReplaySession(
             session_id=draw(uuids), name=draw(st.none() | texts), created_secs=draw(i64s),
             ended_secs=draw(st.none() | i64s),
             checkpoints=draw(st.lists(checkpoints(), max_size=max_checkpoints)),
-            actions=draw(st.lists(actions(), max_size=max_actions)),
+            actions=draw(st.lists(actions(**act), max_size=max_actions)),
             metadata=draw(st.dictionaries(texts, texts, max_size=4)),
             version=draw(u32s))
     created = draw(st.integers(0, 2**40))
@@ -125,7 +158,8 @@ def sessions(draw, *, realistic: bool = False, max_actions: int = 6,
     is_ended = draw(st.booleans()) if ended is None else ended
     stamps = st.integers(created, created + span)
     n = draw(st.integers(0, max_actions))
-    acts = [draw(actions(realistic=True, sequence=i, timestamps=stamps)) for i in range(n)]
+    acts = [draw(actions(realistic=True, sequence=i, timestamps=stamps, **act))
+            for i in range(n)]
     cps = []
     for k in range(draw(st.integers(0, min(max_checkpoints, n)))):
         at = draw(st.integers(0, max(n - 1, 0)))
@@ -141,9 +175,11 @@ replay_configs = st.builds(M.ReplayConfig, auto_checkpoint_interval=u64s,
 
 
 @st.composite
-def active_sessions(draw, *, realistic: bool = False, max_actions: int = 6):
+def active_sessions(draw, *, realistic: bool = False, max_actions: int = 6,
+                    max_text: int | None = None):
+    """One ActiveSession (the sidecar's record); realistic ones as `session start` makes them."""
     s = draw(sessions(realistic=realistic, max_actions=max_actions,
-                      ended=False if realistic else None))
+                      ended=False if realistic else None, max_text=max_text))
     if realistic:
         return M.ActiveSession(
             session=s, next_checkpoint_id=len(s.checkpoints),
@@ -154,22 +190,92 @@ def active_sessions(draw, *, realistic: bool = False, max_actions: int = 6):
 
 
 @st.composite
-def segments(draw, *, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6):
+def segments(draw, *, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6,
+             max_text: int | None = None):
     """A Segment value whose header fields match its sessions (as build_segment writes them)."""
     if realistic:
-        ss = [draw(sessions(realistic=True, max_actions=max_actions, ended=True))]
+        ss = [draw(sessions(realistic=True, max_actions=max_actions, ended=True,
+                            max_text=max_text))]
     else:
-        ss = draw(st.lists(sessions(max_actions=max_actions), max_size=max_sessions))
+        ss = draw(st.lists(sessions(max_actions=max_actions, max_text=max_text),
+                           max_size=max_sessions))
     data = build_segment(ss)
     return M.Segment(version=1, session_count=len(ss), total_size=len(data), sessions=ss)
 
 
-def segment_bytes(*, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6):
+def segment_bytes(*, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6,
+                  max_text: int | None = None):
     """Valid segment encodings."""
-    return segments(realistic=realistic, max_sessions=max_sessions,
-                    max_actions=max_actions).map(lambda seg: build_segment(seg.sessions))
+    return segments(realistic=realistic, max_sessions=max_sessions, max_actions=max_actions,
+                    max_text=max_text).map(lambda seg: build_segment(seg.sessions))
 
 
-def active_session_bytes(*, realistic: bool = False, max_actions: int = 6):
+def active_session_bytes(*, realistic: bool = False, max_actions: int = 6,
+                         max_text: int | None = None):
     """Valid `MV2ACTIV` envelope encodings."""
-    return active_sessions(realistic=realistic, max_actions=max_actions).map(build_active_session)
+    return active_sessions(realistic=realistic, max_actions=max_actions,
+                           max_text=max_text).map(build_active_session)
+
+
+# --- near-valid inputs ---------------------------------------------------------------------
+
+
+@st.composite
+def _malformed(draw, valid, how):
+    data = draw(valid)
+    names = applicable(data)
+    if how is not None:
+        wanted = [how] if isinstance(how, str) else list(how)
+        unknown = set(wanted) - set(MALFORMATIONS)
+        if unknown:
+            raise ValueError(f"unknown malformation(s): {sorted(unknown)}")
+        names = [n for n in names if n in wanted]
+    assume(names)
+    name = draw(st.sampled_from(names))
+    bad = malform(data, draw(st.randoms(use_true_random=False)), name)
+    return bad.data, bad.kind, bad.offset
+
+
+
+
+def malformed_segment_bytes(*, realistic: bool = False, how=None, max_sessions: int = 3,
+                            max_actions: int = 6):
+    """(bytes, ErrorKind, offset): a valid segment with one structural corruption.
+
+    `how` restricts the corruption to one name or a list of names from `MALFORMATIONS`
+    (truncate_inside, truncate_raw, length_bomb, bad_tag, unknown_variant, bad_utf8,
+    count_mismatch, size_mismatch, trailing_bytes, bad_header). parse_segment must raise
+    ReplayFormatError with exactly that kind and offset.
+    """
+    return _malformed(segment_bytes(realistic=realistic, max_sessions=max_sessions,
+                                    max_actions=max_actions), how)
+
+
+def malformed_active_session_bytes(*, realistic: bool = False, how=None, max_actions: int = 6):
+    """(bytes, ErrorKind, offset) for `MV2ACTIV` envelopes; see malformed_segment_bytes."""
+    return _malformed(active_session_bytes(realistic=realistic, max_actions=max_actions), how)
+
+
+def _register() -> None:
+    simple = {
+        M.Put: st.builds(M.Put, frame_id=u64s),
+        M.PutMany: st.builds(M.PutMany, frame_ids=_u64_lists(8), count=u64s),
+        M.Find: st.builds(M.Find, query=texts, mode=texts, result_count=u64s),
+        M.Ask: st.builds(M.Ask, query=texts, provider=texts, model=texts),
+        M.CheckpointAction: st.builds(M.CheckpointAction, checkpoint_id=u64s),
+        M.Update: st.builds(M.Update, frame_id=u64s),
+        M.Delete: st.builds(M.Delete, frame_id=u64s),
+        M.ToolCall: st.builds(M.ToolCall, name=texts, args_hash=hashes),
+        M.ReplayAction: actions(),
+        M.StateSnapshot: snapshots,
+        M.Checkpoint: checkpoints(),
+        M.ReplaySession: sessions(),
+        M.ReplayConfig: replay_configs,
+        M.ActiveSession: active_sessions(),
+        M.Segment: segments(),
+    }
+    for cls, strategy in simple.items():
+        st.register_type_strategy(cls, strategy)
+
+
+_register()

@@ -12,8 +12,8 @@ if [ ! -x .venv/bin/python ]; then
     log "creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv .venv
 fi
-log "installing replayfmt[test] into .venv"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+log "installing replayfmt[test,fuzz] into .venv (fuzz: atheris, coverage; wheels, no compiler)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,fuzz]'
 
 log "installing the memvid CLI (reference peer)"
 bash scripts/install-memvid.sh >/dev/null

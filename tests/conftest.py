@@ -10,6 +10,7 @@ FIXTURES = ROOT / "fixtures"
 REAL = FIXTURES / "real"
 GOLDEN = FIXTURES / "golden"
 MALFORMED = FIXTURES / "malformed"
+CORPUS = ROOT / "fuzz" / "corpus"
 
 
 def real_cases() -> list[Path]:
@@ -43,3 +44,8 @@ def cli_views(case_dir: Path) -> dict[str, bytes]:
 
 def load_json(path: Path):
     return json.loads(path.read_bytes())
+
+
+def corpus_files(sub: str) -> list[Path]:
+    """The fuzz seed corpus (fuzz/corpus/SUB)."""
+    return sorted((CORPUS / sub).iterdir())
