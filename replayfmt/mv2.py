@@ -16,7 +16,7 @@ from . import _generated as G
 from typing import TYPE_CHECKING
 
 from .codec import MANIFEST_SIZE, parse_segment
-from .errors import ReplayFormatError
+from .errors import ErrorKind, ReplayFormatError
 from .stream import SegmentScan, scan_segment
 
 if TYPE_CHECKING:
@@ -46,26 +46,43 @@ class Mv2Layout(namedtuple("Mv2Layout", "size footer_offset footer_pos toc_len g
 
 
 def read_layout(data) -> Mv2Layout:
-    """Header and footer of a `.mv2`; ValueError when they are missing or disagree."""
+    """Header and footer of a `.mv2`.
+
+    Raises ReplayFormatError (a ValueError) with the offset and path of the part that is
+    missing or wrong, so every entry point gives a value or that one error.
+    """
     size = len(data)
-    if size < 80 or not is_mv2(data):
-        raise ValueError("not a .mv2 file (no MV2\\0 header)")
-    try:
-        header, _ = G.json_Mv2Header(data, 0, G.SIZE["Mv2Header"])
-    except ReplayFormatError as exc:
-        raise ValueError(f"unreadable .mv2 header: {exc}") from exc
+    if size < 4 or not is_mv2(data):
+        kind = ErrorKind.TRUNCATED if size < 4 else ErrorKind.BAD_MAGIC
+        raise ReplayFormatError(kind, "not a .mv2 file (no MV2\\0 header)", offset=0,
+                                path="header.magic", expected=G.MV2_MAGIC,
+                                actual=bytes(data[:4]))
+    header, _ = _prefixed(G.json_Mv2Header, data, 0, min(size, G.SIZE["Mv2Header"]), "header")
     footer_pos = size - FOOTER_SIZE
-    if footer_pos < 0 or bytes(data[footer_pos:footer_pos + 8]) != G.MV2_FOOTER_MAGIC:
-        raise ValueError("no MV2FOOT! footer at the end of the file")
-    footer, _ = G.json_Mv2Footer(data, footer_pos, size)
+    if footer_pos < G.SIZE["Mv2Header"] or bytes(data[footer_pos:footer_pos + 8]) != \
+            G.MV2_FOOTER_MAGIC:
+        raise ReplayFormatError(ErrorKind.BAD_MAGIC, "no MV2FOOT! footer at the end of the file",
+                                offset=max(footer_pos, 0), path="footer.magic",
+                                expected=G.MV2_FOOTER_MAGIC,
+                                actual=bytes(data[max(footer_pos, 0):footer_pos + 8]))
+    footer, _ = _prefixed(G.json_Mv2Footer, data, footer_pos, size, "footer")
     footer_offset = header["footer_offset"]
     toc_len = footer["toc_len"]
     if not 0 <= footer_offset <= footer_pos or footer_pos - footer_offset != toc_len:
         # Trust the footer's toc_len when the header disagrees (e.g. a torn header write).
         footer_offset = footer_pos - toc_len
         if footer_offset < 0:
-            raise ValueError("TOC length in the footer exceeds the file")
+            raise ReplayFormatError(ErrorKind.LENGTH_OVERFLOW, "TOC length exceeds the file",
+                                    offset=footer_pos + 8, path="footer.toc_len",
+                                    expected=f"<= {footer_pos}", actual=toc_len)
     return Mv2Layout(size, footer_offset, footer_pos, toc_len, footer["generation"])
+
+
+def _prefixed(parse, data, start, end, part):
+    try:
+        return parse(data, start, end)
+    except ReplayFormatError as err:
+        raise err.prefix(part)
 
 
 class LiveSegment:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import replayfmt as R
 from replayfmt import mv2
 from conftest import load_json, real_cases
 
@@ -36,10 +37,18 @@ def test_layout_of_a_real_file():
     assert lay.footer_pos - lay.footer_offset == lay.toc_len
 
 
-@pytest.mark.parametrize("data", [b"", b"MV2\0" + bytes(100), b"XXXX" + bytes(200)])
-def test_not_a_usable_mv2(data):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("data, kind, offset, path", [
+    (b"", "truncated", 0, "header.magic"),
+    (b"XXXX" + bytes(200), "bad_magic", 0, "header.magic"),
+    (b"MV2\0" + bytes(20), "truncated", 24, "header.wal_size"),
+    (b"MV2\0" + bytes(200), "bad_magic", 148, "footer.magic"),
+    (b"MV2\0" + bytes(200) + b"MV2FOOT!" + (2**40).to_bytes(8, "little") + bytes(40),
+     "length_overflow", 212, "footer.toc_len"),
+])
+def test_not_a_usable_mv2(data, kind, offset, path):
+    with pytest.raises(R.ReplayFormatError) as info:
         mv2.read_layout(data)
+    assert (info.value.kind, info.value.offset, info.value.path) == (kind, offset, path)
 
 
 def test_manifest_pointing_at_a_damaged_segment_means_no_live_segment():
