@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import mmap
-import os
 import struct
 import sys
 from pathlib import Path
@@ -512,15 +510,10 @@ def open_evidence(path: str):
     if path == "-":
         yield sys.stdin.buffer.read()
         return
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            yield b""
-            return
-        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            yield mm
-        finally:
-            mm.close()
+    from .stream import open_mapped
+
+    with open_mapped(path) as data:
+        yield data
 
 
 def _cli():
