@@ -117,7 +117,6 @@ def construct_compiled():
 
 def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
     b, _ = data_for(n)
-    rows: dict[str, dict] = {}
     names = ["replayfmt", "hand-written", "construct", "construct-compiled"]
     times = {(k, op): [] for k in names for op in ("parse", "build")}
     seg = codec.parse_segment(b)

@@ -13,7 +13,6 @@ run (docs/fuzzing.md) after `-merge=1`, the smallest set keeping all its coverag
 from __future__ import annotations
 
 import hashlib
-import random
 import shutil
 import struct
 from pathlib import Path

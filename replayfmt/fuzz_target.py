@@ -21,7 +21,6 @@ written over the live segment of a template .mv2, or a whole .mv2, then `session
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shlex

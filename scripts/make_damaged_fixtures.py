@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from replayfmt import mv2 as mv2mod  # noqa: E402
-from replayfmt.codec import build_segment, parse_active_session, parse_segment  # noqa: E402
+from replayfmt.codec import build_segment, parse_segment  # noqa: E402
 from replayfmt.model import OVERSIZE_HASH, Find, PutMany, ReplayAction  # noqa: E402
 from replayfmt.trace import trace_active_session, trace_segment  # noqa: E402
 

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 import replayfmt as R
 from conftest import GOLDEN, MALFORMED, REAL
