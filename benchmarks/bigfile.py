@@ -6,7 +6,8 @@
 Writes one replay segment of about --gb gigabytes (copies of a 100k-action synthetic session,
 ~30 MB each, each with its own session id) into a temp dir, then runs, each in its own process
 under /usr/bin/time: `replayfmt.iter_sessions` decoding every session one at a time,
-`replayfmt info` (every byte checked, summaries only) and `replayfmt info --headers`, and
+`replayfmt info` (every byte checked, summaries only), `replayfmt info --headers` and
+`replayfmt carve --json` (every magic string tried, every candidate fully checked), and
 prints wall time and peak RSS next to the file size and the size of one session.
 """
 
@@ -77,7 +78,8 @@ def main() -> int:
         rf = str(Path(sys.executable).with_name("replayfmt"))
         rows = [("iter_sessions (decode every session)", [sys.executable, "-c", ITER, str(path)]),
                 ("replayfmt info (every byte checked)", [rf, "info", str(path)]),
-                ("replayfmt info --headers", [rf, "info", "--headers", str(path)])]
+                ("replayfmt info --headers", [rf, "info", "--headers", str(path)]),
+                ("replayfmt carve --json (every byte checked)", [rf, "carve", "--json", str(path)])]
         print(f"{'what':<40} {'wall s':>8} {'peak RSS MB':>12}  output")
         for label, argv in rows:
             wall, rss, out = measure(argv)

@@ -38,6 +38,7 @@ from .codec import (
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .model import ActiveSession, ReplayConfig, ReplaySession
+from .stream import release, scan_segment
 from .trace import decode_field
 
 __all__ = [
@@ -58,53 +59,87 @@ class Block:
     """A segment or envelope found in the input.
 
     kind: "segment" or "active_session"; offset, size: where its bytes are; live: the `.mv2`
-    TOC manifest points at it (always False outside a `.mv2`, and for envelopes); sessions: the
-    decoded sessions; active: the decoded ActiveSession for an envelope; sha256 of its bytes;
-    duplicate_of: offset of an earlier block with identical bytes, else None.
+    TOC manifest points at it (always False outside a `.mv2`, and for envelopes); summaries:
+    per session, what `session list` shows (id, name, times, counts), read while checking;
+    sha256 of its bytes; duplicate_of: offset of an earlier block with identical bytes, else
+    None. `sessions` and `active` decode the block's bytes on first use, from the buffer given
+    to `carve` (so an mmap must still be open then); carving itself keeps no decoded records,
+    which keeps memory flat on multi-GB inputs.
     """
 
     kind: str
     offset: int
     size: int
     live: bool
-    sessions: list[ReplaySession]
-    active: ActiveSession | None = None
+    summaries: list[dict]
     sha256: str = ""
     duplicate_of: int | None = None
+    _data: Any = attrs.field(default=None, repr=False, eq=False)
+    _decoded: Any = attrs.field(default=None, repr=False, eq=False, init=False)
 
     @property
     def end(self) -> int:
         return self.offset + self.size
 
+    def _decode(self):
+        if self._decoded is None:
+            raw = bytes(self._data[self.offset:self.end])
+            self._decoded = (parse_segment(raw) if self.kind == "segment"
+                             else parse_active_session(raw))
+        return self._decoded
+
+    @property
+    def sessions(self) -> list[ReplaySession]:
+        value = self._decode()
+        return list(value.sessions) if self.kind == "segment" else [value.session]
+
+    @property
+    def active(self) -> ActiveSession | None:
+        return self._decode() if self.kind == "active_session" else None
+
     def to_json(self) -> dict:
         return {
             "kind": self.kind, "offset": self.offset, "size": self.size, "live": self.live,
             "sha256": self.sha256, "duplicate_of": self.duplicate_of,
-            "sessions": [{"session_id": str(s.session_id), "name": s.name,
-                          "created_secs": s.created_secs, "ended_secs": s.ended_secs,
-                          "action_count": len(s.actions),
-                          "checkpoint_count": len(s.checkpoints)} for s in self.sessions],
+            "sessions": self.summaries,
         }
+
+
+def _summary(session_id, name, created, ended, actions: int, checkpoints: int) -> dict:
+    return {"session_id": str(session_id), "name": name, "created_secs": created,
+            "ended_secs": ended, "action_count": actions, "checkpoint_count": checkpoints}
+
+
+def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
+    """Hash in place, 16 MiB at a time, dropping the mmap pages already hashed."""
+    digest = hashlib.sha256()
+    with memoryview(data) as view:
+        for pos in range(start, stop, chunk):
+            end = min(pos + chunk, stop)
+            with view[pos:end] as part:
+                digest.update(part)
+            release(data, pos, end)
+    return digest.hexdigest()
 
 
 def _segment_candidate(data, o: int, n: int) -> Block | None:
     if n - o < SEGMENT_HEADER_SIZE:
         return None
     version, count, total = struct.unpack_from("<IIQ", data, o + 8)
-    # Cheap rejections before copying anything: the declared size must fit and hold the count.
+    # Cheap rejections before decoding anything: the declared size must fit and hold the count.
     if total < SEGMENT_HEADER_SIZE or o + total > n:
         return None
     if count * (8 + _MIN_SESSION) > total - SEGMENT_HEADER_SIZE:
         return None
     if count and _U64.unpack_from(data, o + SEGMENT_HEADER_SIZE)[0] > total - 32:
         return None
-    raw = bytes(data[o:o + total])
-    try:
-        seg = parse_segment(raw)
+    try:  # every byte checked exactly as parse_segment does, no record built
+        scan = scan_segment(data, o, o + total)
     except ReplayFormatError:
         return None
-    return Block("segment", o, total, False, list(seg.sessions),
-                 sha256=hashlib.sha256(raw).hexdigest())
+    summaries = [_summary(s.session_id, s.name, s.created_secs, s.ended_secs, s.action_count,
+                          s.checkpoint_count) for s in scan.sessions]
+    return Block("segment", o, total, False, summaries, _sha256(data, o, o + total), data=data)
 
 
 def _active_candidate(data, o: int, n: int) -> Block | None:
@@ -113,13 +148,16 @@ def _active_candidate(data, o: int, n: int) -> Block | None:
     (length,) = _U64.unpack_from(data, o + 8)
     if length < G.MIN_SIZE["ActiveSession"] or o + ENVELOPE_HEADER_SIZE + length > n:
         return None
-    raw = bytes(data[o:o + ENVELOPE_HEADER_SIZE + length])
+    stop = o + ENVELOPE_HEADER_SIZE + length
     try:
-        act = parse_active_session(raw)
+        act = parse_active_session(bytes(data[o:stop]))
     except ReplayFormatError:
         return None
-    return Block("active_session", o, len(raw), False, [act.session], active=act,
-                 sha256=hashlib.sha256(raw).hexdigest())
+    s = act.session
+    summary = _summary(s.session_id, s.name, s.created_secs, s.ended_secs, len(s.actions),
+                       len(s.checkpoints))
+    return Block("active_session", o, stop - o, False, [summary], _sha256(data, o, stop),
+                 data=data)
 
 
 def carve(data) -> list[Block]:
@@ -574,10 +612,10 @@ def cmd_carve(args) -> int:
         if b.duplicate_of is not None:
             flags += f" (same bytes as the block at {b.duplicate_of})"
         print(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
-        for s in b.sessions:
-            name = "(unnamed)" if s.name is None else repr(s.name)
-            print(f"    session {s.session_id} {name}: {len(s.actions)} action(s), "
-                  f"{len(s.checkpoints)} checkpoint(s)")
+        for s in b.summaries:
+            name = "(unnamed)" if s["name"] is None else repr(s["name"])
+            print(f"    session {s['session_id']} {name}: {s['action_count']} action(s), "
+                  f"{s['checkpoint_count']} checkpoint(s)")
     print(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
     return cli.EXIT_OK
 

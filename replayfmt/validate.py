@@ -463,7 +463,7 @@ def _validate_mv2(data, out: _Collector) -> None:
     for block in carve(data):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
-                    f"segment not pointed at by the TOC ({len(block.sessions)} session(s)"
+                    f"segment not pointed at by the TOC ({len(block.summaries)} session(s)"
                     + (f", copy of the one at {block.duplicate_of})" if block.duplicate_of
                        is not None else ")"))
 
