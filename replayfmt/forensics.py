@@ -160,6 +160,19 @@ def _active_candidate(data, o: int, n: int) -> Block | None:
                  data=data)
 
 
+def _find_all(data, magic: bytes, chunk: int = 1 << 24):
+    """Every offset of `magic`, searched 16 MiB at a time; the pages searched are dropped
+    again (on an mmap), so the search does not make the whole file resident."""
+    n = len(data)
+    for pos in range(0, n, chunk):
+        stop = min(n, pos + chunk + len(magic) - 1)  # a match may straddle the window's end
+        hit = data.find(magic, pos, stop)
+        while hit != -1:
+            yield hit
+            hit = data.find(magic, hit + 1, stop)
+        release(data, pos, min(n, pos + chunk))
+
+
 def carve(data) -> list[Block]:
     """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
 
@@ -172,10 +185,7 @@ def carve(data) -> list[Block]:
     n = len(data)
     candidates = []
     for magic, kind in ((schema.SEGMENT_MAGIC, "segment"), (schema.ACTIVE_MAGIC, "active")):
-        pos = data.find(magic)
-        while pos != -1:
-            candidates.append((pos, kind))
-            pos = data.find(magic, pos + 1)
+        candidates.extend((pos, kind) for pos in _find_all(data, magic))
     candidates.sort()
     blocks: list[Block] = []
     covered = 0

@@ -162,3 +162,18 @@ def test_salvage_reads_on_past_a_damaged_session():
     assert result.stopped_at == trace_segment(bytes(data)).find(
         "sessions[1].actions[0]").end
     assert result.errors[0].kind == "invalid_utf8"
+
+
+def test_magic_search_in_windows_finds_matches_across_window_edges():
+    from replayfmt.forensics import _find_all
+
+    data = bytearray(4096)
+    for pos in (0, 1017, 1030, 2045, 3000, 4088):
+        data[pos:pos + 8] = b"MV2RPLY!"
+    data = bytes(data)
+    expected, hit = [], data.find(b"MV2RPLY!")
+    while hit != -1:
+        expected.append(hit)
+        hit = data.find(b"MV2RPLY!", hit + 1)
+    assert list(_find_all(data, b"MV2RPLY!", chunk=1024)) == expected
+    assert 1017 in expected and 2045 in expected  # straddling a window edge
