@@ -26,6 +26,7 @@ from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
 from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest, ReplaySession
+from .stream import scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "register",
@@ -313,26 +314,44 @@ def _register(loc: _Locator, got: SalvagedSession, prefix: str) -> None:
 # --- containers ------------------------------------------------------------------------------
 
 def _validate_segment(b, out: _Collector) -> list[ReplaySession]:
-    """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base)."""
+    """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
+
+    A segment that strict parsing accepts (checked by `stream.scan_segment`, which builds
+    nothing) is not traced up front: field offsets are traced record by record, only for the
+    records a diagnostic names. Damaged segments are traced whole, to report every problem.
+    """
     n = len(b)
-    t = trace_segment(b)
-    for err in t.problems:
-        out.error(err, n)
-    if t.find("total_size") is None:  # the header itself did not decode
-        return []
-    count = t.find("session_count").value
+    try:
+        clean = scan_segment(b)
+    except ReplayFormatError:
+        clean = None
+    if clean is not None:
+        count = clean.session_count
+    else:
+        t = trace_segment(b)
+        for err in t.problems:
+            out.error(err, n)
+        if t.find("total_size") is None:  # the header itself did not decode
+            return []
+        count = t.find("session_count").value
     sessions: list[ReplaySession] = []
     ids: dict = {}
+
     def check_block(i: int, start: int, stop: int) -> None:
         prefix = f"sessions[{i}]"
-        block_trace = trace_record("ReplaySession", b, start, stop, prefix)
-        for err in block_trace.problems:
-            out.error(err, n)
+        traces = []
+        if clean is None:
+            block_trace = trace_record("ReplaySession", b, start, stop, prefix)
+            for err in block_trace.problems:
+                out.error(err, n)
+            traces.append(block_trace)
         got = salvage_session_block(b, start, stop, prefix)
         if got is None:
             return
-        loc = _Locator(b, [block_trace])
+        loc = _Locator(b, traces)
         _register(loc, got, prefix)
+        if clean is not None:  # session-level fields, traced only if a diagnostic names one
+            loc.record(prefix, "ReplaySession", start, stop)
         sid = got.session.session_id
         if sid in ids:
             out.add("RF105", *loc(f"{prefix}.session_id"), f"{prefix}.session_id",

@@ -151,3 +151,18 @@ def test_any_corruption_gives_a_report_not_a_crash(path):
             m[rng.randrange(len(m))] = rng.randrange(256)
         validate(bytes(m))
         validate(bytes(m[:rng.randrange(len(m))]))
+
+
+def test_clean_segments_are_not_traced_up_front(monkeypatch):
+    """A segment strict parsing accepts is checked without a whole-segment trace; offsets of
+    diagnostics are traced record by record, and come out the same."""
+    V = sys.modules["replayfmt.validate"]  # the package binds the name to the function
+    root = Path(__file__).resolve().parents[1]
+    data = (root / "fixtures" / "golden" / "segment_all_variants.bin").read_bytes()
+    expected = [d.to_json() for d in V.validate(data).diagnostics]
+
+    def no_trace(*args, **kwargs):
+        raise AssertionError("whole-segment trace on a clean segment")
+
+    monkeypatch.setattr(V, "trace_segment", no_trace)
+    assert [d.to_json() for d in V.validate(data).diagnostics] == expected
