@@ -25,7 +25,7 @@ from .codec import snapshot_state_hash
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
-from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest, ReplaySession
+from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest
 from .stream import scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
@@ -313,7 +313,7 @@ def _register(loc: _Locator, got: SalvagedSession, prefix: str) -> None:
 
 # --- containers ------------------------------------------------------------------------------
 
-def _validate_segment(b, out: _Collector) -> list[ReplaySession]:
+def _validate_segment(b, out: _Collector) -> None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
     A segment that strict parsing accepts (checked by `stream.scan_segment`, which builds
@@ -332,10 +332,9 @@ def _validate_segment(b, out: _Collector) -> list[ReplaySession]:
         for err in t.problems:
             out.error(err, n)
         if t.find("total_size") is None:  # the header itself did not decode
-            return []
+            return
         count = t.find("session_count").value
-    sessions: list[ReplaySession] = []
-    ids: dict = {}
+    ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
 
     def check_block(i: int, start: int, stop: int) -> None:
         prefix = f"sessions[{i}]"
@@ -358,7 +357,6 @@ def _validate_segment(b, out: _Collector) -> list[ReplaySession]:
                     f"session id {sid} already used by sessions[{ids[sid]}]")
         ids.setdefault(sid, i)
         _check_session(got, prefix, loc, out)
-        sessions.append(got.session)
 
     i = -1
     try:
@@ -369,7 +367,6 @@ def _validate_segment(b, out: _Collector) -> list[ReplaySession]:
         if err.kind == K.LENGTH_OVERFLOW and err.path == f"sessions[{i + 1}]":
             # A cut segment: the records before the cut are still there to check.
             check_block(i + 1, err.offset + 8, n)
-    return sessions
 
 
 def _validate_active(b, out: _Collector) -> None:
