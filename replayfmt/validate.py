@@ -26,7 +26,7 @@ from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
 from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest
-from .stream import scan_segment
+from .stream import release, scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "register",
@@ -217,13 +217,17 @@ class _Locator:
 
     def __call__(self, path: str) -> tuple[int, int]:
         span = self.spans.get(path)
-        if span is None:
-            for rec_path, (name, start, end) in list(self.records.items()):
-                if path == rec_path or path.startswith(rec_path + "."):
-                    self._index(trace_record(name, self.data, start, end, rec_path))
-                    del self.records[rec_path]
-                    span = self.spans.get(path)
-                    break
+        rec_path = path
+        while span is None:  # the innermost registered record holding the field
+            if rec_path in self.records:
+                name, start, end = self.records.pop(rec_path)
+                self._index(trace_record(name, self.data, start, end, rec_path))
+                span = self.spans.get(path)
+                break
+            cut = rec_path.rfind(".")
+            if cut < 0:
+                break
+            rec_path = rec_path[:cut]
         return (span.offset, span.size) if span is not None else (0, 0)
 
 
@@ -362,6 +366,7 @@ def _validate_segment(b, out: _Collector) -> None:
     try:
         for i, start, stop in iter_session_blocks(b, count):
             check_block(i, start, stop)
+            release(b, start, stop)  # an mmap'd file stays out of the resident set
     except ReplayFormatError as err:
         out.error(err, n)
         if err.kind == K.LENGTH_OVERFLOW and err.path == f"sessions[{i + 1}]":
