@@ -46,8 +46,11 @@ import handwritten  # noqa: E402
 import synth  # noqa: E402
 
 from replayfmt import _generated as G  # noqa: E402
-from replayfmt import codec, schema  # noqa: E402
-from replayfmt import reference  # noqa: E402
+from replayfmt import (  # noqa: E402
+    codec,
+    reference,  # noqa: E402
+    schema,
+)
 
 DATA = HERE / ".data"
 CPU = time.process_time

@@ -20,6 +20,7 @@ import orjson
 
 from . import __version__
 from . import _generated as G
+from . import mv2 as mv2mod
 from .codec import (
     _parse_in_block,
     build_active_session,
@@ -30,7 +31,6 @@ from .codec import (
     parse_segment,
 )
 from .errors import ReplayFormatError
-from . import mv2 as mv2mod
 from .stream import SessionSummary, scan_segment, session_memvid_json, summarize_active
 
 if TYPE_CHECKING:  # the model and memvid_json are imported where used: reading starts faster

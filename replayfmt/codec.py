@@ -14,13 +14,13 @@ import mmap
 import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import blake3
 
 from . import _generated as G
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the model (attrs) is imported where values are built, not to read bytes
     from .model import (

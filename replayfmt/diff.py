@@ -290,6 +290,7 @@ def _load_record(path: str):
 def cmd_diff(args) -> int:
     """Exit 0 equal, 1 different, 2 when either input cannot be read or decoded."""
     import sys
+
     from .cli import EXIT_USAGE, InputError, UsageError
     from .errors import ReplayFormatError
     from .memvid_json import dumps

@@ -11,10 +11,9 @@ Session records are not decoded here: candidates are checked with `stream.scan_s
 from __future__ import annotations
 
 from collections import namedtuple
-
-from . import _generated as G
 from typing import TYPE_CHECKING
 
+from . import _generated as G
 from .codec import MANIFEST_SIZE, parse_segment
 from .errors import ErrorKind, ReplayFormatError
 from .stream import SegmentScan, scan_segment

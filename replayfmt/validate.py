@@ -20,8 +20,13 @@ import attrs
 
 from . import mv2 as mv2mod
 from . import schema
-from .codec import ENVELOPE_HEADER_SIZE, iter_session_blocks, parse_manifest, parse_segment
-from .codec import snapshot_state_hash
+from .codec import (
+    ENVELOPE_HEADER_SIZE,
+    iter_session_blocks,
+    parse_manifest,
+    parse_segment,
+    snapshot_state_hash,
+)
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block

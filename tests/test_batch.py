@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from conftest import REAL
+
 from replayfmt import batch
 from replayfmt.validate import validate_path
 

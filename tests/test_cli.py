@@ -6,9 +6,9 @@ import json
 import subprocess
 import sys
 
+from conftest import GOLDEN, MALFORMED, REAL
 
 import replayfmt as R
-from conftest import GOLDEN, MALFORMED, REAL
 
 
 def run(*args, stdin: bytes | None = None):

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _real import real_dir
+
 from replayfmt.cli import main
 from replayfmt.codec import parse_active_session, parse_segment
 

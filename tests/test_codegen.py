@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 import gen
+import pytest
 from conftest import REAL
+
 from replayfmt import _generated as G
 from replayfmt import codec, codegen, model, schema
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from conftest import CORPUS as CORPUS_DIR
+from conftest import corpus_files
 
 import replayfmt
 from replayfmt import ReplayFormatError
 from replayfmt.fuzz import mutate
-
-from conftest import CORPUS as CORPUS_DIR
-from conftest import corpus_files
 
 ALL = [p for sub in ("segment", "active", "mv2", "found-segment", "found-active")
        for p in corpus_files(sub)]

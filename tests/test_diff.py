@@ -8,14 +8,19 @@ import json
 import uuid
 
 import pytest
+from _real import real_dir
 
 from replayfmt import (
-    Find, Put, ReplayAction, ReplaySession, build_segment, diff_records,
-    parse_active_session, parse_segment,
+    Find,
+    Put,
+    ReplayAction,
+    ReplaySession,
+    build_segment,
+    diff_records,
+    parse_active_session,
+    parse_segment,
 )
 from replayfmt.cli import main
-
-from _real import real_dir
 
 
 def _case(name):

@@ -7,8 +7,8 @@ import random
 from pathlib import Path
 
 import pytest
-
 from _real import active_files, cases, ids, segment_files
+
 from replayfmt import carve, salvage
 from replayfmt.codec import (
     build_segment,

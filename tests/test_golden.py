@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import cli_views, golden_files, load_json, real_actives, real_cases, real_segments
 
 import replayfmt as R
-from conftest import cli_views, golden_files, load_json, real_actives, real_cases, real_segments
 
 
 def _parse(data: bytes):

@@ -10,12 +10,11 @@ import shutil
 import subprocess
 
 import pytest
+from _real import active_files, ids, mv2_files, real_dir, segment_files
 
 from replayfmt import parse_active_session, parse_segment
 from replayfmt.cli import main
 from replayfmt.hexmap import build_hexmap, render_html, render_text
-
-from _real import active_files, ids, mv2_files, real_dir, segment_files
 
 ALL = segment_files() + active_files()
 

@@ -12,12 +12,13 @@ import sys
 import uuid
 
 import pytest
+from conftest import GOLDEN, load_json, real_cases
 from hypothesis import HealthCheck, given, settings
 
 import replayfmt as R
-from replayfmt import mv2, strategies as S
+from replayfmt import mv2
+from replayfmt import strategies as S
 from replayfmt.peer import MemvidCLI
-from conftest import GOLDEN, load_json, real_cases
 
 pytestmark = pytest.mark.interop
 

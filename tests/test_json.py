@@ -6,9 +6,9 @@ import json
 
 import jsonschema
 import pytest
+from conftest import ROOT, all_binaries
 
 import replayfmt as R
-from conftest import ROOT, all_binaries
 
 SCHEMA = json.loads((ROOT / "schemas" / "memvid-json.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

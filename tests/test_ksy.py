@@ -12,14 +12,27 @@ import sys
 import uuid
 
 import pytest
+from _real import ROOT, active_files, ids, segment_files
 
 from replayfmt import (
-    ActiveSession, Ask, Checkpoint, CheckpointAction, Delete, Find, Put, PutMany, ReplayAction,
-    ReplayConfig, ReplaySession, Segment, StateSnapshot, ToolCall, Update,
-    parse_active_session, parse_segment,
+    ActiveSession,
+    Ask,
+    Checkpoint,
+    CheckpointAction,
+    Delete,
+    Find,
+    Put,
+    PutMany,
+    ReplayAction,
+    ReplayConfig,
+    ReplaySession,
+    Segment,
+    StateSnapshot,
+    ToolCall,
+    Update,
+    parse_active_session,
+    parse_segment,
 )
-
-from _real import ROOT, active_files, ids, segment_files
 
 KSY = ROOT / "schemas" / "replay.ksy"
 
@@ -183,6 +196,7 @@ def test_all_eight_action_variants(ks):
 def test_rejects_what_replayfmt_rejects(ks):
     """Bad magic, an unknown ActionType index, a bad Option tag, a length past the end."""
     import kaitaistruct
+
     from replayfmt import ReplayFormatError, build_segment
     marker = 0x0DDBA11_C0FFEE
     session = ReplaySession(session_id=uuid.UUID(int=1), name="x", created_secs=1,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import MALFORMED, load_json
 
 import replayfmt as R
-from conftest import MALFORMED, load_json
 
 CASES = sorted(MALFORMED.glob("*.bin"))
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import random
 
 import pytest
+from conftest import corpus_files
 
 from replayfmt import ReplayFormatError, parse_active_session, parse_segment
 from replayfmt.fuzz import (
-    MALFORMATIONS, applicable, byte_mutate, detect, field_map, malform, mutate,
+    MALFORMATIONS,
+    applicable,
+    byte_mutate,
+    detect,
+    field_map,
+    malform,
+    mutate,
 )
-
-from conftest import corpus_files
 
 VALID = corpus_files("segment") + corpus_files("active")
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import load_json, real_cases
 
 import replayfmt as R
 from replayfmt import mv2
-from conftest import load_json, real_cases
 
 
 @pytest.mark.parametrize("case", real_cases(), ids=lambda p: p.name)

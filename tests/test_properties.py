@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import random
 
+from conftest import all_binaries
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import replayfmt as R
 from replayfmt import strategies as S
-from conftest import all_binaries
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -11,18 +11,24 @@ import sys
 import textwrap
 
 import pytest
+from conftest import ROOT, corpus_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import replayfmt.strategies as S
 from replayfmt import (
-    ActiveSession, ReplayAction, ReplayFormatError, ReplaySession, build_active_session,
-    build_segment, parse_active_session, parse_segment, parse_session,
+    ActiveSession,
+    ReplayAction,
+    ReplayFormatError,
+    ReplaySession,
+    build_active_session,
+    build_segment,
+    parse_active_session,
+    parse_segment,
+    parse_session,
 )
 from replayfmt.fuzz import field_map
 from replayfmt.model import Put, PutMany
-
-from conftest import ROOT, corpus_files
 
 
 @settings(max_examples=500)

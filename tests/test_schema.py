@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from conftest import all_binaries, real_actives, real_segments
 
 import replayfmt as R
 from replayfmt import codegen, model, schema
-from conftest import all_binaries, real_actives, real_segments
 
 
 @pytest.mark.parametrize("path", all_binaries(), ids=lambda p: f"{p.parent.name}/{p.name}")

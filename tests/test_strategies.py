@@ -9,8 +9,16 @@ from hypothesis import strategies as st
 
 import replayfmt.strategies as S
 from replayfmt import (
-    ActiveSession, Find, ReplayAction, ReplayFormatError, ReplaySession, Segment,
-    build_active_session, build_segment, parse_active_session, parse_segment,
+    ActiveSession,
+    Find,
+    ReplayAction,
+    ReplayFormatError,
+    ReplaySession,
+    Segment,
+    build_active_session,
+    build_segment,
+    parse_active_session,
+    parse_segment,
     snapshot_state_hash,
 )
 from replayfmt.fuzz import MALFORMATIONS

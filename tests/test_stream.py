@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 import gen
+import pytest
 from conftest import REAL
+
 from replayfmt import codec, stream
 from replayfmt.errors import ErrorKind as K
 from replayfmt.errors import ReplayFormatError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from _real import active_files, ids, segment_files
+
 from replayfmt.codec import parse_active_session, parse_segment
 from replayfmt.errors import ReplayFormatError
 from replayfmt.trace import trace_active_session, trace_record, trace_segment

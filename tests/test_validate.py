@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _real import active_files, cases, ids, mv2_files, real_dir, segment_files
+
 from replayfmt.validate import ERROR, INFO, RULES, to_sarif, validate
 
 ROOT = Path(__file__).resolve().parent.parent
