@@ -243,6 +243,9 @@ def all_sessions(data, blocks: list[Block] | None = None) -> list[SessionRecord]
     if blocks is None:
         blocks = carve(data)
     segments = [b for b in blocks if b.kind == "segment"]
+    # A bare segment file is its own live segment (a .mv2 says which one is live).
+    whole = None if mv2mod.is_mv2(data) else next(
+        (b for b in segments if b.offset == 0 and b.end == len(data)), None)
     has_live = any(b.live for b in segments)
     records: dict[tuple, SessionRecord] = {}
     for b in blocks:
@@ -254,7 +257,7 @@ def all_sessions(data, blocks: list[Block] | None = None) -> list[SessionRecord]
             rec.blocks.append(b)
     for rec in records.values():
         sid = rec.session.session_id
-        if any(b.live for b in rec.blocks):
+        if any(b.live or b is whole for b in rec.blocks):
             rec.status = "live"
             continue
         segs = [b for b in rec.blocks if b.kind == "segment"]

@@ -14,19 +14,67 @@ import tempfile
 from pathlib import Path
 
 from ..files import InputError, dumps
+from ..text import escape
 
-__all__ = ["EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BUG", "EXIT_INTERRUPTED",
-           "UsageError", "InputError", "dumps", "read_input", "map_input", "write_output", "evidence",
-           "add_batch_arguments", "wants_batch", "KINDS"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BUG",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "KINDS",
+    "InputError",
+    "UsageError",
+    "add_batch_arguments",
+    "add_kind_argument",
+    "dumps",
+    "escape",
+    "evidence",
+    "kind_value",
+    "map_input",
+    "read_input",
+    "say",
+    "wants_batch",
+    "warn",
+    "write_output",
+    "write_text",
+]
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-#: `--kind` values -> the library's container names (None: from the magic).
-KINDS = {"auto": None, "segment": "segment", "active": "active_session", "mv2": "mv2"}
+#: `--kind` values (the same in every command) -> the library's container names (None: from
+#: the magic). "active" is still accepted for "sidecar".
+KINDS = {"auto": None, "segment": "segment", "sidecar": "active_session", "mv2": "mv2"}
+
+
+def kind_value(text: str) -> str:
+    """argparse type for `--kind`: one of KINDS ("active" is read as "sidecar")."""
+    return "sidecar" if text == "active" else text
+
+
+def add_kind_argument(parser, choices=tuple(KINDS), default="auto",
+                      help="read as this container regardless of the magic") -> None:
+    parser.add_argument("--kind", type=kind_value, choices=choices, default=default,
+                        help=help)
 
 
 class UsageError(Exception):
     """Bad arguments or unusable files (exit 2)."""
+
+
+def say(line: str = "", file=None) -> None:
+    """Print one line of text output (stdout by default) with what came from files escaped."""
+    print(escape(line), file=file or sys.stdout)
+
+
+def write_text(text: str) -> None:
+    """Text output of several lines, escaped (line feeds kept)."""
+    sys.stdout.write(escape(text, newlines=True))
+
+
+def warn(message: str) -> None:
+    """`replayfmt: MESSAGE` on stderr, escaped."""
+    print(f"replayfmt: {escape(message)}", file=sys.stderr)
 
 
 def read_input(path: str) -> bytes:
@@ -106,6 +154,20 @@ def add_batch_arguments(parser) -> None:
                         help="batch mode: one JSON object per file on stdout")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar on stderr (default: when stderr is a terminal)")
+    parser.add_argument("--ordered", action="store_true",
+                        help="batch mode: lines in input order (default: as files finish)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="batch mode: a file taking longer becomes an error line "
+                             "(default 600; 0: no limit)")
+
+
+def run_batch(func, args) -> int:
+    """`batch.run` with the batch options of `args`; returns the exit status."""
+    from .. import batch
+
+    return batch.run(func, args.files, recursive=args.recursive, jobs=args.jobs,
+                     progress=args.progress, ordered=args.ordered,
+                     timeout=args.timeout).exit_status
 
 
 def wants_batch(args, paths: list[str]) -> bool:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from ._common import EXIT_OK, InputError, read_input, write_output
+from ._common import EXIT_OK, InputError, read_input, warn, write_output
 
 
 def register(subparsers) -> None:
@@ -63,6 +61,6 @@ def _build(args, value) -> bytes:
         rebuilt = parse_segment(data)
         for field in ("session_count", "total_size"):
             if getattr(obj, field) != getattr(rebuilt, field):
-                print(f"replayfmt: note: {field} {getattr(obj, field)} in the input was "
-                      f"recomputed as {getattr(rebuilt, field)}", file=sys.stderr)
+                warn(f"note: {field} {getattr(obj, field)} in the input was "
+                     f"recomputed as {getattr(rebuilt, field)}")
     return data

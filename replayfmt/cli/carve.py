@@ -5,7 +5,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._common import evidence, EXIT_OK, UsageError, add_batch_arguments, dumps, wants_batch, write_output
+from ._common import (
+    EXIT_OK,
+    UsageError,
+    add_batch_arguments,
+    dumps,
+    evidence,
+    run_batch,
+    say,
+    wants_batch,
+    write_output,
+)
 
 
 def register(subparsers) -> None:
@@ -23,14 +33,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import batch
     from ..forensics import carve, carve_path
 
     if len(args.files) > 1 or wants_batch(args, args.files):
         if args.out:
             raise UsageError("--out needs single-file mode (batch mode writes JSON Lines)")
-        return batch.run(carve_path, args.files, recursive=args.recursive, jobs=args.jobs,
-                         progress=args.progress).exit_status
+        return run_batch(carve_path, args)
     args.file = args.files[0]
     with evidence(args.file) as data:
         blocks = carve(data)
@@ -51,10 +59,10 @@ def run(args) -> int:
         flags = " live" if b.live else ""
         if b.duplicate_of is not None:
             flags += f" (same bytes as the block at {b.duplicate_of})"
-        print(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
+        say(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
         for s in b.summaries:
             name = "(unnamed)" if s["name"] is None else repr(s["name"])
-            print(f"    session {s['session_id']} {name}: {s['action_count']} action(s), "
-                  f"{s['checkpoint_count']} checkpoint(s)")
-    print(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
+            say(f"    session {s['session_id']} {name}: {s['action_count']} action(s), "
+                f"{s['checkpoint_count']} checkpoint(s)")
+    say(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
     return EXIT_OK

@@ -7,7 +7,7 @@ from ._common import EXIT_OK, InputError, dumps, map_input, write_output
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("dump", help="a file's records as JSON")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
     p.add_argument("--format", choices=("memvid-json", "json"), default="memvid-json",
                    help="memvid-json: byte-identical to `memvid session view --format json`; "
                         "json: readable (hex hashes, internally tagged action types)")

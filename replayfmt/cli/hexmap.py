@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_BAD_INPUT, EXIT_OK, KINDS, InputError, read_input, write_output
+from ._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    KINDS,
+    InputError,
+    add_kind_argument,
+    read_input,
+    warn,
+    write_output,
+    write_text,
+)
 
 RAW_LIMIT = 4096  # the library's default (`hexmap.RAW_LIMIT`; a test keeps them equal)
 
@@ -16,12 +26,13 @@ def register(subparsers) -> None:
                     "of a .mv2 to its field. Damaged input: what decoded, then the rest raw, "
                     "and exit 1.")
     p.add_argument("file", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
-    p.add_argument("--html", metavar="OUT.html",
-                   help="write a self-contained page (field tree beside the hex) instead of "
-                        "the terminal view")
+    p.add_argument("--html", nargs="?", const="", metavar="OUT.html",
+                   help="a self-contained page (field tree beside the hex) instead of the "
+                        "terminal view, written to OUT.html (or -o; default stdout)")
+    p.add_argument("-o", "--output", metavar="OUT.html",
+                   help="where the page goes (implies --html; '-': stdout)")
     p.add_argument("--json", action="store_true", help="the fields as JSON")
-    p.add_argument("--kind", choices=("auto", "segment", "active"), default="auto",
-                   help="read as this container regardless of the magic")
+    add_kind_argument(p)
     p.add_argument("--raw-limit", type=int, default=RAW_LIMIT, metavar="N",
                    help=f"raw bytes shown after the decoded part (default {RAW_LIMIT})")
     p.set_defaults(run=run)
@@ -38,16 +49,17 @@ def run(args) -> int:
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{args.file}: {exc}") from exc
-    if args.html:
+    html_out = args.output or args.html or ("-" if args.html == "" else None)
+    if html_out:
         name = "stdin" if args.file == "-" else args.file
         page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
-        write_output(args.html, page.encode("utf-8"))
+        write_output(html_out, page.encode("utf-8"))
     if args.json:
         sys.stdout.buffer.write(dumps(hexmap_json(hm)))
-    elif not args.html:
-        sys.stdout.write(render_text(hm, args.raw_limit))
+    elif not html_out:
+        write_text(render_text(hm, args.raw_limit))
     sys.stdout.flush()
     if hm.error is not None:
-        print(f"replayfmt: {args.file}: {error_text(hm)}", file=sys.stderr)
+        warn(f"{args.file}: {error_text(hm)}")
         return EXIT_BAD_INPUT
     return EXIT_OK
