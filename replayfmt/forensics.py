@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import struct
-import sys
 from typing import Any
 
 import attrs
@@ -555,14 +554,11 @@ def _salvage_active(data, n: int) -> Salvage:
 
 @contextlib.contextmanager
 def open_evidence(path: str):
-    """The bytes of `path`, read-only: an mmap (flat memory on multi-GB files), b"" when empty,
-    stdin's bytes for "-". OSError propagates."""
-    if path == "-":
-        yield sys.stdin.buffer.read()
-        return
-    from .stream import open_mapped
+    """The bytes of `path`, read-only (`stream.open_input`: an mmap of a regular file, a pipe
+    or stdin read whole but bounded, devices refused). OSError propagates."""
+    from .stream import open_input
 
-    with open_mapped(path) as data:
+    with open_input(path) as data:
         yield data
 
 
