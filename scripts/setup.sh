@@ -74,9 +74,10 @@ elif ! command -v apt-get >/dev/null 2>&1; then
     peer_missing chromium "no apt-get: install Chromium with this system's package manager"
 else
     log "installing Debian's chromium (hex map page tests; about 115 packages)"
-    if apt_run update -qq && apt_run install -y -qq chromium >/dev/null \
-            && command -v chromium >/dev/null 2>&1; then :; else
-        peer_missing chromium "apt-get install chromium failed (see above)"
+    if ! { apt_run update -qq && apt_run install -y -qq chromium; }; then
+        peer_missing chromium "apt-get install chromium failed (its last lines are above)"
+    elif ! command -v chromium >/dev/null 2>&1; then
+        peer_missing chromium "apt-get installed chromium but it is not on PATH"
     fi
 fi
 
