@@ -215,6 +215,7 @@ def _page_cases():
             None]  # the damaged segment
 
 
+@pytest.mark.chromium
 @pytest.mark.parametrize("src", _page_cases(), ids=["segment", "sidecar", "mv2", "damaged"])
 def test_page_highlights_in_chromium(src, tmp_path):
     data = _damaged() if src is None else src.read_bytes()
@@ -246,6 +247,7 @@ def test_page_highlights_in_chromium(src, tmp_path):
         assert "decoding stopped" in dom and 'class="r raw' in dom
 
 
+@pytest.mark.chromium
 def test_page_deep_link_selects_a_field(tmp_path):
     src = real_dir() / "p17_mixed_medium" / "segment-0.bin"
     hm = build_hexmap(src.read_bytes())
