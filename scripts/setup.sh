@@ -58,7 +58,7 @@ apt_run() {
 
 log "installing the memvid CLI (npm @memvid/cli-linux-x64)"
 if err="$(bash scripts/install-memvid.sh 2>&1 >/dev/null)"; then :; else
-    peer_missing memvid "$(tail -1 <<<"$err" | sed 's/^install-memvid: error: //')"
+    peer_missing memvid "$(tail -1 <<<"$err" | sed 's/^replayfmt.peer: error: //')"
 fi
 
 log "installing the Kaitai Struct compiler (npm kaitai-struct-compiler)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as htmlmod
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -189,7 +190,10 @@ def _dump_dom(page, fragment, tmp_path) -> str:
            "--no-first-run", "--disable-background-networking", "--disable-component-update",
            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
            "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + fragment]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    tmp = tmp_path / "chromium-tmp"  # Chromium's own temporary files go here, not to $TMPDIR
+    tmp.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(tmp), "HOME": str(tmp_path / "profile")}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'data-ready="1"' in res.stdout, "the page script did not finish:\n" + res.stderr[-2000:]
     return res.stdout

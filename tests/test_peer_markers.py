@@ -27,7 +27,7 @@ def test_missing_peer_fails_with_how_to_install(tmp_path):
     assert "1 failed, 1 passed" in res.stdout
     assert "FAILED tests/test_peer.py::test_version" in res.stdout
     assert "needs the memvid CLI (marker memvid), which is missing" in res.stdout
-    assert "run scripts/install-memvid.sh" in res.stdout
+    assert "python -m replayfmt.peer install" in res.stdout
     assert "REPLAYFMT_SKIP_PEERS=memvid" in res.stdout
 
 
