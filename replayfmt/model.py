@@ -2,7 +2,7 @@
 
 Field names and order are FORMAT.md's (and `schema`'s; a test keeps them equal). Values are
 checked when built or assigned: integers against their Rust range, hashes are 32 bytes,
-strings are str. metadata is a dict whose insertion order is the wire order, so a rebuild is
+strings are str and encodable as UTF-8 (no lone surrogates). metadata is a dict whose insertion order is the wire order, so a rebuild is
 byte-identical.
 
 The ActionType variant that marks a checkpoint is `CheckpointAction` (serde name "Checkpoint"),
@@ -60,9 +60,21 @@ def _opt(check):
     return opt
 
 
+def _encodable(what: str, value: str) -> None:
+    """Strings are written as UTF-8: a lone surrogate (e.g. from surrogateescape) cannot be."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start]
+        raise ValueError(
+            f"{what} must be encodable as UTF-8: lone surrogate U+{ord(bad):04X} at index "
+            f"{exc.start}") from None
+
+
 def _str(inst, attribute, value):
     if not isinstance(value, str):
         raise TypeError(f"{attribute.name} must be str, got {type(value).__name__}")
+    _encodable(attribute.name, value)
 
 
 def _u64_list(inst, attribute, value):
@@ -90,6 +102,8 @@ def _str_map(inst, attribute, value):
     for k, v in value.items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise TypeError(f"{attribute.name} keys and values must be str")
+        _encodable(f"{attribute.name} key {k!r}", k)
+        _encodable(f"{attribute.name}[{k!r}]", v)
 
 
 def _instance(cls):
