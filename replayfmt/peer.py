@@ -28,8 +28,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Mapping, Union
 
 __all__ = [
     "INSTALL_HINT",
@@ -55,8 +55,8 @@ INSTALL_HINT = ("python -m replayfmt.peer install (needs npm; scripts/install-me
                 "source checkout), or set REPLAYFMT_MEMVID to the binary")
 _STARTED_RE = re.compile(rb"Started session: ([0-9a-fA-F-]{36})")
 
-StrPath = Union[str, "os.PathLike[str]"]
-Arg = Union[StrPath, int]
+StrPath = str | os.PathLike[str]
+Arg = StrPath | int
 
 
 class MemvidNotFound(RuntimeError):
@@ -328,7 +328,8 @@ def _probe(binary: Path) -> str:
     return proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
 
 
-def install_memvid(cache: StrPath | None = None, log=None) -> Path:
+def install_memvid(cache: StrPath | None = None,
+                   log: Callable[[str], None] | None = None) -> Path:
     """Install the memvid CLI from the npm registry into ``cache`` (default
     :func:`default_cache`); return the binary's path. Nothing is downloaded when the pinned
     version is already there. Needs ``npm`` on PATH. Raises :class:`MemvidNotFound` with the
@@ -381,7 +382,10 @@ def install_memvid(cache: StrPath | None = None, log=None) -> Path:
             for m in members:
                 target = unpacked / m.name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(m) as src, open(target, "wb") as out:
+                src = tar.extractfile(m)
+                if src is None:  # not a regular file after all
+                    continue
+                with src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out)
         new = unpacked / "package" / "memvid"
         if not new.is_file():

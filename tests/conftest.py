@@ -77,7 +77,8 @@ def _kaitai_missing() -> str | None:
     lacking = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if lacking:
         return (f"{' and '.join(lacking)} not found on PATH: the Kaitai Struct compiler runs on "
-                "node and scripts/install-kaitai.sh fetches it with npm (apt-get install nodejs npm)")
+                "node and scripts/install-kaitai.sh fetches it with npm "
+                "(apt-get install nodejs npm)")
     return None
 
 

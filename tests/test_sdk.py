@@ -49,7 +49,8 @@ def sdk():
 def _summary(s: R.ReplaySession) -> dict:
     """A session as memvid-sdk's session_list reports it (an unnamed session, None on the
     wire, is listed with the name "")."""
-    return {"session_id": str(s.session_id), "name": "" if s.name is None else s.name, "action_count": len(s.actions),
+    return {"session_id": str(s.session_id), "name": "" if s.name is None else s.name,
+            "action_count": len(s.actions),
             "checkpoint_count": len(s.checkpoints), "created_secs": s.created_secs,
             "ended_secs": s.ended_secs}
 
