@@ -160,7 +160,14 @@ class MemvidRecipe:
         }[kind]
 
     def setup(self, workdir: Path) -> None:
+        from .peer import MemvidCLI
         self.workdir = workdir
+        # memvid's HOME and TMPDIR (its .tmp* dirs) live in the campaign's work dir, removed
+        # with it.
+        for sub in ("memvid-home", "memvid-tmp"):
+            (workdir / sub).mkdir()
+        self.cli = MemvidCLI(self.cli.binary, home=workdir / "memvid-home",
+                             tmpdir=workdir / "memvid-tmp")
         base = workdir / "base.mv2"
         self.cli.create(base)
         self.base = base.read_bytes()
