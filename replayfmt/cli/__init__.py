@@ -14,6 +14,7 @@ traceback and exits 3. Nothing outside this package imports it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
 import os
@@ -22,10 +23,12 @@ import sys
 from .. import __version__
 from ..errors import ReplayFormatError
 from ._common import (
+    CREATED,
     EXIT_BAD_INPUT,
     EXIT_BUG,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    OPENED,
     InputError,
     UsageError,
     warn,
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sys.stdout = stdout
             guard.flush()
+            OPENED.close()
 
 
 def _run(args) -> int:
@@ -138,6 +142,9 @@ def _run(args) -> int:
         warn(f"{name}{exc.strerror or exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
+        for path in CREATED:  # what this run wrote is incomplete as a whole
+            with contextlib.suppress(OSError):
+                os.unlink(path)
         warn("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 -- the boundary: anything else is a bug

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from ._common import (
     EXIT_OK,
     UsageError,
     add_batch_arguments,
+    add_force_argument,
     dumps,
     evidence,
     run_batch,
@@ -26,7 +28,10 @@ def register(subparsers) -> None:
                     "marked live. The input is opened read-only (mmap).")
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="file to scan; several files or a directory: batch mode (JSON Lines)")
-    p.add_argument("--out", metavar="DIR", help="write each block's bytes into DIR")
+    p.add_argument("--out", metavar="DIR",
+                   help="write each block's bytes into DIR, as SOURCE-KIND-OFFSET[-live].bin "
+                        "or .session (an existing file is never replaced without --force)")
+    add_force_argument(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_batch_arguments(p)
     p.set_defaults(run=run)
@@ -48,10 +53,12 @@ def run(args) -> int:
                 out.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise UsageError(f"cannot create {out}: {exc.strerror or exc}") from exc
+            source = "stdin" if args.file == "-" else os.path.basename(args.file)
             for b in blocks:
                 ext = "bin" if b.kind == "segment" else "session"
-                name = f"{b.kind}-{b.offset:012d}{'-live' if b.live else ''}.{ext}"
-                write_output(str(out / name), bytes(data[b.offset:b.end]))
+                name = f"{source}-{b.kind}-{b.offset:012d}{'-live' if b.live else ''}.{ext}"
+                write_output(str(out / name), bytes(data[b.offset:b.end]), inputs=[args.file],
+                             force=args.force)
     if args.json:
         sys.stdout.buffer.write(dumps([b.to_json() for b in blocks]))
         return EXIT_OK

@@ -9,7 +9,9 @@ from ._common import (
     EXIT_OK,
     KINDS,
     InputError,
+    add_force_argument,
     add_kind_argument,
+    check_output,
     read_input,
     warn,
     write_output,
@@ -31,6 +33,7 @@ def register(subparsers) -> None:
                         "terminal view, written to OUT.html (or -o; default stdout)")
     p.add_argument("-o", "--output", metavar="OUT.html",
                    help="where the page goes (implies --html; '-': stdout)")
+    add_force_argument(p)
     p.add_argument("--json", action="store_true", help="the fields as JSON")
     add_kind_argument(p)
     p.add_argument("--raw-limit", type=int, default=RAW_LIMIT, metavar="N",
@@ -42,6 +45,9 @@ def run(args) -> int:
     from ..hexmap import build_hexmap, error_text, hexmap_json, render_html, render_text
     from ..memvid_json import dumps
 
+    html_out = args.output or args.html or ("-" if args.html == "" else None)
+    if html_out:
+        check_output(html_out, inputs=[args.file], force=args.force)
     data = read_input(args.file)
     try:
         hm = build_hexmap(data, KINDS[args.kind])
@@ -49,11 +55,10 @@ def run(args) -> int:
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{args.file}: {exc}") from exc
-    html_out = args.output or args.html or ("-" if args.html == "" else None)
     if html_out:
         name = "stdin" if args.file == "-" else args.file
         page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
-        write_output(html_out, page.encode("utf-8"))
+        write_output(html_out, page.encode("utf-8"), inputs=[args.file], force=args.force)
     if args.json:
         sys.stdout.buffer.write(dumps(hexmap_json(hm)))
     elif not html_out:

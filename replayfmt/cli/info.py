@@ -13,7 +13,7 @@ from ._common import (
     UsageError,
     dumps,
     escape,
-    map_input,
+    opened,
     warn,
 )
 
@@ -92,7 +92,8 @@ def run(args) -> int:
     results = []
     for path in args.files:
         try:
-            loaded = ReplayFile(path, map_input(path), "head" if args.headers else "full")
+            with opened(path) as data:  # one file open at a time
+                info = describe(ReplayFile(path, data, "head" if args.headers else "full"))
         except (ReplayFormatError, InputError) as exc:
             warn(f"{path}: {exc}")
             status = max(status, EXIT_BAD_INPUT)
@@ -101,7 +102,6 @@ def run(args) -> int:
             warn(str(exc))
             status = EXIT_USAGE
             continue
-        info = describe(loaded)
         results.append(info)
         if not args.json:
             sys.stdout.write(info_text(info))  # escaped

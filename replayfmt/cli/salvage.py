@@ -9,7 +9,9 @@ from ._common import (
     EXIT_OK,
     KINDS,
     InputError,
+    add_force_argument,
     add_kind_argument,
+    check_output,
     dumps,
     evidence,
     say,
@@ -27,6 +29,7 @@ def register(subparsers) -> None:
                    help="segment, sidecar or .mv2 (its live segment) to recover from ('-': stdin)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write a valid segment/sidecar of what was recovered ('-': stdout)")
+    add_force_argument(p)
     add_kind_argument(p, help="read as this container regardless of the magic (mv2: the "
                               "live segment the TOC manifest points at)")
     p.add_argument("--json", action="store_true", help="machine-readable report")
@@ -37,6 +40,8 @@ def run(args) -> int:
     from .. import mv2
     from ..forensics import salvage
 
+    if args.output:
+        check_output(args.output, inputs=[args.file], force=args.force)
     kind, live = KINDS[args.kind], None
     with evidence(args.file) as data:
         if kind == "mv2" or (kind is None and mv2.is_mv2(data)):
@@ -52,7 +57,7 @@ def run(args) -> int:
             rebuilt = result.rebuild()
         except ValueError as exc:  # nothing recovered
             raise InputError(f"{args.file}: {exc}") from exc
-        write_output(args.output, rebuilt)
+        write_output(args.output, rebuilt, inputs=[args.file], force=args.force)
     report_to = sys.stderr if args.output == "-" else sys.stdout
     if args.json:
         report = result.to_json()
