@@ -236,7 +236,7 @@ def test_page_highlights_in_chromium(src, tmp_path):
     assert m, "no self-test result in the DOM"
     res = json.loads(htmlmod.unescape(m.group(1)))
     assert len(res["clicks"]) == len(hm.nodes) == len(res["hovers"])
-    for click, hover, node in zip(res["clicks"], res["hovers"], hm.nodes):
+    for click, hover, node in zip(res["clicks"], res["hovers"], hm.nodes, strict=True):
         want = [(node.offset, node.end)] if node.size else []
         assert click["selected"] == node.path
         assert _ranges(click["highlight"]) == want, f"click on {node.path} ({node.kind})"
