@@ -691,6 +691,8 @@ Frame = Struct(
     "source_path" / Option(String()),
     "enrichment_state" / EnrichmentState,
 )
+#: Frame as releases before 2.0.131 wrote it: no source_sha256, source_path, enrichment_state.
+FrameV0 = Struct(*Frame.subcons[:-3])
 
 # --- Segments and index manifests (src/types/manifest.rs) ------------------------------------
 
@@ -883,43 +885,57 @@ EnrichmentQueueManifest = Struct(
 
 # --- The TOC itself, current and legacy layouts ----------------------------------------------
 
-_TOC_HEAD = ("toc_version" / u64, "segments" / Vec(SegmentMeta), "frames" / Vec(Frame))
 _TOC_TAIL = ("merkle_root" / Hash32, "toc_checksum" / Hash32)
 
 
-def _toc(indexes: Struct, ticket: Struct, *, tracks: bool, replay: bool) -> Struct:
-    """A TOC layout. `tracks`: memories_track and logic_mesh (with `replay`: sketch_track,
-    replay_manifest and enrichment_queue as well, the current layout)."""
-    fields = [*_TOC_HEAD, "indexes" / indexes, "time_index" / Option(TimeIndexManifest),
+def _toc(frame: Struct, indexes: Struct, ticket: Struct, *, tracks: bool, sketch: bool,
+         replay: bool, enrichment: bool) -> Struct:
+    """One TOC layout: `tracks` = memories_track and logic_mesh; `sketch` = sketch_track;
+    `replay` = replay_manifest; `enrichment` = enrichment_queue."""
+    fields = ["toc_version" / u64, "segments" / Vec(SegmentMeta), "frames" / Vec(frame),
+              "indexes" / indexes, "time_index" / Option(TimeIndexManifest),
               "temporal_track" / Option(TemporalTrackManifest)]
     if tracks:
         fields += ["memories_track" / Option(MemoriesTrackManifest),
                    "logic_mesh" / Option(LogicMeshManifest)]
-    if replay:
+    if sketch:
         fields.append("sketch_track" / Option(SketchTrackManifest))
     fields += ["segment_catalog" / SegmentCatalog, "ticket_ref" / ticket,
                "memory_binding" / Option(MemoryBinding)]
     if replay:
-        fields += ["replay_manifest" / Option(ReplayManifest),
-                   "enrichment_queue" / EnrichmentQueueManifest]
+        fields.append("replay_manifest" / Option(ReplayManifest))
+    if enrichment:
+        fields.append("enrichment_queue" / EnrichmentQueueManifest)
     return Struct(*fields, *_TOC_TAIL)
 
 
-#: The current TOC (memvid's `Toc`).
-Toc = _toc(IndexManifests, TicketRef, tracks=True, replay=True)
-#: memvid's `LegacyTocV2`: memories_track and logic_mesh, no sketch_track / replay_manifest /
-#: enrichment_queue.
-TocLegacyV2 = _toc(IndexManifests, TicketRef, tracks=True, replay=False)
-#: memvid's `LegacyTocV1`: none of the tracks above either.
-TocLegacyV1 = _toc(IndexManifests, TicketRef, tracks=False, replay=False)
-#: The current TOC as releases before signed tickets and model-bound vector indexes wrote it
-#: (TicketRef without `verified`, VecIndexManifest without `model`).
-TocPreTicketSig = _toc(IndexManifestsV1, TicketRefV1, tracks=True, replay=True)
+#: The current TOC (memvid's `Toc`; CLI 2.0.140, memvid-sdk 2.0.160).
+Toc = _toc(Frame, IndexManifests, TicketRef, tracks=True, sketch=True, replay=True,
+           enrichment=True)
+#: The current TOC before signed tickets and model-bound vector indexes (TicketRef without
+#: `verified`, VecIndexManifest without `model`): memvid-sdk 2.0.131 to 2.0.140.
+TocPreTicketSig = _toc(Frame, IndexManifestsV1, TicketRefV1, tracks=True, sketch=True,
+                       replay=True, enrichment=True)
+#: Before the sketch track and progressive ingestion: no sketch_track, no enrichment_queue,
+#: frames without source_sha256 / source_path / enrichment_state (`FrameV0`), and the
+#: pre-signature TicketRef and VecIndexManifest: memvid-sdk 2.0.124. memvid's current reader
+#: has no such layout.
+TocPreSketch = _toc(FrameV0, IndexManifestsV1, TicketRefV1, tracks=True, sketch=False,
+                    replay=True, enrichment=False)
+#: memvid's `LegacyTocV2` (src/toc.rs): memories_track and logic_mesh, no sketch_track,
+#: replay_manifest or enrichment_queue; current frames and tickets.
+TocLegacyV2 = _toc(Frame, IndexManifests, TicketRef, tracks=True, sketch=False, replay=False,
+                   enrichment=False)
+#: memvid's `LegacyTocV1`: no memories_track / logic_mesh either.
+TocLegacyV1 = _toc(Frame, IndexManifests, TicketRef, tracks=False, sketch=False, replay=False,
+                   enrichment=False)
 
-#: Every TOC layout, in the order a reader tries them: name -> Struct.
+#: Every TOC layout, in the order a reader tries them: name -> Struct. memvid tries current,
+#: legacy_v2, legacy_v1; the other two are what earlier releases wrote.
 TOC_LAYOUTS = {
     "current": Toc,
     "pre_ticket_signature": TocPreTicketSig,
+    "pre_sketch": TocPreSketch,
     "legacy_v2": TocLegacyV2,
     "legacy_v1": TocLegacyV1,
 }
@@ -948,13 +964,13 @@ __all__ += [
     "SegmentCompression", "VectorCompression", "SegmentKind", "AnchorSource", "FrameRole",
     "FrameStatus", "EnrichmentState", "CanonicalEncoding", "DocGpsMetadata", "DocExifMetadata",
     "AudioSegmentMetadata", "DocAudioMetadata", "MediaManifest", "DocMetadata", "TextChunkRange",
-    "TextChunkManifest", "Frame", "SegmentMeta", "LexIndexManifest", "LexSegmentManifest",
+    "TextChunkManifest", "Frame", "FrameV0", "SegmentMeta", "LexIndexManifest", "LexSegmentManifest",
     "VecIndexManifest", "VecIndexManifestV1", "ClipIndexManifest", "IndexManifests",
     "IndexManifestsV1", "TimeIndexManifest", "TemporalTrackManifest", "MemoriesTrackManifest",
     "LogicMeshManifest", "SketchTrackManifest", "SegmentSpan", "SegmentCommon",
     "LexSegmentDescriptor", "VecSegmentDescriptor", "TimeSegmentDescriptor",
     "TemporalSegmentDescriptor", "TantivySegmentDescriptor", "SegmentStats", "IndexSegmentRef",
     "SegmentCatalog", "TicketRef", "TicketRefV1", "MemoryBinding", "EnrichmentTask",
-    "EnrichmentQueueManifest", "Toc", "TocLegacyV2", "TocLegacyV1", "TocPreTicketSig",
+    "EnrichmentQueueManifest", "Toc", "TocPreSketch", "TocLegacyV2", "TocLegacyV1", "TocPreTicketSig",
     "TOC_LAYOUTS", "Mv2HeaderPage", "CONTAINER_RECORDS",
 ]
