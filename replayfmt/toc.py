@@ -12,7 +12,8 @@ Checksums (`container_checks`), as memvid writes them and as every real file sat
 - TOC `toc_checksum` (its last 32 bytes) = BLAKE3(TOC bytes with those 32 bytes zeroed);
 - header bytes 48..80 = that same toc_checksum (memvid's `verify` does not look at it);
 - each frame's `checksum` = BLAKE3(payload bytes at [payload_offset, +payload_length)).
-Nothing here imports the model layer or the generated codec.
+Nothing here imports the model layer or the generated codec; Construct and the schema are
+imported on first decode (reading a plain segment never needs them).
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import blake3
-from construct import ConstructError
 
-from . import schema
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 
@@ -30,6 +29,9 @@ __all__ = ["DecodedToc", "decode_toc", "encode_toc", "toc_checksum", "Check",
            "container_checks"]
 
 _HASH = 32
+HEADER_SIZE = 4096  # schema.MV2_HEADER_SIZE
+FOOTER_SIZE = 56  # schema.MV2_FOOTER_SIZE
+HEADER_CHECKSUM_RANGE = (48, 80)  # schema.MV2_HEADER_CHECKSUM_RANGE
 
 
 class DecodedToc:
@@ -46,7 +48,9 @@ class DecodedToc:
 
     @property
     def schema(self):
-        return schema.TOC_LAYOUTS[self.layout]
+        from .schema import TOC_LAYOUTS
+
+        return TOC_LAYOUTS[self.layout]
 
     @property
     def frames(self) -> list:
@@ -64,8 +68,18 @@ class DecodedToc:
     @property
     def manifest_tag_pos(self) -> int | None:
         """Absolute offset of the replay_manifest Option tag (None without that field)."""
-        span = self.span("toc.replay_manifest")
-        return None if span is None else span.offset
+        return self.field_offset("replay_manifest")
+
+    def field_offset(self, name: str) -> int | None:
+        """Absolute offset of top-level field `name` (None if the layout has none), from the
+        encoded sizes of the fields after it (cheap for the TOC's tail fields)."""
+        subs = self.schema.subcons
+        names = [sub.name for sub in subs]
+        if name not in names:
+            return None
+        i = names.index(name)
+        after = sum(len(sub.build(self.value[sub.name])) for sub in subs[i:])
+        return self.end - after
 
     @property
     def toc_checksum(self) -> bytes:
@@ -87,8 +101,7 @@ class DecodedToc:
                 f"frames={len(self.frames)})")
 
 
-def _construct_error(exc: ConstructError, stream: schema.OffsetStream, layout: str
-                     ) -> ReplayFormatError:
+def _construct_error(exc, stream, layout: str) -> ReplayFormatError:
     from .reference import construct_error
 
     err = construct_error(exc, stream)
@@ -105,6 +118,10 @@ def decode_toc(data, start: int, end: int, layouts: dict | None = None) -> Decod
     Raises ReplayFormatError: the failure of the layout that got furthest (a layout that
     decodes with bytes left over fails with TRAILING_BYTES where it stopped).
     """
+    from construct import ConstructError
+
+    from . import schema
+
     raw = bytes(data[start:end])
     best: ReplayFormatError | None = None
     for name, node in (layouts or schema.TOC_LAYOUTS).items():
@@ -165,7 +182,7 @@ def container_checks(data, footer_pos: int, toc: DecodedToc, frames: bool = True
     digest = toc_checksum(raw)
     out.append(Check("toc_checksum", stored == digest, toc.end - _HASH, _HASH,
                      "toc.toc_checksum", digest.hex(), stored.hex()))
-    lo, hi = schema.MV2_HEADER_CHECKSUM_RANGE
+    lo, hi = HEADER_CHECKSUM_RANGE
     header_copy = bytes(data[lo:hi])
     out.append(Check("header_toc_checksum", header_copy == stored, lo, hi - lo,
                      "header.toc_checksum", stored.hex(), header_copy.hex()))
@@ -180,11 +197,11 @@ def frame_checks(data, toc: DecodedToc) -> list[Check]:
     out = []
     for i, frame in enumerate(toc.frames):
         po, pl = frame.payload_offset, frame.payload_length
-        if po < schema.MV2_HEADER_SIZE and pl or po + pl > toc.start:
+        if po < HEADER_SIZE and pl or po + pl > toc.start:
             span = toc.span(f"toc.frames[{i}].payload_offset")
             out.append(Check("frame_payload_range", False, span.offset if span else toc.start,
                              16, f"toc.frames[{i}].payload_offset",
-                             f"[{schema.MV2_HEADER_SIZE}, {toc.start})", f"[{po}, {po + pl})",
+                             f"[{HEADER_SIZE}, {toc.start})", f"[{po}, {po + pl})",
                              frame.id))
             continue
         digest = blake3.blake3(bytes(data[po:po + pl])).digest()
@@ -206,12 +223,14 @@ def with_toc(data, toc_bytes: bytes) -> bytes:
     every checksum made consistent: the TOC's toc_checksum, the header's copy of it, the footer's
     toc_len and toc_hash; header footer_offset and the footer generation are kept. For building
     test files (legacy layouts, tampered-then-resealed manifests); evidence is never edited."""
+    from . import schema
+
     size = len(data)
-    footer_pos = size - schema.MV2_FOOTER_SIZE
+    footer_pos = size - FOOTER_SIZE
     footer = schema.Mv2Footer.parse(bytes(data[footer_pos:]))
     start = footer_pos - footer.toc_len
     toc_bytes = stamp_toc(toc_bytes)
-    lo, hi = schema.MV2_HEADER_CHECKSUM_RANGE
+    lo, hi = HEADER_CHECKSUM_RANGE
     head = bytes(data[:lo]) + toc_bytes[-_HASH:] + bytes(data[hi:start])
     new_footer = schema.Mv2Footer.build({
         "toc_len": len(toc_bytes), "toc_hash": blake3.blake3(toc_bytes).digest(),

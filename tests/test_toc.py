@@ -147,3 +147,10 @@ def test_truncated_toc_is_an_error():
         toc.decode_toc(data, lay.footer_offset, lay.footer_offset + 100)
     assert info.value.offset >= lay.footer_offset
     assert info.value.path.startswith("toc")
+
+
+def test_container_constants_match_the_schema():
+    assert (toc.HEADER_SIZE, toc.FOOTER_SIZE, toc.HEADER_CHECKSUM_RANGE) == (
+        schema.MV2_HEADER_SIZE, schema.MV2_FOOTER_SIZE, schema.MV2_HEADER_CHECKSUM_RANGE)
+    assert schema.Mv2Footer.sizeof() == toc.FOOTER_SIZE
+    assert schema.Mv2HeaderPage.sizeof() == toc.HEADER_SIZE
