@@ -131,11 +131,13 @@ class LiveSegment:
                 f"manifest={self.manifest_values!r})")
 
 
-def manifest_target_error(data, layout: Mv2Layout, toc: DecodedToc) -> ReplayFormatError | None:
+def manifest_target_error(data, layout: Mv2Layout, toc: DecodedToc, check_size: bool = True
+                          ) -> ReplayFormatError | None:
     """Why the Some manifest of `toc` does not name a segment inside the data region (None
-    when its range is inside [header, TOC) and starts with the segment magic)."""
+    when its range is inside [header, TOC) and starts with the segment magic). Without
+    `check_size` only segment_offset is checked (a wrong size is then the caller's finding)."""
     m = toc.replay_manifest
-    offset, size = m["segment_offset"], m["segment_size"]
+    offset, size = m["segment_offset"], m["segment_size"] if check_size else 8
     tag = toc.manifest_tag_pos
     if offset < HEADER_SIZE or offset + size > layout.footer_offset:
         return ReplayFormatError(

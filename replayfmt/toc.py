@@ -105,7 +105,8 @@ def _construct_error(exc, stream, layout: str) -> ReplayFormatError:
     from .reference import construct_error
 
     err = construct_error(exc, stream)
-    err = ReplayFormatError(err.kind, f"TOC does not decode ({layout} layout): {exc}",
+    reason = str(exc).split("\n", 1)[-1]  # Construct puts its own path on the first line
+    err = ReplayFormatError(err.kind, f"TOC does not decode ({layout} layout): {reason}",
                             offset=err.offset, path=err.path, expected=err.expected,
                             actual=err.actual)
     return err.prefix("toc")
@@ -169,24 +170,27 @@ class Check(NamedTuple):
     frame_id: int | None = None
 
 
-def container_checks(data, footer_pos: int, toc: DecodedToc, frames: bool = True
+def container_checks(data, start: int, footer_pos: int, toc: DecodedToc | None = None
                      ) -> list[Check]:
-    """Every checksum the container keeps, checked against the bytes (`Check.ok`)."""
-    raw = toc.raw
+    """Every checksum the container keeps, checked against the bytes (`Check.ok`): the TOC
+    hashes need only the TOC range [start, footer_pos); frame checksums need the decoded `toc`
+    (skipped without one)."""
+    raw = bytes(data[start:footer_pos])
     out = []
     stored = bytes(data[footer_pos + 16:footer_pos + 48])
     digest = blake3.blake3(raw).digest()
     out.append(Check("footer_toc_hash", stored == digest, footer_pos + 16, _HASH,
                      "footer.toc_hash", digest.hex(), stored.hex()))
-    stored = raw[-_HASH:]
-    digest = toc_checksum(raw)
-    out.append(Check("toc_checksum", stored == digest, toc.end - _HASH, _HASH,
-                     "toc.toc_checksum", digest.hex(), stored.hex()))
-    lo, hi = HEADER_CHECKSUM_RANGE
-    header_copy = bytes(data[lo:hi])
-    out.append(Check("header_toc_checksum", header_copy == stored, lo, hi - lo,
-                     "header.toc_checksum", stored.hex(), header_copy.hex()))
-    if frames:
+    if len(raw) >= _HASH:
+        stored = raw[-_HASH:]
+        digest = toc_checksum(raw)
+        out.append(Check("toc_checksum", stored == digest, footer_pos - _HASH, _HASH,
+                         "toc.toc_checksum", digest.hex(), stored.hex()))
+        lo, hi = HEADER_CHECKSUM_RANGE
+        header_copy = bytes(data[lo:hi])
+        out.append(Check("header_toc_checksum", header_copy == stored, lo, hi - lo,
+                         "header.toc_checksum", stored.hex(), header_copy.hex()))
+    if toc is not None:
         out.extend(frame_checks(data, toc))
     return out
 

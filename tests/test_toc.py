@@ -62,7 +62,7 @@ def test_toc_decodes_exactly_and_reencodes(name, data, layout):
 @pytest.mark.parametrize("name, data, layout", FILES, ids=[f[0] for f in FILES])
 def test_every_checksum_holds(name, data, layout):
     lay, t = _decode(data)
-    checks = toc.container_checks(data, lay.footer_pos, t)
+    checks = toc.container_checks(data, lay.footer_offset, lay.footer_pos, t)
     assert [c.name for c in checks[:3]] == ["footer_toc_hash", "toc_checksum",
                                             "header_toc_checksum"]
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
@@ -106,7 +106,7 @@ def test_legacy_layouts_decode(src, layout):
     assert t.layout == layout
     assert t.replay_manifest is None and t.manifest_tag_pos is None
     assert toc.encode_toc(t) == data[lay.footer_offset:lay.footer_pos]
-    assert all(c.ok for c in toc.container_checks(data, lay.footer_pos, t))
+    assert all(c.ok for c in toc.container_checks(data, lay.footer_offset, lay.footer_pos, t))
     assert mv2.live_segment(data) is None
     assert len(t.frames) == len(_decode(src.read_bytes())[1].frames)
 
