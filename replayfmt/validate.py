@@ -24,14 +24,12 @@ from . import toc as toc_mod
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     iter_session_blocks,
-    parse_manifest,
-    parse_segment,
     snapshot_state_hash,
 )
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
-from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest
+from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
 from .stream import release, scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
