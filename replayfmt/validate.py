@@ -89,7 +89,9 @@ RULES: dict[str, tuple[str, str, str]] = {
               "TOC manifest total_actions disagrees with the segment"),
     "RF506": ("manifest-version", ERROR, "TOC manifest version disagrees with the segment"),
     "RF507": ("no-live-segment", INFO, "the TOC manifest is None: no live replay segment"),
-    "RF508": ("stale-segment", INFO, "a valid segment the TOC does not point at"),
+    "RF508": ("stale-segment", INFO,
+              "a valid segment the TOC does not point at (a stale save, or a copy inside a "
+              "frame's payload or elsewhere: the message says which)"),
     "RF509": ("toc-undecodable", ERROR,
               "the TOC does not decode in any layout memvid wrote: no replay manifest can be read"),
     "RF510": ("footer-toc-hash", ERROR, "the footer's toc_hash is not BLAKE3 of the TOC bytes"),
@@ -101,6 +103,12 @@ RULES: dict[str, tuple[str, str, str]] = {
               "a frame's checksum is not BLAKE3 of its stored payload bytes"),
     "RF514": ("frame-payload-range", ERROR,
               "a frame's payload lies outside the data region between header and TOC"),
+}
+
+_ORIGIN_TEXT = {
+    "stale": "stale replay save",
+    "frame-payload": "segment copy inside a stored frame's payload",
+    "unreferenced": "segment bytes no save, frame or index accounts for (e.g. write-ahead log)",
 }
 
 _CHECK_CODES = {
@@ -458,9 +466,11 @@ def _validate_mv2(data, out: _Collector) -> None:
     for block in carve(data):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
-                    f"segment not pointed at by the TOC ({len(block.summaries)} session(s)"
-                    + (f", copy of the one at {block.duplicate_of})" if block.duplicate_of
-                       is not None else ")"))
+                    f"{_ORIGIN_TEXT.get(block.origin, 'segment')} not pointed at by the TOC"
+                    + (f" (frame {block.frame_id})" if block.frame_id is not None else "")
+                    + f": {len(block.summaries)} session(s)"
+                    + (f", same bytes as the block at {block.duplicate_of}"
+                       if block.duplicate_of is not None else ""))
 
 
 def _check_manifest(data, layout, decoded, m: dict, out: _Collector) -> int | None:
