@@ -26,7 +26,7 @@ from replayfmt.model import OVERSIZE_HASH, Find, PutMany, ReplayAction  # noqa: 
 from replayfmt.toc import with_toc  # noqa: E402
 from replayfmt.trace import trace_active_session, trace_segment  # noqa: E402
 
-_REAL = (ROOT / "fixtures" / "real", Path("/work/shared/real-fixtures"))
+_REAL = (ROOT / "fixtures" / "real",)
 
 
 def real(rel: str) -> bytes:
