@@ -66,9 +66,9 @@ class Block:
     it), "frame-payload" (it lies inside a stored frame's payload: `frame_id`), "stale" (a
     segment in the data region that no frame, index or manifest covers: a replay save the TOC
     no longer names) or "unreferenced" (none of these: e.g. inside the write-ahead log, an
-    index, or the TOC). `sessions` and `active` decode the block's bytes on first use, from the buffer given
-    to `carve` (so an mmap must still be open then); carving itself keeps no decoded records,
-    which keeps memory flat on multi-GB inputs.
+    index, or the TOC). `sessions` and `active` decode the block's bytes on first use, from the
+    buffer given to `carve` (so an mmap must still be open then); carving itself keeps no
+    decoded records, which keeps memory flat on multi-GB inputs.
     """
 
     kind: str

@@ -35,7 +35,8 @@ __all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_reco
 
 #: Kinds of spans that hold bytes directly (they never overlap; composites contain them).
 LEAF_KINDS = frozenset({
-    "u8", "u16", "u32", "u64", "i64", "f32", "f64", "bytes", "magic", "len", "tag", "bool", "variant", "text",
+    "u8", "u16", "u32", "u64", "i64", "f32", "f64", "bytes", "magic", "len", "tag", "bool",
+    "variant", "text",
     "trailing", "unparsed",
 })
 

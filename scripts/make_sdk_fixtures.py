@@ -28,7 +28,8 @@ def _jsonable(value):
 
 def main(argv: list[str]) -> int:
     version = importlib.metadata.version("memvid-sdk")
-    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "fixtures" / "sdk"
+    default = Path(__file__).resolve().parents[1] / "fixtures" / "sdk"
+    root = Path(argv[1]) if len(argv) > 1 else default
     out = root / version
     out.mkdir(parents=True, exist_ok=True)
     path = out / "mem.mv2"

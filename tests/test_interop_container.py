@@ -21,7 +21,7 @@ from replayfmt import mv2
 from replayfmt.peer import MemvidCLI
 from replayfmt.validate import validate
 
-pytestmark = pytest.mark.interop
+pytestmark = pytest.mark.memvid
 
 ROOT = Path(__file__).resolve().parent.parent
 DAMAGED = ROOT / "fixtures" / "damaged"
