@@ -461,7 +461,8 @@ _EXTENSIONS: list = []
 
 #: Command modules, imported only when the command line needs them (see `_load_extensions`):
 #: `info`, `dump` and `build` start without importing them (or Construct).
-_EXTENSION_MODULES = ("diff", "hexmap", "validate", "forensics", "fuzz_target")
+_EXTENSION_MODULES = ("diff", "hexmap", "validate", "forensics", "fuzz_target",
+                      "_cmd_timeline", "_cmd_report")
 _CORE_COMMANDS = {"info", "dump", "build"}
 _loaded = False
 
