@@ -25,10 +25,8 @@ def atomic_output(path: str, inputs: list[str], force: bool = False):
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    for src in inputs:
-        with contextlib.suppress(OSError):
-            if src != "-" and os.path.exists(path) and os.path.samefile(src, path):
-                raise FileExistsError(f"{path} is an input; refusing to overwrite evidence")
+    if any(_same(src, path) for src in inputs):
+        raise FileExistsError(f"{path} is an input; refusing to overwrite evidence")
     if os.path.exists(path) and not force:
         raise FileExistsError(f"{path} exists (use --force to replace it)")
     directory = os.path.dirname(os.path.abspath(path))
@@ -46,7 +44,15 @@ def atomic_output(path: str, inputs: list[str], force: bool = False):
         raise
 
 
+def _same(a: str, b: str) -> bool:
+    try:
+        return a != "-" and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def run(args) -> int:
+    from .batch import iter_inputs
     from .timeline import iter_timeline, write
 
     fmt = args.format
@@ -68,10 +74,12 @@ def run(args) -> int:
         failed.append(path)
         print(f"replayfmt: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
 
+    # the inputs are listed before the output exists, so it is never read as one
+    files = list(iter_inputs(args.paths, args.recursive))
     try:
-        with atomic_output(args.output, args.paths, args.force) as out:
-            rows = iter_timeline(args.paths, recursive=args.recursive, jobs=args.jobs,
-                                 progress=args.progress, on_error=on_error)
+        with atomic_output(args.output, files, args.force) as out:
+            rows = iter_timeline(files, jobs=args.jobs, progress=args.progress,
+                                 on_error=on_error)
             count = write(rows, fmt, out)
     except OSError as exc:
         print(f"replayfmt: {exc.strerror or exc}" if not isinstance(exc, FileExistsError)

@@ -261,20 +261,17 @@ class _Runs:
     def _spill(self) -> None:
         self.buffer.sort(key=lambda kr: kr[0])
         fh = tempfile.TemporaryFile(prefix="replayfmt-timeline-")
-        pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        for item in self.buffer:
-            pickler.dump(item)
-            pickler.clear_memo()
+        for item in self.buffer:  # one pickle per row: each load starts from a fresh memo
+            pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
         fh.seek(0)
         self.files.append(fh)
         self.buffer = []
 
     @staticmethod
     def _read(fh) -> Iterator[tuple]:
-        unpickler = pickle.Unpickler(fh)
         while True:
             try:
-                yield unpickler.load()
+                yield pickle.load(fh)
             except EOFError:
                 return
 
@@ -501,26 +498,26 @@ def dask_bag(paths: Iterable[str], *, recursive: bool = False, npartitions: int 
 
 
 def _pandas_meta():
+    """The empty frame of `COLUMNS`, Arrow-backed with the parquet schema's types (uint64 and
+    lists exactly; Dask leaves Arrow dtypes as they are)."""
     import pandas as pd
 
-    dtypes = {"str": "object", "int": "int64", "u64": "object", "list": "object",
-              "strlist": "object"}
-    return pd.DataFrame({name: pd.Series([], dtype=dtypes[t]) for name, t in COLUMN_TYPES})
+    return arrow_schema().empty_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _frame(rows: list[dict]):
     import pandas as pd
+    import pyarrow as pa
 
-    meta = _pandas_meta()
-    if not rows:
-        return meta
-    return pd.DataFrame.from_records(rows, columns=list(COLUMNS)).astype(meta.dtypes.to_dict())
+    table = pa.Table.from_pylist(rows, schema=arrow_schema())
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def to_dask_dataframe(paths: Iterable[str], *, recursive: bool = False,
                       npartitions: int | None = None):
-    """A `dask.dataframe` with `COLUMNS`, one partition per partition of `dask_bag`. u64 and
-    list columns hold Python objects (u64 does not fit pandas' int64); `time` is int64."""
+    """A `dask.dataframe` with `COLUMNS`, one partition per partition of `dask_bag`, typed as
+    the parquet output (`arrow_schema`) through pandas' Arrow dtypes: u64 columns are uint64,
+    lists are lists, missing values are <NA>."""
     import dask
     import dask.dataframe as dd
 
