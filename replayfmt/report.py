@@ -325,15 +325,24 @@ class _Linker:
             self.starts = [n.offset for n in self.leaves]
 
     def __call__(self, path: str, offset: int) -> str | None:
+        """The map's field for a diagnostic: its own path, else the nearest enclosing field
+        the map has (damage stops decoding inside a record), else the leaf field holding
+        its first byte; None when the map has none of these."""
         if self.hm is None or self.href is None:
             return None
         target = None
-        if path and path in self.paths and self.hm.base <= offset < self.hm.stop:
-            target = path
-        else:
+        inside = self.hm.base <= offset < max(self.hm.stop, self.hm.base + 1)
+        probe = path
+        while probe and inside:
+            if probe in self.paths:
+                target = probe
+                break
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        if target is None:
             i = bisect.bisect_right(self.starts, offset) - 1
             if i >= 0 and self.leaves[i].offset <= offset < self.leaves[i].end:
-                target = self.leaves[i].path
+                target = self.leaves[i].path or None
         if target is None:
             return None
         return f"{self.href}#{quote(target, safe='[]._-')}"
