@@ -12,8 +12,9 @@ if [ ! -x .venv/bin/python ]; then
     log "creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv .venv
 fi
-log "installing replayfmt[test,fuzz] into .venv (fuzz: atheris, coverage; wheels, no compiler)"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,fuzz]'
+log "installing replayfmt[test,fuzz,timeline,fleet] into .venv (fuzz: atheris, coverage;" \
+    "timeline: pyarrow, duckdb; fleet: dask, distributed; wheels, no compiler)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,fuzz,timeline,fleet]'
 
 log "installing the memvid CLI (reference peer)"
 bash scripts/install-memvid.sh >/dev/null

@@ -176,7 +176,8 @@ def _csv_value(kind, text):
 
 
 def test_the_same_rows_in_every_format(tmp_path):
-    duckdb = pytest.importorskip("duckdb", reason="the timeline extra is installed by setup")
+    import duckdb  # the timeline extra (scripts/setup.sh installs it)
+
     rows = _reference()
     assert rows
     src = str(real_dir())
@@ -274,7 +275,8 @@ def _fleet(tmp_path, n: int):
 
 
 def _local_cluster():
-    distributed = pytest.importorskip("distributed", reason="the fleet extra is installed by setup")
+    import distributed  # the fleet extra (scripts/setup.sh installs it)
+
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                        dashboard_address=None, silence_logs=40)
     return cluster, distributed.Client(cluster)
