@@ -301,3 +301,11 @@ def test_dask_local_cluster_gives_the_local_rows(tmp_path):
     assert list(df.columns) == list(T.COLUMNS)
     assert sorted(records, key=key) == local
     assert len(local) == sum(len(T.file_rows(f)) for f in files)
+
+
+def test_docs_name_every_column():
+    from _real import ROOT
+
+    text = (ROOT / "docs" / "timeline.md").read_text()
+    missing = [c for c in T.COLUMNS if f"`{c}`" not in text]
+    assert not missing, f"docs/timeline.md does not describe {missing}"
