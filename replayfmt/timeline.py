@@ -475,26 +475,46 @@ def write(rows: Iterable[dict], fmt: str, out: IO[bytes]) -> int:
 
 # --- fleets on Dask --------------------------------------------------------------------------
 
-def _rows_of_files(paths: Iterable[str]) -> list[dict]:
+class _Partition(list):
+    """A partition's rows. A list subclass, so `distributed` ships it as one pickle instead
+    of walking every row dict (which took longer than reading the files)."""
+
+    __slots__ = ()
+
+
+def _rows_of_files(paths: Iterable[str]) -> _Partition:
     """One Dask partition: the rows of its files, each file's in time order."""
-    out: list[dict] = []
+    out = _Partition()
     for path in paths:
         out.extend(file_rows(path))
     return out
 
 
-def dask_bag(paths: Iterable[str], *, recursive: bool = False, npartitions: int | None = None):
-    """A `dask.bag` of the timeline rows of every file in `paths` (directories walked on the
-    client, as `batch` does). Each partition runs `file_rows` on its files where Dask runs
-    it: threads, processes, or a `distributed` cluster (`Client("tcp://scheduler:8786")`).
-    Rows are in file order, each file's in time order; sort on (time, file order,
-    event_index) for the merged timeline."""
-    import dask.bag as db
-
-    files = list(iter_inputs(paths, recursive))
+def _chunks(files: list[str], npartitions: int | None) -> list[list[str]]:
     if npartitions is None:
         npartitions = max(1, min(len(files), 256, (len(files) + 7) // 8))
-    return db.from_sequence(files, npartitions=npartitions).map_partitions(_rows_of_files)
+    npartitions = max(1, min(npartitions, len(files) or 1))
+    size = -(-len(files) // npartitions) if files else 1
+    return [files[i:i + size] for i in range(0, len(files), size)] or [[]]
+
+
+def dask_bag(paths: Iterable[str], *, recursive: bool = False, npartitions: int | None = None):
+    """A `dask.bag` of the timeline rows of every file in `paths` (directories walked on the
+    client, as `batch` does). Each partition runs `file_rows` on its files (about 8 files per
+    partition, at most 256 partitions) where Dask runs it: threads, processes, or a
+    `distributed` cluster (`Client("tcp://scheduler:8786")`). Rows are in file order, each
+    file's in time order; sort on (time, file order, event_index) for the merged timeline."""
+    import dask.bag as db
+
+    chunks = _chunks(list(iter_inputs(paths, recursive)), npartitions)
+    return db.from_sequence(chunks, npartitions=len(chunks)).map_partitions(_flat_rows)
+
+
+def _flat_rows(chunks) -> _Partition:
+    out = _Partition()
+    for chunk in chunks:
+        out.extend(_rows_of_files(chunk))
+    return out
 
 
 def _pandas_meta():
@@ -513,14 +533,17 @@ def _frame(rows: list[dict]):
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
+def _frame_of_files(paths: list[str]):
+    """One dataframe partition, made where it runs: only the frame travels."""
+    return _frame(_rows_of_files(paths))
+
+
 def to_dask_dataframe(paths: Iterable[str], *, recursive: bool = False,
                       npartitions: int | None = None):
-    """A `dask.dataframe` with `COLUMNS`, one partition per partition of `dask_bag`, typed as
-    the parquet output (`arrow_schema`) through pandas' Arrow dtypes: u64 columns are uint64,
-    lists are lists, missing values are <NA>."""
-    import dask
+    """A `dask.dataframe` with `COLUMNS`, one partition per group of files (as `dask_bag`),
+    typed as the parquet output (`arrow_schema`) through pandas' Arrow dtypes: u64 columns
+    are uint64, lists are lists, missing values are <NA>."""
     import dask.dataframe as dd
 
-    bag = dask_bag(paths, recursive=recursive, npartitions=npartitions)
-    parts = [dask.delayed(_frame)(part) for part in bag.to_delayed()]
-    return dd.from_delayed(parts, meta=_pandas_meta(), verify_meta=False)
+    chunks = _chunks(list(iter_inputs(paths, recursive)), npartitions)
+    return dd.from_map(_frame_of_files, chunks, meta=_pandas_meta(), enforce_metadata=False)
