@@ -309,3 +309,26 @@ def test_docs_name_every_column():
     text = (ROOT / "docs" / "timeline.md").read_text()
     missing = [c for c in T.COLUMNS if f"`{c}`" not in text]
     assert not missing, f"docs/timeline.md does not describe {missing}"
+
+
+def test_progress_bar_and_interrupt_leave_no_partial_output(tmp_path, capsys, monkeypatch):
+    src = str(real_dir())
+    out = tmp_path / "t.jsonl"
+    assert main(["timeline", src, "-r", "--progress", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "files/s" in err and "\x1b[K" in err  # drawn, then erased
+    real = T.file_rows
+    calls = []
+
+    def interrupted(path):
+        calls.append(path)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(path)
+
+    monkeypatch.setattr(T, "file_rows", interrupted)
+    target = tmp_path / "never.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        main(["timeline", src, "-r", "-o", str(target)])
+    assert len(calls) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
