@@ -153,13 +153,11 @@ def _action_fields(row: dict, a: ReplayAction) -> None:
 
 
 def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
-    """The session's rows in its own order: created, actions (each checkpoint record right
-    after its Checkpoint action, or after the action it was taken at), ended."""
+    """The session's rows in its own order: created; each action, followed by the checkpoint
+    records it stands for (a Checkpoint action's checkpoint_id; a checkpoint with no such
+    action follows the action whose sequence is its at_sequence, else comes last); ended.
+    Linear in the session's size."""
     s = rec.session
-    checkpoints = {}
-    for cp in s.checkpoints:
-        checkpoints.setdefault(cp.id, []).append(cp)
-    placed: set[int] = set()
 
     def row(event: str, secs: int, **values) -> dict:
         out = {**base, "event": event, "time": secs, "datetime": _iso(secs)}
@@ -168,26 +166,30 @@ def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
 
     def checkpoint_row(cp) -> dict:
         snap = cp.snapshot
+        lex, vec = snap.lex_index_hash, snap.vec_index_hash
         return row("checkpoint", cp.timestamp_secs, sequence=cp.at_sequence,
                    checkpoint_id=cp.id, state_hash=cp.state_hash.hex(),
                    frame_ids=list(snap.frame_ids), frame_count=snap.frame_count,
-                   lex_index_hash=None if snap.lex_index_hash is None else snap.lex_index_hash.hex(),
-                   vec_index_hash=None if snap.vec_index_hash is None else snap.vec_index_hash.hex(),
+                   lex_index_hash=None if lex is None else lex.hex(),
+                   vec_index_hash=None if vec is None else vec.hex(),
                    wal_sequence=snap.wal_sequence, generation=snap.generation)
 
-    # a checkpoint without its Checkpoint action follows the last action at or before at_sequence
-    after_action: dict[int, list] = {}
-    by_action = {a.action_type.checkpoint_id for a in s.actions
-                 if isinstance(a.action_type, CheckpointAction)}
+    by_id: dict[int, list[int]] = {}  # checkpoint id -> indexes into s.checkpoints
+    for i, cp in enumerate(s.checkpoints):
+        by_id.setdefault(cp.id, []).append(i)
+    after: dict[int, list[int]] = {}  # action index -> checkpoint indexes to follow it
+    claimed: set[int] = set()
+    for j, a in enumerate(s.actions):
+        if isinstance(a.action_type, CheckpointAction):
+            for i in by_id.pop(a.action_type.checkpoint_id, ()):
+                after.setdefault(j, []).append(i)
+                claimed.add(i)
+    at_action = {a.sequence: j for j, a in enumerate(s.actions)}
     tail = []
     for i, cp in enumerate(s.checkpoints):
-        if cp.id in by_action:
-            continue
-        idx = None
-        for j, a in enumerate(s.actions):
-            if a.sequence <= cp.at_sequence:
-                idx = j
-        (tail if idx is None else after_action.setdefault(idx, [])).append(i)
+        if i not in claimed:
+            j = at_action.get(cp.at_sequence)
+            (tail if j is None else after.setdefault(j, [])).append(i)
 
     yield row("session_created", s.created_secs)
     for j, a in enumerate(s.actions):
@@ -198,12 +200,7 @@ def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
             r["frame_uris"] = [u for u, _ in looked]
             r["frame_titles"] = [t for _, t in looked]
         yield r
-        if isinstance(a.action_type, CheckpointAction):
-            for cp in checkpoints.get(a.action_type.checkpoint_id, ()):
-                if id(cp) not in placed:
-                    placed.add(id(cp))
-                    yield checkpoint_row(cp)
-        for i in after_action.get(j, ()):
+        for i in sorted(after.get(j, ())):
             yield checkpoint_row(s.checkpoints[i])
     for i in tail:
         yield checkpoint_row(s.checkpoints[i])
@@ -307,7 +304,8 @@ def _per_file(files: list[str], jobs: int) -> Iterator[tuple]:
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         with multiprocessing.get_context(method).Pool(min(jobs, len(files))) as pool:
-            yield from pool.imap(_indexed_rows, tasks, chunksize=max(1, min(16, len(files) // (jobs * 8))))
+            chunk = max(1, min(16, len(files) // (jobs * 8)))
+            yield from pool.imap(_indexed_rows, tasks, chunksize=chunk)
     else:
         yield from map(_indexed_rows, tasks)
 

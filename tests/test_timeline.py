@@ -332,3 +332,22 @@ def test_progress_bar_and_interrupt_leave_no_partial_output(tmp_path, capsys, mo
         main(["timeline", src, "-r", "-o", str(target)])
     assert len(calls) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
+
+
+def test_checkpoint_records_follow_their_action(tmp_path):
+    """With its Checkpoint action: right after it. Without one: after the action at its
+    at_sequence, else last before the end."""
+    sid = uuid.uuid4()
+    snap = StateSnapshot()
+    acts = [ReplayAction(i, 10, Find(f"q{i}", "m", 0)) for i in range(4)]
+    acts.insert(2, ReplayAction(9, 10, CheckpointAction(5)))
+    cps = [Checkpoint(7, 99, 10, bytes(32), snap), Checkpoint(5, 1, 10, bytes(32), snap),
+           Checkpoint(6, 3, 10, bytes(32), snap)]
+    s = ReplaySession(sid, None, 10, 10, cps, acts)
+    path = tmp_path / "seg.bin"
+    path.write_bytes(build_segment([s]))
+    got = [(r["event"], r["sequence"], r["checkpoint_id"]) for r in T.file_rows(path)]
+    assert got == [("session_created", None, None), ("action", 0, None), ("action", 1, None),
+                   ("action", 9, 5), ("checkpoint", 1, 5), ("action", 2, None),
+                   ("action", 3, None), ("checkpoint", 3, 6), ("checkpoint", 99, 7),
+                   ("session_ended", None, None)]
