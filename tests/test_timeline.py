@@ -303,6 +303,12 @@ def test_dask_local_cluster_gives_the_local_rows(tmp_path):
     assert len(local) == sum(len(T.file_rows(f)) for f in files)
 
 
+def test_the_command_offers_the_library_formats():
+    from replayfmt.cli import timeline as command
+
+    assert command.FORMATS == T.FORMATS
+
+
 def test_docs_name_every_column():
     from _real import ROOT
 
@@ -328,8 +334,7 @@ def test_progress_bar_and_interrupt_leave_no_partial_output(tmp_path, capsys, mo
 
     monkeypatch.setattr(T, "file_rows", interrupted)
     target = tmp_path / "never.parquet"
-    with pytest.raises(KeyboardInterrupt):
-        main(["timeline", src, "-r", "-o", str(target)])
+    assert main(["timeline", src, "-r", "-o", str(target)]) == 130
     assert len(calls) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
 

@@ -33,7 +33,7 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: The command modules, in the order the help lists them.
 COMMANDS = ("info", "dump", "build", "diff", "hexmap", "validate", "carve", "sessions",
-            "salvage", "fuzz")
+            "salvage", "timeline", "report", "fuzz")
 
 
 def _command_module(name: str):

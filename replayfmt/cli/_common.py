@@ -17,7 +17,7 @@ from ..files import InputError, dumps
 
 __all__ = ["EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BUG", "EXIT_INTERRUPTED",
            "UsageError", "InputError", "dumps", "read_input", "map_input", "write_output", "evidence",
-           "add_batch_arguments", "wants_batch", "KINDS"]
+           "add_batch_arguments", "wants_batch", "KINDS", "output_stream"]
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -74,6 +74,45 @@ def write_output(path: str, data) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return a != "-" and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def output_stream(path: str, inputs=(), force: bool = False):
+    """A binary stream for `path` ("-": stdout) for outputs written piece by piece: a
+    temporary file beside it, renamed into place only when the block ends normally, so a
+    failed or interrupted run leaves nothing. Refuses (UsageError) an output that is one of
+    `inputs`, or that exists unless `force`: evidence is never overwritten."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    if any(_same_file(src, path) for src in inputs):
+        raise UsageError(f"{path} is an input; refusing to overwrite evidence")
+    if os.path.exists(path) and not force:
+        raise UsageError(f"{path} exists (use --force to replace it)")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
