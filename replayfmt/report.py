@@ -25,7 +25,7 @@ import bisect
 import hashlib
 import html
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from . import __version__
@@ -96,7 +96,7 @@ def _iso(secs: int | None) -> str:
     if secs is None:
         return "—"
     try:
-        return datetime.fromtimestamp(secs, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        return datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         return f"out of range ({secs})"
 

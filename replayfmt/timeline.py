@@ -26,7 +26,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from . import schema
@@ -104,7 +104,7 @@ _EMPTY = dict.fromkeys(COLUMNS)
 
 def _iso(secs: int) -> str | None:
     try:
-        return datetime.fromtimestamp(secs, tz=timezone.utc).isoformat()
+        return datetime.fromtimestamp(secs, tz=UTC).isoformat()
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import html as htmlmod
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import uuid
 from html.parser import HTMLParser
@@ -31,7 +33,7 @@ from replayfmt.model import (
     ReplaySession,
     ToolCall,
 )
-from replayfmt.report import MAX_MARKS, _JS, hexmap_sibling, render_report
+from replayfmt.report import _JS, MAX_MARKS, hexmap_sibling, render_report
 from replayfmt.validate import validate
 
 
@@ -236,7 +238,10 @@ def _run_chromium(page, tmp_path, canary) -> tuple[str, list]:
            "--no-first-run", "--disable-background-networking", "--disable-component-update",
            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
            f"--log-net-log={net}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # Chromium's own temporary files: a short private dir (its socket path has a length limit)
+    with tempfile.TemporaryDirectory(prefix="rfc-") as tmp:
+        env = {**os.environ, "TMPDIR": tmp, "HOME": str(tmp_path / "profile")}
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     port = canary.url.rsplit(":", 1)[1]
     seen = [u for u in re.findall(r'"url":"([^"]*)"', net.read_text(errors="replace"))
@@ -244,6 +249,7 @@ def _run_chromium(page, tmp_path, canary) -> tuple[str, list]:
     return res.stdout, seen
 
 
+@pytest.mark.chromium
 @pytest.mark.parametrize("kind", ["segment", "sidecar"])
 def test_hostile_file_renders_as_text_and_loads_nothing(kind, tmp_path):
     canary = _Canary()

@@ -192,7 +192,7 @@ def test_the_same_rows_in_every_format(tmp_path):
     # timesketch: its mandatory fields, then every column as an attribute
     ts = [orjson.loads(line) for line in outs["timesketch"].read_bytes().splitlines()]
     assert len(ts) == len(rows)
-    for t, r in zip(ts, rows):
+    for t, r in zip(ts, rows, strict=True):
         assert list(t)[:4] == ["message", "datetime", "timestamp", "timestamp_desc"]
         assert t["message"] and t["timestamp_desc"]
         assert t["datetime"] == r["datetime"] and t["timestamp"] == r["time"] * 1_000_000
@@ -202,13 +202,13 @@ def test_the_same_rows_in_every_format(tmp_path):
     rel = con.execute("SELECT * FROM read_csv(?, header=true, all_varchar=true, "
                       "allow_quoted_nulls=false)", [str(outs["csv"])])
     assert [d[0] for d in rel.description] == list(T.COLUMNS)
-    got = [{name: _csv_value(kind, v) for (name, kind), v in zip(T.COLUMN_TYPES, tup)}
+    got = [{name: _csv_value(kind, v) for (name, kind), v in zip(T.COLUMN_TYPES, tup, strict=True)}
            for tup in rel.fetchall()]
     assert got == rows
     # parquet, read by DuckDB
     rel = con.execute("SELECT * FROM read_parquet(?)", [str(outs["parquet"])])
     assert [d[0] for d in rel.description] == list(T.COLUMNS)
-    got = [dict(zip(T.COLUMNS, tup)) for tup in rel.fetchall()]
+    got = [dict(zip(T.COLUMNS, tup, strict=True)) for tup in rel.fetchall()]
     assert got == rows
     types = {row[0]: row[1] for row in con.execute(
         "DESCRIBE SELECT * FROM read_parquet(?)", [str(outs["parquet"])]).fetchall()}
