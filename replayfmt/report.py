@@ -32,7 +32,7 @@ from . import __version__
 from . import mv2 as mv2mod
 from .forensics import Block, SessionRecord, all_sessions, carve
 from .model import ReplaySession
-from .timeline import _ORIGIN, _file_kind
+from .timeline import file_kind, origin_of
 
 __all__ = ["render_report", "hexmap_page", "hexmap_sibling", "MAX_MARKS", "MAX_LISTED"]
 
@@ -243,13 +243,9 @@ def _summary(a) -> str:
     return ""
 
 
-def _session_section(rec: SessionRecord, index: int, file_kind: str) -> str:
+def _session_section(rec: SessionRecord, index: int, kind: str) -> str:
     s = rec.session
-    block = next((b for b in rec.blocks if b.live), rec.blocks[0])
-    if file_kind == "mv2":
-        origin = _ORIGIN[rec.status]
-    else:
-        origin = "sidecar" if block.kind == "active_session" else "segment"
+    origin, _ = origin_of(rec, kind)
     by_type: dict[str, int] = {}
     for a in s.actions:
         by_type[a.action_type.DISPLAY] = by_type.get(a.action_type.DISPLAY, 0) + 1
@@ -305,7 +301,7 @@ def hexmap_page(data, name: str):
     without a usable live segment, a file that is not a replay file)."""
     from .hexmap import build_hexmap, render_html
 
-    kind = _file_kind(data)
+    kind = file_kind(data)
     if kind == "other":
         return None
     try:
@@ -387,7 +383,7 @@ def render_report(data, name: str, *, hexmap=None, hexmap_href: str | None = Non
     """
     from .validate import validate
 
-    kind = _file_kind(data)
+    kind = file_kind(data)
     blocks = carve(data)
     records = all_sessions(data, blocks)
     report = validation if validation is not None else validate(data)

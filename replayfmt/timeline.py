@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from . import schema
 from .batch import ProgressBar, iter_inputs
-from .forensics import SessionRecord, all_sessions, carve, open_evidence
+from .forensics import Block, SessionRecord, all_sessions, carve, open_evidence
 from .model import (
     Ask,
     CheckpointAction,
@@ -44,7 +44,8 @@ from .model import (
     Update,
 )
 
-__all__ = ["COLUMNS", "FORMATS", "file_rows", "iter_timeline", "write", "frame_context",
+__all__ = ["COLUMNS", "COLUMN_TYPES", "FORMATS", "file_rows", "file_kind", "origin_of",
+           "iter_timeline", "write", "frame_context",
            "dask_bag", "to_dask_dataframe", "arrow_schema", "timesketch_row"]
 
 #: (name, type) of every column, in output order. Types: str, int (i64), u64, list (of u64).
@@ -109,7 +110,8 @@ def _iso(secs: int) -> str | None:
         return None
 
 
-def _file_kind(data) -> str:
+def file_kind(data) -> str:
+    """mv2, segment, active_session or other, from the leading magic."""
     head = bytes(data[:8])
     if head == schema.SEGMENT_MAGIC:
         return "segment"
@@ -120,7 +122,7 @@ def _file_kind(data) -> str:
     return "other"
 
 
-def frame_context(data, file_kind: str) -> Callable[[int], tuple[str | None, str | None]] | None:
+def frame_context(data, kind: str) -> Callable[[int], tuple[str | None, str | None]] | None:
     """Frame id -> (uri, title) for the frames of a `.mv2`, or None when unknown.
 
     The hook for the decoded container: once `mv2` decodes the TOC's frame table, return a
@@ -208,16 +210,21 @@ def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
         yield row("session_ended", s.ended_secs)
 
 
+def origin_of(rec: SessionRecord, kind: str) -> tuple[str, Block]:
+    """(origin, the block that speaks for it): the live block when there is one, else the
+    first. origin: live / stale / recovered in a .mv2, else segment or sidecar."""
+    block = next((b for b in rec.blocks if b.live), rec.blocks[0])
+    if kind == "mv2":
+        return _ORIGIN[rec.status], block
+    return ("sidecar" if block.kind == "active_session" else "segment"), block
+
+
 def _rows_of(path: str, data) -> list[dict]:
-    kind = _file_kind(data)
+    kind = file_kind(data)
     frames = frame_context(data, kind)
     rows: list[dict] = []
     for rec in all_sessions(data, carve(data)):
-        block = next((b for b in rec.blocks if b.live), rec.blocks[0])
-        if kind == "mv2":
-            origin = _ORIGIN[rec.status]
-        else:
-            origin = "sidecar" if block.kind == "active_session" else "segment"
+        origin, block = origin_of(rec, kind)
         s = rec.session
         base = {**_EMPTY, "file": path, "file_kind": kind, "block_kind": block.kind,
                 "block_offset": block.offset, "block_count": len(rec.blocks),
