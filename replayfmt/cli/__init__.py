@@ -38,7 +38,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules, in the order the help lists them.
 COMMANDS = ("info", "dump", "build", "diff", "hexmap", "validate", "carve", "sessions",
-            "salvage", "fuzz")
+            "salvage", "timeline", "report", "fuzz")
 
 
 EPILOG = """\

@@ -31,6 +31,7 @@ __all__ = [
     "evidence",
     "kind_value",
     "map_input",
+    "output_stream",
     "read_input",
     "say",
     "wants_batch",
@@ -205,6 +206,49 @@ def write_output(path: str, data, *, inputs=(), force: bool = False) -> None:
 def add_force_argument(parser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an existing output file (never one of the inputs)")
+
+
+@contextlib.contextmanager
+def output_stream(path: str, inputs=(), force: bool = False):
+    """A binary stream for `path` ("-": stdout) for outputs written piece by piece: a
+    temporary file beside it, renamed into place only when the block ends normally, so a
+    failed or interrupted run leaves nothing. Refuses (UsageError) an output that is one of
+    `inputs`, or that exists unless `force`: evidence is never overwritten."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    check_output(path, inputs=inputs, force=force)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        if force:
+            check_output(path, inputs=inputs, force=True)  # still never over an input
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if the name appeared meanwhile: nothing is replaced
+            except FileExistsError:
+                raise UsageError(f"refusing to replace {path}: it exists "
+                                 "(--force replaces it)") from None
+            except OSError:  # no hard links on this file system: check, then rename
+                check_output(path, inputs=inputs)
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
+        CREATED.append(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
