@@ -58,7 +58,8 @@ def test_every_command_has_its_module_with_register_and_run():
 
 def test_library_defaults_the_command_line_repeats():
     from replayfmt import fuzz_target, hexmap
-    from replayfmt.cli import fuzz, hexmap as cli_hexmap
+    from replayfmt.cli import fuzz
+    from replayfmt.cli import hexmap as cli_hexmap
 
     assert cli_hexmap.RAW_LIMIT == hexmap.RAW_LIMIT
     assert fuzz.KINDS == fuzz_target.KINDS
