@@ -243,12 +243,14 @@ class MemvidRecipe:
 
 def _reference_segment(data: bytes) -> M.Segment:
     """Read a segment the way memvid's reference reader does: magic and every declared
-    session checked; version, total_size and bytes after each record not checked."""
+    session checked; version, total_size and bytes after each record not checked (the
+    framing walker's lenient policy)."""
     from . import _generated as G
-    from .codec import iter_session_blocks
-    header, _ = G.parse_SegmentHeader(data, 0, len(data))
+    from .framing import Policy, segment_blocks, segment_header
+    lenient = Policy(lenient=True)
+    header = segment_header(data, policy=lenient)
     sessions = []
-    for i, start, stop in iter_session_blocks(data, header.session_count):
+    for i, start, stop in segment_blocks(data, policy=lenient, header=header):
         try:
             sessions.append(G.parse_ReplaySession(data, start, stop)[0])
         except ReplayFormatError as err:
@@ -259,11 +261,9 @@ def _reference_segment(data: bytes) -> M.Segment:
 def _reference_active(data: bytes) -> M.ActiveSession:
     """An envelope as memvid reads it: bytes after the declared length are not checked."""
     from . import _generated as G
-    from .codec import _block_length
-    if data[:8] != b"MV2ACTIV":
-        return parse_active_session(data)  # raises the magic error
-    length = _block_length(data, 8, len(data), "length")
-    return G.parse_ActiveSession(data, 16, 16 + length)[0]
+    from .framing import envelope_block
+    start, stop = envelope_block(data)
+    return G.parse_ActiveSession(data, start, stop)[0]
 
 
 def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):

@@ -58,7 +58,9 @@ class Span:
     struct, string, option, vec, map, uuid, enum, segment, envelope, sessions).
 
     A composite cut short by the error that stopped decoding has ``complete=False``, its size
-    running to `Trace.end` and its value None.
+    running to `Trace.end` and its value None. A "len" leaf's `unit` is the fewest bytes each
+    unit it counts takes (1 for string and block lengths; a vector's or map's minimum element
+    size), so a declared value needs ``end + value * unit`` bytes to hold.
     """
 
     path: str
@@ -67,6 +69,7 @@ class Span:
     value: Any
     kind: str
     complete: bool = True
+    unit: int = 0
 
     @property
     def end(self) -> int:
@@ -158,8 +161,8 @@ class _Tracer:
     def overflow(p: int, e: int, n: int, min_sz: int, what: str, path: str) -> _Stop:
         return _Stop(E.overflow(p - 8, path, n, e - p, what, min_sz))
 
-    def leaf(self, path, p, size, value, kind) -> None:
-        self.spans.append(Span(path, p, size, value, kind))
+    def leaf(self, path, p, size, value, kind, unit: int = 0) -> None:
+        self.spans.append(Span(path, p, size, value, kind, True, unit))
 
     def open(self, path, p, kind) -> Span:
         span = Span(path, p, 0, None, kind, False)
@@ -219,7 +222,7 @@ class _Tracer:
             n, p = self.length(p, e, path)
             if n > e - p:
                 raise self.overflow(p, e, n, 1, "string length", path)
-            self.leaf(path, p - 8, 8, n, "len")
+            self.leaf(path, p - 8, 8, n, "len", 1)
             try:
                 v = bytes(b[p:p + n]).decode()
             except UnicodeDecodeError as exc:
@@ -252,7 +255,7 @@ class _Tracer:
             m = min_size(node.subcon)
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "element count", path)
-            self.leaf(path, p - 8, 8, n, "len")
+            self.leaf(path, p - 8, 8, n, "len", m)
             out = []
             for i in range(n):
                 v, p = self.walk(node.subcon, f"{path}[{i}]", p, e)
@@ -265,7 +268,7 @@ class _Tracer:
             m = min_size(node.key) + min_size(node.value)
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "entry count", path)
-            self.leaf(path, p - 8, 8, n, "len")
+            self.leaf(path, p - 8, 8, n, "len", m)
             out = {}
             for i in range(n):
                 kp = p
@@ -382,7 +385,7 @@ def trace_segment(data) -> Trace:
             except ReplayFormatError as err:
                 raise _walk_stop(err, e) from None
             where = f"sessions[{i}]"
-            t.leaf(where, start - 8, 8, stop - start, "len")
+            t.leaf(where, start - 8, 8, stop - start, "len", 1)
             value, end = t.walk(schema.ReplaySession, where, start, stop)
             exact(end, stop, where, "session", policy)
             if end != stop:
@@ -416,7 +419,7 @@ def trace_active_session(data) -> Trace:
                 t.leaf("magic", 0, len(magic), magic, "magic")
             raise _Stop(err) from None
         t.leaf("magic", 0, len(magic), magic, "magic")
-        t.leaf("length", start - 8, 8, stop - start, "len")
+        t.leaf("length", start - 8, 8, stop - start, "len", 1)
         value, end = t.walk(schema.ActiveSession, "", start, stop)
     except _Stop as stop_:
         policy.problems.append(stop_.error)
