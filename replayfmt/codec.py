@@ -87,9 +87,11 @@ def bulk():
 
 def parse_segment_header(data) -> SegmentHeader:
     """Decode and check only the 24-byte header (magic, version); returns the header record."""
+    from . import _generated_model as GM
+
     b = _as_bytes(data)
     segment_header(b)
-    header, _ = G.parse_SegmentHeader(b, 0, len(b))
+    header, _ = GM.parse_SegmentHeader(b, 0, len(b))
     return header
 
 
@@ -115,12 +117,14 @@ def parse_segment(data) -> Segment:
     the data, trailing bytes (after the last session or inside a session's block), and every
     record-level error. Raises ReplayFormatError.
     """
+    from . import _generated_model as GM
+
     b = _as_bytes(data)
     header = segment_header(b)
     sessions = []
     with bulk():
         for i, start, stop in segment_blocks(b, header=header):
-            sessions.append(in_block(G.parse_ReplaySession, b, start, stop,
+            sessions.append(in_block(GM.parse_ReplaySession, b, start, stop,
                                             f"sessions[{i}]", "session"))
     from .model import Segment
 
@@ -154,9 +158,11 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
 
 def parse_session(data) -> ReplaySession:
     """Parse one bincode ReplaySession (the bytes inside a segment's length prefix)."""
+    from . import _generated_model as GM
+
     b = _as_bytes(data)
     with bulk():
-        return in_block(G.parse_ReplaySession, b, 0, len(b), "", "session")
+        return in_block(GM.parse_ReplaySession, b, 0, len(b), "", "session")
 
 
 def build_session(session: ReplaySession) -> bytes:
@@ -177,14 +183,19 @@ def _build(build, value, out: bytearray) -> None:
 
 def parse_active_session(data) -> ActiveSession:
     """Parse an `MV2ACTIV` envelope (the `NAME.mv2.session` sidecar), strictly."""
+    from . import _generated_model as GM
+
     with bulk():
-        return parse_envelope(data, G.parse_ActiveSession)
+        return parse_envelope(data, GM.parse_ActiveSession)
 
 
 def parse_envelope(data, parse=None):
     """Check the `MV2ACTIV` envelope and decode its content with `parse` (a generated parser:
     parse_, json_ or summary_ActiveSession)."""
-    parse = G.parse_ActiveSession if parse is None else parse
+    if parse is None:
+        from . import _generated_model as GM
+
+        parse = GM.parse_ActiveSession
     b = _as_bytes(data)
     start, stop = envelope_block(b)
     value = in_block(parse, b, start, stop, "", "active session")
@@ -203,8 +214,10 @@ def build_active_session(active: ActiveSession) -> bytes:
 
 def parse_manifest(data, offset: int = 0) -> ReplayManifest:
     """Decode the 32-byte ReplayManifest at `offset` (the bytes after the TOC's Some tag)."""
+    from . import _generated_model as GM
+
     b = _as_bytes(data)
-    value, _ = G.parse_ReplayManifest(b, offset, min(len(b), offset + MANIFEST_SIZE))
+    value, _ = GM.parse_ReplayManifest(b, offset, min(len(b), offset + MANIFEST_SIZE))
     return value
 
 

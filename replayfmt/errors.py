@@ -196,3 +196,12 @@ def toc_overflow(offset: int, toc_len: int, left: int) -> ReplayFormatError:
     return ReplayFormatError(ErrorKind.LENGTH_OVERFLOW, "TOC length exceeds the file",
                              offset=offset, path="footer.toc_len", expected=f"<= {left}",
                              actual=toc_len)
+
+
+def truncated_in(p: int, e: int, fields) -> ReplayFormatError:
+    """The first of `fields` ((offset from p, size, path), ...) read together that runs past
+    e: what a field-by-field reader reports for a fused read that does not fit."""
+    for rel, size, path in fields:
+        if p + rel + size > e:
+            return truncated(p + rel, path, size, e - (p + rel))
+    raise AssertionError("the fields fit")

@@ -320,7 +320,9 @@ def salvage_session_block(data, start: int, stop: int, path: str = "") -> Salvag
     lists: dict[str, list] = {"checkpoints": [], "actions": []}
     spans: dict[str, list] = {"checkpoints": [], "actions": []}
     declared: dict[str, int | None] = {"checkpoints": None, "actions": None}
-    parsers = {"checkpoints": G.parse_Checkpoint, "actions": G.parse_ReplayAction}
+    from . import _generated_model as GM
+
+    parsers = {"checkpoints": GM.parse_Checkpoint, "actions": GM.parse_ReplayAction}
     error = None
     for name in ("checkpoints", "actions"):
         if stop - p < 8:

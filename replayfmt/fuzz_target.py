@@ -245,14 +245,14 @@ def _reference_segment(data: bytes) -> M.Segment:
     """Read a segment the way memvid's reference reader does: magic and every declared
     session checked; version, total_size and bytes after each record not checked (the
     framing walker's lenient policy)."""
-    from . import _generated as G
+    from . import _generated_model as GM
     from .framing import Policy, segment_blocks, segment_header
     lenient = Policy(lenient=True)
     header = segment_header(data, policy=lenient)
     sessions = []
     for i, start, stop in segment_blocks(data, policy=lenient, header=header):
         try:
-            sessions.append(G.parse_ReplaySession(data, start, stop)[0])
+            sessions.append(GM.parse_ReplaySession(data, start, stop)[0])
         except ReplayFormatError as err:
             raise err.prefix(f"sessions[{i}]")
     return M.Segment(header.version, header.session_count, header.total_size, sessions)
@@ -260,10 +260,10 @@ def _reference_segment(data: bytes) -> M.Segment:
 
 def _reference_active(data: bytes) -> M.ActiveSession:
     """An envelope as memvid reads it: bytes after the declared length are not checked."""
-    from . import _generated as G
+    from . import _generated_model as GM
     from .framing import envelope_block
     start, stop = envelope_block(data)
-    return G.parse_ActiveSession(data, start, stop)[0]
+    return GM.parse_ActiveSession(data, start, stop)[0]
 
 
 def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):

@@ -76,18 +76,20 @@ def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
     stays flat however large the file is. Container errors (a bad length prefix, total_size,
     trailing bytes) are raised when the walk reaches them, after the sessions before them.
     """
+    from . import _generated_model as GM
+
     with open_mapped(path) as buf:
         if framing.sniff(buf) == framing.SIDECAR:
             start, stop = envelope_block(buf)
             with bulk():
-                active = in_block(G.parse_ActiveSession, buf, start, stop, "",
+                active = in_block(GM.parse_ActiveSession, buf, start, stop, "",
                                   "active session")
             exact(stop, len(buf), "", "envelope")
             yield active.session
             return
         for i, start, stop in iter_session_blocks_of(buf):
             with bulk():
-                session = in_block(G.parse_ReplaySession, buf, start, stop,
+                session = in_block(GM.parse_ReplaySession, buf, start, stop,
                                           f"sessions[{i}]", "session")
             release(buf, start, stop)
             yield session
