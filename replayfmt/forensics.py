@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from . import _generated as G
+from . import framing
 from . import mv2 as mv2mod
 from . import schema
 from .codec import (
@@ -122,30 +123,34 @@ def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
     return digest.hexdigest()
 
 
-def _segment_candidate(data, o: int, n: int) -> Block | None:
-    if n - o < SEGMENT_HEADER_SIZE:
+def _segment_candidate(data, o: int, n: int, live=None) -> Block | None:
+    head = framing.segment_fields(data, o)
+    if head is None:
         return None
-    version, count, total = struct.unpack_from("<IIQ", data, o + 8)
+    count, total = head.session_count, head.total_size
     # Cheap rejections before decoding anything: the declared size must fit and hold the count.
     if total < SEGMENT_HEADER_SIZE or o + total > n:
         return None
     if count * (8 + _MIN_SESSION) > total - SEGMENT_HEADER_SIZE:
         return None
-    if count and _U64.unpack_from(data, o + SEGMENT_HEADER_SIZE)[0] > total - 32:
+    if count and framing.first_block_length(data, o) > total - 32:
         return None
-    try:  # every byte checked exactly as parse_segment does, no record built
-        scan = scan_segment(data, o, o + total)
-    except ReplayFormatError:
-        return None
+    if live is not None and (live.offset, live.size) == (o, total) and live.scan is not None:
+        scan = live.scan  # already checked by mv2, every byte
+    else:
+        try:  # every byte checked exactly as parse_segment does, no record built
+            scan = scan_segment(data, o, o + total)
+        except ReplayFormatError:
+            return None
     summaries = [_summary(s.session_id, s.name, s.created_secs, s.ended_secs, s.action_count,
                           s.checkpoint_count) for s in scan.sessions]
-    return Block("segment", o, total, False, summaries, _sha256(data, o, o + total), data=data)
+    return Block("segment", o, total, False, summaries, data=data)
 
 
-def _active_candidate(data, o: int, n: int) -> Block | None:
-    if n - o < ENVELOPE_HEADER_SIZE:
+def _active_candidate(data, o: int, n: int, live=None) -> Block | None:
+    length = framing.envelope_length(data, o)
+    if length is None:
         return None
-    (length,) = _U64.unpack_from(data, o + 8)
     if length < G.MIN_SIZE["ActiveSession"] or o + ENVELOPE_HEADER_SIZE + length > n:
         return None
     stop = o + ENVELOPE_HEADER_SIZE + length
@@ -156,8 +161,7 @@ def _active_candidate(data, o: int, n: int) -> Block | None:
     s = act.session
     summary = _summary(s.session_id, s.name, s.created_secs, s.ended_secs, len(s.actions),
                        len(s.checkpoints))
-    return Block("active_session", o, stop - o, False, [summary], _sha256(data, o, stop),
-                 data=data)
+    return Block("active_session", o, stop - o, False, [summary], data=data)
 
 
 def _find_all(data, magic: bytes, chunk: int = 1 << 24):
@@ -173,7 +177,7 @@ def _find_all(data, magic: bytes, chunk: int = 1 << 24):
         release(data, pos, min(n, pos + chunk))
 
 
-def carve(data) -> list[Block]:
+def carve(data, *, live=None, digests: bool = True) -> list[Block]:
     """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
 
     Blocks are in offset order. A magic string counts only when the bytes from it fully decode
@@ -181,6 +185,10 @@ def carve(data) -> list[Block]:
     that starts inside an accepted block is that block's content. Identical blocks are all
     reported, later ones with `duplicate_of`. In a `.mv2`, exactly the segment the TOC manifest
     points at is `live`.
+
+    `live`: the `.mv2`'s `mv2.LiveSegment` when the caller has it (its bytes are then not
+    checked again). `digests=False`: sha256 only for blocks that share their size with another
+    (enough for `duplicate_of`; the others keep sha256 "").
     """
     n = len(data)
     candidates = []
@@ -192,23 +200,30 @@ def carve(data) -> list[Block]:
     for o, kind in candidates:
         if o < covered:
             continue
-        block = (_segment_candidate if kind == "segment" else _active_candidate)(data, o, n)
+        block = (_segment_candidate if kind == "segment" else _active_candidate)(data, o, n,
+                                                                                  live)
         if block is not None:
             blocks.append(block)
             covered = block.end
+    sizes: dict[int, int] = {}
+    for b in blocks:
+        sizes[b.size] = sizes.get(b.size, 0) + 1
     first_by_hash: dict[str, int] = {}
     for b in blocks:
+        if not digests and sizes[b.size] == 1:
+            continue
+        b.sha256 = _sha256(data, b.offset, b.end)
         b.duplicate_of = first_by_hash.setdefault(b.sha256, b.offset)
         if b.duplicate_of == b.offset:
             b.duplicate_of = None
-    if mv2mod.is_mv2(data):
+    if live is None and framing.sniff(data) == framing.MV2:
         try:
             live = mv2mod.live_segment(data)
         except ValueError:
             live = None
-        if live is not None:
-            for b in blocks:
-                b.live = b.kind == "segment" and (b.offset, b.size) == (live.offset, live.size)
+    if live is not None:
+        for b in blocks:
+            b.live = b.kind == "segment" and (b.offset, b.size) == (live.offset, live.size)
     return blocks
 
 

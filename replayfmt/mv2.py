@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from . import _generated as G
 from .codec import MANIFEST_SIZE, parse_segment
 from .errors import ReplayFormatError
-from .framing import MV2, MV2_FOOTER_SIZE, MV2_HEADER_SIZE, Mv2Layout, read_layout, sniff
+from .framing import MV2, MV2_FOOTER_SIZE, MV2_HEADER_SIZE, SEGMENT, Mv2Layout, read_layout, sniff
 from .scan import SegmentScan, scan_segment
 
 if TYPE_CHECKING:
@@ -109,3 +109,30 @@ def find_live_segment(data) -> tuple[int, int] | None:
     """(offset, size) of the live segment of a `.mv2`, or None when there is none."""
     live = live_segment(data)
     return None if live is None else (live.offset, live.size)
+
+
+def manifest_in_tail(data, layout: Mv2Layout) -> tuple[int, dict | None] | None:
+    """(tag position, manifest values or None) read structurally from the TOC's tail, or None:
+    what explains a TOC whose manifest matches no segment (`live_segment` is None).
+
+    Tail: Option<ReplayManifest> | u64 task count + 24 bytes per task | updated_at u64 |
+    merkle_root [32] | toc_checksum [32]. A Some candidate must point at a segment magic
+    before the TOC; the first consistent reading wins.
+    """
+    footer = layout.footer_pos
+    none_hit = None
+    for tasks in range(0, max(0, (footer - layout.footer_offset - 80) // 24) + 1):
+        count_pos = footer - 80 - 24 * tasks
+        if count_pos - 1 < layout.footer_offset:
+            break
+        if int.from_bytes(data[count_pos:count_pos + 8], "little") != tasks:
+            continue
+        some = count_pos - 33
+        if some >= layout.footer_offset and data[some] == 1:
+            m, _ = G.json_ReplayManifest(bytes(data[some + 1:some + 33]), 0, MANIFEST_SIZE)
+            at = m["segment_offset"]
+            if at + 8 <= layout.footer_offset and sniff(data[at:at + 8]) == SEGMENT:
+                return some, m
+        if none_hit is None and data[count_pos - 1] == 0:
+            none_hit = (count_pos - 1, None)
+    return none_hit

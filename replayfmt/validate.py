@@ -13,25 +13,25 @@ as SARIF 2.1.0 with byteOffset/byteLength regions.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Callable, Iterable
 
 import attrs
 
+from . import framing
 from . import mv2 as mv2mod
 from . import schema
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     iter_session_blocks,
-    parse_manifest,
-    parse_segment,
     snapshot_state_hash,
 )
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
-from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest
-from .stream import release, scan_segment
+from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
+from .framing import segment_blocks
+from .scan import release, scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "register",
@@ -210,6 +210,7 @@ class _Locator:
         for t in traces:
             self._index(t)
         self.records: dict[str, tuple[str, int, int]] = {}
+        self.sessions: dict[str, SalvagedSession] = {}  # prefix -> its records' byte ranges
 
     def _index(self, t: Trace) -> None:
         for s in t.fields:
@@ -220,12 +221,32 @@ class _Locator:
         """Register a record decoded at data[start:end] whose path is `path`."""
         self.records[path] = (name, start, end)
 
+    def session(self, prefix: str, got: SalvagedSession) -> None:
+        """Register the checkpoints and actions of a salvaged session (looked up on demand)."""
+        self.sessions[prefix] = got
+
+    def _record_at(self, rec_path: str) -> tuple[str, int, int] | None:
+        if rec_path in self.records:
+            return self.records.pop(rec_path)
+        m = _RECORD_PATH.match(rec_path)
+        got = self.sessions.get(m.group(1)) if m else None
+        if got is None:
+            return None
+        spans = got.action_spans if m.group(2) == "actions" else got.checkpoint_spans
+        j = int(m.group(3))
+        if j >= len(spans) or not spans[j]:
+            return None
+        start, end = spans[j]
+        spans[j] = None  # traced once
+        return ("ReplayAction" if m.group(2) == "actions" else "Checkpoint", start, end)
+
     def __call__(self, path: str) -> tuple[int, int]:
         span = self.spans.get(path)
         rec_path = path
         while span is None:  # the innermost registered record holding the field
-            if rec_path in self.records:
-                name, start, end = self.records.pop(rec_path)
+            rec = self._record_at(rec_path)
+            if rec is not None:
+                name, start, end = rec
                 self._index(trace_record(name, self.data, start, end, rec_path))
                 span = self.spans.get(path)
                 break
@@ -238,9 +259,15 @@ class _Locator:
 
 # --- semantic checks -------------------------------------------------------------------------
 
+#: Unicode category Cc (U+0000..U+001F, U+007F..U+009F) except \n and \t.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_RECORD_PATH = re.compile(r"^(.*)\.(checkpoints|actions)\[(\d+)\]$")
+
+
 def _control_chars(text: str) -> list[str]:
-    return sorted({f"U+{ord(c):04X}" for c in text
-                   if c not in "\n\t" and unicodedata.category(c) == "Cc"})
+    if _CONTROL.search(text) is None:
+        return []
+    return sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(text)})
 
 
 def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Collector) -> None:
@@ -314,64 +341,80 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
 
 
 def _register(loc: _Locator, got: SalvagedSession, prefix: str) -> None:
-    for k, (a, b) in enumerate(got.checkpoint_spans):
-        loc.record(f"{prefix}.checkpoints[{k}]", "Checkpoint", a, b)
-    for j, (a, b) in enumerate(got.action_spans):
-        loc.record(f"{prefix}.actions[{j}]", "ReplayAction", a, b)
+    loc.session(prefix, got)
 
 
 # --- containers ------------------------------------------------------------------------------
 
+def _check_block(b, i: int, start: int, stop: int, got: SalvagedSession, traces: list,
+                 clean: bool, ids: dict, out: _Collector) -> None:
+    """The semantic checks of one decoded session block."""
+    prefix = f"sessions[{i}]"
+    loc = _Locator(b, traces)
+    _register(loc, got, prefix)
+    if clean:  # session-level fields, traced only if a diagnostic names one
+        loc.record(prefix, "ReplaySession", start, stop)
+    sid = got.session.session_id
+    if sid in ids:
+        out.add("RF105", *loc(f"{prefix}.session_id"), f"{prefix}.session_id",
+                f"session id {sid} already used by sessions[{ids[sid]}]")
+    ids.setdefault(sid, i)
+    _check_session(got, prefix, loc, out)
+
+
+def _validate_clean_segment(b, out: _Collector) -> bool:
+    """One pass over a segment that strict parsing accepts: each session block is decoded once
+    (record by record) and checked. False, with `out` as it was, at the first problem the strict
+    codec would raise (the caller then explains the damage)."""
+    mark, seen = len(out.items), set(out.seen)
+    ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
+    try:
+        for i, start, stop in segment_blocks(b):
+            got = salvage_session_block(b, start, stop, f"sessions[{i}]")
+            if got is None or not got.complete or got.end != stop:
+                break
+            _check_block(b, i, start, stop, got, [], True, ids, out)
+            release(b, start, stop)  # an mmap'd file stays out of the resident set
+        else:
+            return True
+    except ReplayFormatError:
+        pass
+    del out.items[mark:]
+    out.seen = seen
+    return False
+
+
 def _validate_segment(b, out: _Collector) -> None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
-    A segment that strict parsing accepts (checked by `stream.scan_segment`, which builds
-    nothing) is not traced up front: field offsets are traced record by record, only for the
-    records a diagnostic names. Damaged segments are traced whole, to report every problem.
+    A segment that strict parsing accepts is read once (`_validate_clean_segment`); field
+    offsets are traced record by record, only for the records a diagnostic names. Damaged
+    segments are traced whole, to report every problem.
     """
+    if _validate_clean_segment(b, out):
+        return
     n = len(b)
-    try:
-        clean = scan_segment(b)
-    except ReplayFormatError:
-        clean = None
-    if clean is not None:
-        count = clean.session_count
-    else:
-        t = trace_segment(b)
-        for err in t.problems:
-            out.error(err, n)
-        if t.find("total_size") is None:  # the header itself did not decode
-            return
-        count = t.find("session_count").value
-    ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
+    t = trace_segment(b)
+    for err in t.problems:
+        out.error(err, n)
+    if t.find("total_size") is None:  # the header itself did not decode
+        return
+    count = t.find("session_count").value
+    ids: dict = {}
 
     def check_block(i: int, start: int, stop: int) -> None:
-        prefix = f"sessions[{i}]"
-        traces = []
-        if clean is None:
-            block_trace = trace_record("ReplaySession", b, start, stop, prefix)
-            for err in block_trace.problems:
-                out.error(err, n)
-            traces.append(block_trace)
-        got = salvage_session_block(b, start, stop, prefix)
-        if got is None:
-            return
-        loc = _Locator(b, traces)
-        _register(loc, got, prefix)
-        if clean is not None:  # session-level fields, traced only if a diagnostic names one
-            loc.record(prefix, "ReplaySession", start, stop)
-        sid = got.session.session_id
-        if sid in ids:
-            out.add("RF105", *loc(f"{prefix}.session_id"), f"{prefix}.session_id",
-                    f"session id {sid} already used by sessions[{ids[sid]}]")
-        ids.setdefault(sid, i)
-        _check_session(got, prefix, loc, out)
+        block_trace = trace_record("ReplaySession", b, start, stop, f"sessions[{i}]")
+        for err in block_trace.problems:
+            out.error(err, n)
+        got = salvage_session_block(b, start, stop, f"sessions[{i}]")
+        if got is not None:
+            _check_block(b, i, start, stop, got, [block_trace], False, ids, out)
 
     i = -1
     try:
         for i, start, stop in iter_session_blocks(b, count):
             check_block(i, start, stop)
-            release(b, start, stop)  # an mmap'd file stays out of the resident set
+            release(b, start, stop)
     except ReplayFormatError as err:
         out.error(err, n)
         if err.kind == K.LENGTH_OVERFLOW and err.path == f"sessions[{i + 1}]":
@@ -411,40 +454,24 @@ def _validate_active(b, out: _Collector) -> None:
                     "the last checkpoint")
 
 
-def _toc_manifest(data, layout: mv2mod.Mv2Layout) -> tuple[int, ReplayManifest | None] | None:
-    """(tag position, manifest or None) read structurally from the TOC tail, or None.
-
-    Tail: Option<ReplayManifest> | u64 task count + 24 bytes per task | updated_at u64 |
-    merkle_root [32] | toc_checksum [32]. A Some candidate must point at `MV2RPLY!` before
-    the TOC; the first consistent reading wins.
-    """
-    footer = layout.footer_pos
-    none_hit = None
-    for tasks in range(0, max(0, (footer - layout.footer_offset - 80) // 24) + 1):
-        count_pos = footer - 80 - 24 * tasks
-        if count_pos - 1 < layout.footer_offset:
-            break
-        if int.from_bytes(data[count_pos:count_pos + 8], "little") != tasks:
-            continue
-        some = count_pos - 33
-        if some >= layout.footer_offset and data[some] == 1:
-            m = parse_manifest(bytes(data[some + 1:some + 33]))
-            if (m.segment_offset + 8 <= layout.footer_offset
-                    and data[m.segment_offset:m.segment_offset + 8] == schema.SEGMENT_MAGIC):
-                return some, m
-        if none_hit is None and data[count_pos - 1] == 0:
-            none_hit = (count_pos - 1, None)
-    return none_hit
-
-
 def _validate_mv2(data, out: _Collector) -> None:
     try:
         layout = mv2mod.read_layout(data)
     except ValueError as exc:
         out.add("RF501", 0, min(len(data), 4096), "", str(exc))
         return
-    live = mv2mod.live_segment(data)
-    found = _toc_manifest(data, layout)
+    # The live segment as info and carve find it (`mv2.live_segment`). Located by each session's
+    # head first, then read once by the one pass; only when that pass finds damage is the
+    # segment located again with every byte checked, to explain it.
+    live = mv2mod.live_segment(data, "head")
+    if live is not None:
+        seg_out = _Collector(base=live.offset)
+        if _validate_clean_segment(bytes(data[live.offset:live.offset + live.size]), seg_out):
+            out.items.extend(seg_out.items)
+            _stale_segments(data, out, live, live.offset)
+            return
+        live = mv2mod.live_segment(data)
+    found = None if live is not None else mv2mod.manifest_in_tail(data, layout)
     if live is not None:
         seg_out = _Collector(base=live.offset)
         _validate_segment(bytes(data[live.offset:live.offset + live.size]), seg_out)
@@ -456,28 +483,28 @@ def _validate_mv2(data, out: _Collector) -> None:
         out.add("RF507", found[0], 1, "toc.replay_manifest", "replay manifest is None")
     else:
         tag, m = found
-        seg_start = m.segment_offset
+        seg_start = m["segment_offset"]
         declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
         seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
         raw = bytes(data[seg_start:seg_end])
         try:
-            seg = parse_segment(raw)
+            seg = scan_segment(raw)
         except ReplayFormatError as err:
             out.add("RF502", tag, 33, "toc.replay_manifest",
-                    f"manifest points at {seg_start} (+{m.segment_size}), which does not "
+                    f"manifest points at {seg_start} (+{m['segment_size']}), which does not "
                     f"decode: {err}")
             seg_out = _Collector(base=seg_start)
             _validate_segment(raw, seg_out)
             out.items.extend(seg_out.items)
         else:
             checks = (
-                ("RF503", "segment_size", 9, 8, m.segment_size, seg.total_size),
-                ("RF504", "session_count", 17, 4, m.session_count, len(seg.sessions)),
-                ("RF505", "total_actions", 21, 8, m.total_actions,
-                 sum(len(s.actions) for s in seg.sessions)),
-                ("RF506", "version", 29, 4, m.version, seg.version),
+                ("RF503", "segment_size", 9, 8, seg.total_size),
+                ("RF504", "session_count", 17, 4, len(seg.sessions)),
+                ("RF505", "total_actions", 21, 8, seg.total_actions),
+                ("RF506", "version", 29, 4, seg.version),
             )
-            for code, field, rel, size, have, want in checks:
+            for code, field, rel, size, want in checks:
+                have = m[field]
                 if have != want:
                     out.add(code, tag + rel, size, f"toc.replay_manifest.{field}",
                             f"manifest {field} {have} but the segment at {seg_start} "
@@ -485,8 +512,13 @@ def _validate_mv2(data, out: _Collector) -> None:
     if live is not None:
         live_at = live.offset
     else:
-        live_at = found[1].segment_offset if found is not None and found[1] else None
-    for block in carve(data):
+        live_at = found[1]["segment_offset"] if found is not None and found[1] else None
+    _stale_segments(data, out, live, live_at)
+
+
+def _stale_segments(data, out: _Collector, live, live_at: int | None) -> None:
+    """RF508 for every valid segment in the file that the TOC does not point at."""
+    for block in carve(data, live=live, digests=False):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
                     f"segment not pointed at by the TOC ({len(block.summaries)} session(s)"
@@ -502,13 +534,8 @@ def validate(data, *, kind: str | None = None) -> Report:
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
-        if head[:4] == b"MV2R":  # a damaged magic is still reported, and the rest read
-            kind = "segment"
-        elif head[:4] == b"MV2A":
-            kind = "active_session"
-        elif head[:4] == schema.MV2_MAGIC:
-            kind = "mv2"
-        else:
+        kind = framing.sniff(data, "family")  # a damaged magic is reported, the rest read
+        if kind is None:
             report = Report("unknown", n)
             report.diagnostics.append(Diagnostic(
                 "RF001", ERROR, 0, min(n, 8), "magic",
