@@ -36,6 +36,8 @@ from .codec import (
     parse_active_session,
     parse_segment,
 )
+from . import errors as E
+from .codec import bulk
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .model import ActiveSession, ReplayConfig, ReplaySession
@@ -49,7 +51,6 @@ __all__ = [
 ]
 
 _U64 = struct.Struct("<Q")
-_U32 = struct.Struct("<I")
 _MIN_SESSION = G.MIN_SIZE["ReplaySession"]
 
 
@@ -313,69 +314,75 @@ class SalvagedSession:
     checkpoint_spans: list[tuple[int, int]] = attrs.Factory(list)
 
 
-def _fields(node) -> dict[str, Any]:
-    return {sub.name: sub.subcon for sub in node.subcons}
+_SESSION_FIELDS = [(sub.name, sub.subcon) for sub in schema.ReplaySession.subcons]
+_RECORD_NAMES = {id(node): name for name, node in schema.RECORDS.items()}
 
 
-_SESSION_FIELDS = _fields(schema.ReplaySession)
+def _record_list(node) -> str | None:
+    """The record name when `node` is a Vec of schema records (decoded one record at a time)."""
+    if isinstance(node, schema.Vec):
+        return _RECORD_NAMES.get(id(node.subcon))
+    return None
 
 
 def salvage_session_block(data, start: int, stop: int, path: str = "") -> SalvagedSession | None:
-    """Decode a ReplaySession in data[start:stop] record by record, keeping all before damage.
+    """Decode a ReplaySession in data[start:stop] field by field in the schema's order, its
+    record lists record by record with the generated parsers, keeping all before damage.
 
-    None when not even the session's head (id, name, created, ended) decodes.
+    None when not even the fields before the first record list (id, name, created, ended)
+    decode. Fields after the damage keep the model's defaults.
     """
-    head = {}
-    p = start
-    try:
-        for name in ("session_id", "name", "created_secs", "ended_secs"):
-            head[name], p = decode_field(_SESSION_FIELDS[name], data, p, stop, _join(path, name))
-    except ReplayFormatError:
-        return None
-    lists: dict[str, list] = {"checkpoints": [], "actions": []}
-    spans: dict[str, list] = {"checkpoints": [], "actions": []}
-    declared: dict[str, int | None] = {"checkpoints": None, "actions": None}
     from . import _generated_model as GM
 
-    parsers = {"checkpoints": GM.parse_Checkpoint, "actions": GM.parse_ReplayAction}
+    values: dict[str, Any] = {}
+    spans: dict[str, list] = {}
+    declared: dict[str, int] = {}
     error = None
-    for name in ("checkpoints", "actions"):
-        if stop - p < 8:
-            error = ReplayFormatError(K.TRUNCATED, "8-byte count runs past the end", offset=p,
-                                      path=_join(path, name), expected=8, actual=stop - p)
-            break
-        (count,) = _U64.unpack_from(data, p)
-        declared[name] = count
-        p += 8
-        parse = parsers[name]
-        for i in range(count):  # each record takes >= 90 bytes, so this ends with the bytes
-            try:
-                value, q = parse(data, p, stop)
-            except ReplayFormatError as err:
-                error = err.prefix(f"[{i}]").prefix(_join(path, name))
+    p = start
+    lists_reached = False
+    with bulk():
+        for name, node in _SESSION_FIELDS:
+            where = _join(path, name)
+            record = _record_list(node)
+            if record is None:
+                try:
+                    values[name], p = decode_field(node, data, p, stop, where)
+                except ReplayFormatError as err:
+                    if not lists_reached:
+                        return None
+                    error = err
+                    break
+                continue
+            lists_reached = True
+            if stop - p < 8:
+                error = E.truncated(p, where, 8, stop - p, "8-byte count runs past the end")
                 break
-            lists[name].append(value)
-            spans[name].append((p, q))
-            p = q
-        if error is not None:
-            break
-    metadata: dict = {}
-    version = schema.SEGMENT_VERSION
-    if error is None:
-        try:
-            metadata, p = decode_field(_SESSION_FIELDS["metadata"], data, p, stop,
-                                       _join(path, "metadata"))
-            version, p = decode_field(_SESSION_FIELDS["version"], data, p, stop,
-                                      _join(path, "version"))
-        except ReplayFormatError as err:
-            error, metadata, version = err, {}, schema.SEGMENT_VERSION
-    session = ReplaySession(session_id=head["session_id"], name=head["name"],
-                            created_secs=head["created_secs"], ended_secs=head["ended_secs"],
-                            checkpoints=lists["checkpoints"], actions=lists["actions"],
-                            metadata=metadata, version=version)
+            (count,) = _U64.unpack_from(data, p)
+            declared[name] = count
+            p += 8
+            parse = getattr(GM, f"parse_{record}")
+            items, at = values.setdefault(name, []), spans.setdefault(name, [])
+            for i in range(count):  # each record takes >= its minimum size: bounded by bytes
+                try:
+                    value, q = parse(data, p, stop)
+                except ReplayFormatError as err:
+                    error = err.prefix(f"[{i}]").prefix(where)
+                    break
+                items.append(value)
+                at.append((p, q))
+                p = q
+            if error is not None:
+                break
+        if error is not None:  # fields after the record lists keep their defaults
+            tail = False
+            for name, node in _SESSION_FIELDS:
+                if tail and _record_list(node) is None:
+                    values.pop(name, None)
+                tail = tail or _record_list(node) is not None
+        session = ReplaySession(**values)
     return SalvagedSession(session, error is None, start, p,
-                           declared["checkpoints"], declared["actions"], error,
-                           spans["actions"], spans["checkpoints"])
+                           declared.get("checkpoints"), declared.get("actions"), error,
+                           spans.get("actions", []), spans.get("checkpoints", []))
 
 
 def _join(prefix: str, name: str) -> str:
@@ -451,14 +458,8 @@ def salvage(data, kind: str | None = None) -> Salvage:
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
-        if head == schema.ACTIVE_MAGIC:
-            kind = "active_session"
-        elif head == schema.SEGMENT_MAGIC or (len(head) < 8
-                                              and schema.SEGMENT_MAGIC.startswith(head)):
-            kind = "segment"
-        elif len(head) < 8 and schema.ACTIVE_MAGIC.startswith(head):
-            kind = "active_session"
-        else:
+        kind = framing.sniff(data, "prefix")
+        if kind not in (framing.SEGMENT, framing.SIDECAR):
             raise ReplayFormatError(K.BAD_MAGIC, "neither MV2RPLY! nor MV2ACTIV (pass kind=)",
                                     offset=0, path="magic", actual=head)
     if kind == "active_session":
@@ -473,7 +474,7 @@ def _salvage_segment(data, n: int) -> Salvage:
         err = ReplayFormatError(K.TRUNCATED, "shorter than the 24-byte segment header", offset=0,
                                 path="", expected=SEGMENT_HEADER_SIZE, actual=n)
         return Salvage("segment", [], [], False, 0, n, n, [err])
-    _, count, _ = struct.unpack_from("<IIQ", data, 8)
+    count = framing.segment_fields(data).session_count
     p = SEGMENT_HEADER_SIZE
     decoded = SEGMENT_HEADER_SIZE
     for i in range(count):
@@ -485,7 +486,7 @@ def _salvage_segment(data, n: int) -> Salvage:
                     f"session_count is {count} but the data ends after {i}", offset=p,
                     path=where, expected=count, actual=i))
             break
-        (length,) = _U64.unpack_from(data, p)
+        length = framing.declared_length(data, p)
         start = p + 8
         stop = min(start + length, n) if length <= n else n
         got = salvage_session_block(data, start, stop, where)
@@ -525,7 +526,7 @@ def _salvage_active(data, n: int) -> Salvage:
         err = ReplayFormatError(K.TRUNCATED, "shorter than the 16-byte envelope header",
                                 offset=0, path="", expected=ENVELOPE_HEADER_SIZE, actual=n)
         return Salvage("active_session", [], [], False, 0, n, n, [err])
-    (length,) = _U64.unpack_from(data, 8)
+    length = framing.envelope_length(data)
     start = ENVELOPE_HEADER_SIZE
     stop = min(start + length, n) if length <= n else n
     got = salvage_session_block(data, start, stop, "session")

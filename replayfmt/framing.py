@@ -179,6 +179,11 @@ def segment_fields(b, base: int = 0) -> SegmentHeader | None:
     return SegmentHeader(*_HEAD.unpack_from(b, base + VERSION_AT))
 
 
+def declared_length(b, p: int) -> int:
+    """The u64 length prefix at p, unchecked (salvage reads on past lengths that lie)."""
+    return _U64.unpack_from(b, p)[0]
+
+
 def first_block_length(b, base: int = 0) -> int:
     """The first session's declared length in the segment at b[base:] (unchecked)."""
     return _U64.unpack_from(b, base + SEGMENT_HEADER_SIZE)[0]
