@@ -45,7 +45,7 @@ from .stream import release, scan_segment
 from .trace import decode_field
 
 __all__ = [
-    "Block", "carve", "SessionRecord", "all_sessions",
+    "CarvedBlock", "carve", "SessionRecord", "all_sessions",
     "SalvagedSession", "Salvage", "salvage", "salvage_session_block", "open_evidence",
     "register",
 ]
@@ -57,7 +57,7 @@ _MIN_SESSION = G.MIN_SIZE["ReplaySession"]
 # --- carve -----------------------------------------------------------------------------------
 
 @attrs.define
-class Block:
+class CarvedBlock:
     """A segment or envelope found in the input.
 
     kind: "segment" or "active_session"; offset, size: where its bytes are; live: the `.mv2`
@@ -124,7 +124,7 @@ def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
     return digest.hexdigest()
 
 
-def _segment_candidate(data, o: int, n: int, live=None) -> Block | None:
+def _segment_candidate(data, o: int, n: int, live=None) -> CarvedBlock | None:
     head = framing.segment_fields(data, o)
     if head is None:
         return None
@@ -145,10 +145,10 @@ def _segment_candidate(data, o: int, n: int, live=None) -> Block | None:
             return None
     summaries = [_summary(s.session_id, s.name, s.created_secs, s.ended_secs, s.action_count,
                           s.checkpoint_count) for s in scan.sessions]
-    return Block("segment", o, total, False, summaries, data=data)
+    return CarvedBlock("segment", o, total, False, summaries, data=data)
 
 
-def _active_candidate(data, o: int, n: int, live=None) -> Block | None:
+def _active_candidate(data, o: int, n: int, live=None) -> CarvedBlock | None:
     length = framing.envelope_length(data, o)
     if length is None:
         return None
@@ -162,7 +162,7 @@ def _active_candidate(data, o: int, n: int, live=None) -> Block | None:
     s = act.session
     summary = _summary(s.session_id, s.name, s.created_secs, s.ended_secs, len(s.actions),
                        len(s.checkpoints))
-    return Block("active_session", o, stop - o, False, [summary], data=data)
+    return CarvedBlock("active_session", o, stop - o, False, [summary], data=data)
 
 
 def _find_all(data, magic: bytes, chunk: int = 1 << 24):
@@ -178,7 +178,7 @@ def _find_all(data, magic: bytes, chunk: int = 1 << 24):
         release(data, pos, min(n, pos + chunk))
 
 
-def carve(data, *, live=None, digests: bool = True) -> list[Block]:
+def carve(data, *, live=None, digests: bool = True) -> list[CarvedBlock]:
     """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
 
     Blocks are in offset order. A magic string counts only when the bytes from it fully decode
@@ -196,7 +196,7 @@ def carve(data, *, live=None, digests: bool = True) -> list[Block]:
     for magic, kind in ((schema.SEGMENT_MAGIC, "segment"), (schema.ACTIVE_MAGIC, "active")):
         candidates.extend((pos, kind) for pos in _find_all(data, magic))
     candidates.sort()
-    blocks: list[Block] = []
+    blocks: list[CarvedBlock] = []
     covered = 0
     for o, kind in candidates:
         if o < covered:
@@ -241,7 +241,7 @@ class SessionRecord:
     """
 
     session: ReplaySession
-    blocks: list[Block]
+    blocks: list[CarvedBlock]
     status: str
 
     def to_json(self) -> dict:
@@ -255,7 +255,7 @@ class SessionRecord:
         }
 
 
-def all_sessions(data, blocks: list[Block] | None = None) -> list[SessionRecord]:
+def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionRecord]:
     """Every session in every carved block, de-duplicated, ordered by creation time."""
     if blocks is None:
         blocks = carve(data)

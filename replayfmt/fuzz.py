@@ -334,8 +334,8 @@ def malform(data, rng: random.Random, how: str | None = None) -> Malformed:
 # --- model-level mutation ---------------------------------------------------------------------
 
 _INT_RANGES = {"u32": (0, M.U32_MAX), "u64": (0, M.U64_MAX), "i64": (M.I64_MIN, M.I64_MAX)}
-_STRANGE = ("", "\x00", "\ufffd", SEGMENT_MAGIC.decode(), ACTIVE_MAGIC.decode(), "é", "日本", "\U0001f600\u200d",
-            "\u202e", "a" * 513, "\n\t\r")
+_STRANGE = ("", "\x00", "\ufffd", SEGMENT_MAGIC.decode(), ACTIVE_MAGIC.decode(), "é", "日本",
+            "\U0001f600\u200d", "\u202e", "a" * 513, "\n\t\r")
 
 
 def _int_kind(value_holder, name: str) -> str:

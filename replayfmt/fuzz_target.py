@@ -241,8 +241,8 @@ class MemvidRecipe:
 
 # --- replayfmt's side ------------------------------------------------------------------------
 
-def _reference_segment(data: bytes) -> M.Segment:
-    """Read a segment the way memvid's reference reader does: magic and every declared
+def _as_memvid_segment(data: bytes) -> M.Segment:
+    """Read a segment the way memvid's own reader does: magic and every declared
     session checked; version, total_size and bytes after each record not checked (the
     framing walker's lenient policy)."""
     from . import _generated_model as GM
@@ -258,7 +258,7 @@ def _reference_segment(data: bytes) -> M.Segment:
     return M.Segment(header.version, header.session_count, header.total_size, sessions)
 
 
-def _reference_active(data: bytes) -> M.ActiveSession:
+def _as_memvid_active(data: bytes) -> M.ActiveSession:
     """An envelope as memvid reads it: bytes after the declared length are not checked."""
     from . import _generated_model as GM
     from .framing import envelope_block
@@ -268,12 +268,12 @@ def _reference_active(data: bytes) -> M.ActiveSession:
 
 def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):
     """(accepted, value or None, error or None) by replayfmt's strict parsers, or with
-    `lenient` by the reference reader's rules (see `_reference_segment`)."""
+    `lenient` by memvid's own reader's rules (see `_as_memvid_segment`)."""
     try:
         if kind == "segment":
-            return True, (_reference_segment(data) if lenient else parse_segment(data)), None
+            return True, (_as_memvid_segment(data) if lenient else parse_segment(data)), None
         if kind == "sidecar":
-            return True, (_reference_active(data) if lenient else
+            return True, (_as_memvid_active(data) if lenient else
                           parse_active_session(data)), None
         from .mv2 import live_segment
         live = live_segment(data)
@@ -463,8 +463,8 @@ def run_campaign(target, kind: str, *, runs: int, seed: int = 0, out: Path | str
     """Run `runs` inputs through `target`; write crashes/ and summary.json under `out`.
 
     With `compare`, replayfmt judges what the target actually reads (`target.effective`, e.g.
-    the zero-padded segment slot of the memvid recipe), strictly or, with `lenient`, by the
-    reference reader's rules (version, total_size and trailing bytes unchecked).
+    the zero-padded segment slot of the memvid recipe), strictly or, with `lenient`, by
+    memvid's own reader's rules (version, total_size and trailing bytes unchecked).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")

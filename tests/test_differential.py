@@ -1,4 +1,4 @@
-"""The generated fast path against the Construct reference (replayfmt.reference).
+"""The generated fast path against the Construct reference (replayfmt.oracle).
 
 On generated, real, truncated and corrupted inputs both must give the same value, or the same
 error: same kind, same absolute offset, same field path. Every generated parser mode (model,
@@ -15,7 +15,7 @@ from conftest import REAL
 
 from replayfmt import _generated as G
 from replayfmt import _generated_model as GM
-from replayfmt import codec, reference
+from replayfmt import codec, oracle
 from replayfmt.errors import ErrorKind as K
 from replayfmt.errors import ReplayFormatError
 from replayfmt.memvid_json import to_memvid_json
@@ -29,9 +29,9 @@ def outcome(fn, data):
 
 
 PAIRS = {
-    "segment": (codec.parse_segment, reference.parse_segment),
-    "session": (codec.parse_session, reference.parse_session),
-    "active": (codec.parse_active_session, reference.parse_active_session),
+    "segment": (codec.parse_segment, oracle.parse_segment),
+    "session": (codec.parse_session, oracle.parse_session),
+    "active": (codec.parse_active_session, oracle.parse_active_session),
 }
 
 
@@ -125,8 +125,8 @@ def test_real_fixtures_and_their_corruptions_agree():
 def test_pure_construct_segment_parse_gives_the_same_values():
     rng = random.Random(4)
     data = codec.build_segment([gen.session(rng, 10), gen.session(rng, 2)])
-    parsed = reference.schema.Segment.parse(data)
-    sessions = [reference.to_model(reference.schema.ReplaySession, s) for s in parsed.sessions]
+    parsed = oracle.schema.Segment.parse(data)
+    sessions = [oracle.to_model(oracle.schema.ReplaySession, s) for s in parsed.sessions]
     assert sessions == codec.parse_segment(data).sessions
 
 
