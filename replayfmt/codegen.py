@@ -788,11 +788,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m replayfmt.codegen",
-        description="Generate replayfmt/_generated.py and _generated_model.py from the schema "
-                    "(a build step: nothing imports this module at run time).")
+        description="Regenerate replayfmt/_generated.py and _generated_model.py from "
+                    "replayfmt/schema.py (in a source checkout), or check that they are current. "
+                    "A build step: nothing imports this module at run time.")
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when the checked-in files differ from what "
-                             "the schema generates now (the drift test)")
+                        help="write nothing; exit 1 when a generated module is out of date")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     sources = generate_all()
     if args.check:
@@ -803,6 +803,10 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
                 return 1
         return 0
+    if not (TARGET.parent.parent / "pyproject.toml").is_file():
+        print(f"{TARGET.parent} is not a source checkout (an installed package): not rewriting "
+              "its generated modules", file=sys.stderr)
+        return 2
     for target, source in sources.items():
         target.write_text(source)
         print(f"wrote {target}")
