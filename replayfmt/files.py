@@ -160,27 +160,12 @@ class ReplayFile:
 
 # --- info ------------------------------------------------------------------------------------
 
-def session_summary(s: ReplaySession | SessionSummary) -> dict:
-    if isinstance(s, SessionSummary):
-        action_count, checkpoint_count = s.action_count, s.checkpoint_count
-        counts = None if s.actions_by_type is None else dict(s.actions_by_type)
-    else:
-        counts = {}
-        for a in s.actions:
-            name = a.action_type.DISPLAY
-            counts[name] = counts.get(name, 0) + 1
-        action_count, checkpoint_count = len(s.actions), len(s.checkpoints)
-    out = {
-        "session_id": str(s.session_id),
-        "name": s.name,
-        "created_secs": s.created_secs,
-        "ended_secs": s.ended_secs,
-        "action_count": action_count,
-        "checkpoint_count": checkpoint_count,
-        "actions_by_type": counts,
-    }
-    if counts is None:
-        del out["actions_by_type"]
+def session_summary(s: SessionSummary) -> dict:
+    """What `info --json` shows of a session: the listing fields and, unless the listing
+    stopped before the actions, the counts by type."""
+    out = s.listing()
+    if s.actions_by_type is not None:
+        out["actions_by_type"] = dict(s.actions_by_type)
     return out
 
 

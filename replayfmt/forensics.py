@@ -40,7 +40,7 @@ from .codec import bulk
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .model import ActiveSession, ReplayConfig, ReplaySession
-from .stream import release, scan_segment
+from .scan import SessionSummary, release, scan_segment
 from .trace import decode_field
 
 __all__ = [
@@ -61,7 +61,7 @@ class CarvedBlock:
 
     kind: "segment" or "active_session"; offset, size: where its bytes are; live: the `.mv2`
     TOC manifest points at it (always False outside a `.mv2`, and for envelopes); summaries:
-    per session, what `session list` shows (id, name, times, counts), read while checking;
+    a `scan.SessionSummary` per session, read while checking;
     sha256 of its bytes; duplicate_of: offset of an earlier block with identical bytes, else
     None. `sessions` and `active` decode the block's bytes on first use, from the buffer given
     to `carve` (so an mmap must still be open then); carving itself keeps no decoded records,
@@ -72,7 +72,7 @@ class CarvedBlock:
     offset: int
     size: int
     live: bool
-    summaries: list[dict]
+    summaries: list[SessionSummary]
     sha256: str = ""
     duplicate_of: int | None = None
     _data: Any = attrs.field(default=None, repr=False, eq=False)
@@ -102,13 +102,8 @@ class CarvedBlock:
         return {
             "kind": self.kind, "offset": self.offset, "size": self.size, "live": self.live,
             "sha256": self.sha256, "duplicate_of": self.duplicate_of,
-            "sessions": self.summaries,
+            "sessions": [s.listing() for s in self.summaries],
         }
-
-
-def _summary(session_id, name, created, ended, actions: int, checkpoints: int) -> dict:
-    return {"session_id": str(session_id), "name": name, "created_secs": created,
-            "ended_secs": ended, "action_count": actions, "checkpoint_count": checkpoints}
 
 
 def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
@@ -142,9 +137,7 @@ def _segment_candidate(data, o: int, n: int, live=None) -> CarvedBlock | None:
             scan = scan_segment(data, o, o + total)
         except ReplayFormatError:
             return None
-    summaries = [_summary(s.session_id, s.name, s.created_secs, s.ended_secs, s.action_count,
-                          s.checkpoint_count) for s in scan.sessions]
-    return CarvedBlock("segment", o, total, False, summaries, data=data)
+    return CarvedBlock("segment", o, total, False, list(scan.sessions), data=data)
 
 
 def _active_candidate(data, o: int, n: int, live=None) -> CarvedBlock | None:
@@ -158,9 +151,7 @@ def _active_candidate(data, o: int, n: int, live=None) -> CarvedBlock | None:
         act = parse_active_session(bytes(data[o:stop]))
     except ReplayFormatError:
         return None
-    s = act.session
-    summary = _summary(s.session_id, s.name, s.created_secs, s.ended_secs, len(s.actions),
-                       len(s.checkpoints))
+    summary = SessionSummary.of(act.session, 0, o + ENVELOPE_HEADER_SIZE, length)
     return CarvedBlock("active_session", o, stop - o, False, [summary], data=data)
 
 
@@ -244,11 +235,8 @@ class SessionRecord:
     status: str
 
     def to_json(self) -> dict:
-        s = self.session
         return {
-            "session_id": str(s.session_id), "name": s.name, "created_secs": s.created_secs,
-            "ended_secs": s.ended_secs, "action_count": len(s.actions),
-            "checkpoint_count": len(s.checkpoints), "status": self.status,
+            **SessionSummary.of(self.session).listing(), "status": self.status,
             "blocks": [{"kind": b.kind, "offset": b.offset, "size": b.size, "live": b.live}
                        for b in self.blocks],
         }

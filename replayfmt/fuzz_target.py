@@ -292,12 +292,13 @@ def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):
 
 
 def _summaries(sessions, *, with_end=True) -> list[dict]:
+    from .scan import SessionSummary
+
     out = []
     for s in sessions:
-        d = {"session_id": str(s.session_id), "name": s.name, "created_secs": s.created_secs,
-             "action_count": len(s.actions), "checkpoint_count": len(s.checkpoints)}
-        if with_end:
-            d["ended_secs"] = s.ended_secs
+        d = SessionSummary.of(s).listing()
+        if not with_end:
+            del d["ended_secs"]
         out.append(d)
     return out
 

@@ -46,6 +46,24 @@ class SessionSummary(namedtuple("SessionSummary", (
 
     __slots__ = ()
 
+    @classmethod
+    def of(cls, session, index: int = 0, offset: int = 0, length: int = 0) -> SessionSummary:
+        """The same summary of a decoded session (model objects)."""
+        by_variant = [0] * len(DISPLAY_NAMES)
+        for a in session.actions:
+            by_variant[a.action_type.INDEX] += 1
+        counts = {name: n for name, n in zip(DISPLAY_NAMES, by_variant) if n}
+        return cls(index, offset, length, session.session_id, session.name,
+                   session.created_secs, session.ended_secs, len(session.checkpoints),
+                   len(session.actions), counts, session.metadata, session.version)
+
+    def listing(self) -> dict:
+        """What every listing shows of a session (carve, sessions --all, the fuzz comparison
+        with memvid's `session list`): id as text, name, times, counts."""
+        return {"session_id": str(self.session_id), "name": self.name,
+                "created_secs": self.created_secs, "ended_secs": self.ended_secs,
+                "action_count": self.action_count, "checkpoint_count": self.checkpoint_count}
+
     def to_json(self) -> dict:
         """The memvid `session list --format json` fields plus the counts by type."""
         duration = None if self.ended_secs is None else self.ended_secs - self.created_secs
