@@ -12,14 +12,13 @@ from __future__ import annotations
 import gc
 import mmap
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import blake3
 
 from . import _generated as G
-from . import errors as E
 from .framing import (
     ENVELOPE_HEADER_SIZE,
     SEGMENT_HEADER_SIZE,
@@ -93,21 +92,6 @@ def parse_segment_header(data) -> SegmentHeader:
     segment_header(b)
     header, _ = GM.parse_SegmentHeader(b, 0, len(b))
     return header
-
-
-def iter_session_blocks(b, session_count: int, start: int = SEGMENT_HEADER_SIZE,
-                        end: int | None = None, base: int = 0):
-    """Yield (index, block start, block end) of each length-prefixed session, checking lengths
-    (the session blocks of `framing.segment_blocks` without the header and trailer rules)."""
-    e = len(b) if end is None else end
-    p = start
-    for i in range(session_count):
-        if p == e:
-            raise E.count_mismatch(base + 12, session_count, i,
-                                   f"session_count is {session_count} but the data holds {i}")
-        length = block_length(b, p, e, f"sessions[{i}]")
-        yield i, p + 8, p + 8 + length
-        p += 8 + length
 
 
 def parse_segment(data) -> Segment:

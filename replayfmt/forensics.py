@@ -23,20 +23,19 @@ from typing import Any
 import attrs
 
 from . import _generated as G
-from . import framing
+from . import errors as E
+from . import framing, schema
 from . import mv2 as mv2mod
-from . import schema
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     SEGMENT_HEADER_SIZE,
     build_active_session,
     build_segment,
     build_session,
+    bulk,
     parse_active_session,
     parse_segment,
 )
-from . import errors as E
-from .codec import bulk
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .model import ActiveSession, ReplayConfig, ReplaySession

@@ -23,9 +23,8 @@ from typing import NamedTuple
 
 import attrs
 
-from . import framing
+from . import framing, schema
 from . import model as M
-from . import schema
 from .codec import build_active_session, build_segment, parse_active_session, parse_segment
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
