@@ -1,15 +1,17 @@
 """Tracing parse: every decoded field with its path, absolute offset, size and value.
 
-A second, slow reader of the same bytes, for tools that must explain them (validation
-diagnostics, the hex map, forensics). It walks the Construct tree in `schema` (the node classes
-`codegen` handles) instead of running the generated codec, and records a `Span` per field:
+The one interpreted reader of the bytes, for tools that must explain them: the hex map,
+validation's locating, salvage's field reads (`decode_field`) and the fuzz field map stand on
+its spans. It walks the Construct tree in `schema` instead of running the generated codec (the
+containers around the records are walked by `framing`, lenient), and records a `Span` per field:
 composite spans (struct, vec, option, string...) first, then the leaf spans inside them, so the
 leaves partition every decoded byte. It stops at the first undecodable byte and keeps everything
 before it; `Trace.error` is then the ReplayFormatError the strict codec raises for the same
 bytes (same kind, offset, path, expected, actual) and `Trace.end` is where decoding stopped.
 
 Container rules that do not stop decoding (segment version, total_size, session_count, bytes
-after a record) are checked in the codec's order: `Trace.error` is the codec's error, and
+after a record) are checked by `framing` in the codec's order: `Trace.error` is the codec's
+error, and
 `Trace.problems` lists every such problem met before decoding stopped. Nothing here is fast or
 meant for multi-gigabyte inputs; it is meant to be exact.
 """
