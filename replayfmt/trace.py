@@ -11,9 +11,8 @@ bytes (same kind, offset, path, expected, actual) and `Trace.end` is where decod
 
 Container rules that do not stop decoding (segment version, total_size, session_count, bytes
 after a record) are checked by `framing` in the codec's order: `Trace.error` is the codec's
-error, and
-`Trace.problems` lists every such problem met before decoding stopped. Nothing here is fast or
-meant for multi-gigabyte inputs; it is meant to be exact.
+error, and `Trace.problems` lists every such problem met before decoding stopped. Nothing here
+is fast or meant for multi-gigabyte inputs; it is meant to be exact.
 """
 
 from __future__ import annotations
