@@ -20,6 +20,7 @@ import attrs
 
 from . import framing, schema
 from . import mv2 as mv2mod
+from . import toc as toc_mod
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     snapshot_state_hash,
@@ -29,7 +30,7 @@ from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
 from .framing import segment_blocks
 from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
-from .scan import release, scan_segment
+from .scan import SegmentScan, SessionSummary, release, scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "validate_path",
@@ -88,8 +89,31 @@ RULES: dict[str, tuple[str, str, str]] = {
               "TOC manifest total_actions disagrees with the segment"),
     "RF506": ("manifest-version", ERROR, "TOC manifest version disagrees with the segment"),
     "RF507": ("no-live-segment", INFO, "the TOC manifest is None: no live replay segment"),
-    "RF508": ("stale-segment", INFO, "a valid segment the TOC does not point at"),
-    "RF509": ("manifest-unreadable", WARNING, "the TOC's replay manifest could not be located"),
+    "RF508": ("stale-segment", INFO,
+              "a valid segment the TOC does not point at (a stale save, or a copy inside a "
+              "frame's payload or elsewhere: the message says which)"),
+    "RF509": ("toc-undecodable", ERROR,
+              "the TOC does not decode in any layout memvid wrote: no replay manifest can be read"),
+    "RF510": ("footer-toc-hash", ERROR, "the footer's toc_hash is not BLAKE3 of the TOC bytes"),
+    "RF511": ("toc-checksum", ERROR,
+              "the TOC's toc_checksum is not BLAKE3 of the TOC with its last 32 bytes zeroed"),
+    "RF512": ("header-toc-checksum", WARNING,
+              "header bytes 48..80 differ from the TOC's toc_checksum (memvid does not check it)"),
+    "RF513": ("frame-checksum", ERROR,
+              "a frame's checksum is not BLAKE3 of its stored payload bytes"),
+    "RF514": ("frame-payload-range", ERROR,
+              "a frame's payload lies outside the data region between header and TOC"),
+}
+
+_ORIGIN_TEXT = {
+    "stale": "stale replay save",
+    "frame-payload": "segment copy inside a stored frame's payload",
+    "unreferenced": "segment bytes no save, frame or index accounts for (e.g. write-ahead log)",
+}
+
+_CHECK_CODES = {
+    "footer_toc_hash": "RF510", "toc_checksum": "RF511", "header_toc_checksum": "RF512",
+    "frame_checksum": "RF513", "frame_payload_range": "RF514",
 }
 
 _KIND_CODES = {
@@ -360,37 +384,43 @@ def _check_block(b, i: int, start: int, stop: int, got: SalvagedSession, traces:
     _check_session(got, prefix, loc, out)
 
 
-def _validate_clean_segment(b, out: _Collector) -> bool:
+def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     """One pass over a segment that strict parsing accepts: each session block is decoded once
-    (record by record) and checked. False, with `out` as it was, at the first problem the strict
-    codec would raise (the caller then explains the damage)."""
+    (record by record) and checked; returns what `scan_segment` would (offsets + `base`).
+    None, with `out` as it was, at the first problem the strict codec would raise (the caller
+    then explains the damage)."""
     mark, seen = len(out.items), set(out.seen)
     ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
+    summaries = []
     try:
         for i, start, stop in segment_blocks(b):
             got = salvage_session_block(b, start, stop, f"sessions[{i}]")
             if got is None or not got.complete or got.end != stop:
                 break
             _check_block(b, i, start, stop, got, [], True, ids, out)
+            summaries.append(SessionSummary.of(got.session, i, base + start, stop - start))
             release(b, start, stop)  # an mmap'd file stays out of the resident set
         else:
-            return True
+            head = framing.segment_fields(b)
+            return SegmentScan(base, len(b), head.version, head.session_count, head.total_size,
+                               summaries)
     except ReplayFormatError:
         pass
     del out.items[mark:]
     out.seen = seen
-    return False
+    return None
 
 
-def _validate_segment(b, out: _Collector) -> None:
+def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
     A segment that strict parsing accepts is read once (`_validate_clean_segment`); field
     offsets are traced record by record, only for the records a diagnostic names. Damaged
     segments are traced whole, to report every problem.
     """
-    if _validate_clean_segment(b, out):
-        return
+    clean = _validate_clean_segment(b, out, base)
+    if clean is not None:
+        return clean
     n = len(b)
     t = trace_segment(b)
     for err in t.problems:
@@ -459,70 +489,78 @@ def _validate_mv2(data, out: _Collector) -> None:
     except ValueError as exc:
         out.add("RF501", 0, min(len(data), 4096), "", str(exc))
         return
-    # The live segment as info and carve find it (`mv2.live_segment`). Located by each session's
-    # head first, then read once by the one pass; only when that pass finds damage is the
-    # segment located again with every byte checked, to explain it.
-    live = mv2mod.live_segment(data, "head")
-    if live is not None:
-        seg_out = _Collector(base=live.offset)
-        if _validate_clean_segment(bytes(data[live.offset:live.offset + live.size]), seg_out):
-            out.items.extend(seg_out.items)
-            _stale_segments(data, out, live, live.offset)
-            return
-        live = mv2mod.live_segment(data)
-    found = None if live is not None else mv2mod.manifest_in_tail(data, layout)
-    if live is not None:
-        seg_out = _Collector(base=live.offset)
-        _validate_segment(bytes(data[live.offset:live.offset + live.size]), seg_out)
-        out.items.extend(seg_out.items)
-    elif found is None:
-        out.add("RF509", layout.footer_offset, layout.toc_len, "toc.replay_manifest",
-                "no Option<ReplayManifest> could be read from the TOC tail")
-    elif found[1] is None:
-        out.add("RF507", found[0], 1, "toc.replay_manifest", "replay manifest is None")
+    try:
+        decoded = mv2mod.read_toc(data, layout)
+    except ReplayFormatError as err:
+        decoded = None
+        out.add("RF509", err.offset, 1, err.path, str(err).split(": ", 1)[-1])
+    for check in toc_mod.container_checks(data, layout.footer_offset, layout.footer_pos,
+                                          decoded):
+        if not check.ok:
+            what = "" if check.frame_id is None else f"frame {check.frame_id}: "
+            out.add(_CHECK_CODES[check.name], check.offset, check.length, check.path,
+                    f"{what}stored {check.actual}, the bytes give {check.expected}")
+    if decoded is None:
+        return
+    m = decoded.replay_manifest
+    live_at, checked = None, None
+    if m is None:
+        tag = decoded.manifest_tag_pos
+        if tag is None:
+            out.add("RF507", decoded.start, 0, "toc",
+                    f"TOC layout {decoded.layout} has no replay manifest")
+        else:
+            out.add("RF507", tag, 1, "toc.replay_manifest", "replay manifest is None")
     else:
-        tag, m = found
-        seg_start = m["segment_offset"]
-        declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
-        seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
-        raw = bytes(data[seg_start:seg_end])
+        live_at, checked = _check_manifest(data, layout, decoded, m, out)
+    # The segment the manifest names was read by the one pass: carve does not check it again,
+    # and hashes only blocks that share a size with another (enough for duplicate_of).
+    for block in carve(data, checked=checked, digests=False):
+        if block.kind == "segment" and block.offset != live_at:
+            out.add("RF508", block.offset, block.size, "",
+                    f"{_ORIGIN_TEXT.get(block.origin, 'segment')} not pointed at by the TOC"
+                    + (f" (frame {block.frame_id})" if block.frame_id is not None else "")
+                    + f": {len(block.summaries)} session(s)"
+                    + (f", same bytes as the block at {block.duplicate_of}"
+                       if block.duplicate_of is not None else ""))
+
+
+def _check_manifest(data, layout, decoded, m: dict, out: _Collector
+                    ) -> tuple[int | None, SegmentScan | None]:
+    """The Some manifest against the segment it names: the segment's offset if one is there,
+    and its scan when the one pass found it clean."""
+    tag = decoded.manifest_tag_pos
+    seg_start = m["segment_offset"]
+    err = mv2mod.manifest_target_error(data, layout, decoded, check_size=False)
+    if err is not None:
+        out.add("RF502", tag, 33, "toc.replay_manifest",
+                f"manifest names [{seg_start}, {seg_start + m['segment_size']}): {err.reason}")
+        return None, None
+    declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
+    seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
+    seg_out = _Collector(base=seg_start)
+    clean = _validate_segment(bytes(data[seg_start:seg_end]), seg_out, seg_start)
+    out.items.extend(seg_out.items)
+    seg = clean
+    if seg is None:  # damaged: the strict error, for the message
         try:
-            seg = scan_segment(raw)
+            seg = scan_segment(data, seg_start, seg_end)
         except ReplayFormatError as err:
             out.add("RF502", tag, 33, "toc.replay_manifest",
                     f"manifest points at {seg_start} (+{m['segment_size']}), which does not "
                     f"decode: {err}")
-            seg_out = _Collector(base=seg_start)
-            _validate_segment(raw, seg_out)
-            out.items.extend(seg_out.items)
-        else:
-            checks = (
-                ("RF503", "segment_size", 9, 8, seg.total_size),
-                ("RF504", "session_count", 17, 4, len(seg.sessions)),
-                ("RF505", "total_actions", 21, 8, seg.total_actions),
-                ("RF506", "version", 29, 4, seg.version),
-            )
-            for code, field, rel, size, want in checks:
-                have = m[field]
-                if have != want:
-                    out.add(code, tag + rel, size, f"toc.replay_manifest.{field}",
-                            f"manifest {field} {have} but the segment at {seg_start} "
-                            f"has {want}")
-    if live is not None:
-        live_at = live.offset
-    else:
-        live_at = found[1]["segment_offset"] if found is not None and found[1] else None
-    _stale_segments(data, out, live, live_at)
-
-
-def _stale_segments(data, out: _Collector, live, live_at: int | None) -> None:
-    """RF508 for every valid segment in the file that the TOC does not point at."""
-    for block in carve(data, live=live, digests=False):
-        if block.kind == "segment" and block.offset != live_at:
-            out.add("RF508", block.offset, block.size, "",
-                    f"segment not pointed at by the TOC ({len(block.summaries)} session(s)"
-                    + (f", copy of the one at {block.duplicate_of})" if block.duplicate_of
-                       is not None else ")"))
+            return seg_start, None
+    checks = (
+        ("RF503", "segment_size", 9, 8, m["segment_size"], seg.total_size),
+        ("RF504", "session_count", 17, 4, m["session_count"], len(seg.sessions)),
+        ("RF505", "total_actions", 21, 8, m["total_actions"], seg.total_actions),
+        ("RF506", "version", 29, 4, m["version"], seg.version),
+    )
+    for code, field, rel, size, have, want in checks:
+        if have != want:
+            out.add(code, tag + rel, size, f"toc.replay_manifest.{field}",
+                    f"manifest {field} {have} but the segment at {seg_start} has {want}")
+    return seg_start, clean
 
 
 def validate(data, *, kind: str | None = None) -> Report:
