@@ -1,9 +1,8 @@
 """bytes <-> model: the public parse_* / build_* functions and the two containers.
 
-Records are decoded and encoded by `_generated` (code generated from `schema`); this module adds
-the container rules that span records: the segment header (magic, version, session_count,
-total_size), the u64 length prefix of every session, the active-session envelope, and strictness
-about trailing bytes. Every failure on bad bytes is a ReplayFormatError with an absolute offset
+Records are decoded and encoded by `_generated` (code generated from `schema`); the containers
+around them (segment header, the u64 length prefix of every session, the active-session
+envelope, trailing bytes) are walked by `framing`, strictly. Every failure on bad bytes is a ReplayFormatError with an absolute offset
 and a field path; no declared length is trusted before it is checked against the bytes left.
 """
 
@@ -22,7 +21,6 @@ from . import _generated as G
 from .framing import (
     ENVELOPE_HEADER_SIZE,
     SEGMENT_HEADER_SIZE,
-    block_length,
     envelope_block,
     exact,
     in_block,
@@ -51,8 +49,6 @@ __all__ = [
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 MANIFEST_SIZE = G.SIZE["ReplayManifest"]  # 32
-# Container names kept here for callers of the codec layer (the walker is `framing`'s).
-_block_length, _exact, _parse_in_block = block_length, exact, in_block
 
 
 def _as_bytes(data) -> bytes:
