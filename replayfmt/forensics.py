@@ -18,7 +18,6 @@ import bisect
 import contextlib
 import hashlib
 import struct
-import sys
 from typing import Any
 
 import attrs
@@ -306,6 +305,9 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
     is_mv2 = mv2mod.is_mv2(data)
     saves = [b for b in blocks
              if b.kind == "segment" and b.origin in (None, "live", "stale")]
+    # A bare segment file is its own live segment (a .mv2 says which one is live).
+    whole = None if is_mv2 else next(
+        (b for b in saves if b.offset == 0 and b.end == len(data)), None)
     has_live = any(b.live for b in saves)
     toc_decoded = is_mv2 and all(b.origin is not None for b in blocks)
     records: dict[tuple, SessionRecord] = {}
@@ -318,7 +320,7 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
             rec.blocks.append(b)
     for rec in records.values():
         sid = rec.session.session_id
-        if any(b.live for b in rec.blocks):
+        if any(b.live or b is whole for b in rec.blocks):
             rec.status = "live"
             continue
         segs = [b for b in rec.blocks if b in saves]
@@ -624,14 +626,11 @@ def _salvage_active(data, n: int) -> Salvage:
 
 @contextlib.contextmanager
 def open_evidence(path: str):
-    """The bytes of `path`, read-only: an mmap (flat memory on multi-GB files), b"" when empty,
-    stdin's bytes for "-". OSError propagates."""
-    if path == "-":
-        yield sys.stdin.buffer.read()
-        return
-    from .stream import open_mapped
+    """The bytes of `path`, read-only (`stream.open_input`: an mmap of a regular file, a pipe
+    or stdin read whole but bounded, devices refused). OSError propagates."""
+    from .stream import open_input
 
-    with open_mapped(path) as data:
+    with open_input(path) as data:
         yield data
 
 
