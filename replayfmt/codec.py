@@ -2,8 +2,9 @@
 
 Records are decoded and encoded by `_generated` (code generated from `schema`); the containers
 around them (segment header, the u64 length prefix of every session, the active-session
-envelope, trailing bytes) are walked by `framing`, strictly. Every failure on bad bytes is a ReplayFormatError with an absolute offset
-and a field path; no declared length is trusted before it is checked against the bytes left.
+envelope, trailing bytes) are walked by `framing`, strictly. Every failure on bad bytes is a
+ReplayFormatError with an absolute offset and a field path; no declared length is trusted
+before it is checked against the bytes left.
 """
 
 from __future__ import annotations

@@ -185,8 +185,8 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
     points at is `live`.
 
     `checked`: a segment the caller has already checked whole (its `scan.SegmentScan`): its
-    bytes are not checked again. `digests=False`: sha256 only for blocks that share their size with another
-    (enough for `duplicate_of`; the others keep sha256 "").
+    bytes are not checked again. `digests=False`: sha256 only for blocks that share their size
+    with another (enough for `duplicate_of`; the others keep sha256 "").
     """
     n = len(data)
     candidates = []

@@ -113,7 +113,7 @@ def in_block(parse, b, p: int, e: int, path: str, what: str):
     try:
         value, end = parse(b, p, e)
     except E.ReplayFormatError as err:
-        raise err.prefix(path) if path else err
+        raise (err.prefix(path) if path else err) from None
     exact(end, e, path, what)
     return value
 
@@ -231,7 +231,7 @@ def _prefixed(parse, data, start, end, part):
     try:
         return parse(data, start, end)
     except E.ReplayFormatError as err:
-        raise err.prefix(part)
+        raise err.prefix(part) from None
 
 
 def read_layout(data) -> Mv2Layout:

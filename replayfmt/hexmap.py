@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from . import framing, schema
+from . import framing
 from .errors import ReplayFormatError
 from .trace import Span, Trace, trace_active_session, trace_segment
 
