@@ -121,6 +121,10 @@ def frame_context(data, kind: str) -> Callable[[int], tuple[str | None, str | No
     The hook for the decoded container: once `mv2` decodes the TOC's frame table, return a
     lookup here and every row's `frame_uris` / `frame_titles` are filled from it, aligned with
     `affected_frames`. Until then every file gives None (the columns stay null).
+
+    (`toc.decode_toc` now decodes the frame table, uri and title included. Mind, before
+    wiring it in, that the memvid CLI records a Put's WAL sequence as its frame_id and in
+    affected_frames, not the frame's id: see docs/FORMAT.md.)
     """
     return None
 
