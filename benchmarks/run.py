@@ -48,7 +48,7 @@ import synth  # noqa: E402
 from replayfmt import _generated as G  # noqa: E402
 from replayfmt import (  # noqa: E402
     codec,
-    reference,  # noqa: E402
+    oracle,  # noqa: E402
     schema,
 )
 
@@ -131,7 +131,7 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
     use_construct = n <= construct_max
     if use_construct:
         container = schema.Segment.parse(b)
-        assert reference.to_model(schema.ReplaySession, container.sessions[0]) == hand
+        assert oracle.to_model(schema.ReplaySession, container.sessions[0]) == hand
     for _ in range(repeat):  # interleaved, so that a noisy neighbour hits every codec alike
         times["replayfmt", "parse"].append(timed(rf_parse, b)[0])
         times["hand-written", "parse"].append(timed(hand_parse, b)[0])

@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    CREATED.clear()  # outputs of this run only (main may be called more than once in-process)
     try:
         return args.run(args)
     except ReplayFormatError as exc:
