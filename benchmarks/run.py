@@ -17,8 +17,9 @@ list` vs `replayfmt info` / `replayfmt info --headers`, on a .mv2 made by the re
 Times are medians over --repeat runs; ratios to the hand-written codec are medians of the
 ratios within each repeat (the codecs run back to back). In-process times are CPU time
 (time.process_time) of this process; whole-process times are wall clock, and user+sys CPU
-and peak RSS of the child (/usr/bin/time). Every ratio compares numbers measured in the same run. The cyclic GC is
-paused during every bulk decode (replayfmt does it itself; the others get the same).
+and peak RSS of the child (/usr/bin/time). Every ratio compares numbers measured in the same run.
+The cyclic GC is paused during every bulk decode (replayfmt does it itself; the others get the
+same).
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
         for op in ("parse", "build"):
             mine, ref = times[row["codec"], op], times["hand-written", op]
             if mine and ref:
-                row[f"{op}_vs_hand"] = statistics.median(a / b for a, b in zip(mine, ref))
+                pairs = zip(mine, ref, strict=False)
+                row[f"{op}_vs_hand"] = statistics.median(a / b for a, b in pairs)
     return out
 
 

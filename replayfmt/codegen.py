@@ -609,7 +609,7 @@ class _BuildEmitter:
                 idx = w.var("i")
                 w.line(ind, f"{x} = {expr}")
                 w.line(ind, f"{idx} = {x}.INDEX")
-                for index, (vname, sub) in enumerate(node.variants):
+                for index, (_vname, sub) in enumerate(node.variants):
                     w.line(ind, f"{'if' if index == 0 else 'elif'} {idx} == {index}:")
                     rest = [(s, f"{x}.{n}") for n, s in field_list(sub)] + items[pos + 1:]
                     self.seq(rest, ind + 1, list(pending) + [("I", str(index))])

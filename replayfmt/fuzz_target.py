@@ -31,8 +31,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import attrs
 
@@ -261,7 +262,7 @@ def _as_memvid_segment(data: bytes) -> M.Segment:
         try:
             sessions.append(GM.parse_ReplaySession(data, start, stop)[0])
         except ReplayFormatError as err:
-            raise err.prefix(f"sessions[{i}]")
+            raise err.prefix(f"sessions[{i}]") from None
     return M.Segment(header.version, header.session_count, header.total_size, sessions)
 
 

@@ -52,7 +52,7 @@ class SessionSummary(namedtuple("SessionSummary", (
         by_variant = [0] * len(DISPLAY_NAMES)
         for a in session.actions:
             by_variant[a.action_type.INDEX] += 1
-        counts = {name: n for name, n in zip(DISPLAY_NAMES, by_variant) if n}
+        counts = {name: n for name, n in zip(DISPLAY_NAMES, by_variant, strict=False) if n}
         return cls(index, offset, length, session.session_id, session.name,
                    session.created_secs, session.ended_secs, len(session.checkpoints),
                    len(session.actions), counts, session.metadata, session.version)
@@ -97,7 +97,7 @@ DISPLAY_NAMES = tuple(_display(v) for v in G.ACTION_VARIANTS)
 def _summary(raw: dict, index: int, start: int, stop: int) -> SessionSummary:
     by_variant = raw.get("actions_by_variant")
     counts = None if by_variant is None else {
-        name: n for name, n in zip(DISPLAY_NAMES, by_variant) if n}
+        name: n for name, n in zip(DISPLAY_NAMES, by_variant, strict=False) if n}
     return SessionSummary(index, start, stop - start, raw["session_id"], raw["name"],
                           raw["created_secs"], raw["ended_secs"], raw["checkpoints"],
                           raw["actions"], counts, raw.get("metadata"), raw.get("version"))

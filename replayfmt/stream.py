@@ -198,20 +198,20 @@ def session_memvid_json(buf, start: int, stop: int, path: str = "", nesting: int
             chunk = []
             i = 0
             try:
-                for i in range(count):
+                for i in range(count):  # noqa: B007 -- i names the failing action
                     action, p = G.json_ReplayAction(buf, p, stop)
                     chunk.append(action)
                     if len(chunk) == _CHUNK:
                         parts.append(orjson.dumps(chunk, option=option)[2:-2].replace(b"\n", pad))
                         chunk = []
             except ReplayFormatError as err:
-                raise err.prefix(f"[{i}]").prefix("actions")
+                raise err.prefix(f"[{i}]").prefix("actions") from None
             if chunk:
                 parts.append(orjson.dumps(chunk, option=option)[2:-2].replace(b"\n", pad))
             del chunk
             tail, p = G.jsontail_ReplaySession(buf, p, stop)
     except ReplayFormatError as err:
-        raise err.prefix(path) if path else err
+        raise (err.prefix(path) if path else err) from None
     exact(p, stop, path, "session")
     head["actions"] = _MARK
     head.update(tail)

@@ -69,7 +69,7 @@ def mutations(data: bytes, rng: random.Random, n: int):
 
 def test_generated_values_and_errors_agree():
     rng = random.Random(5)
-    for round_ in range(60):
+    for _round in range(60):
         sessions = [gen.session(rng) for _ in range(rng.randint(0, 3))]
         data = codec.build_segment(sessions)
         assert same("segment", data) == ("ok", codec.parse_segment(data))
