@@ -45,7 +45,7 @@ from .model import (
 )
 
 __all__ = ["COLUMNS", "COLUMN_TYPES", "FORMATS", "file_rows", "file_kind", "origin_of",
-           "iter_timeline", "write", "frame_context", "frame_table", "FrameInfo",
+           "iter_timeline", "write", "frame_context", "frame_table", "FrameInfo", "with_frames",
            "dask_bag", "to_dask_dataframe", "arrow_schema", "timesketch_row"]
 
 #: (name, type) of every column, in output order. Types: str, int (i64), u64, list (of u64).
@@ -187,6 +187,37 @@ def frame_context(data, kind: str) -> Callable[[int], FrameInfo | None] | None:
 
 #: action types whose affected_frames are frame ids (see `frame_context`).
 RESOLVED_ACTIONS = (Find, Ask)
+
+
+#: memvid JSON action type names whose affected_frames are frame ids (see `frame_context`).
+_RESOLVED_NAMES = frozenset(("Find", "Ask"))
+
+
+def _frame_json(info: FrameInfo | None) -> dict | None:
+    return None if info is None else info._asdict()
+
+
+def with_frames(value: Any, frames: Callable[[int], FrameInfo | None]) -> Any:
+    """A readable JSON dump (`memvid_json.to_json` of a segment, session or active envelope)
+    with frame context added in place: each Find and Ask action gets `frames`, aligned with
+    its `affected_frames`, and each checkpoint snapshot gets `frames`, aligned with its
+    `frame_ids`; an entry is {id, uri, title, kind, time}, or null for an id the frame table
+    does not hold. Put ids are the WAL sequence (see `frame_context`): never resolved."""
+    if isinstance(value, list):
+        for v in value:
+            with_frames(v, frames)
+    elif isinstance(value, dict):
+        kind = value.get("action_type")
+        if isinstance(kind, dict) and "affected_frames" in value:
+            if kind.get("type") in _RESOLVED_NAMES:
+                value["frames"] = [_frame_json(frames(f)) for f in value["affected_frames"]]
+            return value
+        if "frame_ids" in value and "frame_count" in value:  # a checkpoint snapshot
+            value["frames"] = [_frame_json(frames(f)) for f in value["frame_ids"]]
+            return value
+        for v in value.values():
+            with_frames(v, frames)
+    return value
 
 
 def _fill_frames(row: dict, ids: list[int] | None, frames) -> None:

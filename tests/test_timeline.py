@@ -491,3 +491,39 @@ def test_unknown_frame_ids_stay_null_in_place(tmp_path, monkeypatch):
     assert find["affected_frames"] == [1, 3]
     assert find["frame_uris"] == ["mv2://batch/0", None]
     assert find["frame_titles"] == ["b1", None]
+
+
+def _strip_frames(value):
+    if isinstance(value, list):
+        return [_strip_frames(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _strip_frames(v) for k, v in value.items() if k != "frames"}
+    return value
+
+
+def test_dump_frames_is_opt_in_and_adds_only_frames(tmp_path, capsys):
+    case = real_dir() / "p09_auto_checkpoint_3"
+    plain, framed = tmp_path / "plain.json", tmp_path / "framed.json"
+    assert main(["dump", "--format", "json", str(case / "mem.mv2"), "-o", str(plain)]) == 0
+    assert main(["dump", "--format", "json", "--frames", str(case / "mem.mv2"),
+                 "-o", str(framed)]) == 0
+    assert b'"frames"' not in plain.read_bytes()
+    got = json.loads(framed.read_bytes())
+    assert _strip_frames(got) == json.loads(plain.read_bytes())
+    (session,) = got["sessions"]
+    # the CLI's own find output: its first hit for the first 'checkpointed' query
+    (first, *_), = [_HIT.findall(out) for _, out in _commands(case, "find")][:1]
+    find = next(a for a in session["actions"] if a["action_type"]["type"] == "Find")
+    assert (find["frames"][0]["uri"], find["frames"][0]["title"]) == first[1:]
+    assert [f["id"] for f in find["frames"]] == find["affected_frames"]
+    assert all("frames" not in a for a in session["actions"]
+               if a["action_type"]["type"] in ("Put", "Checkpoint"))
+    for cp in session["checkpoints"]:
+        snap = cp["snapshot"]
+        assert [f["id"] for f in snap["frames"]] == snap["frame_ids"]
+        assert len(snap["frames"]) == snap["frame_count"]
+    # only for a .mv2 and the readable form
+    seg = case / "segment-0.bin"
+    assert main(["dump", "--format", "json", "--frames", str(seg)]) != 0
+    assert main(["dump", "--frames", str(case / "mem.mv2")]) != 0
+    assert "--frames" in capsys.readouterr().err
