@@ -39,13 +39,13 @@ from .framing import (
 from .schema import Bool, Enum, Map, Option, String, Uuid, Vec, min_size
 
 __all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
-           "decode_field", "LEAF_KINDS"]
+           "trace_mv2", "decode_field", "LEAF_KINDS"]
 
 #: Kinds of spans that hold bytes directly (they never overlap; composites contain them).
 LEAF_KINDS = frozenset({
     "u8", "u16", "u32", "u64", "i64", "f32", "f64", "bytes", "magic", "len", "tag", "bool",
     "variant", "text",
-    "trailing", "unparsed",
+    "trailing", "unparsed", "range",
 })
 
 _INT_KINDS = {"B": "u8", "H": "u16", "I": "u32", "L": "u32", "Q": "u64", "q": "i64",
@@ -58,7 +58,9 @@ _U32 = struct.Struct("<I")
 class Span:
     """One decoded field: `path` (``sessions[0].actions[3].input_preview``), absolute `offset`,
     `size` in bytes, decoded `value`, and `kind` (a leaf kind from LEAF_KINDS, or a composite:
-    struct, string, option, vec, map, uuid, enum, segment, envelope, sessions).
+    struct, string, option, vec, map, uuid, enum, segment, envelope, sessions, mv2). A "range"
+    leaf is a run of bytes named as a whole (a `.mv2`'s WAL, a frame payload, reserved or
+    unreferenced bytes), never split per byte.
 
     A composite cut short by the error that stopped decoding has ``complete=False``, its size
     running to `Trace.end` and its value None. A "len" leaf's `unit` is the fewest bytes each
@@ -447,3 +449,151 @@ def decode_field(node, data, p: int, e: int, path: str = "") -> tuple[Any, int]:
         return t.walk(node, path, p, e)
     except _Stop as stop:
         raise stop.error from None
+
+
+def _shifted(spans: list[Span], base: int, prefix: str) -> list[Span]:
+    """Spans of a sub-trace moved to absolute offsets, their paths under `prefix`."""
+    return [Span(_join(prefix, sp.path) if sp.path else prefix, base + sp.offset, sp.size,
+                 sp.value, sp.kind, sp.complete, sp.unit) for sp in spans]
+
+
+def _trace_toc(data, start: int, stop: int) -> tuple[Trace, str]:
+    """The TOC traced with the layout `toc.decode_toc` picks; when none decodes, the layout
+    whose trace got furthest (its error is the one `decode_toc` raises)."""
+    from .toc import decode_toc
+
+    try:
+        decoded = decode_toc(data, start, stop)
+    except ReplayFormatError:
+        best: tuple[Trace, str] | None = None
+        for name, node in schema.TOC_LAYOUTS.items():
+            tr = trace_record(node, data, start, stop, "toc")
+            if best is None or tr.end > best[0].end:
+                best = (tr, name)
+        assert best is not None
+        return best
+    return trace_record(decoded.schema, data, start, stop, "toc"), decoded.layout
+
+
+def _referenced(toc_spans: list[Span]) -> list[tuple[int, int, str, Any]]:
+    """The data-region ranges the decoded TOC names: (offset, size, path, value). Frame
+    payloads by frame id, every `bytes_offset`/`bytes_length` pair (segments, indexes,
+    tracks, catalog descriptors) by the TOC path that holds it."""
+    by_path = {sp.path: sp for sp in toc_spans if sp.is_leaf}
+    out = []
+    for sp in toc_spans:
+        if not sp.is_leaf:
+            continue
+        if sp.path.endswith(".payload_offset"):
+            parent = sp.path[:-len(".payload_offset")]
+            length = by_path.get(parent + ".payload_length")
+            fid = by_path.get(parent + ".id")
+            if length is not None and fid is not None and length.value:
+                out.append((sp.value, length.value, f"frame#{fid.value}.payload",
+                            {"frame_id": fid.value, "toc": parent}))
+        elif sp.path.endswith(".bytes_offset"):
+            parent = sp.path[:-len(".bytes_offset")]
+            length = by_path.get(parent + ".bytes_length")
+            if length is not None and length.value:
+                out.append((sp.value, length.value, f"{parent}->bytes", {"toc": parent}))
+    return out
+
+
+def trace_mv2(data) -> Trace:
+    """Trace a whole `.mv2`: every byte named exactly once, in byte order.
+
+    - ``header.*``: the header record (`schema.Mv2Header`), then ``header.reserved`` (a range)
+      to the end of the 4096-byte page;
+    - ``wal``: the write-ahead log range the header declares;
+    - ``frame#ID.payload``: each frame's stored payload (a range; ID is the frame's id, the
+      value says which ``toc.frames[i]`` holds it);
+    - ``replay_segment.*``: the segment the TOC's replay_manifest names, traced as
+      `trace_segment` traces a segment file;
+    - ``toc.PATH->bytes``: the bytes each ``bytes_offset``/``bytes_length`` pair of the TOC
+      names (segments, index and track manifests, catalog descriptors);
+    - ``unreferenced``: data-region bytes nothing above names (superseded saves, slack);
+    - ``toc.*``: the TOC field by field, in the layout `toc.decode_toc` chose;
+    - ``footer.*``: the footer record.
+    A range that starts inside one already named is kept from where that one ends (its value
+    says ``overlaps``). When the TOC does not decode, the trace names what it can (header, WAL,
+    footer, the TOC up to the error) and keeps the data region as one "unparsed" range;
+    `Trace.error` is the TOC's error and `Trace.end` its offset. Payloads are ranges, so
+    memory is bounded by the number of fields, not the size of the file.
+    """
+    from .framing import read_layout
+
+    b = _buffer(data)
+    e = len(b)
+    t = _Tracer(b)
+    problems: list[ReplayFormatError] = []
+    root = t.open("", 0, "mv2")
+    head_size = schema.MV2_HEADER_SIZE
+    try:
+        header, p = t.walk(schema.Mv2Header, "header", 0, min(e, head_size))
+    except _Stop as stop_:
+        return _finish(t, "mv2", e, [stop_.error], stop_.at, None, True)
+    page = min(e, head_size)
+    if page > p:
+        t.leaf("header.reserved", p, page - p, None, "range")
+    try:
+        layout = read_layout(b)
+    except ReplayFormatError as err:
+        return _finish(t, "mv2", e, [err], page, None, True)
+    toc_start, footer_pos = layout.footer_offset, layout.footer_pos
+    toc_trace, toc_layout = _trace_toc(b, toc_start, footer_pos)
+    toc_spans = [sp for sp in toc_trace.fields]
+    for sp in toc_spans:
+        if sp.kind == "unparsed" and not sp.path:
+            sp.path = "toc"
+    regions: list[tuple[int, int, str, Any]] = []
+    wal_off, wal_size = header["wal_offset"], header["wal_size"]
+    if wal_size:
+        regions.append((wal_off, wal_size, "wal", {"wal_offset": wal_off,
+                                                     "wal_size": wal_size}))
+    segment_spans: list[Span] = []
+    if toc_trace.ok:
+        regions.extend(_referenced(toc_spans))
+        value = toc_trace.value or {}
+        manifest = value.get("replay_manifest")
+        if manifest:
+            so, ss = manifest["segment_offset"], manifest["segment_size"]
+            if head_size <= so and so + ss <= toc_start and ss:
+                seg = trace_segment(b[so:so + ss])
+                segment_spans = _shifted(seg.fields, so, "replay_segment")
+                regions.append((so, ss, "replay_segment", None))
+                problems.extend(seg.problems)
+    else:
+        problems.append(toc_trace.error)
+    # lay the data region [page, toc_start) out in byte order, each byte once
+    pos = page
+    regions.sort(key=lambda r: (r[0], -r[1]))
+    for off, size, path, val in regions:
+        lo, hi = max(off, pos), min(off + size, toc_start)
+        if off < page or hi <= lo:
+            continue
+        if lo > pos:
+            t.leaf("unparsed" if not toc_trace.ok else "unreferenced", pos, lo - pos, None,
+                   "unparsed" if not toc_trace.ok else "range")
+        if path == "replay_segment" and lo == off and hi == off + size:
+            t.spans.extend(segment_spans)
+        elif path == "replay_segment":
+            t.leaf(path, lo, hi - lo, {"overlaps": True}, "range")
+        else:
+            if lo != off:
+                val = {**(val or {}), "overlaps": True}
+            t.leaf(path, lo, hi - lo, val, "range")
+        pos = hi
+    if toc_start > pos:
+        t.leaf("unparsed" if not toc_trace.ok else "unreferenced", pos, toc_start - pos, None,
+               "unparsed" if not toc_trace.ok else "range")
+    t.spans.extend(toc_spans)
+    try:
+        footer, _ = t.walk(schema.Mv2Footer, "footer", footer_pos, e)
+    except _Stop as stop_:  # read_layout checked the magic; kept for safety
+        problems.append(stop_.error)
+        return _finish(t, "mv2", e, problems, stop_.at, None, True)
+    if not toc_trace.ok:
+        return _finish(t, "mv2", e, problems, toc_trace.end, None, False)
+    t.close(root, e, {"header": header, "toc_layout": toc_layout, "toc": toc_trace.value,
+                      "footer": footer})
+    return _finish(t, "mv2", e, problems, e, root.value, False)
