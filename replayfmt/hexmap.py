@@ -1,4 +1,4 @@
-"""The forensic hex map: every byte of a segment, sidecar or `.mv2` live segment, named.
+"""The forensic hex map: every byte of a segment, sidecar or `.mv2` container, named.
 
 `build_hexmap` runs the tracing parse (`trace`, the one span walker) over the bytes and keeps
 its spans with absolute file offsets; `render_text` prints them in `xxd` layout with the fields
@@ -6,7 +6,11 @@ that start on each line listed under it, and `render_html` writes one self-conta
 (no network, works from file://) with the field tree beside the hex: hovering or clicking a
 field highlights its bytes, clicking a byte selects its field, and `#path` in the URL selects a
 field on load. Damaged input maps what decoded, then the undecoded rest as raw bytes with the
-error. In a `.mv2` the live segment (the TOC manifest's) is mapped, at its offset in the file.
+error. A `.mv2` is mapped whole (`trace.trace_mv2`): header page, WAL, frame payloads by frame
+id, the live segment field by field, TOC-referenced and unreferenced bytes, the TOC field by
+field and the footer. A long run of bytes named as one field (a "range": WAL, payload,
+reserved or unreferenced bytes) shows its first two hex rows and its last, the rows between
+summarised in one line, so a map's size follows its fields, not the file's.
 Nothing here decodes bytes itself.
 """
 
@@ -21,7 +25,7 @@ import attrs
 
 from . import framing
 from .errors import ReplayFormatError
-from .trace import Span, Trace, trace_active_session, trace_segment
+from .trace import Span, Trace, trace_active_session, trace_mv2, trace_segment
 
 __all__ = ["HexMap", "Node", "build_hexmap", "render_text", "render_html", "hexmap_json",
            "error_text"]
@@ -65,7 +69,7 @@ class HexMap:
     """A traced region of a file: `data` is the whole file, `base`..`stop` the mapped bytes."""
 
     file_kind: str  # segment | active_session | mv2
-    record_kind: str  # segment | active_session: what the mapped region holds
+    record_kind: str  # segment | active_session | mv2: what the mapped region holds
     data: bytes
     base: int
     stop: int
@@ -108,23 +112,15 @@ def build_hexmap(data, kind: str | None = None) -> HexMap:
 
     `kind` forces 'segment' or 'active_session' (default: from the magic; anything that is
     neither a sidecar nor a .mv2 is traced as a segment, so a bad magic is reported as such).
-    A .mv2 without a live segment raises ValueError; so does one whose header or footer is
-    unreadable.
+    A .mv2 is mapped whole, damaged or not (what does not decode is raw bytes with the error).
     """
-    from . import mv2 as mv2mod
-
     data = bytes(data)
     file_kind = kind or _kind_of(data)
     if file_kind == "mv2":
-        live = mv2mod.live_segment(data)  # ValueError when header/footer are unusable
-        if live is None:
-            raise ValueError("no live replay segment in this .mv2 (the TOC manifest is None)")
-        base, stop = live.offset, live.offset + live.size
-        where = (f"live replay segment at offset {base} (0x{base:x}), {live.size} bytes, "
-                 f"of a {len(data)}-byte .mv2; TOC manifest tag at {live.tag_pos} "
-                 f"(0x{live.tag_pos:x})")
-        trace = trace_segment(data[base:stop])
-        record_kind = "segment"
+        base, stop = 0, len(data)
+        trace = trace_mv2(data)
+        record_kind = "mv2"
+        where = _mv2_where(trace)
     elif file_kind in ("segment", "active_session"):
         base, stop = 0, len(data)
         record_kind = file_kind
@@ -137,6 +133,47 @@ def build_hexmap(data, kind: str | None = None) -> HexMap:
     nodes, leaves = _tree(trace.fields, base)
     return HexMap(file_kind, record_kind, data, base, stop, trace, tuple(nodes), tuple(leaves),
                   where)
+
+
+def _mv2_where(trace: Trace) -> str:
+    out = f".mv2 container, {trace.size} bytes"
+    toc = trace.find("toc")
+    if toc is not None:
+        layout = trace.value["toc_layout"] if trace.value else None
+        out += f"; TOC at {toc.offset} (0x{toc.offset:x}), {toc.size} bytes"
+        out += f" ({layout} layout)" if layout else " (does not decode)"
+    seg = trace.find("replay_segment")
+    if seg is not None:
+        out += (f"; live replay segment at offset {seg.offset} (0x{seg.offset:x}), "
+                f"{seg.size} bytes")
+    elif trace.ok:
+        out += "; no live replay segment (the TOC manifest is None)"
+    frames = sum(1 for s in trace.fields if s.kind == "range" and s.path.startswith("frame#"))
+    if frames:
+        out += f"; {frames} frame payload(s)"
+    return out
+
+
+#: Hex rows of a range field shown before its middle rows are summarised.
+RANGE_ROWS = 2
+
+
+def _skips(hm: HexMap) -> list[tuple[int, int, str, int]]:
+    """Rows not dumped: (lo, hi, path, k) for each range field (and each unparsed run before
+    the decoded end) with more than a few whole rows inside it; k is its index in hm.leaves.
+    Rows lo..hi lie wholly inside the field; the first RANGE_ROWS rows and the row holding its
+    end are shown."""
+    decoded_end = hm.base + hm.trace.end
+    out = []
+    for k, i in enumerate(hm.leaves):
+        n = hm.nodes[i]
+        if n.kind != "range" and not (n.kind == "unparsed" and n.end <= decoded_end):
+            continue
+        lo = n.offset - n.offset % 16 + 16 * RANGE_ROWS
+        hi = n.end - n.end % 16
+        if hi - lo >= 32:
+            out.append((lo, hi, n.path, k))
+    return out
 
 
 def _tree(spans: list[Span], base: int) -> tuple[list[Node], list[int]]:
@@ -197,6 +234,13 @@ def _label(s: Span, parent_kind: str) -> str:
         return f"{s.size} bytes not decoded"
     if k == "trailing":
         return f"{s.size} bytes after the record"
+    if k == "range":
+        v = v or {}
+        what = (f"frame id {v['frame_id']} ({v['toc']})" if "frame_id" in v
+                else f"named by {v['toc']}" if "toc" in v else "")
+        if v.get("overlaps"):
+            what += "; starts inside the range before it"
+        return f"{s.size} bytes" + (f", {what}" if what else "")
     if k == "uuid":
         return str(v) if v is not None else "(incomplete)"
     if k == "option":
@@ -208,7 +252,7 @@ def _label(s: Span, parent_kind: str) -> str:
         return f"{len(v)} entries" if v is not None else "(incomplete)"
     if k == "enum":
         return next(iter(v)) if v else "(incomplete)"
-    if k in ("struct", "segment", "envelope", "sessions"):
+    if k in ("struct", "segment", "envelope", "sessions", "mv2"):
         return "" if s.complete else "(incomplete)"
     if k == "bool":
         return "true" if v else "false"
@@ -279,7 +323,13 @@ def render_text(hm: HexMap, raw_limit: int = RAW_LIMIT) -> str:
     row = hm.base - hm.base % 16
     raw_shown = 0
     skipped_from = None
+    skips = {lo: (hi, path) for lo, hi, path, _ in _skips(hm)}
     while row < hm.stop:
+        if row in skips:
+            hi, path = skips[row]
+            out.append(f"          ... {hi - row} bytes of {path} not shown ({row}..{hi})")
+            row = hi
+            continue
         lo, hi = max(row, hm.base), min(row + 16, hm.stop)
         in_raw = hm.trace.end + hm.base <= lo
         if in_raw and raw_shown >= raw_limit:
@@ -473,15 +523,27 @@ def render_html(hm: HexMap, title: str = "replayfmt hexmap", raw_limit: int = RA
     Of the bytes after the decoded part, only the first `raw_limit` are put in the page."""
     decoded_end = hm.base + hm.trace.end
     shown_end = min(hm.stop, decoded_end + max(0, raw_limit))
+    skips = [s for s in _skips(hm) if s[1] <= shown_end]
+    if skips:  # the summarised rows' bytes stay out of the page
+        chunks, pos = [], hm.base
+        for lo, hi, _, _ in skips:
+            chunks.append([pos, hm.data[pos:lo].hex()])
+            pos = hi
+        chunks.append([pos, hm.data[pos:shown_end].hex()])
+        hexdata: Any = chunks
+    else:
+        hexdata = hm.data[hm.base:shown_end].hex()
     payload = {
         "start": hm.base, "end": shown_end, "decoded_end": decoded_end,
-        "hex": hm.data[hm.base:shown_end].hex(),
+        "hex": hexdata,
         "leaves": list(hm.leaves),
         "nodes": [{"path": n.path, "offset": n.offset, "size": n.size, "kind": n.kind,
                    "label": n.label, "parent": n.parent, "depth": n.depth,
                    "leaves": list(n.leaves)} for n in hm.nodes],
         "error": _error_json(hm.error, hm.base),
     }
+    if skips:
+        payload["skips"] = [[lo, hi, path, k] for lo, hi, path, k in skips]
     # every "<" escaped: no "</script" ends the block early and no "<!--" switches the
     # HTML tokenizer into its escaped script states (which would swallow the rest of the page)
     blob = json.dumps(payload, ensure_ascii=True).replace("<", "\\u003c")
@@ -502,4 +564,33 @@ def render_html(hm: HexMap, title: str = "replayfmt hexmap", raw_limit: int = RA
         f"{err}</header>\n<div id=\"main\"><div id=\"tree\"></div><div id=\"hex\"></div></div>"
         "<div id=\"status\"></div>\n"
         f"<script type=\"application/json\" id=\"hexmap-data\">{blob}</script>\n"
-        f"<script>{_JS}</script>\n</body></html>\n")
+        f"<script>{_JS_SKIPS if skips else _JS}</script>\n</body></html>\n")
+
+
+def _js_with_skips() -> str:
+    """The page script for maps with summarised rows: bytes come in chunks, and each run of
+    summarised rows is one element of its field (it highlights, hovers and selects as the
+    field's bytes do)."""
+    js = _JS
+    edits = [
+        ("    for(var i=0;i<a.length;i++)a[i]=parseInt(h.substr(2*i,2),16);return a;})(D.hex);",
+         "    for(var i=0;i<a.length;i++)a[i]=parseInt(h.substr(2*i,2),16);return a;})(\"\");\n"
+         "  bytes = new Uint8Array(D.end-D.start);\n"
+         "  D.hex.forEach(function(c){for(var i=0;i<c[1].length/2;i++)\n"
+         "    bytes[c[0]-D.start+i]=parseInt(c[1].substr(2*i,2),16);});\n"
+         "  var skips = {}; (D.skips||[]).forEach(function(s){skips[s[0]]=s;});"),
+        ("  for(var row=first; row<D.end; row+=16){\n",
+         "  for(var row=first; row<D.end; row+=16){\n"
+         "    var sk=skips[row];\n"
+         "    if(sk){parts.push(\"          \"+'<span class=\"r\" data-f=\"'+sk[3]+'\" data-o=\"'+"
+         "row+\n"
+         "      '\" data-n=\"'+(sk[1]-row)+'\">... '+(sk[1]-row)+' bytes of '+esc(sk[2])+\n"
+         "      ' not shown ('+row+'..'+sk[1]+')</span>'); row=sk[1]-16; continue;}\n"),
+    ]
+    for old, new in edits:
+        assert js.count(old) == 1, old
+        js = js.replace(old, new)
+    return js
+
+
+_JS_SKIPS = _js_with_skips()

@@ -451,10 +451,11 @@ def decode_field(node, data, p: int, e: int, path: str = "") -> tuple[Any, int]:
         raise stop.error from None
 
 
-def _shifted(spans: list[Span], base: int, prefix: str) -> list[Span]:
-    """Spans of a sub-trace moved to absolute offsets, their paths under `prefix`."""
-    return [Span(_join(prefix, sp.path) if sp.path else prefix, base + sp.offset, sp.size,
-                 sp.value, sp.kind, sp.complete, sp.unit) for sp in spans]
+def _shifted(spans: list[Span], base: int, root: str) -> list[Span]:
+    """Spans of a sub-trace moved to absolute offsets; the unnamed ones (its root, its rest)
+    named `root`."""
+    return [Span(sp.path or root, base + sp.offset, sp.size, sp.value, sp.kind, sp.complete,
+                 sp.unit) for sp in spans]
 
 
 def _trace_toc(data, start: int, stop: int) -> tuple[Trace, str]:
@@ -507,8 +508,10 @@ def trace_mv2(data) -> Trace:
     - ``wal``: the write-ahead log range the header declares;
     - ``frame#ID.payload``: each frame's stored payload (a range; ID is the frame's id, the
       value says which ``toc.frames[i]`` holds it);
-    - ``replay_segment.*``: the segment the TOC's replay_manifest names, traced as
-      `trace_segment` traces a segment file;
+    - ``replay_segment``: the segment the TOC's replay_manifest names, traced as
+      `trace_segment` traces a segment file, its fields under their own paths (``version``,
+      ``sessions[0].actions[3].input_preview``...: the paths validation reports for the live
+      segment);
     - ``toc.PATH->bytes``: the bytes each ``bytes_offset``/``bytes_length`` pair of the TOC
       names (segments, index and track manifests, catalog descriptors);
     - ``unreferenced``: data-region bytes nothing above names (superseded saves, slack);
@@ -572,7 +575,7 @@ def trace_mv2(data) -> Trace:
         if off < page or hi <= lo:
             continue
         if lo > pos:
-            t.leaf("unparsed" if not toc_trace.ok else "unreferenced", pos, lo - pos, None,
+            t.leaf("data" if not toc_trace.ok else "unreferenced", pos, lo - pos, None,
                    "unparsed" if not toc_trace.ok else "range")
         if path == "replay_segment" and lo == off and hi == off + size:
             t.spans.extend(segment_spans)
@@ -584,7 +587,7 @@ def trace_mv2(data) -> Trace:
             t.leaf(path, lo, hi - lo, val, "range")
         pos = hi
     if toc_start > pos:
-        t.leaf("unparsed" if not toc_trace.ok else "unreferenced", pos, toc_start - pos, None,
+        t.leaf("data" if not toc_trace.ok else "unreferenced", pos, toc_start - pos, None,
                "unparsed" if not toc_trace.ok else "range")
     t.spans.extend(toc_spans)
     try:
