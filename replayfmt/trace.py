@@ -496,7 +496,7 @@ def _referenced(toc_spans: list[Span]) -> list[tuple[int, int, str, Any]]:
             parent = sp.path[:-len(".bytes_offset")]
             length = by_path.get(parent + ".bytes_length")
             if length is not None and length.value:
-                out.append((sp.value, length.value, f"{parent}->bytes", {"toc": parent}))
+                out.append((sp.value, length.value, f"data[{parent}]", {"toc": parent}))
     return out
 
 
@@ -512,8 +512,9 @@ def trace_mv2(data) -> Trace:
       `trace_segment` traces a segment file, its fields under their own paths (``version``,
       ``sessions[0].actions[3].input_preview``...: the paths validation reports for the live
       segment);
-    - ``toc.PATH->bytes``: the bytes each ``bytes_offset``/``bytes_length`` pair of the TOC
-      names (segments, index and track manifests, catalog descriptors);
+    - ``data[toc.PATH]``: the bytes each ``bytes_offset``/``bytes_length`` pair of the TOC
+      names (segments, index and track manifests, catalog descriptors), by the TOC path that
+      holds the pair;
     - ``unreferenced``: data-region bytes nothing above names (superseded saves, slack);
     - ``toc.*``: the TOC field by field, in the layout `toc.decode_toc` chose;
     - ``footer.*``: the footer record.

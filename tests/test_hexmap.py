@@ -1,5 +1,5 @@
-"""`replayfmt hexmap`: the field map of every real file, the xxd text, damaged input, `.mv2`
-live segments, and the HTML page driven in a real headless Chromium."""
+"""`replayfmt hexmap`: the field map of every real file, the xxd text, damaged input, whole
+`.mv2` containers, and the HTML page driven in a real headless Chromium."""
 
 from __future__ import annotations
 
@@ -90,26 +90,85 @@ def test_text_is_xxd_and_names_every_field(path):
         assert re.search(rf"[├└] {n.offset:#07x} +{n.size}  {re.escape(n.path)}(?= )", text), n.path
 
 
-def test_mv2_maps_the_live_segment_at_its_offset():
+def test_mv2_maps_every_byte_of_the_container():
     checked = 0
     for path in mv2_files():
         case = json.loads((path.parent / "case.json").read_text())
         toc = case["toc_manifest"]
-        if not toc["present"]:
-            with pytest.raises(ValueError, match="no live replay segment"):
-                build_hexmap(path.read_bytes())
-            continue
-        hm = build_hexmap(path.read_bytes())
-        assert (hm.file_kind, hm.record_kind) == ("mv2", "segment")
-        assert hm.base == toc["segment_offset"] and hm.stop - hm.base == toc["segment_size"]
-        current = path.parent / f"segment-{toc['segment_index']}.bin"
-        assert hm.region == current.read_bytes()
+        data = path.read_bytes()
+        hm = build_hexmap(data)
+        assert (hm.file_kind, hm.record_kind, hm.base, hm.stop) == ("mv2", "mv2", 0, len(data))
+        assert hm.error is None
         _assert_partition(hm)
-        assert f"at offset {hm.base} (0x{hm.base:x})" in hm.where
+        paths = {n.path: n for n in hm.nodes}
+        assert paths["header.magic"].offset == 0 and paths["footer.generation"].end == len(data)
+        assert "toc.frames" in paths and "wal" in paths
+        if toc["present"]:
+            seg = paths["replay_segment"]
+            assert (seg.offset, seg.size) == (toc["segment_offset"], toc["segment_size"])
+            current = path.parent / f"segment-{toc['segment_index']}.bin"
+            assert data[seg.offset:seg.end] == current.read_bytes()
+            assert f"live replay segment at offset {seg.offset} (0x{seg.offset:x})" in hm.where
+            assert paths["sessions"].offset > seg.offset  # the segment's own field paths
+        else:
+            assert "replay_segment" not in paths and "no live replay segment" in hm.where
         text = render_text(hm)
-        assert text.splitlines()[1].startswith(f"{hm.base - hm.base % 16:08x}: ")
+        for n in _leaf_nodes(hm):
+            assert re.search(rf"[├└] {n.offset:#07x} +{n.size}  {re.escape(n.path)}(?= )",
+                             text), n.path
+        # a range's middle rows are summarised: the dump follows the fields, not the bytes
+        wal = paths["wal"]
+        assert f"... {wal.size - 32} bytes of wal not shown" in text
+        assert len(text.splitlines()) < 2 * len(hm.nodes) + 400
         checked += 1
     assert checked >= 19
+
+
+def test_mv2_frame_payloads_are_named_by_frame_id():
+    data = (real_dir() / "p08_put_variants" / "mem.mv2").read_bytes()
+    hm = build_hexmap(data)
+    payloads = [n for n in _leaf_nodes(hm) if n.path.startswith("frame#")]
+    assert payloads
+    frames = {n.path: n.value for n in hm.nodes if re.fullmatch(r"toc\.frames\[\d+\]", n.path)}
+    for n in payloads:
+        assert n.kind == "range"
+        frame = frames[n.value["toc"]]
+        assert n.path == f"frame#{frame['id']}.payload" and n.value["frame_id"] == frame["id"]
+        assert (n.offset, n.size) == (frame["payload_offset"], frame["payload_length"])
+        assert f"{n.size} bytes, frame id {frame['id']}" in n.label
+    assert any(p.path.startswith("frame#") for p in payloads)
+
+
+def test_mv2_big_file_map_is_bounded():
+    """A 4 MiB container (a 4 MiB WAL): one range field, a few summary lines, a small page."""
+    import gzip
+
+    data = gzip.decompress((real_dir().parent / "sdk" / "2.0.124" / "mem.mv2.gz").read_bytes())
+    assert len(data) > 4_000_000
+    hm = build_hexmap(data)
+    _assert_partition(hm)
+    wal = next(n for n in hm.nodes if n.path == "wal")
+    assert wal.size == 4_194_304 and wal.is_leaf
+    text = render_text(hm)
+    page = render_html(hm)
+    assert len(text) < 600_000 and len(page) < 600_000
+    assert f"... {wal.size - 32} bytes of wal not shown (4128..{wal.end})" in text
+
+
+def test_damaged_mv2_maps_what_decoded():
+    from replayfmt.mv2 import read_layout
+
+    data = bytearray((real_dir() / "p10_two_cycles" / "mem.mv2").read_bytes())
+    layout = read_layout(bytes(data))
+    data[layout.footer_offset + 100:layout.footer_offset + 108] = b"\xff" * 8
+    hm = build_hexmap(bytes(data))
+    _assert_partition(hm)
+    assert hm.stopped and hm.error.path.startswith("toc.")
+    paths = {n.path for n in hm.nodes}
+    assert {"header.footer_offset", "wal", "footer.toc_hash", "data"} <= paths
+    text = render_text(hm)
+    assert f"# decoding stopped: {hm.error.path} at offset {hm.error.offset}" in text
+    assert "(does not decode)" in hm.where
 
 
 def test_damaged_file_maps_what_decoded_then_raw_bytes():
@@ -168,8 +227,8 @@ def test_cli(tmp_path, capsys):
     page = tmp_path / "out.html"
     rc, out, _ = _run(capsys, bad, "--html", page)
     assert rc == 1 and out == "" and "decoding stopped" in page.read_text()
-    rc, _, err = _run(capsys, real_dir() / "p15_abandoned_active" / "mem.mv2")
-    assert rc == 1 and "no live replay segment" in err
+    rc, out, err = _run(capsys, real_dir() / "p15_abandoned_active" / "mem.mv2")
+    assert rc == 0 and err == "" and "no live replay segment" in out.splitlines()[0]
     rc, _, err = _run(capsys, tmp_path / "missing.bin")
     assert rc == 2
     rc, out, _ = _run(capsys, seg, "--kind", "active")

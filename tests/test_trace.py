@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from _real import active_files, ids, segment_files
+from _real import active_files, ids, mv2_files, segment_files
 
 from replayfmt.codec import parse_active_session, parse_segment
 from replayfmt.errors import ReplayFormatError
-from replayfmt.trace import trace_active_session, trace_record, trace_segment
+from replayfmt.trace import trace_active_session, trace_mv2, trace_record, trace_segment
 
 SEGMENTS = segment_files()
 ACTIVES = active_files()
@@ -121,3 +121,115 @@ def test_trace_record_and_at():
     assert t.error is None
     assert t.at(32 + 8).path == "sessions[0].session_id"
     assert t.at(0) is None
+
+
+# --- the whole .mv2 container -------------------------------------------------------------
+
+def _mv2_cases():
+    import gzip
+    from pathlib import Path
+
+    out = [(f"{p.parent.name}", p.read_bytes()) for p in mv2_files()]
+    sdk = Path(__file__).resolve().parent.parent / "fixtures" / "sdk"
+    for d in sorted(sdk.iterdir()):
+        if (d / "mem.mv2.gz").is_file():
+            out.append((f"sdk-{d.name}", gzip.decompress((d / "mem.mv2.gz").read_bytes())))
+    return out
+
+
+MV2_CASES = _mv2_cases()
+
+
+@pytest.mark.parametrize("data", [d for _, d in MV2_CASES], ids=[n for n, _ in MV2_CASES])
+def test_mv2_trace_names_every_byte_once(data):
+    from replayfmt.mv2 import read_layout, read_toc
+
+    trace = trace_mv2(data)
+    assert trace.ok and trace.problems == [] and trace.end == len(data)
+    _check_partition(trace)
+    layout = read_layout(data)
+    toc = read_toc(data, layout)
+    assert trace.value["toc_layout"] == toc.layout
+    span = trace.find("toc", "struct")
+    assert (span.offset, span.end) == (layout.footer_offset, layout.footer_pos)
+    assert [(s.path, s.offset, s.size) for s in trace.fields if s.path.startswith("toc.")] == \
+        [(s.path, s.offset, s.size) for s in toc.trace().fields if s.path.startswith("toc.")]
+    footer = trace.find("footer")
+    assert (footer.offset, footer.end) == (layout.footer_pos, len(data))
+    header = trace.find("header")
+    assert header.value["footer_offset"] == layout.footer_offset
+    reserved = trace.find("header.reserved")
+    assert (reserved.kind, reserved.end) == ("range", 4096)
+    wal = trace.find("wal")
+    assert (wal.offset, wal.size) == (header.value["wal_offset"], header.value["wal_size"])
+    for i, frame in enumerate(toc.frames):
+        name = f"frame#{frame.id}.payload"
+        if frame.payload_length:
+            s = trace.find(name)
+            assert (s.kind, s.offset, s.size) == ("range", frame.payload_offset,
+                                                  frame.payload_length), name
+            assert s.value == {"frame_id": frame.id, "toc": f"toc.frames[{i}]"}
+        else:
+            assert trace.find(name) is None
+    m = toc.replay_manifest
+    seg = trace.find("replay_segment")
+    if m is None:
+        assert seg is None
+    else:
+        assert (seg.kind, seg.offset, seg.size) == ("segment", m["segment_offset"],
+                                                    m["segment_size"])
+        alone = trace_segment(data[seg.offset:seg.end])
+        inside = [s for s in trace.fields if seg.offset <= s.offset < seg.end
+                  and s.path != "replay_segment"]
+        assert [(s.path, s.offset - seg.offset, s.size, s.kind) for s in inside] == \
+            [(s.path, s.offset, s.size, s.kind) for s in alone.fields if s.path]
+    # nothing named twice, nothing overlapping in genuine files
+    assert not any(isinstance(s.value, dict) and s.value.get("overlaps") for s in trace.leaves)
+    big = max(s.size for s in trace.leaves)
+    assert big == max(wal.size, big) and len(trace.fields) < 10_000
+
+
+def _flips(data, n=25, seed=9):
+    rng = random.Random(seed)
+    for _ in range(n):
+        b = bytearray(data)
+        b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+        yield bytes(b)
+    for cut in (0, 3, 50, 4096, len(data) // 2, len(data) - 57, len(data) - 1):
+        yield data[:cut]
+
+
+def test_damaged_mv2_trace_is_lenient_and_never_crashes():
+    from replayfmt.mv2 import read_layout
+    from replayfmt.toc import decode_toc
+
+    data = dict(MV2_CASES)["p10_two_cycles"]
+    layout = read_layout(data)
+    b = bytearray(data)
+    b[layout.footer_offset + 100:layout.footer_offset + 108] = b"\xff" * 8
+    trace = trace_mv2(bytes(b))
+    _check_partition(trace)
+    with pytest.raises(ReplayFormatError) as exc:
+        decode_toc(bytes(b), layout.footer_offset, layout.footer_pos)
+    err = trace.error
+    assert err.path.startswith("toc.") and trace.end == err.offset
+    assert (err.offset, err.path) == (exc.value.offset, exc.value.path)
+    assert trace.value is None
+    assert trace.find("header.wal_size").value == 65536
+    assert trace.find("footer.toc_len").value == layout.toc_len  # the footer is intact
+    rest = trace.find("data")
+    assert (rest.kind, rest.offset, rest.end) == ("unparsed", 4096 + 65536, layout.footer_offset)
+    tail = trace.find("toc", "unparsed")
+    assert (tail.offset, tail.end) == (err.offset, layout.footer_pos)
+    # footer gone: the header is named, the rest raw, the footer's error
+    b = bytearray(data)
+    b[-56:-48] = b"XXXXXXXX"
+    trace = trace_mv2(bytes(b))
+    _check_partition(trace)
+    assert trace.error.path == "footer.magic" and trace.find("header.toc_checksum")
+    assert trace.leaves[-1].kind == "unparsed" and trace.leaves[-1].offset == 4096
+    for damaged in _flips(data):
+        trace = trace_mv2(damaged)
+        if damaged:
+            _check_partition(trace)
+        assert trace.ok == (trace.error is None)
