@@ -459,21 +459,18 @@ def _shifted(spans: list[Span], base: int, root: str) -> list[Span]:
 
 
 def _trace_toc(data, start: int, stop: int) -> tuple[Trace, str]:
-    """The TOC traced with the layout `toc.decode_toc` picks; when none decodes, the layout
-    whose trace got furthest (its error is the one `decode_toc` raises)."""
-    from .toc import decode_toc
-
-    try:
-        decoded = decode_toc(data, start, stop)
-    except ReplayFormatError:
-        best: tuple[Trace, str] | None = None
-        for name, node in schema.TOC_LAYOUTS.items():
-            tr = trace_record(node, data, start, stop, "toc")
-            if best is None or tr.end > best[0].end:
-                best = (tr, name)
-        assert best is not None
-        return best
-    return trace_record(decoded.schema, data, start, stop, "toc"), decoded.layout
+    """The TOC traced with each layout of `schema.TOC_LAYOUTS` in the order memvid's reader
+    tries them (as `toc.decode_toc` does): the first that decodes exactly [start, stop) wins;
+    when none does, the one whose trace got furthest (its error is where it stopped)."""
+    best: tuple[Trace, str] | None = None
+    for name, node in schema.TOC_LAYOUTS.items():
+        tr = trace_record(node, data, start, stop, "toc")
+        if tr.ok:
+            return tr, name
+        if best is None or tr.end > best[0].end:
+            best = (tr, name)
+    assert best is not None
+    return best
 
 
 def _referenced(toc_spans: list[Span]) -> list[tuple[int, int, str, Any]]:
