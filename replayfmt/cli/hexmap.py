@@ -24,9 +24,9 @@ RAW_LIMIT = 4096  # the library's default (`hexmap.RAW_LIMIT`; a test keeps them
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "hexmap", help="every field with offset, size, path and value, over the hex",
-        description="Map every byte of a replay segment, MV2ACTIV sidecar or the live segment "
-                    "of a .mv2 to its field. Damaged input: what decoded, then the rest raw, "
-                    "and exit 1.")
+        description="Map every byte of a replay segment, MV2ACTIV sidecar or .mv2 (header, WAL, "
+                    "frame payloads by frame id, live segment, TOC, footer) to its field. "
+                    "Damaged input: what decoded, then the rest raw, and exit 1.")
     p.add_argument("file", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
     p.add_argument("--html", nargs="?", const="", metavar="OUT.html",
                    help="a self-contained page (field tree beside the hex) instead of the "
@@ -51,7 +51,7 @@ def run(args) -> int:
     data = read_input(args.file)
     try:
         hm = build_hexmap(data, KINDS[args.kind])
-    except ValueError as exc:  # a .mv2 without a usable live segment
+    except ValueError as exc:  # an unknown --kind
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{args.file}: {exc}") from exc
