@@ -742,7 +742,7 @@ cdef int t_StateSnapshot(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _
         _trunc(p, e, 8, 'frame_count')
     v1 = _u64(b + p)
     p += 8
-    _t_int(o, v1)
+    _t_uint(o, v1)
     _w(o, b',')
     _nl(o, ind + 1)
     _w(o, b'"frame_ids": ')
@@ -793,7 +793,7 @@ cdef int t_StateSnapshot(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _
         _trunc(p, e, 8, 'wal_sequence')
     v5 = _u64(b + p)
     p += 8
-    _t_int(o, v5)
+    _t_uint(o, v5)
     _w(o, b',')
     _nl(o, ind + 1)
     _w(o, b'"generation": ')
@@ -801,7 +801,7 @@ cdef int t_StateSnapshot(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _
         _trunc(p, e, 8, 'generation')
     v6 = _u64(b + p)
     p += 8
-    _t_int(o, v6)
+    _t_uint(o, v6)
     pp[0] = p
     _nl(o, ind)
     _w(o, b'}')
@@ -888,7 +888,7 @@ cdef int t_Checkpoint(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _Out
         _trunc(p, e, 8, 'id')
     v1 = _u64(b + p)
     p += 8
-    _t_int(o, v1)
+    _t_uint(o, v1)
     _w(o, b',')
     _nl(o, ind + 1)
     _w(o, b'"at_sequence": ')
@@ -896,7 +896,7 @@ cdef int t_Checkpoint(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _Out
         _trunc(p, e, 8, 'at_sequence')
     v2 = _u64(b + p)
     p += 8
-    _t_int(o, v2)
+    _t_uint(o, v2)
     _w(o, b',')
     _nl(o, ind + 1)
     _w(o, b'"timestamp_secs": ')
@@ -1342,7 +1342,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
         _trunc(p, e, 8, 'sequence')
     v1 = _u64(b + p)
     p += 8
-    _t_int(o, v1)
+    _t_uint(o, v1)
     _w(o, b',')
     _nl(o, ind + 1)
     _w(o, b'"timestamp_secs": ')
@@ -1368,7 +1368,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
             _trunc(p, e, 8, 'action_type.Put.frame_id')
         v4 = _u64(b + p)
         p += 8
-        _t_int(o, v4)
+        _t_uint(o, v4)
         _nl(o, ind + 1 + 1)
         _w(o, b'}')
         _nl(o, ind + 1)
@@ -1394,7 +1394,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
             _trunc(p, e, 8, 'action_type.PutMany.count')
         v6 = _u64(b + p)
         p += 8
-        _t_int(o, v6)
+        _t_uint(o, v6)
         _nl(o, ind + 1 + 1)
         _w(o, b'}')
         _nl(o, ind + 1)
@@ -1431,7 +1431,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
             _trunc(p, e, 8, 'action_type.Find.result_count')
         v9 = _u64(b + p)
         p += 8
-        _t_int(o, v9)
+        _t_uint(o, v9)
         _nl(o, ind + 1 + 1)
         _w(o, b'}')
         _nl(o, ind + 1)
@@ -1486,7 +1486,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
             _trunc(p, e, 8, 'action_type.Checkpoint.checkpoint_id')
         v13 = _u64(b + p)
         p += 8
-        _t_int(o, v13)
+        _t_uint(o, v13)
         _nl(o, ind + 1 + 1)
         _w(o, b'}')
         _nl(o, ind + 1)
@@ -1501,7 +1501,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
             _trunc(p, e, 8, 'action_type.Update.frame_id')
         v14 = _u64(b + p)
         p += 8
-        _t_int(o, v14)
+        _t_uint(o, v14)
         _nl(o, ind + 1 + 1)
         _w(o, b'}')
         _nl(o, ind + 1)
@@ -1516,7 +1516,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
             _trunc(p, e, 8, 'action_type.Delete.frame_id')
         v15 = _u64(b + p)
         p += 8
-        _t_int(o, v15)
+        _t_uint(o, v15)
         _nl(o, ind + 1 + 1)
         _w(o, b'}')
         _nl(o, ind + 1)
@@ -1602,7 +1602,7 @@ cdef int t_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _O
         _trunc(p, e, 8, 'duration_ms')
     v20 = _u64(b + p)
     p += 8
-    _t_int(o, v20)
+    _t_uint(o, v20)
     pp[0] = p
     _nl(o, ind)
     _w(o, b'}')
@@ -2194,7 +2194,7 @@ cdef int t_ReplaySession(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _
         _trunc(p, e, 4, 'version')
     v18 = _u32(b + p)
     p += 4
-    _t_int(o, v18)
+    _t_uint(o, v18)
     pp[0] = p
     _nl(o, ind)
     _w(o, b'}')
@@ -2311,53 +2311,6 @@ cdef int k_ReplayConfig(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e) ex
     return variant
 
 
-cdef int t_ReplayConfig(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _Out o, int ind) except -1:
-    cdef uint64_t v1
-    cdef uint8_t t2
-    cdef uint64_t v3
-    cdef uint8_t t4
-    cdef Py_ssize_t p = pp[0]
-    _w(o, b'{')
-    _nl(o, ind + 1)
-    _w(o, b'"auto_checkpoint_interval": ')
-    if e - p < 8:
-        _trunc(p, e, 8, 'auto_checkpoint_interval')
-    v1 = _u64(b + p)
-    p += 8
-    _t_int(o, v1)
-    _w(o, b',')
-    _nl(o, ind + 1)
-    _w(o, b'"max_actions_per_session": ')
-    if e - p < 1:
-        _trunc(p, e, 1, 'max_actions_per_session')
-    t2 = b[p]
-    p += 1
-    if t2 == 0:
-        _w(o, b'null')
-    elif t2 == 1:
-        if e - p < 8:
-            _trunc(p, e, 8, 'max_actions_per_session')
-        v3 = _u64(b + p)
-        p += 8
-        _t_int(o, v3)
-    else:
-        raise ReplayFormatError(K.INVALID_TAG, 'Option tag is not 0 or 1', offset=p - 1, path='max_actions_per_session', expected='0 or 1', actual=t2)
-    _w(o, b',')
-    _nl(o, ind + 1)
-    _w(o, b'"auto_record": ')
-    if e - p < 1:
-        _trunc(p, e, 1, 'auto_record')
-    t4 = b[p]
-    p += 1
-    if t4 > 1:
-        raise ReplayFormatError(K.INVALID_BOOL, 'bool byte is not 0 or 1', offset=p - 1, path='auto_record', expected='0 or 1', actual=t4)
-    _w(o, b'true' if t4 else b'false')
-    pp[0] = p
-    _nl(o, ind)
-    _w(o, b'}')
-    return 0
-
-
 cdef object m_ActiveSession(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef object r1
     cdef uint64_t v2
@@ -2442,46 +2395,6 @@ cdef object s_ActiveSession(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     return {'session': r1, 'next_checkpoint_id': v2, 'actions_since_checkpoint': v3, 'config': r4}
 
 
-cdef int t_ActiveSession(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _Out o, int ind) except -1:
-    cdef uint64_t v1
-    cdef uint64_t v2
-    cdef Py_ssize_t p = pp[0]
-    _w(o, b'{')
-    _nl(o, ind + 1)
-    _w(o, b'"session": ')
-    try:
-        t_ReplaySession(b, &p, e, o, ind + 1)
-    except ReplayFormatError as err:
-        raise err.prefix('session')
-    _w(o, b',')
-    _nl(o, ind + 1)
-    _w(o, b'"next_checkpoint_id": ')
-    if e - p < 8:
-        _trunc(p, e, 8, 'next_checkpoint_id')
-    v1 = _u64(b + p)
-    p += 8
-    _t_int(o, v1)
-    _w(o, b',')
-    _nl(o, ind + 1)
-    _w(o, b'"actions_since_checkpoint": ')
-    if e - p < 8:
-        _trunc(p, e, 8, 'actions_since_checkpoint')
-    v2 = _u64(b + p)
-    p += 8
-    _t_int(o, v2)
-    _w(o, b',')
-    _nl(o, ind + 1)
-    _w(o, b'"config": ')
-    try:
-        t_ReplayConfig(b, &p, e, o, ind + 1)
-    except ReplayFormatError as err:
-        raise err.prefix('config')
-    pp[0] = p
-    _nl(o, ind)
-    _w(o, b'}')
-    return 0
-
-
 def parse_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
     """Parse one ReplaySession from b[p:e]; returns (value, next offset)."""
     if not _model_ready:
@@ -2534,6 +2447,12 @@ def skip_ActiveSession(buf, Py_ssize_t p, Py_ssize_t e):
     return p
 
 
+def utf8_ok(data):
+    """True when `data` is strict UTF-8 by the compiled check (tested against bytes.decode)."""
+    cdef _View v = _View(data)
+    return _utf8_ok(v.ptr(), v.view.len) == 1
+
+
 def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int depth=0):
     """stream.session_memvid_json, compiled: the session in buf[start:stop] as memvid prints it
     (`session view --format json`), as bytes pieces to write in order; errors are those of
@@ -2552,3 +2471,7 @@ def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int
     if o.n:
         o.parts.append(PyBytes_FromStringAndSize(o.buf, o.n))
     return o.parts
+
+
+#: What this module was generated as (`accel` ignores a stale build).
+SOURCE_DIGEST = '3c412199dac97064'

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import blake3
 
-from . import _generated as G
+from .accel import G
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 

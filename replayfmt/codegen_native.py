@@ -24,6 +24,7 @@ are identical: kind, offset, path, expected, actual.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import sys
 from pathlib import Path
@@ -41,8 +42,8 @@ FLAVOURS = {
     "Checkpoint": ("m", "k", "t"),
     "ReplayAction": ("m", "k", "t"),
     "ReplaySession": ("m", "k", "s", "t"),
-    "ReplayConfig": ("m", "d", "k", "t"),
-    "ActiveSession": ("m", "k", "s", "t"),
+    "ReplayConfig": ("m", "d", "k"),
+    "ActiveSession": ("m", "k", "s"),
 }
 #: Python-callable entry points, with the generated Python's names and signatures.
 ENTRY = {"m": "parse", "s": "summary", "k": "skip"}
@@ -166,7 +167,8 @@ class _Emitter:
         if isinstance(node, FormatField):
             v = self.fixed(node, path, ind)
             if fl == "t":
-                f.line(ind, f"_t_int(o, {v})")
+                signed = _CTYPES[node.fmtstr[1:]][0].startswith("int")
+                f.line(ind, f"{'_t_int' if signed else '_t_uint'}(o, {v})")
             return v
         if isinstance(node, Bytes):
             if fl == "t":
@@ -961,6 +963,12 @@ _ENTRY_DOC = {"m": "Parse one {0} from b[p:e]; returns (value, next offset).",
 
 _TAIL = '''
 
+def utf8_ok(data):
+    """True when `data` is strict UTF-8 by the compiled check (tested against bytes.decode)."""
+    cdef _View v = _View(data)
+    return _utf8_ok(v.ptr(), v.view.len) == 1
+
+
 def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int depth=0):
     """stream.session_memvid_json, compiled: the session in buf[start:stop] as memvid prints it
     (`session view --format json`), as bytes pieces to write in order; errors are those of
@@ -1014,7 +1022,9 @@ def generate() -> str:
                 entries += [f"    value = {call}", "    return value, p"]
     src = HEADER + "\n".join(_model_init(models)) + "\n\n\n# --- records " + "-" * 80
     src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _TAIL
-    return src
+    digest = hashlib.sha256(src.encode()).hexdigest()[:16]
+    return src + f"\n\n#: What this module was generated as (`accel` ignores a stale build).\n" \
+        f"SOURCE_DIGEST = {digest!r}\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -244,7 +244,7 @@ class MemvidRecipe:
 def _reference_segment(data: bytes) -> M.Segment:
     """Read a segment the way memvid's reference reader does: magic and every declared
     session checked; version, total_size and bytes after each record not checked."""
-    from . import _generated as G
+    from .accel import G
     from .codec import iter_session_blocks
     header, _ = G.parse_SegmentHeader(data, 0, len(data))
     sessions = []
@@ -258,7 +258,7 @@ def _reference_segment(data: bytes) -> M.Segment:
 
 def _reference_active(data: bytes) -> M.ActiveSession:
     """An envelope as memvid reads it: bytes after the declared length are not checked."""
-    from . import _generated as G
+    from .accel import G
     from .codec import _block_length
     if data[:8] != b"MV2ACTIV":
         return parse_active_session(data)  # raises the magic error

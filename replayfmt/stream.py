@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from . import _generated as G
+from .accel import G, native
 from .codec import _exact, _parse_in_block, bulk, parse_envelope, segment_blocks
 from .errors import ReplayFormatError
 
@@ -213,6 +213,8 @@ def session_memvid_json(buf, start: int, stop: int, path: str = "", depth: int =
     so a damaged session prints nothing. `depth` is the nesting of the session object in the
     output (0 at the top). Errors are those of `json_ReplaySession`.
     """
+    if native is not None:
+        return native.session_memvid_json(buf, start, stop, path, depth)
     import orjson
 
     option = orjson.OPT_INDENT_2

@@ -1,0 +1,296 @@
+"""The compiled fast path (`_native`) against the generated Python and the Construct reference.
+
+Every flavour the compiled path provides (model objects, summaries, skips, memvid JSON text)
+must give the same value as the generated Python, or the same error: kind, offset, path,
+expected, actual and message. Checked on every fixture (real, golden, malformed, damaged),
+on every truncation of golden and real sessions, on hypothesis-generated and mutated inputs,
+and on the public API (codec, stream) with the switch in `accel` flipped.
+
+The extension must be built (`pip install .` with a C compiler); this module fails without it,
+except when REPLAYFMT_PURE=1 asks for the pure path on purpose (then there is nothing to
+compare and the module is skipped).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from contextlib import contextmanager
+
+import pytest
+from conftest import FIXTURES, GOLDEN, REAL, all_binaries
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from replayfmt import _generated as G
+from replayfmt import accel, codec, codegen_native, reference, strategies, stream
+from replayfmt.errors import ReplayFormatError
+from replayfmt.fuzz import byte_mutate, mutate
+
+if os.environ.get("REPLAYFMT_PURE", "") not in ("", "0"):
+    pytest.skip("REPLAYFMT_PURE=1: the compiled path is switched off", allow_module_level=True)
+
+from replayfmt import _native as N  # noqa: E402  (fails loudly when the build is missing)
+
+FLAVOURS = ["parse", "summary", "skip"]
+RECORDS = ["ReplaySession", "ActiveSession"]
+
+
+def test_native_pyx_is_generated_from_the_schema():
+    assert codegen_native.TARGET.read_text() == codegen_native.generate(), (
+        "replayfmt/_native.pyx is stale: run python -m replayfmt.codegen_native")
+    assert codegen_native.main(["--check"]) == 0
+
+
+def test_the_built_extension_is_the_checked_in_source_and_is_used():
+    assert f"SOURCE_DIGEST = {N.SOURCE_DIGEST!r}" in codegen_native.TARGET.read_text()
+    assert accel.native is N
+    for name in accel.NATIVE_NAMES:
+        assert getattr(accel.G, name) is getattr(N, name)
+    assert stream.DEPTHS["full"] is N.summary_ReplaySession
+
+
+def err_tuple(err: ReplayFormatError):
+    return ("error", err.kind, err.offset, err.path, err.expected, err.actual, err.reason,
+            str(err))
+
+
+def outcome(fn, *args):
+    try:
+        return ("ok", fn(*args))
+    except ReplayFormatError as err:
+        return err_tuple(err)
+
+
+def same_record(b, p, e, records=RECORDS):
+    """Every compiled flavour of every record agrees with the generated Python on b[p:e]."""
+    for record in records:
+        for fl in FLAVOURS:
+            name = f"{fl}_{record}"
+            a, c = outcome(getattr(G, name), b, p, e), outcome(getattr(N, name), b, p, e)
+            assert a == c, f"{name} on {e - p} bytes: pure {a[:4]!r} != compiled {c[:4]!r}"
+
+
+def pure_memvid_json(b, start, stop, path="", depth=0):
+    saved = stream.native
+    stream.native = None
+    try:
+        return stream.session_memvid_json(b, start, stop, path, depth)
+    finally:
+        stream.native = saved
+
+
+def same_json(b, start, stop, path="", depth=0):
+    a = outcome(lambda: b"".join(pure_memvid_json(b, start, stop, path, depth)))
+    c = outcome(lambda: b"".join(N.session_memvid_json(b, start, stop, path, depth)))
+    assert a == c, f"memvid JSON on {stop - start} bytes: pure {a[:4]!r} != compiled {c[:4]!r}"
+    return a
+
+
+@contextmanager
+def pure_path():
+    """The public API with the compiled functions switched off (what REPLAYFMT_PURE=1 does)."""
+    saved = {name: getattr(accel.G, name) for name in accel.NATIVE_NAMES}
+    full, native = stream.DEPTHS["full"], stream.native
+    for name in accel.NATIVE_NAMES:
+        setattr(accel.G, name, getattr(G, name))
+    stream.DEPTHS["full"], stream.native = G.summary_ReplaySession, None
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(accel.G, name, fn)
+        stream.DEPTHS["full"], stream.native = full, native
+
+
+def public(data: bytes):
+    """What the library says about `data` through every entry point the compiled path serves."""
+    out = []
+    out.append(outcome(codec.parse_segment, data))
+    out.append(outcome(codec.parse_active_session, data))
+    out.append(outcome(codec.parse_session, data))
+    out.append(outcome(stream.scan_segment, data))
+    out.append(outcome(stream.summarize_active, data))
+    try:
+        blocks = list(codec.segment_blocks(data))
+    except ReplayFormatError:
+        blocks = []
+    for i, start, stop in blocks:
+        out.append(outcome(lambda: b"".join(stream.session_memvid_json(
+            data, start, stop, f"sessions[{i}]"))))
+    return out
+
+
+def same_public(data: bytes):
+    compiled = public(data)
+    with pure_path():
+        pure = public(data)
+    assert compiled == pure
+    return compiled
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+def every_fixture():
+    files = sorted(p for p in FIXTURES.rglob("*") if p.is_file()
+                   and p.suffix in (".bin", ".session", ".mv2"))
+    assert len(files) > 100
+    return files
+
+
+def test_every_fixture_same_on_both_paths():
+    for path in every_fixture():
+        data = path.read_bytes()
+        same_public(data)
+        for p in range(0, min(len(data), 64)):  # record decoders started anywhere near the top
+            same_record(data, p, len(data))
+
+
+def test_fixtures_agree_with_the_construct_reference():
+    for path in every_fixture():
+        data = path.read_bytes()
+        head = data[:8]
+        pairs = []
+        if head == G.SEGMENT_MAGIC:
+            pairs.append((codec.parse_segment, reference.parse_segment))
+        elif head == G.ACTIVE_MAGIC:
+            pairs.append((codec.parse_active_session, reference.parse_active_session))
+        for fast, ref in pairs:
+            a = outcome(fast, data)
+            r = outcome(ref, data)
+            assert a[:4] == r[:4], f"{path.name}: compiled {a[:4]!r} != reference {r[:4]!r}"
+
+
+def session_ranges():
+    """(bytes, start, stop) of every session in the golden and real segments and envelopes."""
+    out = []
+    for path in all_binaries():
+        data = path.read_bytes()
+        if data[:8] == G.ACTIVE_MAGIC:
+            out.append((data, 16, len(data)))
+        elif data[:8] == G.SEGMENT_MAGIC:
+            out += [(data, s, e) for _, s, e in codec.segment_blocks(data)]
+    return out
+
+
+def test_memvid_json_is_byte_identical_on_every_fixture_session():
+    ranges = session_ranges()
+    assert len(ranges) > 30
+    for data, start, stop in ranges:
+        if data[:8] == G.ACTIVE_MAGIC:
+            same_record(data, start, stop, ["ActiveSession"])
+            continue
+        assert same_json(data, start, stop)[0] == "ok"
+        same_json(data, start, stop, "sessions[3]", depth=2)
+
+
+def test_every_truncation_of_every_golden_session():
+    for path in sorted(GOLDEN.glob("*.bin")) + sorted(REAL.glob("*/active-*.bin"))[:2]:
+        data = path.read_bytes()
+        if data[:8] == G.ACTIVE_MAGIC:
+            blocks = [(16, len(data))]
+        else:
+            blocks = [(s, e) for _, s, e in codec.segment_blocks(data)]
+        for start, stop in blocks:
+            for cut in range(start, stop + 1):
+                same_record(data, start, cut)
+                if data[:8] == G.SEGMENT_MAGIC:
+                    same_json(data, start, cut, "sessions[0]")
+        for cut in range(0, len(data) + 1, 1 if len(data) < 4096 else 61):
+            same_public(data[:cut])
+
+
+def test_every_truncation_of_a_real_session():
+    data = sorted(REAL.glob("*/segment-*.bin"), key=lambda p: -p.stat().st_size)[0].read_bytes()
+    for _, start, stop in codec.segment_blocks(data):
+        for cut in range(start, stop + 1, 3):
+            same_record(data, start, cut, ["ReplaySession"])
+            same_json(data, start, cut)
+
+
+# --- generated and mutated inputs --------------------------------------------------------------
+
+FAST = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@FAST
+@given(st.one_of(strategies.segment_bytes(), strategies.active_session_bytes(),
+                 strategies.segment_bytes(realistic=True)))
+def test_generated_inputs(data):
+    assert same_public(data)[0][0] == "ok" or data[:8] == G.ACTIVE_MAGIC
+
+
+@FAST
+@given(st.one_of(strategies.malformed_segment_bytes(),
+                 strategies.malformed_active_session_bytes()))
+def test_malformed_inputs(malformed):
+    same_public(malformed.data)
+
+
+@FAST
+@given(st.binary(max_size=64))
+def test_utf8_check_is_the_decoders(raw):
+    try:
+        raw.decode()
+        ok = True
+    except UnicodeDecodeError:
+        ok = False
+    assert N.utf8_ok(raw) == ok
+
+
+def test_utf8_check_on_every_boundary_sequence():
+    leads = [0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4,
+             0xF5, 0xFF]
+    conts = [0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0]
+    for a in leads:
+        for b in conts:
+            for c in conts:
+                for d in [0x80, 0xBF, 0x41]:
+                    for raw in (bytes([a]), bytes([a, b]), bytes([a, b, c]),
+                                bytes([a, b, c, d])):
+                        try:
+                            raw.decode()
+                            ok = True
+                        except UnicodeDecodeError:
+                            ok = False
+                        assert N.utf8_ok(raw) == ok, raw
+
+
+def test_mutated_fixtures():
+    rng = random.Random(10)
+    seeds = [p.read_bytes() for p in all_binaries()]
+    for _ in range(400):
+        data = rng.choice(seeds)
+        for _ in range(rng.randrange(1, 4)):
+            data = mutate(data, rng) if rng.random() < 0.5 else byte_mutate(data, rng)
+        same_public(data)
+        same_record(data, 16 if data[:8] == G.ACTIVE_MAGIC else 32, len(data))
+
+
+def test_memvid_json_escapes_like_orjson():
+    from replayfmt import model as M
+
+    text = "".join(chr(c) for c in range(0x80)) + "\u2028é日本\U0001f600\ufffd\"\\/"
+    action = M.ReplayAction(0, -5, M.Find(text, "", 2**64 - 1), input_preview=text,
+                            output_preview=text[::-1], affected_frames=[0, 2**64 - 1])
+    session = M.ReplaySession(__import__("uuid").UUID(int=7), name=text, created_secs=-(2**63),
+                              ended_secs=2**63 - 1, actions=[action],
+                              metadata={text: text, "": ""}, version=2**32 - 1)
+    data = codec.build_segment([session])
+    (_, start, stop), = codec.segment_blocks(data)
+    assert same_json(data, start, stop)[0] == "ok"
+
+
+def test_compiled_parsers_accept_mmap_and_memoryview(tmp_path):
+    import mmap
+
+    path = sorted(GOLDEN.glob("segment_*.bin"))[-1]
+    data = path.read_bytes()
+    (_, start, stop), *_ = codec.segment_blocks(data)
+    want = G.parse_ReplaySession(data, start, stop)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        assert N.parse_ReplaySession(mm, start, stop) == want
+    assert N.parse_ReplaySession(memoryview(data), start, stop) == want
+    with pytest.raises(ValueError):
+        N.parse_ReplaySession(data, start, len(data) + 1)
