@@ -185,14 +185,17 @@ def test_memvid_json_is_byte_identical_on_every_fixture_session():
 
 
 def test_every_truncation_of_every_golden_session():
+    """Every cut of every session up to 8 KiB; every 7th cut of the larger ones (their
+    1.5 KiB previews make most cuts alike)."""
     for path in sorted(GOLDEN.glob("*.bin")) + sorted(REAL.glob("*/active-*.bin"))[:2]:
         data = path.read_bytes()
+        step = 1 if len(data) <= 8192 else 7
         if data[:8] == G.ACTIVE_MAGIC:
             blocks = [(16, len(data))]
         else:
             blocks = [(s, e) for _, s, e in codec.segment_blocks(data)]
         for start, stop in blocks:
-            for cut in range(start, stop + 1):
+            for cut in [*range(start, stop + 1, step), stop]:
                 same_record(data, start, cut)
                 if data[:8] == G.SEGMENT_MAGIC:
                     same_json(data, start, cut, "sessions[0]")
@@ -210,7 +213,7 @@ def test_every_truncation_of_a_real_session():
 
 # --- generated and mutated inputs --------------------------------------------------------------
 
-FAST = settings(max_examples=150, deadline=None,
+FAST = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -225,7 +228,7 @@ def test_generated_inputs(data):
 @given(st.one_of(strategies.malformed_segment_bytes(),
                  strategies.malformed_active_session_bytes()))
 def test_malformed_inputs(malformed):
-    same_public(malformed.data)
+    same_public(malformed[0])
 
 
 @FAST
@@ -265,7 +268,8 @@ def test_mutated_fixtures():
         for _ in range(rng.randrange(1, 4)):
             data = mutate(data, rng) if rng.random() < 0.5 else byte_mutate(data, rng)
         same_public(data)
-        same_record(data, 16 if data[:8] == G.ACTIVE_MAGIC else 32, len(data))
+        start = 16 if data[:8] == G.ACTIVE_MAGIC else 32
+        same_record(data, min(start, len(data)), len(data))
 
 
 def test_memvid_json_escapes_like_orjson():
