@@ -109,6 +109,12 @@ def rf_build(seg):
     return out
 
 
+def native_build(seg):
+    out = bytearray()
+    N.build_ReplaySession(seg.sessions[0], out)
+    return out
+
+
 def hand_build(seg):
     out = bytearray()
     handwritten.build_session(seg.sessions[0], out)
@@ -137,6 +143,8 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
         assert native_parse(b) == hand, "compiled path disagrees"
     assert codec.build_segment(seg.sessions) == b
     assert bytes(rf_build(seg)) == bytes(hand_build(seg)) == b[32:]
+    if N is not None:
+        assert bytes(native_build(seg)) == b[32:], "compiled encoder disagrees"
     container = None
     use_construct = n <= construct_max
     if use_construct:
@@ -147,6 +155,7 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
         times["hand-written", "parse"].append(timed(hand_parse, b)[0])
         if N is not None:
             times["native", "parse"].append(timed(native_parse, b)[0])
+            times["native", "build"].append(timed(native_build, seg)[0])
         times["replayfmt", "build"].append(timed(rf_build, seg)[0])
         times["hand-written", "build"].append(timed(hand_build, seg)[0])
         if use_construct:

@@ -18,6 +18,7 @@ from libc.string cimport memcpy, memset, memcmp
 import sys as _sys
 
 from .errors import ReplayFormatError, ErrorKind as K
+from . import _generated
 from ._generated import _truncated, _overflow, _bad_utf8
 
 if _sys.byteorder != "little":  # the loads below are native-endian
@@ -415,6 +416,118 @@ cdef int _t_str(_Out o, const unsigned char* b, Py_ssize_t p, Py_ssize_t n,
 cdef int _t_pystr(_Out o, str s) except -1:
     cdef bytes raw = s.encode()
     return _t_escaped(o, <const unsigned char*><const char*>raw, len(raw))
+
+
+# --- encoding (flavour b): the value as is, or 1 = let the generated Python encoder decide ------
+
+cdef extern from "Python.h":
+    unsigned long long PyLong_AsUnsignedLongLong(PyObject* v)
+    long long PyLong_AsLongLong(PyObject* v)
+    PyObject* PyErr_Occurred()
+    int PyByteArray_Resize(object ba, Py_ssize_t size) except -1
+    char* PyByteArray_AS_STRING(object ba)
+    bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void* PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
+
+cdef object _UNSET = object()  # an unset slot: never a valid value
+
+cdef inline object _get(object obj, Py_ssize_t offset):
+    cdef PyObject* v = (<PyObject**>((<char*><PyObject*>obj) + offset))[0]
+    if v == NULL:
+        return _UNSET
+    return <object>v
+
+cdef inline int _b_raw(_Out o, const void* q, Py_ssize_t n) except -1:
+    _reserve(o, n)
+    memcpy(o.buf + o.n, q, n)
+    o.n += n
+    return 0
+
+cdef inline int _b_byte(_Out o, uint8_t v) except -1:
+    return _b_raw(o, &v, 1)
+
+cdef inline int _b_len(_Out o, uint64_t v) except -1:
+    return _b_raw(o, &v, 8)
+
+cdef inline int _b_u32_raw(_Out o, uint32_t v) except -1:
+    return _b_raw(o, &v, 4)
+
+cdef inline int _b_u64(_Out o, object v) except -1:
+    cdef unsigned long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    return _b_raw(o, &x, 8)
+
+cdef inline int _b_i64(_Out o, object v) except -1:
+    cdef long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsLongLong(<PyObject*>v)
+    if x == -1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    return _b_raw(o, &x, 8)
+
+cdef inline int _b_u32(_Out o, object v) except -1:
+    cdef unsigned long long x
+    cdef uint32_t y
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    if x > 0xFFFFFFFF:
+        return 1
+    y = <uint32_t>x
+    return _b_raw(o, &y, 4)
+
+cdef inline int _b_u8(_Out o, object v) except -1:
+    cdef unsigned long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    if x > 0xFF:
+        return 1
+    return _b_byte(o, <uint8_t>x)
+
+cdef inline int _b_fixed(_Out o, object v, Py_ssize_t n) except -1:
+    if type(v) is not bytes or len(<bytes>v) != n:
+        return 1
+    return _b_raw(o, <const char*><bytes>v, n)
+
+cdef int _b_str(_Out o, object v) except -1:
+    cdef Py_ssize_t n
+    if type(v) is not str:
+        return 1
+    if PyUnicode_IS_COMPACT_ASCII(v):
+        n = PyUnicode_GET_LENGTH(v)
+        _b_len(o, n)
+        return _b_raw(o, PyUnicode_DATA(v), n)
+    try:
+        raw = (<str>v).encode()
+    except UnicodeEncodeError:
+        return 1
+    _b_len(o, len(<bytes>raw))
+    return _b_raw(o, <const char*><bytes>raw, len(<bytes>raw))
+
+cdef int _b_uuid(_Out o, object v) except -1:
+    try:
+        raw = v.bytes
+    except AttributeError:
+        return 1
+    if type(raw) is not bytes or len(<bytes>raw) != 16:
+        return 1
+    _b_len(o, 16)
+    return _b_raw(o, <const char*><bytes>raw, 16)
 
 
 # --- buffers ---------------------------------------------------------------------------------
@@ -2395,6 +2508,262 @@ cdef object s_ActiveSession(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     return {'session': r1, 'next_checkpoint_id': v2, 'actions_since_checkpoint': v3, 'config': r4}
 
 
+cdef int b_StateSnapshot(object obj, _Out o) except -1:
+    cdef object bl1
+    cdef object it2
+    cdef object ov3
+    cdef object ov4
+    if type(obj) is not _C_StateSnapshot:
+        return 1
+    if _b_u64(o, _get(obj, _O_StateSnapshot_frame_count)):
+        return 1
+    bl1 = _get(obj, _O_StateSnapshot_frame_ids)
+    if type(bl1) is not list:
+        return 1
+    _b_len(o, len(<list>bl1))
+    for it2 in <list>bl1:
+        if _b_u64(o, it2):
+            return 1
+    ov3 = _get(obj, _O_StateSnapshot_lex_index_hash)
+    if ov3 is None:
+        _b_byte(o, 0)
+    else:
+        _b_byte(o, 1)
+        if _b_fixed(o, ov3, 32):
+            return 1
+    ov4 = _get(obj, _O_StateSnapshot_vec_index_hash)
+    if ov4 is None:
+        _b_byte(o, 0)
+    else:
+        _b_byte(o, 1)
+        if _b_fixed(o, ov4, 32):
+            return 1
+    if _b_u64(o, _get(obj, _O_StateSnapshot_wal_sequence)):
+        return 1
+    if _b_u64(o, _get(obj, _O_StateSnapshot_generation)):
+        return 1
+    return 0
+
+
+cdef int b_Checkpoint(object obj, _Out o) except -1:
+    if type(obj) is not _C_Checkpoint:
+        return 1
+    if _b_u64(o, _get(obj, _O_Checkpoint_id)):
+        return 1
+    if _b_u64(o, _get(obj, _O_Checkpoint_at_sequence)):
+        return 1
+    if _b_i64(o, _get(obj, _O_Checkpoint_timestamp_secs)):
+        return 1
+    if _b_fixed(o, _get(obj, _O_Checkpoint_state_hash), 32):
+        return 1
+    if b_StateSnapshot(_get(obj, _O_Checkpoint_snapshot), o):
+        return 1
+    return 0
+
+
+cdef int b_ReplayAction(object obj, _Out o) except -1:
+    cdef object bx1
+    cdef object bl2
+    cdef object it3
+    cdef object bl4
+    cdef object it5
+    if type(obj) is not _C_ReplayAction:
+        return 1
+    if _b_u64(o, _get(obj, _O_ReplayAction_sequence)):
+        return 1
+    if _b_i64(o, _get(obj, _O_ReplayAction_timestamp_secs)):
+        return 1
+    bx1 = _get(obj, _O_ReplayAction_action_type)
+    if type(bx1) is _C_Put:
+        _b_u32_raw(o, 0)
+        if _b_u64(o, _get(bx1, _O_Put_frame_id)):
+            return 1
+    elif type(bx1) is _C_PutMany:
+        _b_u32_raw(o, 1)
+        bl2 = _get(bx1, _O_PutMany_frame_ids)
+        if type(bl2) is not list:
+            return 1
+        _b_len(o, len(<list>bl2))
+        for it3 in <list>bl2:
+            if _b_u64(o, it3):
+                return 1
+        if _b_u64(o, _get(bx1, _O_PutMany_count)):
+            return 1
+    elif type(bx1) is _C_Find:
+        _b_u32_raw(o, 2)
+        if _b_str(o, _get(bx1, _O_Find_query)):
+            return 1
+        if _b_str(o, _get(bx1, _O_Find_mode)):
+            return 1
+        if _b_u64(o, _get(bx1, _O_Find_result_count)):
+            return 1
+    elif type(bx1) is _C_Ask:
+        _b_u32_raw(o, 3)
+        if _b_str(o, _get(bx1, _O_Ask_query)):
+            return 1
+        if _b_str(o, _get(bx1, _O_Ask_provider)):
+            return 1
+        if _b_str(o, _get(bx1, _O_Ask_model)):
+            return 1
+    elif type(bx1) is _C_CheckpointAction:
+        _b_u32_raw(o, 4)
+        if _b_u64(o, _get(bx1, _O_CheckpointAction_checkpoint_id)):
+            return 1
+    elif type(bx1) is _C_Update:
+        _b_u32_raw(o, 5)
+        if _b_u64(o, _get(bx1, _O_Update_frame_id)):
+            return 1
+    elif type(bx1) is _C_Delete:
+        _b_u32_raw(o, 6)
+        if _b_u64(o, _get(bx1, _O_Delete_frame_id)):
+            return 1
+    elif type(bx1) is _C_ToolCall:
+        _b_u32_raw(o, 7)
+        if _b_str(o, _get(bx1, _O_ToolCall_name)):
+            return 1
+        if _b_fixed(o, _get(bx1, _O_ToolCall_args_hash), 32):
+            return 1
+    else:
+        return 1
+    if _b_fixed(o, _get(obj, _O_ReplayAction_input_hash), 32):
+        return 1
+    if _b_fixed(o, _get(obj, _O_ReplayAction_output_hash), 32):
+        return 1
+    if _b_str(o, _get(obj, _O_ReplayAction_input_preview)):
+        return 1
+    if _b_str(o, _get(obj, _O_ReplayAction_output_preview)):
+        return 1
+    bl4 = _get(obj, _O_ReplayAction_affected_frames)
+    if type(bl4) is not list:
+        return 1
+    _b_len(o, len(<list>bl4))
+    for it5 in <list>bl4:
+        if _b_u64(o, it5):
+            return 1
+    if _b_u64(o, _get(obj, _O_ReplayAction_duration_ms)):
+        return 1
+    return 0
+
+
+cdef int b_ReplaySession(object obj, _Out o) except -1:
+    cdef object ov1
+    cdef object ov2
+    cdef object bl3
+    cdef object it4
+    cdef object bl5
+    cdef object it6
+    cdef object bd7
+    cdef object bk8
+    cdef object bv9
+    if type(obj) is not _C_ReplaySession:
+        return 1
+    if _b_uuid(o, _get(obj, _O_ReplaySession_session_id)):
+        return 1
+    ov1 = _get(obj, _O_ReplaySession_name)
+    if ov1 is None:
+        _b_byte(o, 0)
+    else:
+        _b_byte(o, 1)
+        if _b_str(o, ov1):
+            return 1
+    if _b_i64(o, _get(obj, _O_ReplaySession_created_secs)):
+        return 1
+    ov2 = _get(obj, _O_ReplaySession_ended_secs)
+    if ov2 is None:
+        _b_byte(o, 0)
+    else:
+        _b_byte(o, 1)
+        if _b_i64(o, ov2):
+            return 1
+    bl3 = _get(obj, _O_ReplaySession_checkpoints)
+    if type(bl3) is not list:
+        return 1
+    _b_len(o, len(<list>bl3))
+    for it4 in <list>bl3:
+        if b_Checkpoint(it4, o):
+            return 1
+    bl5 = _get(obj, _O_ReplaySession_actions)
+    if type(bl5) is not list:
+        return 1
+    _b_len(o, len(<list>bl5))
+    for it6 in <list>bl5:
+        if b_ReplayAction(it6, o):
+            return 1
+    bd7 = _get(obj, _O_ReplaySession_metadata)
+    if type(bd7) is not dict:
+        return 1
+    _b_len(o, len(<dict>bd7))
+    for bk8, bv9 in (<dict>bd7).items():
+        if _b_str(o, bk8):
+            return 1
+        if _b_str(o, bv9):
+            return 1
+    if _b_u32(o, _get(obj, _O_ReplaySession_version)):
+        return 1
+    return 0
+
+
+cdef int b_ReplayConfig(object obj, _Out o) except -1:
+    cdef object ov1
+    cdef object bb2
+    if type(obj) is not _C_ReplayConfig:
+        return 1
+    if _b_u64(o, _get(obj, _O_ReplayConfig_auto_checkpoint_interval)):
+        return 1
+    ov1 = _get(obj, _O_ReplayConfig_max_actions_per_session)
+    if ov1 is None:
+        _b_byte(o, 0)
+    else:
+        _b_byte(o, 1)
+        if _b_u64(o, ov1):
+            return 1
+    bb2 = _get(obj, _O_ReplayConfig_auto_record)
+    if bb2 is _UNSET:
+        return 1
+    _b_byte(o, 1 if bb2 else 0)
+    return 0
+
+
+cdef int b_ActiveSession(object obj, _Out o) except -1:
+    if type(obj) is not _C_ActiveSession:
+        return 1
+    if b_ReplaySession(_get(obj, _O_ActiveSession_session), o):
+        return 1
+    if _b_u64(o, _get(obj, _O_ActiveSession_next_checkpoint_id)):
+        return 1
+    if _b_u64(o, _get(obj, _O_ActiveSession_actions_since_checkpoint)):
+        return 1
+    if b_ReplayConfig(_get(obj, _O_ActiveSession_config), o):
+        return 1
+    return 0
+
+
+def build_ReplaySession(obj, out):
+    """Append the encoding of the ReplaySession `obj` to the bytearray `out` (the generated
+    Python encoder runs instead for values it alone decides on)."""
+    if not _model_ready:
+        _model()
+    cdef _Out o = _Out()
+    if type(out) is not bytearray or b_ReplaySession(obj, o):
+        return _generated.build_ReplaySession(obj, out)
+    cdef Py_ssize_t at = len(<bytearray>out)
+    PyByteArray_Resize(out, at + o.n)
+    memcpy(PyByteArray_AS_STRING(out) + at, o.buf, o.n)
+
+
+def build_ActiveSession(obj, out):
+    """Append the encoding of the ActiveSession `obj` to the bytearray `out` (the generated
+    Python encoder runs instead for values it alone decides on)."""
+    if not _model_ready:
+        _model()
+    cdef _Out o = _Out()
+    if type(out) is not bytearray or b_ActiveSession(obj, o):
+        return _generated.build_ActiveSession(obj, out)
+    cdef Py_ssize_t at = len(<bytearray>out)
+    PyByteArray_Resize(out, at + o.n)
+    memcpy(PyByteArray_AS_STRING(out) + at, o.buf, o.n)
+
+
 def parse_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
     """Parse one ReplaySession from b[p:e]; returns (value, next offset)."""
     if not _model_ready:
@@ -2474,4 +2843,4 @@ def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int
 
 
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = '3c412199dac97064'
+SOURCE_DIGEST = '6b6347055f9db3a7'

@@ -48,6 +48,9 @@ FLAVOURS = {
 #: Python-callable entry points, with the generated Python's names and signatures.
 ENTRY = {"m": "parse", "s": "summary", "k": "skip"}
 EXPORTS = {"ReplaySession": ("m", "s", "k"), "ActiveSession": ("m", "s", "k")}
+#: Records with a compiled encoder (b_X; build_X exported for those in EXPORTS).
+BUILDS = ("StateSnapshot", "Checkpoint", "ReplayAction", "ReplaySession", "ReplayConfig",
+          "ActiveSession")
 
 _RECORD_NAMES = {id(node): name for name, node in schema.RECORDS.items()}
 _CTYPES = {"Q": ("uint64_t", "_u64"), "q": ("int64_t", "_i64"), "I": ("uint32_t", "_u32"),
@@ -481,6 +484,108 @@ class _Emitter:
             f.line(1, "return {" + ", ".join(parts) + "}")
 
 
+class _BuildEmitter:
+    """Emits b_X(obj, o): the encoding of the model object `obj` appended to `o`.
+
+    Returns 0, or 1 when the value is not one the compiled encoder takes as is (a wrong type,
+    an int out of range, a hash of the wrong length, an unset slot...): the caller then runs
+    the generated Python encoder, which raises its own error or encodes what it accepts, so
+    both paths behave the same on every value."""
+
+    def __init__(self, fn: _Fn) -> None:
+        self.f = fn
+        self.models: dict[str, list[str]] = {}
+
+    def value(self, node0, expr: str, ind: int) -> None:
+        f = self.f
+        node = _unwrap(node0)
+        record = _record(node0)
+        if record is not None:
+            f.line(ind, f"if b_{record}({expr}, o):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, FormatField):
+            fmt = node.fmtstr[1:]
+            put = {"Q": "_b_u64", "q": "_b_i64", "I": "_b_u32", "L": "_b_u32",
+                   "B": "_b_u8"}[fmt]
+            f.line(ind, f"if {put}(o, {expr}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, Bytes):
+            f.line(ind, f"if _b_fixed(o, {expr}, {node.length}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, String):
+            f.line(ind, f"if _b_str(o, {expr}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, Uuid):
+            f.line(ind, f"if _b_uuid(o, {expr}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, Bool):
+            t = f.var("bb")
+            f.line(ind, f"{t} = {expr}")
+            f.line(ind, f"if {t} is _UNSET:")
+            f.line(ind + 1, "return 1")
+            f.line(ind, f"_b_byte(o, 1 if {t} else 0)")
+            return
+        if isinstance(node, Option):
+            t = f.var("ov")
+            f.line(ind, f"{t} = {expr}")
+            f.line(ind, f"if {t} is None:")
+            f.line(ind + 1, "_b_byte(o, 0)")
+            f.line(ind, "else:")
+            f.line(ind + 1, "_b_byte(o, 1)")
+            self.value(node.subcon, t, ind + 1)
+            return
+        if isinstance(node, Vec):
+            lst = f.var("bl")
+            f.line(ind, f"{lst} = {expr}")
+            f.line(ind, f"if type({lst}) is not list:")
+            f.line(ind + 1, "return 1")
+            f.line(ind, f"_b_len(o, len(<list>{lst}))")
+            it = f.var("it")
+            f.line(ind, f"for {it} in <list>{lst}:")
+            self.value(node.subcon, it, ind + 1)
+            return
+        if isinstance(node, Map):
+            d, k, v = f.var("bd"), f.var("bk"), f.var("bv")
+            f.line(ind, f"{d} = {expr}")
+            f.line(ind, f"if type({d}) is not dict:")
+            f.line(ind + 1, "return 1")
+            f.line(ind, f"_b_len(o, len(<dict>{d}))")
+            f.line(ind, f"for {k}, {v} in (<dict>{d}).items():")
+            self.value(node.key, k, ind + 1)
+            self.value(node.value, v, ind + 1)
+            return
+        if isinstance(node, Enum):
+            x = f.var("bx")
+            f.line(ind, f"{x} = {expr}")
+            for index, (cls, (vname, sub)) in enumerate(zip(_variant_classes(node),
+                                                            node.variants)):
+                f.line(ind, f"{'if' if index == 0 else 'elif'} type({x}) is _C_{cls}:")
+                names = [n for n, _ in _fields(sub)]
+                self.models.setdefault(cls, names)
+                f.line(ind + 1, f"_b_u32_raw(o, {index})")
+                for n, sn in _fields(sub):
+                    self.value(sn, f"_get({x}, _O_{cls}_{n})", ind + 1)
+            f.line(ind, "else:")
+            f.line(ind + 1, "return 1")
+            return
+        raise TypeError(f"codegen_native does not know {type(node).__name__}")
+
+    def record(self, name: str, node) -> None:
+        f = self.f
+        names = [n for n, _ in _fields(node)]
+        self.models.setdefault(name, names)
+        f.line(1, f"if type(obj) is not _C_{name}:")
+        f.line(2, "return 1")
+        for n, sub in _fields(node):
+            self.value(sub, f"_get(obj, _O_{name}_{n})", 1)
+        f.line(1, "return 0")
+
+
 HEADER = '''\
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, embedsignature=False
@@ -502,6 +607,7 @@ from libc.string cimport memcpy, memset, memcmp
 import sys as _sys
 
 from .errors import ReplayFormatError, ErrorKind as K
+from . import _generated
 from ._generated import _truncated, _overflow, _bad_utf8
 
 if _sys.byteorder != "little":  # the loads below are native-endian
@@ -901,6 +1007,118 @@ cdef int _t_pystr(_Out o, str s) except -1:
     return _t_escaped(o, <const unsigned char*><const char*>raw, len(raw))
 
 
+# --- encoding (flavour b): the value as is, or 1 = let the generated Python encoder decide ------
+
+cdef extern from "Python.h":
+    unsigned long long PyLong_AsUnsignedLongLong(PyObject* v)
+    long long PyLong_AsLongLong(PyObject* v)
+    PyObject* PyErr_Occurred()
+    int PyByteArray_Resize(object ba, Py_ssize_t size) except -1
+    char* PyByteArray_AS_STRING(object ba)
+    bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void* PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
+
+cdef object _UNSET = object()  # an unset slot: never a valid value
+
+cdef inline object _get(object obj, Py_ssize_t offset):
+    cdef PyObject* v = (<PyObject**>((<char*><PyObject*>obj) + offset))[0]
+    if v == NULL:
+        return _UNSET
+    return <object>v
+
+cdef inline int _b_raw(_Out o, const void* q, Py_ssize_t n) except -1:
+    _reserve(o, n)
+    memcpy(o.buf + o.n, q, n)
+    o.n += n
+    return 0
+
+cdef inline int _b_byte(_Out o, uint8_t v) except -1:
+    return _b_raw(o, &v, 1)
+
+cdef inline int _b_len(_Out o, uint64_t v) except -1:
+    return _b_raw(o, &v, 8)
+
+cdef inline int _b_u32_raw(_Out o, uint32_t v) except -1:
+    return _b_raw(o, &v, 4)
+
+cdef inline int _b_u64(_Out o, object v) except -1:
+    cdef unsigned long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    return _b_raw(o, &x, 8)
+
+cdef inline int _b_i64(_Out o, object v) except -1:
+    cdef long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsLongLong(<PyObject*>v)
+    if x == -1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    return _b_raw(o, &x, 8)
+
+cdef inline int _b_u32(_Out o, object v) except -1:
+    cdef unsigned long long x
+    cdef uint32_t y
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    if x > 0xFFFFFFFF:
+        return 1
+    y = <uint32_t>x
+    return _b_raw(o, &y, 4)
+
+cdef inline int _b_u8(_Out o, object v) except -1:
+    cdef unsigned long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    if x > 0xFF:
+        return 1
+    return _b_byte(o, <uint8_t>x)
+
+cdef inline int _b_fixed(_Out o, object v, Py_ssize_t n) except -1:
+    if type(v) is not bytes or len(<bytes>v) != n:
+        return 1
+    return _b_raw(o, <const char*><bytes>v, n)
+
+cdef int _b_str(_Out o, object v) except -1:
+    cdef Py_ssize_t n
+    if type(v) is not str:
+        return 1
+    if PyUnicode_IS_COMPACT_ASCII(v):
+        n = PyUnicode_GET_LENGTH(v)
+        _b_len(o, n)
+        return _b_raw(o, PyUnicode_DATA(v), n)
+    try:
+        raw = (<str>v).encode()
+    except UnicodeEncodeError:
+        return 1
+    _b_len(o, len(<bytes>raw))
+    return _b_raw(o, <const char*><bytes>raw, len(<bytes>raw))
+
+cdef int _b_uuid(_Out o, object v) except -1:
+    try:
+        raw = v.bytes
+    except AttributeError:
+        return 1
+    if type(raw) is not bytes or len(<bytes>raw) != 16:
+        return 1
+    _b_len(o, 16)
+    return _b_raw(o, <const char*><bytes>raw, 16)
+
+
 # --- buffers ---------------------------------------------------------------------------------
 
 cdef class _View:
@@ -1006,7 +1224,29 @@ def generate() -> str:
             for cls, names in em.models.items():
                 models.setdefault(cls, names)
             body += fn.render()
+    for name in BUILDS:
+        fn = _Fn(f"cdef int b_{name}(object obj, _Out o) except -1:")
+        em = _BuildEmitter(fn)
+        em.record(name, schema.RECORDS[name])
+        for cls, names in em.models.items():
+            models.setdefault(cls, names)
+        body += fn.render()
     entries = []
+    for name in BUILDS:
+        if name not in EXPORTS:
+            continue
+        entries += ["", "", f"def build_{name}(obj, out):",
+                    f'    """Append the encoding of the {name} `obj` to the bytearray `out` '
+                    '(the generated\n    Python encoder runs instead for values it alone '
+                    'decides on)."""',
+                    "    if not _model_ready:",
+                    "        _model()",
+                    "    cdef _Out o = _Out()",
+                    f"    if type(out) is not bytearray or b_{name}(obj, o):",
+                    f"        return _generated.build_{name}(obj, out)",
+                    "    cdef Py_ssize_t at = len(<bytearray>out)",
+                    "    PyByteArray_Resize(out, at + o.n)",
+                    "    memcpy(PyByteArray_AS_STRING(out) + at, o.buf, o.n)"]
     for name, flavours in EXPORTS.items():
         for fl in flavours:
             entries += ["", "", f"def {ENTRY[fl]}_{name}(buf, Py_ssize_t p, Py_ssize_t e):",

@@ -298,3 +298,84 @@ def test_compiled_parsers_accept_mmap_and_memoryview(tmp_path):
     assert N.parse_ReplaySession(memoryview(data), start, stop) == want
     with pytest.raises(ValueError):
         N.parse_ReplaySession(data, start, len(data) + 1)
+
+
+# --- encoding --------------------------------------------------------------------------------
+
+def build_outcome(mod, name, value):
+    out = bytearray()
+    try:
+        getattr(mod, name)(value, out)
+        return ("ok", bytes(out))
+    except Exception as exc:  # the pure encoder's own errors (struct.error, TypeError...)
+        return ("error", type(exc), str(exc), bytes(out))
+
+
+def same_build(name, value):
+    a, c = build_outcome(G, name, value), build_outcome(N, name, value)
+    assert a == c, f"{name}: pure {a!r:.300} != compiled {c!r:.300}"
+    return a
+
+
+def test_build_every_fixture_byte_identical():
+    for data, start, stop in session_ranges():
+        if data[:8] == G.ACTIVE_MAGIC:
+            value, _ = G.parse_ActiveSession(data, start, stop)
+            assert same_build("build_ActiveSession", value) == ("ok", data[start:stop])
+        else:
+            value, _ = G.parse_ReplaySession(data, start, stop)
+            assert same_build("build_ReplaySession", value) == ("ok", data[start:stop])
+
+
+@FAST
+@given(strategies.sessions(), strategies.active_sessions())
+def test_build_generated_values(session, active):
+    same_build("build_ReplaySession", session)
+    same_build("build_ActiveSession", active)
+
+
+def _force(obj, name, value):
+    """Set a slot without the model's validators (what a careless caller can end up with)."""
+    type(obj).__dict__[name].__set__(obj, value)
+
+
+BAD_VALUES = [-1, 2**64, 2**63, -(2**63) - 1, 2**32, True, 1.5, "x", None, b"\0" * 31,
+              bytearray(32), "\ud800", (1, 2), [1, -1], [1, "x"], {"a": 1}, [("a", "b")],
+              {"\ud800": "x"}]
+
+
+def test_build_odd_values_same_as_pure():
+    import copy
+
+    from replayfmt import model as M
+
+    data = (GOLDEN / "segment_all_variants.bin").read_bytes()
+    (_, start, stop), *_ = codec.segment_blocks(data)
+    base, _ = G.parse_ReplaySession(data, start, stop)
+    targets = [(lambda s: s, M.ReplaySession), (lambda s: s.actions[0], M.ReplayAction),
+               (lambda s: s.checkpoints[0], M.Checkpoint),
+               (lambda s: s.checkpoints[0].snapshot, M.StateSnapshot)]
+    targets += [(lambda s, i=i: s.actions[i].action_type, type(a.action_type))
+                for i, a in enumerate(base.actions)]
+    checked = 0
+    for get, cls in targets:
+        for field in attrs_fields(cls):
+            for bad in BAD_VALUES:
+                s = copy.deepcopy(base)
+                _force(get(s), field, bad)
+                same_build("build_ReplaySession", s)
+                checked += 1
+            s = copy.deepcopy(base)
+            type(get(s)).__dict__[field].__delete__(get(s))  # an unset slot
+            same_build("build_ReplaySession", s)
+    s = copy.deepcopy(base)
+    s.actions.append("not an action")
+    same_build("build_ReplaySession", s)
+    same_build("build_ReplaySession", "not a session")
+    assert checked > 500
+
+
+def attrs_fields(cls):
+    import attrs
+
+    return [f.name for f in attrs.fields(cls)]
