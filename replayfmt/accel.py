@@ -33,10 +33,12 @@ def _load_native():
         return None
     source = Path(__file__).with_name("_native.pyx")
     try:
-        text = source.read_text()
+        with open(source, "rb") as fh:  # the digest is the file's last line
+            fh.seek(max(0, fh.seek(0, 2) - 200))
+            tail = fh.read().decode("ascii", "replace")
     except OSError:  # an installed wheel ships the compiled module without its source
         return _native
-    if f"SOURCE_DIGEST = {_native.SOURCE_DIGEST!r}" not in text[-200:]:
+    if f"SOURCE_DIGEST = {_native.SOURCE_DIGEST!r}" not in tail:
         return None
     return _native
 

@@ -12,8 +12,13 @@ if [ ! -x .venv/bin/python ]; then
     log "creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv .venv
 fi
-log "installing replayfmt[test,fuzz] into .venv (fuzz: atheris, coverage; wheels, no compiler)"
+log "installing replayfmt[test,fuzz] into .venv (fuzz: atheris, coverage; wheels), building the compiled fast path (Cython, C compiler)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,fuzz]'
+if .venv/bin/python -c "import replayfmt._native" 2>/dev/null; then
+    log "compiled fast path built (replayfmt._native)"
+else
+    log "WARNING: compiled fast path not built (no C compiler or Python headers?): pure-Python codec only"
+fi
 
 log "installing the memvid CLI (reference peer)"
 bash scripts/install-memvid.sh >/dev/null

@@ -43,7 +43,8 @@ def test_native_pyx_is_generated_from_the_schema():
 
 
 def test_the_built_extension_is_the_checked_in_source_and_is_used():
-    assert f"SOURCE_DIGEST = {N.SOURCE_DIGEST!r}" in codegen_native.TARGET.read_text()
+    assert f"SOURCE_DIGEST = {N.SOURCE_DIGEST!r}" in codegen_native.TARGET.read_text(), (
+        "the compiled module is older than _native.pyx: rebuild it (pip install -e .)")
     assert accel.native is N
     for name in accel.NATIVE_NAMES:
         assert getattr(accel.G, name) is getattr(N, name)
