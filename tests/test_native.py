@@ -380,3 +380,21 @@ def attrs_fields(cls):
     import attrs
 
     return [f.name for f in attrs.fields(cls)]
+
+
+def test_differential_fuzz_harness_runs(tmp_path):
+    """fuzz/fuzz_native_diff.py (compiled vs pure on every input) starts, loads the corpus and
+    fuzzes without a finding."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    work = tmp_path / "segment"
+    shutil.copytree(ROOT / "fuzz" / "corpus" / "segment", work)
+    proc = subprocess.run([sys.executable, "fuzz_native_diff.py", "-runs=300", "-seed=1",
+                           "-dict=replayfmt.dict", str(work)], cwd=ROOT / "fuzz",
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Done 300 runs" in proc.stderr
