@@ -2738,6 +2738,32 @@ cdef int b_ActiveSession(object obj, _Out o) except -1:
     return 0
 
 
+def build_Checkpoint(obj, out):
+    """Append the encoding of the Checkpoint `obj` to the bytearray `out` (the generated
+    Python encoder runs instead for values it alone decides on)."""
+    if not _model_ready:
+        _model()
+    cdef _Out o = _Out()
+    if type(out) is not bytearray or b_Checkpoint(obj, o):
+        return _generated.build_Checkpoint(obj, out)
+    cdef Py_ssize_t at = len(<bytearray>out)
+    PyByteArray_Resize(out, at + o.n)
+    memcpy(PyByteArray_AS_STRING(out) + at, o.buf, o.n)
+
+
+def build_ReplayAction(obj, out):
+    """Append the encoding of the ReplayAction `obj` to the bytearray `out` (the generated
+    Python encoder runs instead for values it alone decides on)."""
+    if not _model_ready:
+        _model()
+    cdef _Out o = _Out()
+    if type(out) is not bytearray or b_ReplayAction(obj, o):
+        return _generated.build_ReplayAction(obj, out)
+    cdef Py_ssize_t at = len(<bytearray>out)
+    PyByteArray_Resize(out, at + o.n)
+    memcpy(PyByteArray_AS_STRING(out) + at, o.buf, o.n)
+
+
 def build_ReplaySession(obj, out):
     """Append the encoding of the ReplaySession `obj` to the bytearray `out` (the generated
     Python encoder runs instead for values it alone decides on)."""
@@ -2816,6 +2842,26 @@ def skip_ActiveSession(buf, Py_ssize_t p, Py_ssize_t e):
     return p
 
 
+def parse_ReplayAction(buf, Py_ssize_t p, Py_ssize_t e):
+    """Parse one ReplayAction from b[p:e]; returns (value, next offset)."""
+    if not _model_ready:
+        _model()
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    value = m_ReplayAction(v.ptr(), &p, e)
+    return value, p
+
+
+def parse_Checkpoint(buf, Py_ssize_t p, Py_ssize_t e):
+    """Parse one Checkpoint from b[p:e]; returns (value, next offset)."""
+    if not _model_ready:
+        _model()
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    value = m_Checkpoint(v.ptr(), &p, e)
+    return value, p
+
+
 def utf8_ok(data):
     """True when `data` is strict UTF-8 by the compiled check (tested against bytes.decode)."""
     cdef _View v = _View(data)
@@ -2843,4 +2889,4 @@ def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int
 
 
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = '6b6347055f9db3a7'
+SOURCE_DIGEST = '6b2989305a2c27b0'

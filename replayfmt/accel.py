@@ -21,7 +21,8 @@ __all__ = ["G", "native", "NATIVE_NAMES"]
 #: The functions the compiled path provides in place of the generated Python's.
 NATIVE_NAMES = ("parse_ReplaySession", "parse_ActiveSession", "summary_ReplaySession",
                 "summary_ActiveSession", "skip_ReplaySession", "skip_ActiveSession",
-                "build_ReplaySession", "build_ActiveSession")
+                "build_ReplaySession", "build_ActiveSession", "parse_ReplayAction",
+                "parse_Checkpoint")
 
 
 def _load_native():

@@ -47,7 +47,8 @@ FLAVOURS = {
 }
 #: Python-callable entry points, with the generated Python's names and signatures.
 ENTRY = {"m": "parse", "s": "summary", "k": "skip"}
-EXPORTS = {"ReplaySession": ("m", "s", "k"), "ActiveSession": ("m", "s", "k")}
+EXPORTS = {"ReplaySession": ("m", "s", "k"), "ActiveSession": ("m", "s", "k"),
+           "ReplayAction": ("m",), "Checkpoint": ("m",)}  # the last two: record by record
 #: Records with a compiled encoder (b_X; build_X exported for those in EXPORTS).
 BUILDS = ("StateSnapshot", "Checkpoint", "ReplayAction", "ReplaySession", "ReplayConfig",
           "ActiveSession")

@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from . import _generated as G
+from .accel import G
 from . import mv2 as mv2mod
 from . import schema
 from .codec import (

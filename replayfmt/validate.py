@@ -13,7 +13,7 @@ as SARIF 2.1.0 with byteOffset/byteLength regions.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -238,9 +238,14 @@ class _Locator:
 
 # --- semantic checks -------------------------------------------------------------------------
 
+#: Unicode's control characters (category Cc: U+0000-001F, U+007F-009F; a stable set) other
+#: than the two memvid keeps in previews.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _control_chars(text: str) -> list[str]:
-    return sorted({f"U+{ord(c):04X}" for c in text
-                   if c not in "\n\t" and unicodedata.category(c) == "Cc"})
+    found = _CONTROL.findall(text)
+    return sorted({f"U+{ord(c):04X}" for c in found}) if found else []
 
 
 def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Collector) -> None:

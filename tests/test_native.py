@@ -204,6 +204,28 @@ def test_every_truncation_of_every_golden_session():
             same_public(data[:cut])
 
 
+def test_record_by_record_parsers_on_every_record_and_its_truncations():
+    """parse_ReplayAction / parse_Checkpoint (what salvage and validate call per record) at
+    every record of every fixture session, and at every cut of the first ones."""
+    from replayfmt.forensics import salvage_session_block
+
+    checked = 0
+    for data, start, stop in session_ranges():
+        if data[:8] == G.ACTIVE_MAGIC:
+            continue
+        got = salvage_session_block(data, start, stop)
+        for name, spans in (("parse_ReplayAction", got.action_spans),
+                            ("parse_Checkpoint", got.checkpoint_spans)):
+            for k, (p, q) in enumerate(spans):
+                cuts = range(p, q + 1) if k < 2 else (q, q - 1, stop)
+                for e in cuts:
+                    a = outcome(getattr(G, name), data, p, e)
+                    c = outcome(getattr(N, name), data, p, e)
+                    assert a == c, f"{name} at {p}..{e}: pure {a[:4]!r} != compiled {c[:4]!r}"
+                    checked += 1
+    assert checked > 1000
+
+
 def test_every_truncation_of_a_real_session():
     data = sorted(REAL.glob("*/segment-*.bin"), key=lambda p: -p.stat().st_size)[0].read_bytes()
     for _, start, stop in codec.segment_blocks(data):
