@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 import attrs
 import orjson
 
-__all__ = ["run", "iter_inputs", "BatchResult", "add_arguments", "ProgressBar"]
+__all__ = ["run", "iter_inputs", "BatchResult", "ProgressBar"]
 
 
 def iter_inputs(paths: Iterable[str], recursive: bool = False) -> Iterator[str]:
@@ -137,27 +137,3 @@ def run(func: Callable[[str], dict], paths: Iterable[str], *, recursive: bool = 
             pool.close()
             pool.join()
     return result
-
-
-def add_arguments(parser) -> None:
-    """The batch options a command gets: -r, -j, --jsonl, --progress/--no-progress."""
-    parser.add_argument("-r", "--recursive", action="store_true",
-                        help="walk directories recursively (batch mode, JSON Lines)")
-    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                        help="worker processes (0: one per CPU); more than 1 means batch mode")
-    parser.add_argument("--jsonl", action="store_true",
-                        help="batch mode: one JSON object per file on stdout")
-    parser.add_argument("--progress", action=argparse_bool(), default=None,
-                        help="progress bar on stderr (default: when stderr is a terminal)")
-
-
-def argparse_bool():
-    import argparse
-
-    return argparse.BooleanOptionalAction
-
-
-def wants_batch(args, paths: list[str]) -> bool:
-    """Batch mode: asked for (-r, -j > 1, --jsonl) or a directory among the inputs."""
-    return (args.recursive or args.jobs != 1 or args.jsonl
-            or any(p != "-" and os.path.isdir(p) for p in paths))

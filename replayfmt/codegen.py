@@ -782,9 +782,17 @@ MODEL_TARGET = Path(__file__).with_name("_generated_model.py")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m replayfmt.codegen",
+        description="Regenerate replayfmt/_generated.py and _generated_model.py from "
+                    "replayfmt/schema.py (in a source checkout), or check that they are current.")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when a generated module is out of date")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     sources = generate_all()
-    if argv and argv[0] == "--check":
+    if args.check:
         for target, source in sources.items():
             current = target.read_text() if target.exists() else ""
             if current != source:
@@ -792,6 +800,10 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
                 return 1
         return 0
+    if not (TARGET.parent.parent / "pyproject.toml").is_file():
+        print(f"{TARGET.parent} is not a source checkout (an installed package): not rewriting "
+              "its generated modules", file=sys.stderr)
+        return 2
     for target, source in sources.items():
         target.write_text(source)
         print(f"wrote {target}")

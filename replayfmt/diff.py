@@ -20,7 +20,7 @@ import attrs
 from . import model as M
 from .memvid_json import to_json
 
-__all__ = ["Change", "Diff", "diff_records", "record_kind", "render_text", "register"]
+__all__ = ["Change", "Diff", "diff_records", "record_kind", "render_text"]
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -275,49 +275,3 @@ def render_text(d: Diff, a_name: str = "a", b_name: str = "b") -> str:
         lines.append(f"{len(d.changes)} difference(s); sessions: {len(s[ADDED])} added, "
                      f"{len(s[REMOVED])} removed, {len(s[CHANGED])} changed")
     return "\n".join(lines) + "\n"
-
-
-# --- command line ----------------------------------------------------------------------------
-
-def _load_record(path: str):
-    from .cli import Loaded, read_input
-    loaded = Loaded(path, read_input(path))
-    if loaded.active is not None:
-        return loaded.active
-    return loaded.segment  # None for a .mv2 without a live segment
-
-
-def cmd_diff(args) -> int:
-    """Exit 0 equal, 1 different, 2 when either input cannot be read or decoded."""
-    import sys
-
-    from .cli import EXIT_USAGE, InputError, UsageError
-    from .errors import ReplayFormatError
-    from .memvid_json import dumps
-    records = []
-    for path in (args.a, args.b):
-        try:
-            records.append(_load_record(path))
-        except (ReplayFormatError, InputError, UsageError) as exc:
-            print(f"replayfmt: {path}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    d = diff_records(*records)
-    if args.json:
-        out = {"a": {"file": args.a}, "b": {"file": args.b}, **d.to_json()}
-        sys.stdout.buffer.write(dumps(out))
-    else:
-        sys.stdout.write(render_text(d, args.a, args.b))
-    sys.stdout.flush()
-    return 0 if d.equal else 1
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "diff", help="structural differences between two segments, sidecars or .mv2 files",
-        description="Compare two replay files (segment, MV2ACTIV sidecar, or the live segment "
-                    "of a .mv2): sessions by id, checkpoints by id, actions by sequence. "
-                    "Exit 0 when equal, 1 when different, 2 when an input cannot be read.")
-    p.add_argument("a", metavar="A", help="the old file ('-': stdin)")
-    p.add_argument("b", metavar="B", help="the new file")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_diff)

@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import struct
 import sys
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -44,7 +43,7 @@ from .trace import decode_field
 __all__ = [
     "Block", "carve", "SessionRecord", "all_sessions",
     "SalvagedSession", "Salvage", "salvage", "salvage_session_block", "open_evidence",
-    "register",
+    "carve_path",
 ]
 
 _U64 = struct.Struct("<Q")
@@ -549,7 +548,7 @@ def _salvage_active(data, n: int) -> Salvage:
                    errors, active, reconstructed)
 
 
-# --- evidence and the command line -----------------------------------------------------------
+# --- evidence ------------------------------------------------------------------------------
 
 @contextlib.contextmanager
 def open_evidence(path: str):
@@ -564,161 +563,9 @@ def open_evidence(path: str):
         yield data
 
 
-def _cli():
-    from . import cli  # the command layer imports this module, so import it late
-
-    return cli
-
-
-@contextlib.contextmanager
-def _evidence(path: str):
-    cli = _cli()
-    try:
-        cm = open_evidence(path)
-        data = cm.__enter__()
-    except OSError as exc:
-        raise cli.UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        yield data
-    finally:
-        cm.__exit__(None, None, None)
-
-
 def carve_path(path: str) -> dict:
     """`carve` on one file as a JSON-ready dict: the per-file function of
     `replayfmt carve DIR -r -j N` (run by `batch`)."""
     with open_evidence(path) as data:
         blocks = carve(data)
     return {"status": "ok", "blocks": [b.to_json() for b in blocks]}
-
-
-def cmd_carve(args) -> int:
-    cli = _cli()
-    from . import batch
-
-    if len(args.files) > 1 or batch.wants_batch(args, args.files):
-        if args.out:
-            raise cli.UsageError("--out needs single-file mode (batch mode writes JSON Lines)")
-        return batch.run(carve_path, args.files, recursive=args.recursive, jobs=args.jobs,
-                         progress=args.progress).exit_status
-    args.file = args.files[0]
-    with _evidence(args.file) as data:
-        blocks = carve(data)
-        if args.out:
-            out = Path(args.out)
-            try:
-                out.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise cli.UsageError(f"cannot create {out}: {exc.strerror or exc}") from exc
-            for b in blocks:
-                ext = "bin" if b.kind == "segment" else "session"
-                name = f"{b.kind}-{b.offset:012d}{'-live' if b.live else ''}.{ext}"
-                cli.write_output(str(out / name), bytes(data[b.offset:b.end]))
-    if args.json:
-        sys.stdout.buffer.write(cli.dumps([b.to_json() for b in blocks]))
-        return cli.EXIT_OK
-    for b in blocks:
-        flags = " live" if b.live else ""
-        if b.duplicate_of is not None:
-            flags += f" (same bytes as the block at {b.duplicate_of})"
-        print(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
-        for s in b.summaries:
-            name = "(unnamed)" if s["name"] is None else repr(s["name"])
-            print(f"    session {s['session_id']} {name}: {s['action_count']} action(s), "
-                  f"{s['checkpoint_count']} checkpoint(s)")
-    print(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
-    return cli.EXIT_OK
-
-
-def cmd_sessions(args) -> int:
-    cli = _cli()
-    with _evidence(args.file) as data:
-        records = all_sessions(data)
-    if not args.all:
-        records = [r for r in records if r.status in ("live", "active")]
-    if args.json:
-        sys.stdout.buffer.write(cli.dumps([r.to_json() for r in records]))
-        return cli.EXIT_OK
-    for r in records:
-        s = r.session
-        name = "(unnamed)" if s.name is None else repr(s.name)
-        where = ", ".join(f"{b.kind}@{b.offset}{'*' if b.live else ''}" for b in r.blocks)
-        print(f"{s.session_id} {r.status:<10} {name}: {len(s.actions)} action(s), "
-              f"{len(s.checkpoints)} checkpoint(s), created {s.created_secs}, "
-              f"ended {s.ended_secs}; in {where}")
-    print(f"{len(records)} session(s)")
-    return cli.EXIT_OK
-
-
-def cmd_salvage(args) -> int:
-    cli = _cli()
-    kind = {"auto": None, "segment": "segment", "active": "active_session"}[args.kind]
-    with _evidence(args.file) as data:
-        result = salvage(data, kind)
-    if args.output:
-        try:
-            rebuilt = result.rebuild()
-        except ValueError as exc:
-            raise cli.InputError(f"{args.file}: {exc}") from exc
-        cli.write_output(args.output, rebuilt)
-    report_to = sys.stderr if args.output == "-" else sys.stdout
-    if args.json:
-        report_to.buffer.write(cli.dumps(result.to_json()))
-    else:
-        for d in result.details:
-            state = "complete" if d.complete else "damaged"
-            print(f"session {d.session.session_id} ({state}): "
-                  f"{len(d.session.actions)}/{d.declared_actions} action(s), "
-                  f"{len(d.session.checkpoints)}/{d.declared_checkpoints} checkpoint(s) "
-                  f"recovered, bytes {d.offset}..{d.end}", file=report_to)
-        for e in result.errors:
-            print(f"damage: {e}", file=report_to)
-        if result.complete:
-            print(f"complete: {result.size} bytes, nothing lost", file=report_to)
-        else:
-            print(f"decoding stopped at offset {result.stopped_at}; {result.unread} of "
-                  f"{result.size} bytes not recovered", file=report_to)
-        if result.envelope_reconstructed:
-            print("envelope fields after the session were lost: next_checkpoint_id and "
-                  "actions_since_checkpoint recomputed, config set to defaults", file=report_to)
-    return cli.EXIT_OK if result.complete else cli.EXIT_BAD_INPUT
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "carve", help="find every replay segment and sidecar envelope inside any bytes",
-        description="Scan a .mv2, disk image or memory dump for MV2RPLY! segments and MV2ACTIV "
-                    "envelopes that fully decode. In a .mv2, the segment the TOC points at is "
-                    "marked live. The input is opened read-only (mmap).")
-    p.add_argument("files", nargs="+", metavar="FILE",
-                   help="file to scan; several files or a directory: batch mode (JSON Lines)")
-    p.add_argument("--out", metavar="DIR", help="write each block's bytes into DIR")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    from .batch import add_arguments
-
-    add_arguments(p)
-    p.set_defaults(func=cmd_carve)
-
-    p = subparsers.add_parser(
-        "sessions", help="sessions of a file; --all: every session ever saved in it",
-        description="List the sessions a file holds. With --all, every session in every "
-                    "segment and envelope found in the file, live, superseded or deleted, "
-                    "de-duplicated, with the blocks holding each (the memvid CLI only lists "
-                    "the live segment's).")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--all", action="store_true", help="include superseded and deleted ones")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_sessions)
-
-    p = subparsers.add_parser(
-        "salvage", help="recover what a truncated or corrupted segment or sidecar still holds",
-        description="Recover every complete session and, from a damaged one, every action and "
-                    "checkpoint lying wholly before the damage. Exit 0 when nothing was lost, "
-                    "1 when the input was damaged.")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("-o", "--output", metavar="OUT",
-                   help="write a valid segment/sidecar of what was recovered ('-': stdout)")
-    p.add_argument("--kind", choices=("auto", "segment", "active"), default="auto",
-                   help="read as this container regardless of the magic")
-    p.add_argument("--json", action="store_true", help="machine-readable report")
-    p.set_defaults(func=cmd_salvage)

@@ -160,7 +160,14 @@ class MemvidRecipe:
         }[kind]
 
     def setup(self, workdir: Path) -> None:
+        from .peer import MemvidCLI
         self.workdir = workdir
+        # memvid's HOME and TMPDIR (its .tmp* dirs) live in the campaign's work dir, removed
+        # with it.
+        for sub in ("memvid-home", "memvid-tmp"):
+            (workdir / sub).mkdir()
+        self.cli = MemvidCLI(self.cli.binary, home=workdir / "memvid-home",
+                             tmpdir=workdir / "memvid-tmp")
         base = workdir / "base.mv2"
         self.cli.create(base)
         self.base = base.read_bytes()
@@ -538,86 +545,3 @@ def run_campaign(target, kind: str, *, runs: int, seed: int = 0, out: Path | str
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return camp
-
-
-# --- command line ----------------------------------------------------------------------------
-
-def register(sub) -> None:
-    """Add `replayfmt fuzz` to the CLI's subparsers."""
-    p = sub.add_parser(
-        "fuzz", help="crash/differential fuzzing of another program that reads these formats",
-        description="Generate valid and mutated inputs, run a target on each, record crashes "
-                    "(signal, panic, unexpected exit, timeout) with minimised reproducers and "
-                    "JSON reports under --out. Exit 0: no findings; 1: crashes (or, with "
-                    "--compare, disagreements); 2: usage.")
-    how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--target", metavar="'COMMAND {file}'",
-                     help="command to run per input; {file} is replaced by the input's path")
-    how.add_argument("--recipe", choices=("memvid",),
-                     help="ready recipe: the real memvid CLI (sidecar: session end; segment or "
-                          "mv2: session list/view)")
-    p.add_argument("--kind", choices=KINDS, default="segment",
-                   help="what to generate: a replay segment, an MV2ACTIV sidecar or a whole "
-                        ".mv2 (mv2 needs --seeds)")
-    p.add_argument("--runs", type=int, default=1000, metavar="N")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
-    p.add_argument("--out", default="fuzz-out", metavar="DIR")
-    p.add_argument("--compare", action="store_true",
-                   help="also compare the target's verdict (and memvid JSON) with replayfmt's")
-    p.add_argument("--lenient", action="store_true",
-                   help="with --compare, judge like memvid's reference reader (version, "
-                        "total_size and trailing bytes not checked) instead of strictly")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
-    p.add_argument("--ok-exit", default=None, metavar="CODES",
-                   help="exit codes that are normal, comma-separated (default 0,1; memvid "
-                        "recipe 0,1,4)")
-    p.add_argument("--seeds", nargs="+", metavar="FILE", help="seed inputs (default: generated)")
-    p.add_argument("--memvid", metavar="BINARY", help="memvid binary for --recipe memvid")
-    p.add_argument("--minimise-budget", type=int, default=200, metavar="RUNS",
-                   help="target runs spent minimising each crash")
-    p.set_defaults(func=cmd_fuzz)
-
-
-def cmd_fuzz(args) -> int:
-    import sys
-
-    from .cli import EXIT_BAD_INPUT, EXIT_OK, UsageError, read_input
-    if args.runs < 1:
-        raise UsageError("--runs must be at least 1")
-    normal = None
-    if args.ok_exit is not None:
-        try:
-            normal = tuple(int(c) for c in args.ok_exit.split(",") if c.strip())
-        except ValueError as exc:
-            raise UsageError(f"--ok-exit: {exc}") from exc
-    seeds = [read_input(f) for f in args.seeds] if args.seeds else None
-    if args.kind == "mv2" and not seeds:
-        raise UsageError("--kind mv2 needs --seeds FILE.mv2 ...")
-    try:
-        if args.recipe:
-            from .peer import MemvidNotFound
-            try:
-                target = MemvidRecipe(args.kind, binary=args.memvid, timeout=args.timeout)
-            except MemvidNotFound as exc:
-                raise UsageError(str(exc)) from exc
-        else:
-            target = CommandTarget(args.target, timeout=args.timeout)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    if normal is not None:
-        target.normal_exits = normal
-
-    def progress(msg: str) -> None:
-        print(f"replayfmt fuzz: {msg}", file=sys.stderr)
-
-    camp = run_campaign(target, args.kind, runs=args.runs, seed=args.seed, out=args.out,
-                        compare=args.compare, seeds=seeds,
-                        minimise_budget=args.minimise_budget, lenient=args.lenient,
-                        progress=progress)
-    print(f"{camp.runs} runs in {camp.seconds:.1f}s: {len(camp.crashes)} distinct crash(es), "
-          f"{len(camp.mismatches)} disagreement(s); accepted {camp.accepted}, "
-          f"rejected {camp.rejected}; reports in {args.out}")
-    for c in camp.crashes:
-        print(f"  {c.id}: {c.signature} (x{c.count}, first at run {c.run})")
-    findings = camp.crashes or (args.compare and camp.mismatches)
-    return EXIT_BAD_INPUT if findings else EXIT_OK

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import json
-import sys
 import uuid
 from typing import Any
 
@@ -25,7 +24,7 @@ from .errors import ReplayFormatError
 from .trace import Span, Trace, trace_active_session, trace_segment
 
 __all__ = ["HexMap", "Node", "build_hexmap", "render_text", "render_html", "hexmap_json",
-           "register"]
+           "error_text"]
 
 #: Raw bytes after the decoded part shown by default (the rest is counted, not dumped).
 RAW_LIMIT = 4096
@@ -241,6 +240,11 @@ def _error_text(err: ReplayFormatError, base: int) -> str:
     if not base:
         return str(err)
     return f"{err} (file offset {base + err.offset}, 0x{base + err.offset:x})"
+
+
+def error_text(hm: HexMap) -> str | None:
+    """Where and why the trace stopped, in words (None when everything decoded)."""
+    return None if hm.error is None else _error_text(hm.error, hm.base)
 
 
 def hexmap_json(hm: HexMap) -> dict:
@@ -501,47 +505,3 @@ def render_html(hm: HexMap, title: str = "replayfmt hexmap", raw_limit: int = RA
         "<div id=\"status\"></div>\n"
         f"<script type=\"application/json\" id=\"hexmap-data\">{blob}</script>\n"
         f"<script>{_JS}</script>\n</body></html>\n")
-
-
-# --- command line ----------------------------------------------------------------------------
-
-def cmd_hexmap(args) -> int:
-    from .cli import EXIT_BAD_INPUT, EXIT_OK, InputError, read_input, write_output
-    from .memvid_json import dumps
-    data = read_input(args.file)
-    kind = {"auto": None, "segment": "segment", "active": "active_session"}[args.kind]
-    try:
-        hm = build_hexmap(data, kind)
-    except ValueError as exc:  # a .mv2 without a usable live segment
-        raise InputError(f"{args.file}: {exc}") from exc
-    if args.html:
-        name = "stdin" if args.file == "-" else args.file
-        page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
-        write_output(args.html, page.encode("utf-8"))
-    if args.json:
-        sys.stdout.buffer.write(dumps(hexmap_json(hm)))
-    elif not args.html:
-        sys.stdout.write(render_text(hm, args.raw_limit))
-    sys.stdout.flush()
-    if hm.error is not None:
-        print(f"replayfmt: {args.file}: {_error_text(hm.error, hm.base)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return EXIT_OK
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "hexmap", help="every field with offset, size, path and value, over the hex",
-        description="Map every byte of a replay segment, MV2ACTIV sidecar or the live segment "
-                    "of a .mv2 to its field. Damaged input: what decoded, then the rest raw, "
-                    "and exit 1.")
-    p.add_argument("file", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
-    p.add_argument("--html", metavar="OUT.html",
-                   help="write a self-contained page (field tree beside the hex) instead of "
-                        "the terminal view")
-    p.add_argument("--json", action="store_true", help="the fields as JSON")
-    p.add_argument("--kind", choices=("auto", "segment", "active"), default="auto",
-                   help="read as this container regardless of the magic")
-    p.add_argument("--raw-limit", type=int, default=RAW_LIMIT, metavar="N",
-                   help=f"raw bytes shown after the decoded part (default {RAW_LIMIT})")
-    p.set_defaults(func=cmd_hexmap)

@@ -2,8 +2,8 @@
 
 Field names and order are FORMAT.md's (and `schema`'s; a test keeps them equal). Values are
 checked when built or assigned: integers against their Rust range, hashes are 32 bytes,
-strings are str. metadata is a dict whose insertion order is the wire order, so a rebuild is
-byte-identical.
+strings are str and encodable as UTF-8 (no lone surrogates). metadata is a dict whose
+insertion order is the wire order, so a rebuild is byte-identical.
 
 The ActionType variant that marks a checkpoint is `CheckpointAction` (serde name "Checkpoint"),
 so that it never clashes with the `Checkpoint` record.
@@ -12,7 +12,8 @@ so that it never clashes with the `Checkpoint` record.
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar, Union
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import attrs
 
@@ -31,9 +32,12 @@ I64_MAX = 2**63 - 1
 ZERO_HASH = bytes(32)
 OVERSIZE_HASH = b"\xff" * 32  # memvid's sentinel for an input or output over 64 MiB
 
+#: An attrs validator: (instance, attribute, value) -> None, raising on a bad value.
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
-def _int_range(low: int, high: int, rust: str):
-    def check(inst, attribute, value):
+
+def _int_range(low: int, high: int, rust: str) -> Validator:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{attribute.name} must be an int ({rust}), got {type(value).__name__}")
         if not low <= value <= high:
@@ -46,26 +50,38 @@ _u64 = _int_range(0, U64_MAX, "u64")
 _i64 = _int_range(I64_MIN, I64_MAX, "i64")
 
 
-def _hash32(inst, attribute, value):
+def _hash32(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, bytes):
         raise TypeError(f"{attribute.name} must be bytes, got {type(value).__name__}")
     if len(value) != 32:
         raise ValueError(f"{attribute.name} must be 32 bytes, got {len(value)}")
 
 
-def _opt(check):
-    def opt(inst, attribute, value):
+def _opt(check: Validator) -> Validator:
+    def opt(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None:
             check(inst, attribute, value)
     return opt
 
 
-def _str(inst, attribute, value):
+def _encodable(what: str, value: str) -> None:
+    """Strings are written as UTF-8: a lone surrogate (e.g. from surrogateescape) cannot be."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start]
+        raise ValueError(
+            f"{what} must be encodable as UTF-8: lone surrogate U+{ord(bad):04X} at index "
+            f"{exc.start}") from None
+
+
+def _str(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{attribute.name} must be str, got {type(value).__name__}")
+    _encodable(attribute.name, value)
 
 
-def _u64_list(inst, attribute, value):
+def _u64_list(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, list):
         raise TypeError(f"{attribute.name} must be a list of u64, got {type(value).__name__}")
     for item in value:
@@ -73,8 +89,8 @@ def _u64_list(inst, attribute, value):
             raise ValueError(f"{attribute.name} must hold u64 values, got {item!r}")
 
 
-def _list_of(cls):
-    def check(inst, attribute, value):
+def _list_of(cls: type) -> Validator:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, list):
             raise TypeError(f"{attribute.name} must be a list, got {type(value).__name__}")
         for item in value:
@@ -84,16 +100,18 @@ def _list_of(cls):
     return check
 
 
-def _str_map(inst, attribute, value):
+def _str_map(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, dict):
         raise TypeError(f"{attribute.name} must be a dict, got {type(value).__name__}")
     for k, v in value.items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise TypeError(f"{attribute.name} keys and values must be str")
+        _encodable(f"{attribute.name} key {k!r}", k)
+        _encodable(f"{attribute.name}[{k!r}]", v)
 
 
-def _instance(cls):
-    def check(inst, attribute, value):
+def _instance(cls: type | tuple[type, ...]) -> Validator:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, cls):
             raise TypeError(f"{attribute.name} must be {getattr(cls, '__name__', cls)}, "
                             f"got {type(value).__name__}")
@@ -177,9 +195,9 @@ class ToolCall:
 #: Variant classes by wire index.
 VARIANTS: tuple[type, ...] = (Put, PutMany, Find, Ask, CheckpointAction, Update, Delete, ToolCall)
 #: Variant classes by serde name ("Checkpoint" -> CheckpointAction).
-VARIANTS_BY_NAME: dict[str, type] = {cls.VARIANT: cls for cls in VARIANTS}
+VARIANTS_BY_NAME: dict[str, type] = {cls.VARIANT: cls for cls in VARIANTS}  # type: ignore[attr-defined]
 
-ActionType = Union[Put, PutMany, Find, Ask, CheckpointAction, Update, Delete, ToolCall]
+ActionType = Put | PutMany | Find | Ask | CheckpointAction | Update | Delete | ToolCall
 
 # --- Records ---------------------------------------------------------------------------------
 

@@ -24,8 +24,14 @@ from __future__ import annotations
 
 import uuid
 
-from hypothesis import assume
-from hypothesis import strategies as st
+try:
+    from hypothesis import assume
+    from hypothesis import strategies as st
+except ImportError as exc:  # the test extra is not installed
+    raise ModuleNotFoundError(
+        "replayfmt.strategies needs hypothesis, from replayfmt's test extra: "
+        "pip install 'replayfmt[test]' (or pip install hypothesis)", name="hypothesis"
+    ) from exc
 
 from . import model as M
 from .codec import build_active_session, build_segment, snapshot_state_hash

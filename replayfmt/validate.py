@@ -34,7 +34,7 @@ from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifes
 from .stream import release, scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
-__all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "register",
+__all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "validate_path",
            "ERROR", "WARNING", "INFO"]
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -570,7 +570,7 @@ def to_sarif(reports: list[Report]) -> dict:
     }
 
 
-# --- the command line ------------------------------------------------------------------------
+# --- one file, for batch mode -------------------------------------------------------------
 
 def validate_path(path: str, kind: str | None = None, strict: bool = False) -> dict:
     """`validate` on one file, as a JSON-ready dict with a "status" (ok or invalid): the
@@ -583,68 +583,3 @@ def validate_path(path: str, kind: str | None = None, strict: bool = False) -> d
     out = report.to_json()
     del out["file"]
     return {"status": "ok" if report.ok(strict) else "invalid", **out}
-
-
-_KINDS = {"auto": None, "segment": "segment", "active": "active_session", "mv2": "mv2"}
-
-
-def cmd_validate(args) -> int:
-    import functools
-    import sys
-
-    from . import batch, cli
-    from .forensics import open_evidence
-
-    kind = _KINDS[args.kind]
-    if batch.wants_batch(args, args.files):
-        if args.sarif:
-            raise cli.UsageError("--sarif needs single-file mode (batch mode writes JSON Lines)")
-        func = functools.partial(validate_path, kind=kind, strict=args.strict)
-        return batch.run(func, args.files, recursive=args.recursive, jobs=args.jobs,
-                         progress=args.progress).exit_status
-    reports: list[Report] = []
-    status = cli.EXIT_OK
-    for path in args.files:
-        try:
-            with open_evidence(path) as data:
-                report = validate(data, kind=kind)
-        except OSError as exc:
-            print(f"replayfmt: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-            status = cli.EXIT_USAGE
-            continue
-        report.file = path
-        reports.append(report)
-        if not report.ok(args.strict) and status == cli.EXIT_OK:
-            status = cli.EXIT_BAD_INPUT
-    if args.sarif:
-        sys.stdout.buffer.write(cli.dumps(to_sarif(reports)))
-    elif args.json:
-        sys.stdout.buffer.write(cli.dumps([r.to_json() for r in reports]))
-    else:
-        for r in reports:
-            for d in r.diagnostics:
-                print(f"{r.file}: {d}")
-            counts = ", ".join(f"{len(r.of(s))} {s}(s)" for s in (ERROR, WARNING, INFO))
-            verdict = "ok" if r.ok(args.strict) else "FAILED"
-            print(f"{r.file}: {r.kind}, {r.size} bytes: {counts}: {verdict}")
-    return status
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "validate", help="every problem in segments, sidecars and .mv2 files",
-        description="Report every problem found, each with a stable code, severity, byte "
-                    "offset and length, and field path. Exit 0 clean, 1 errors (or warnings "
-                    "with --strict), 2 unreadable file or bad usage.")
-    p.add_argument("files", nargs="+", metavar="FILE",
-                   help="segment, sidecar or .mv2 ('-'), or a directory (batch mode)")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="reports as JSON")
-    fmt.add_argument("--sarif", action="store_true", help="SARIF 2.1.0")
-    p.add_argument("--strict", action="store_true", help="warnings fail too")
-    p.add_argument("--kind", choices=("auto", "segment", "active", "mv2"), default="auto",
-                   help="read as this container regardless of the magic")
-    from .batch import add_arguments
-
-    add_arguments(p)
-    p.set_defaults(func=cmd_validate)

@@ -9,8 +9,8 @@ YAML_VERSION="4.1.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$ROOT/.cache/kaitai"
 
-command -v node >/dev/null || { echo "install-kaitai: node is not installed" >&2; exit 2; }
-command -v npm >/dev/null || { echo "install-kaitai: npm is not installed" >&2; exit 2; }
+command -v node >/dev/null || { echo "install-kaitai: node not found on PATH (apt-get install nodejs npm)" >&2; exit 2; }
+command -v npm >/dev/null || { echo "install-kaitai: npm not found on PATH (apt-get install npm)" >&2; exit 2; }
 
 have() {  # have PACKAGE VERSION: is that exact version installed in DEST?
     local pj="$DEST/node_modules/$1/package.json"

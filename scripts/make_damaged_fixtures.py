@@ -25,7 +25,7 @@ from replayfmt.codec import build_segment, parse_segment  # noqa: E402
 from replayfmt.model import OVERSIZE_HASH, Find, PutMany, ReplayAction  # noqa: E402
 from replayfmt.trace import trace_active_session, trace_segment  # noqa: E402
 
-_REAL = (ROOT / "fixtures" / "real", Path("/work/shared/real-fixtures"))
+_REAL = (ROOT / "fixtures" / "real",)
 
 
 def real(rel: str) -> bytes:

@@ -5,12 +5,12 @@
 # every run; the tests only rely on the structure.
 #   MEMVID_DIR=/path/to/memvid/package sh scripts/make_magic_mv2.sh
 set -eu
-M=${MEMVID_DIR:-/work/main/.cache/memvid/2.0.160/package}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SEG=${SEG:-/work/shared/real-fixtures/p10_two_cycles/segment-0.bin}
+M=${MEMVID_DIR:-$ROOT/.cache/memvid/2.0.160/package}
+SEG=${SEG:-$ROOT/fixtures/real/p10_two_cycles/segment-0.bin}
 W=$(mktemp -d)
-export LD_LIBRARY_PATH="$M" HOME="$W/home"
-mkdir -p "$W/home"
+export LD_LIBRARY_PATH="$M" HOME="$W/home" TMPDIR="$W/tmp" MEMVID_TELEMETRY=0
+mkdir -p "$W/home" "$W/tmp"
 cd "$W"
 cp "$SEG" seg.bin
 "$M/memvid" create f.mv2

@@ -1,20 +1,18 @@
-"""Where the real memvid CLI files are: fixtures/real/<case>/ in the repo when present, else
-the shared corpus. Used by the hexmap, diff and ksy tests; a missing corpus fails loudly."""
+"""Where the real memvid CLI files are: fixtures/real/<case>/ in this checkout. Used by the
+hexmap, diff and ksy tests; a missing corpus fails loudly."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-_CANDIDATES = (ROOT / "fixtures" / "real", ROOT.parent / "shared" / "real-fixtures",
-               Path("/work/shared/real-fixtures"))
+REAL = ROOT / "fixtures" / "real"
 
 
 def real_dir() -> Path:
-    for cand in _CANDIDATES:
-        if cand.is_dir() and any(cand.glob("p*/case.json")):
-            return cand
-    raise AssertionError("no real fixtures: looked in " + ", ".join(map(str, _CANDIDATES)))
+    if REAL.is_dir() and any(REAL.glob("p*/case.json")):
+        return REAL
+    raise AssertionError(f"no real fixtures in {REAL}")
 
 
 def cases() -> list[Path]:

@@ -1,9 +1,20 @@
-"""Shared paths and fixture tables for the tests."""
+"""Shared paths and fixture tables for the tests, and the reference peers they need.
+
+Tests that run a real peer carry its marker (memvid, memvid_sdk, kaitai, chromium; every one of
+them also gets `interop`). A test whose peer is missing FAILS with a message saying how to
+install it. `REPLAYFMT_SKIP_PEERS=kaitai,chromium` (or `--skip-peers kaitai,chromium`) deselects
+the tests that need those peers, and the end of the run lists what was not run.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -49,3 +60,154 @@ def load_json(path: Path):
 def corpus_files(sub: str) -> list[Path]:
     """The fuzz seed corpus (fuzz/corpus/SUB)."""
     return sorted((CORPUS / sub).iterdir())
+
+
+# --- reference peers ----------------------------------------------------------------------------
+
+def _memvid_missing() -> str | None:
+    from replayfmt.peer import MemvidNotFound, find_memvid
+    try:
+        find_memvid()
+    except MemvidNotFound as exc:
+        return str(exc)
+    return None
+
+
+def _kaitai_missing() -> str | None:
+    lacking = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if lacking:
+        return (f"{' and '.join(lacking)} not found on PATH: the Kaitai Struct compiler runs on "
+                "node and scripts/install-kaitai.sh fetches it with npm "
+                "(apt-get install nodejs npm)")
+    return None
+
+
+def _chromium_missing() -> str | None:
+    if chromium_binary() is None:
+        return ("headless Chromium not found on PATH (chromium, chromium-browser, google-chrome): "
+                "apt-get install -y chromium")
+    return None
+
+
+def _sdk_missing() -> str | None:
+    if importlib.util.find_spec("memvid_sdk") is None:
+        return "the memvid_sdk module is not installed: pip install -e '.[sdk]'"
+    return None
+
+
+#: marker -> (what it is, how to tell whether it is missing)
+PEERS = {
+    "memvid": ("the memvid CLI", _memvid_missing),
+    "memvid_sdk": ("memvid-sdk", _sdk_missing),
+    "kaitai": ("the Kaitai Struct compiler", _kaitai_missing),
+    "chromium": ("Chromium", _chromium_missing),
+}
+SKIP_ENV = "REPLAYFMT_SKIP_PEERS"
+
+
+def chromium_binary() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--skip-peers", metavar="PEER,...", default=None,
+        help=f"do not run the tests that need these reference peers ({', '.join(PEERS)}); "
+             f"same as {SKIP_ENV}=PEER,...")
+
+
+def pytest_configure(config):
+    raw = config.getoption("--skip-peers")
+    if raw is None:
+        raw = os.environ.get(SKIP_ENV, "")
+    skip = [p.strip().replace("-", "_") for p in raw.split(",") if p.strip()]
+    unknown = sorted(set(skip) - set(PEERS))
+    if unknown:
+        raise pytest.UsageError(
+            f"--skip-peers/{SKIP_ENV}: unknown peer(s) {', '.join(unknown)}; "
+            f"known: {', '.join(PEERS)}")
+    config._replayfmt_skip = skip
+    config._replayfmt_not_run = {}
+
+
+class _PeerMissing(Exception):
+    pass
+
+
+class MissingPeerItem(pytest.Item):
+    """Stands in for a test whose peer is missing: it fails with how to install the peer."""
+
+    def __init__(self, *, message: str, **kwargs):
+        super().__init__(**kwargs)
+        self.message = message
+
+    def runtest(self):
+        raise _PeerMissing(self.message)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, _PeerMissing):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m, so that `-m "not interop"` sees the markers
+def pytest_collection_modifyitems(session, config, items):
+    skip = set(config._replayfmt_skip)
+    missing: dict[str, str | None] = {}
+    kept, deselected = [], []
+    for item in items:
+        peers = [name for name in PEERS if item.get_closest_marker(name)]
+        if peers:
+            item.add_marker(pytest.mark.interop)
+        skipped = [p for p in peers if p in skip]
+        if skipped:
+            deselected.append(item)
+            for p in skipped:
+                config._replayfmt_not_run.setdefault(p, []).append(item.nodeid)
+            continue
+        reasons = []
+        for p in peers:
+            if p not in missing:
+                missing[p] = PEERS[p][1]()
+            if missing[p]:
+                reasons.append(f"needs {PEERS[p][0]} (marker {p}), which is missing: {missing[p]}")
+        if reasons:
+            stand_in = MissingPeerItem.from_parent(
+                item.parent, name=item.name,
+                message="\n".join(reasons) + "\nInstall it (bash scripts/setup.sh installs every "
+                        f"peer), or run without these tests: {SKIP_ENV}="
+                        + ",".join(p for p in peers if missing[p]))
+            stand_in.own_markers = list(item.own_markers)
+            stand_in.keywords.update(item.keywords)
+            item = stand_in
+        kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+    else:
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    not_run = config._replayfmt_not_run
+    if not not_run:
+        return
+    tr = terminalreporter
+    tr.section("not run: reference peers skipped on request", sep="-", yellow=True)
+    for peer, nodeids in sorted(not_run.items()):
+        files: dict[str, int] = {}
+        for nid in nodeids:
+            f = nid.split("::", 1)[0]
+            files[f] = files.get(f, 0) + 1
+        where = ", ".join(f"{f} ({n})" for f, n in files.items())
+        tr.write_line(f"{peer} ({PEERS[peer][0]}): {len(nodeids)} test(s) not run: {where}")
+    total = len({n for ids in not_run.values() for n in ids})
+    tr.write_line(f"{total} test(s) not run because of {SKIP_ENV}/--skip-peers; "
+                  "this run does not cover them")

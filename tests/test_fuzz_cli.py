@@ -123,7 +123,7 @@ def test_usage_errors(tmp_path, capsys):
 
 # --- the real memvid CLI ---------------------------------------------------------------------
 
-@pytest.mark.interop
+@pytest.mark.memvid
 def test_memvid_segment_length_2_62_aborts(tmp_path):
     rc, summary, _ = _fuzz(tmp_path, "--recipe", "memvid", "--kind", "segment",
                            "--runs", "8", "--compare")
@@ -142,7 +142,7 @@ def test_memvid_segment_length_2_62_aborts(tmp_path):
     assert any(r["class"] == "panic" and "capacity overflow" in s for s, r in reps.items())
 
 
-@pytest.mark.interop
+@pytest.mark.memvid
 def test_memvid_sidecar_length_2_64_panics(tmp_path):
     rc, summary, _ = _fuzz(tmp_path, "--recipe", "memvid", "--kind", "sidecar", "--runs", "8")
     assert rc == 1
@@ -154,7 +154,7 @@ def test_memvid_sidecar_length_2_64_panics(tmp_path):
     assert repro[:8] == b"MV2ACTIV" and repro[8:16] == b"\xff" * 8
 
 
-@pytest.mark.interop
+@pytest.mark.memvid
 @pytest.mark.parametrize("kind", ["sidecar", "segment"])
 def test_memvid_agrees_with_the_reference_reading(tmp_path, kind):
     """Differential: on every input memvid handles without crashing, its verdict and its
@@ -166,7 +166,7 @@ def test_memvid_agrees_with_the_reference_reading(tmp_path, kind):
     assert rc == 1  # the crashes are still findings
 
 
-@pytest.mark.interop
+@pytest.mark.memvid
 def test_memvid_accepts_trailing_bytes_in_a_sidecar(tmp_path):
     """Strict comparison: memvid ignores bytes after the envelope, replayfmt reports them."""
     seed = seed_inputs("sidecar", __import__("random").Random(0), 1)[0] + b"\x00junk"

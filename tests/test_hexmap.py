@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as htmlmod
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -189,7 +190,10 @@ def _dump_dom(page, fragment, tmp_path) -> str:
            "--no-first-run", "--disable-background-networking", "--disable-component-update",
            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
            "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + fragment]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    tmp = tmp_path / "chromium-tmp"  # Chromium's own temporary files go here, not to $TMPDIR
+    tmp.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(tmp), "HOME": str(tmp_path / "profile")}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'data-ready="1"' in res.stdout, "the page script did not finish:\n" + res.stderr[-2000:]
     return res.stdout
@@ -215,6 +219,7 @@ def _page_cases():
             None]  # the damaged segment
 
 
+@pytest.mark.chromium
 @pytest.mark.parametrize("src", _page_cases(), ids=["segment", "sidecar", "mv2", "damaged"])
 def test_page_highlights_in_chromium(src, tmp_path):
     data = _damaged() if src is None else src.read_bytes()
@@ -246,6 +251,7 @@ def test_page_highlights_in_chromium(src, tmp_path):
         assert "decoding stopped" in dom and 'class="r raw' in dom
 
 
+@pytest.mark.chromium
 def test_page_deep_link_selects_a_field(tmp_path):
     src = real_dir() / "p17_mixed_medium" / "segment-0.bin"
     hm = build_hexmap(src.read_bytes())

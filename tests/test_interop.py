@@ -20,7 +20,7 @@ from replayfmt import mv2
 from replayfmt import strategies as S
 from replayfmt.peer import MemvidCLI
 
-pytestmark = pytest.mark.interop
+pytestmark = pytest.mark.memvid
 
 
 @pytest.fixture(scope="module")

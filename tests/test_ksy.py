@@ -156,6 +156,7 @@ def test_corpus_present():
     assert len(segment_files()) >= 20 and len(active_files()) >= 7
 
 
+@pytest.mark.kaitai
 @pytest.mark.parametrize("path", segment_files(), ids=ids(segment_files()))
 def test_segment_reads_like_replayfmt(ks, path):
     data = path.read_bytes()
@@ -167,6 +168,7 @@ def test_segment_reads_like_replayfmt(ks, path):
         assert block.length == len(block._raw_session)
 
 
+@pytest.mark.kaitai
 @pytest.mark.parametrize("path", active_files(), ids=ids(active_files()))
 def test_active_session_reads_like_replayfmt(ks, path):
     data = path.read_bytes()
@@ -176,6 +178,7 @@ def test_active_session_reads_like_replayfmt(ks, path):
     assert got == want, _first_difference(got, want)
 
 
+@pytest.mark.kaitai
 def test_all_eight_action_variants(ks):
     """The four variants the CLI never writes, built by replayfmt, read back through the .ksy."""
     from replayfmt import build_segment
@@ -193,6 +196,7 @@ def test_all_eight_action_variants(ks):
     assert got == want, _first_difference(got, want)
 
 
+@pytest.mark.kaitai
 def test_rejects_what_replayfmt_rejects(ks):
     """Bad magic, an unknown ActionType index, a bad Option tag, a length past the end."""
     import kaitaistruct
@@ -218,6 +222,7 @@ def test_rejects_what_replayfmt_rejects(ks):
             ks.from_bytes(bad)
 
 
+@pytest.mark.kaitai
 def test_compiles_for_the_web_ide(tmp_path, ks):
     """The Web IDE compiles to JavaScript with this same compiler: that target must build too."""
     comp = subprocess.run(["node", str(ROOT / "scripts" / "ksc.js"), "javascript", str(KSY),

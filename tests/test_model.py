@@ -58,3 +58,36 @@ def test_variant_display_names():
     assert [c.DISPLAY for c in M.VARIANTS] == ["PUT", "PUT_MANY", "FIND", "ASK", "CHECKPOINT",
                                                "UPDATE", "DELETE", "TOOL_CALL"]
     assert M.VARIANTS_BY_NAME["Checkpoint"] is M.CheckpointAction
+
+
+_LONE = "a\ud800b"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: M.ReplaySession(uuid.uuid4(), _LONE),
+    lambda: M.Find(_LONE, "Tantivy", 1),
+    lambda: M.Find("q", _LONE, 1),
+    lambda: M.Ask("q", _LONE, "m"),
+    lambda: M.Ask("q", "p", _LONE),
+    lambda: M.ToolCall(_LONE, M.ZERO_HASH),
+    lambda: M.ReplayAction(0, 0, M.Put(1), input_preview=_LONE),
+    lambda: M.ReplayAction(0, 0, M.Put(1), output_preview="\udcff"),
+    lambda: M.ReplaySession(uuid.uuid4(), metadata={_LONE: "v"}),
+    lambda: M.ReplaySession(uuid.uuid4(), metadata={"k": _LONE}),
+], ids=["name", "find.query", "find.mode", "ask.provider", "ask.model", "tool.name",
+        "input_preview", "output_preview", "metadata key", "metadata value"])
+def test_lone_surrogates_are_rejected_on_construction(make):
+    with pytest.raises(ValueError, match=r"must be encodable as UTF-8: lone surrogate U\+D[8C]"):
+        make()
+
+
+def test_lone_surrogate_error_names_field_and_index_and_assignment_is_checked():
+    with pytest.raises(ValueError) as exc:
+        M.ReplaySession(uuid.uuid4(), _LONE)
+    assert str(exc.value) == "name must be encodable as UTF-8: lone surrogate U+D800 at index 1"
+    s = M.ReplaySession(uuid.uuid4(), "ok \U0001f642")   # a real astral character is fine
+    with pytest.raises(ValueError, match="name must be encodable"):
+        s.name = _LONE
+    assert s.name == "ok \U0001f642"
+    assert R.parse_session(R.build_session(s)) == s
+    assert R.from_memvid_json(R.to_memvid_json(s)) == s

@@ -1,6 +1,6 @@
 """The real memvid CLI works as our reference peer (replayfmt.peer).
 
-These tests run the installed binary for real. When it is missing they FAIL
+These tests run the installed binary for real (marker `memvid`). When it is missing they FAIL
 (they do not skip): run scripts/install-memvid.sh first.
 """
 
@@ -19,8 +19,6 @@ from replayfmt.peer import (
     MemvidNotFound,
     find_memvid,
 )
-
-pytestmark = pytest.mark.interop
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +46,14 @@ def _need(cli) -> MemvidCLI:
     return cli
 
 
+@pytest.mark.memvid
 def test_installed_binary_is_found():
     path = find_memvid()
     assert path.is_file()
     assert path.name == "memvid"
 
 
+@pytest.mark.memvid
 def test_version(cli):
     cli = _need(cli)
     assert "2.0.140" in cli.version
@@ -63,6 +63,7 @@ def test_version(cli):
     assert raw.stderr == b""
 
 
+@pytest.mark.memvid
 def test_session_round_trip(cli, tmp_path: Path):
     cli = _need(cli)
     mv2 = tmp_path / "mem.mv2"
@@ -105,6 +106,7 @@ def test_session_round_trip(cli, tmp_path: Path):
     }
 
 
+@pytest.mark.memvid
 def test_unnamed_start_and_auto_checkpoint(cli, tmp_path: Path):
     cli = _need(cli)
     mv2 = tmp_path / "mem.mv2"
@@ -120,6 +122,7 @@ def test_unnamed_start_and_auto_checkpoint(cli, tmp_path: Path):
     assert [next(iter(a["action_type"])) for a in view["actions"]] == ["Put", "Checkpoint"]
 
 
+@pytest.mark.memvid
 def test_failures_raise_with_stderr(cli, tmp_path: Path):
     cli = _need(cli)
     mv2 = tmp_path / "mem.mv2"
@@ -133,6 +136,7 @@ def test_failures_raise_with_stderr(cli, tmp_path: Path):
         cli.session_view_json(mv2, "00000000-0000-0000-0000-000000000000")
 
 
+@pytest.mark.memvid
 def test_private_home_is_removed(cli):
     binary = _need(cli).binary
     with MemvidCLI(binary) as other:

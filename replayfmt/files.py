@@ -1,0 +1,218 @@
+"""A replay file opened for the tools: what it is, checked on opening, decoded on request.
+
+`ReplayFile(path, data)` sniffs the kind (segment, active-session sidecar, `.mv2`), checks the
+bytes (see `stream.scan_segment`'s depths) and keeps a summary per session; `segment`,
+`active`, `sessions` and the JSON methods decode. `describe(file)` is the JSON-ready summary
+that `replayfmt info` prints. `InputError` is well-formed input that is not what was asked for
+(an unknown kind, a session that is not there). Nothing here prints or writes files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from . import _generated as G
+from . import mv2 as mv2mod
+from .codec import (
+    _parse_in_block,
+    bulk,
+    parse_active_session,
+    parse_envelope,
+    parse_segment,
+)
+from .stream import SessionSummary, scan_segment, session_memvid_json, summarize_active
+
+if TYPE_CHECKING:  # the model is imported where used: reading starts faster
+    from .model import ActiveSession, ReplaySession, Segment
+
+__all__ = ["InputError", "ReplayFile", "detect_kind", "describe", "session_summary", "dumps"]
+
+
+class InputError(ValueError):
+    """Input that is well-formed but not what was asked for (not a replay file, no such
+    session, no live segment)."""
+
+
+def dumps(value) -> bytes:
+    """Pretty JSON text for an already JSON-ready value (`memvid_json.dumps`)."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def detect_kind(data: bytes) -> str:
+    """'segment', 'active_session' or 'mv2' from the leading magic; InputError otherwise."""
+    head = bytes(data[:8])
+    if head == G.SEGMENT_MAGIC:
+        return "segment"
+    if head == G.ACTIVE_MAGIC:
+        return "active_session"
+    if head[:4] == G.MV2_MAGIC:
+        return "mv2"
+    raise InputError("not a replay segment (MV2RPLY!), active-session envelope (MV2ACTIV) "
+                     "or .mv2 file (MV2\\0)")
+
+
+class ReplayFile:
+    """An input file: what it is, checked on opening, decoded only on request.
+
+    Opening checks the file with the generated skip-parsers to `depth` (see
+    `stream.scan_segment`: "full" = the same checks as a full decode) and keeps a summary per
+    session; `segment`, `active`, `sessions` and the JSON methods decode.
+    """
+
+    def __init__(self, path: str, data, depth: str = "full") -> None:
+        self.path = path
+        self.data = data
+        self.size = len(data)
+        self.kind = detect_kind(data)
+        self.scan = None
+        self.envelope: dict | None = None
+        self.live: mv2mod.LiveSegment | None = None
+        self.layout: mv2mod.Mv2Layout | None = None
+        self.summaries: list[SessionSummary] = []
+        self._segment: Segment | None = None
+        self._active: ActiveSession | None = None
+        if self.kind == "segment":
+            self.scan = scan_segment(data, depth=depth)
+        elif self.kind == "active_session":
+            summary, self.envelope = summarize_active(data)
+            self.summaries = [summary]
+        else:
+            try:
+                self.layout = mv2mod.read_layout(data)
+            except ValueError as exc:
+                raise InputError(str(exc)) from exc
+            self.live = mv2mod.live_segment(data, depth)
+            self.scan = self.live.scan if self.live else None
+        if self.scan is not None:
+            self.summaries = list(self.scan.sessions)
+
+    @property
+    def segment(self) -> Segment | None:
+        if self._segment is None and self.scan is not None:
+            self._segment = (self.live.segment if self.live is not None
+                             else parse_segment(self.data))
+        return self._segment
+
+    @property
+    def active(self) -> ActiveSession | None:
+        if self._active is None and self.kind == "active_session":
+            self._active = parse_active_session(self.data)
+        return self._active
+
+    @property
+    def record(self) -> ActiveSession | Segment | None:
+        """The file's record: the active session, or the segment (None for a .mv2 without a
+        live segment)."""
+        if self.active is not None:
+            return self.active
+        return self.segment
+
+    @property
+    def sessions(self) -> list[ReplaySession]:
+        if self.kind == "active_session":
+            return [self.active.session]
+        return list(self.segment.sessions) if self.segment else []
+
+    def find_summary(self, session_id: str) -> SessionSummary:
+        wanted = session_id.lower()
+        for s in self.summaries:
+            if str(s.session_id) == wanted or s.session_id.hex == wanted:
+                return s
+        raise InputError(f"session {session_id} not found in {self.path}")
+
+    def find_session(self, session_id: str) -> ReplaySession:
+        summary = self.find_summary(session_id)
+        if self.kind == "active_session":
+            return self.active.session
+        return self.segment.sessions[summary.index]
+
+    def session_memvid_json(self, session_id: str) -> list[bytes]:
+        """One session as `memvid session view --format json` prints it (with the newline),
+        as pieces to write in order."""
+        summary = self.find_summary(session_id)
+        if self.kind == "active_session":
+            return [dumps(self.session_json(session_id))]
+        return session_memvid_json(self.data, summary.offset, summary.offset + summary.length,
+                                   f"sessions[{summary.index}]") + [b"\n"]
+
+    def session_json(self, session_id: str) -> dict:
+        """One session in memvid's JSON shape, decoded straight from its bytes."""
+        summary = self.find_summary(session_id)
+        with bulk():
+            if self.kind == "active_session":
+                return parse_envelope(self.data, G.json_ActiveSession)["session"]
+            return _parse_in_block(G.json_ReplaySession, self.data, summary.offset,
+                                   summary.offset + summary.length,
+                                   f"sessions[{summary.index}]", "session")
+
+    def memvid_json(self):
+        """The whole file's records in memvid's JSON shape (see `to_memvid_json`)."""
+        with bulk():
+            if self.kind == "active_session":
+                return parse_envelope(self.data, G.json_ActiveSession)
+            if self.scan is None:
+                return None
+            sessions = [_parse_in_block(G.json_ReplaySession, self.data, s.offset,
+                                        s.offset + s.length, f"sessions[{s.index}]", "session")
+                        for s in self.scan.sessions]
+        return {"version": self.scan.version, "session_count": self.scan.session_count,
+                "total_size": self.scan.total_size, "sessions": sessions}
+
+
+# --- info ------------------------------------------------------------------------------------
+
+def session_summary(s: ReplaySession | SessionSummary) -> dict:
+    if isinstance(s, SessionSummary):
+        action_count, checkpoint_count = s.action_count, s.checkpoint_count
+        counts = None if s.actions_by_type is None else dict(s.actions_by_type)
+    else:
+        counts = {}
+        for a in s.actions:
+            name = a.action_type.DISPLAY
+            counts[name] = counts.get(name, 0) + 1
+        action_count, checkpoint_count = len(s.actions), len(s.checkpoints)
+    out = {
+        "session_id": str(s.session_id),
+        "name": s.name,
+        "created_secs": s.created_secs,
+        "ended_secs": s.ended_secs,
+        "action_count": action_count,
+        "checkpoint_count": checkpoint_count,
+        "actions_by_type": counts,
+    }
+    if counts is None:
+        del out["actions_by_type"]
+    return out
+
+
+def describe(loaded: ReplayFile) -> dict:
+    out: dict = {"file": loaded.path, "kind": loaded.kind, "size": loaded.size}
+    if loaded.kind == "mv2":
+        lay = loaded.layout
+        out["toc"] = {"offset": lay.footer_offset, "length": lay.toc_len,
+                      "footer_offset": lay.footer_pos, "generation": lay.generation}
+        if loaded.live is None:
+            out["live_segment"] = None
+        else:
+            m = loaded.live.manifest_values
+            out["live_segment"] = {"offset": loaded.live.offset, "size": loaded.live.size,
+                                   "manifest_tag_offset": loaded.live.tag_pos,
+                                   "manifest": {f: m[f] for f in (
+                                       "segment_offset", "segment_size", "session_count",
+                                       "total_actions", "version")}}
+        sidecar = Path(loaded.path + ".session")
+        out["sidecar"] = str(sidecar) if loaded.path != "-" and sidecar.exists() else None
+    if loaded.scan is not None:
+        seg = loaded.scan
+        out["segment"] = {"version": seg.version, "session_count": seg.session_count,
+                          "total_size": seg.total_size}
+    if loaded.envelope is not None:
+        env = loaded.envelope
+        out["envelope"] = {"next_checkpoint_id": env["next_checkpoint_id"],
+                           "actions_since_checkpoint": env["actions_since_checkpoint"],
+                           "config": env["config"]}  # already memvid's JSON shape
+    out["sessions"] = [session_summary(s) for s in loaded.summaries]
+    return out
