@@ -46,12 +46,12 @@ import handwritten  # noqa: E402
 import synth  # noqa: E402
 
 from replayfmt import _generated as G  # noqa: E402
-from replayfmt.accel import native as N  # noqa: E402
 from replayfmt import (  # noqa: E402
     codec,
     reference,  # noqa: E402
     schema,
 )
+from replayfmt.accel import native as N  # noqa: E402
 
 DATA = HERE / ".data"
 CPU = time.process_time

@@ -53,7 +53,7 @@ def target(data: bytes) -> None:
                 if x != y:
                     raise AssertionError(f"{build}: encodings differ")
         a = outcome(pure_json, data, p, len(data))
-        c = outcome(lambda: b"".join(N.session_memvid_json(data, p, len(data))))
+        c = outcome(lambda p=p: b"".join(N.session_memvid_json(data, p, len(data))))
         if a != c:
             raise AssertionError(f"memvid JSON at {p}: pure {a!r:.300} != compiled {c!r:.300}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import types
 from pathlib import Path
+from typing import Any
 
 from . import _generated
 
@@ -25,7 +26,7 @@ NATIVE_NAMES = ("parse_ReplaySession", "parse_ActiveSession", "summary_ReplaySes
                 "parse_Checkpoint")
 
 
-def _load_native():
+def _load_native() -> types.ModuleType | None:
     if os.environ.get("REPLAYFMT_PURE", "") not in ("", "0"):
         return None
     try:
@@ -47,7 +48,7 @@ def _load_native():
 class _Codec(types.ModuleType):
     """`_generated`'s names, looked up on first use (its parse_X load the model lazily)."""
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         value = getattr(_generated, name)
         setattr(self, name, value)
         return value

@@ -403,7 +403,7 @@ class _Emitter:
             b1 = ind + 1
             vfields = _fields(sub)
             if fl == "t":
-                f.line(b1, f"_w(o, b'{{')")
+                f.line(b1, "_w(o, b'{')")
                 f.line(b1, f"_nl(o, {text_ind} + 1)")
                 f.line(b1, f"_w(o, b'\"{vname}\": {{')")
             vals = []
@@ -423,7 +423,7 @@ class _Emitter:
             elif fl == "m":
                 self.construct(x, classes[index], [n for n, _ in vfields], vals, b1)
             elif fl == "d":
-                inner = ", ".join(f"{fn!r}: {v}" for (fn, _), v in zip(vfields, vals))
+                inner = ", ".join(f"{fn!r}: {v}" for (fn, _), v in zip(vfields, vals, strict=True))
                 f.line(b1, f"{x} = {{{vname!r}: {{{inner}}}}}")
             if fl == "k":
                 f.line(b1, f"variant = {index}")
@@ -437,7 +437,7 @@ class _Emitter:
                   ind: int) -> None:
         self.models.setdefault(cls, names)
         self.f.line(ind, f"{target} = _new(<PyObject*>_C_{cls})")
-        for name, v in zip(names, vals):
+        for name, v in zip(names, vals, strict=True):
             self.f.line(ind, f"_set({target}, _O_{cls}_{name}, {v})")
 
     # -- records ----------------------------------------------------------------------------
@@ -477,7 +477,7 @@ class _Emitter:
             f.line(1, f"return {r}")
         else:
             parts = []
-            for (fname, _), v in zip(fields, vals):
+            for (fname, _), v in zip(fields, vals, strict=True):
                 parts.append(f"{fname!r}: {v}")
                 if counts and counts[0] == fname:
                     items = ", ".join(f"{counts[1]}[{j}]" for j in range(counts[2]))
@@ -563,8 +563,8 @@ class _BuildEmitter:
         if isinstance(node, Enum):
             x = f.var("bx")
             f.line(ind, f"{x} = {expr}")
-            for index, (cls, (vname, sub)) in enumerate(zip(_variant_classes(node),
-                                                            node.variants)):
+            for index, (cls, (_vname, sub)) in enumerate(zip(_variant_classes(node),
+                                                            node.variants, strict=True)):
                 f.line(ind, f"{'if' if index == 0 else 'elif'} type({x}) is _C_{cls}:")
                 names = [n for n, _ in _fields(sub)]
                 self.models.setdefault(cls, names)
@@ -1147,7 +1147,8 @@ cdef int _bounds(_View v, Py_ssize_t p, Py_ssize_t e) except -1:
 
 
 def _model_init(models: dict[str, list[str]]) -> list[str]:
-    out = ["", "", "# --- model classes (imported on first use: listing never imports attrs) " + "-" * 20, ""]
+    out = ["", "", "# --- model classes (imported on first use: listing never imports attrs) "
+           + "-" * 20, ""]
     for cls, names in sorted(models.items()):
         out.append(f"cdef object _C_{cls} = None")
         for n in names:

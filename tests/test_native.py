@@ -117,8 +117,8 @@ def public(data: bytes):
     except ReplayFormatError:
         blocks = []
     for i, start, stop in blocks:
-        out.append(outcome(lambda: b"".join(stream.session_memvid_json(
-            data, start, stop, f"sessions[{i}]"))))
+        out.append(outcome(lambda i=i, start=start, stop=stop: b"".join(
+            stream.session_memvid_json(data, start, stop, f"sessions[{i}]"))))
     return out
 
 
