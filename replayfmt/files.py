@@ -37,8 +37,16 @@ class InputError(ValueError):
 
 
 def dumps(value) -> bytes:
-    """Pretty JSON text for an already JSON-ready value (`memvid_json.dumps`)."""
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+    """Pretty JSON text for an already JSON-ready value (`memvid_json.dumps`).
+
+    A file name that is not UTF-8 (lone surrogates from surrogateescape) cannot be UTF-8 JSON
+    text; such a value is written with ASCII escapes instead ("\\udcff"), losslessly."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+    except orjson.JSONEncodeError:
+        import json
+
+        return json.dumps(value, indent=2, ensure_ascii=True).encode("ascii") + b"\n"
 
 
 def detect_kind(data: bytes) -> str:
@@ -188,6 +196,17 @@ def session_summary(s: ReplaySession | SessionSummary) -> dict:
     return out
 
 
+def _sidecar(path: str) -> str | None:
+    """NAME.mv2.session beside a .mv2, when there is one (a name too long for it: none)."""
+    if path == "-":
+        return None
+    sidecar = path + ".session"
+    try:
+        return sidecar if Path(sidecar).exists() else None
+    except OSError:  # ENAMETOOLONG and the like: there cannot be such a file
+        return None
+
+
 def describe(loaded: ReplayFile) -> dict:
     out: dict = {"file": loaded.path, "kind": loaded.kind, "size": loaded.size}
     if loaded.kind == "mv2":
@@ -203,8 +222,7 @@ def describe(loaded: ReplayFile) -> dict:
                                    "manifest": {f: m[f] for f in (
                                        "segment_offset", "segment_size", "session_count",
                                        "total_actions", "version")}}
-        sidecar = Path(loaded.path + ".session")
-        out["sidecar"] = str(sidecar) if loaded.path != "-" and sidecar.exists() else None
+        out["sidecar"] = _sidecar(loaded.path)
     if loaded.scan is not None:
         seg = loaded.scan
         out["segment"] = {"version": seg.version, "session_count": seg.session_count,

@@ -14,10 +14,10 @@ Evidence is only read: inputs may be `mmap`s opened read-only; nothing here writ
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import struct
-import sys
 from typing import Any
 
 import attrs
@@ -61,9 +61,13 @@ class Block:
     TOC manifest points at it (always False outside a `.mv2`, and for envelopes); summaries:
     per session, what `session list` shows (id, name, times, counts), read while checking;
     sha256 of its bytes; duplicate_of: offset of an earlier block with identical bytes, else
-    None. `sessions` and `active` decode the block's bytes on first use, from the buffer given
-    to `carve` (so an mmap must still be open then); carving itself keeps no decoded records,
-    which keeps memory flat on multi-GB inputs.
+    None; origin (in a `.mv2` whose TOC decodes, else None): "live" (the TOC manifest names
+    it), "frame-payload" (it lies inside a stored frame's payload: `frame_id`), "stale" (a
+    segment in the data region that no frame, index or manifest covers: a replay save the TOC
+    no longer names) or "unreferenced" (none of these: e.g. inside the write-ahead log, an
+    index, or the TOC). `sessions` and `active` decode the block's bytes on first use, from the
+    buffer given to `carve` (so an mmap must still be open then); carving itself keeps no
+    decoded records, which keeps memory flat on multi-GB inputs.
     """
 
     kind: str
@@ -73,6 +77,8 @@ class Block:
     summaries: list[dict]
     sha256: str = ""
     duplicate_of: int | None = None
+    origin: str | None = None
+    frame_id: int | None = None
     _data: Any = attrs.field(default=None, repr=False, eq=False)
     _decoded: Any = attrs.field(default=None, repr=False, eq=False, init=False)
 
@@ -100,7 +106,7 @@ class Block:
         return {
             "kind": self.kind, "offset": self.offset, "size": self.size, "live": self.live,
             "sha256": self.sha256, "duplicate_of": self.duplicate_of,
-            "sessions": self.summaries,
+            "origin": self.origin, "frame_id": self.frame_id, "sessions": self.summaries,
         }
 
 
@@ -201,14 +207,54 @@ def carve(data) -> list[Block]:
         if b.duplicate_of == b.offset:
             b.duplicate_of = None
     if mv2mod.is_mv2(data):
-        try:
-            live = mv2mod.live_segment(data)
-        except ValueError:
-            live = None
-        if live is not None:
-            for b in blocks:
-                b.live = b.kind == "segment" and (b.offset, b.size) == (live.offset, live.size)
+        _origins(data, blocks)
     return blocks
+
+
+def _ranges(value, out: list) -> list:
+    """Every (bytes_offset, bytes_length) a decoded TOC value refers to (indexes, tracks,
+    segments, catalog entries), found by field name through the whole value."""
+    if isinstance(value, dict):
+        if "bytes_offset" in value and "bytes_length" in value:
+            out.append((value["bytes_offset"], value["bytes_offset"] + value["bytes_length"]))
+        for k, v in value.items():
+            if k != "_io" and isinstance(v, (dict, list)):
+                _ranges(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)):
+                _ranges(v, out)
+    return out
+
+
+def _origins(data, blocks: list[Block]) -> None:
+    """Set `live`, `origin` and `frame_id` of blocks carved from a `.mv2` (module docstring
+    of Block); left None when the TOC does not decode (nothing can then be proven)."""
+    try:
+        layout = mv2mod.read_layout(data)
+        toc = mv2mod.read_toc(data, layout)
+    except ReplayFormatError:
+        return
+    m = toc.replay_manifest
+    live = None if m is None else (m["segment_offset"], m["segment_size"])
+    payloads = sorted((f.payload_offset, f.payload_offset + f.payload_length, f.id)
+                      for f in toc.frames if f.payload_length)
+    starts = [p[0] for p in payloads]
+    header, _ = G.json_Mv2Header(data, 0, G.SIZE["Mv2Header"])
+    wal_end = header["wal_offset"] + header["wal_size"]
+    others = _ranges({k: v for k, v in toc.value.items() if k != "frames"}, [])
+    for b in blocks:
+        b.live = b.kind == "segment" and (b.offset, b.size) == live
+        i = bisect.bisect_right(starts, b.offset) - 1  # the last payload starting at or before
+        if b.live:
+            b.origin = "live"
+        elif i >= 0 and b.end <= payloads[i][1]:
+            b.origin, b.frame_id = "frame-payload", payloads[i][2]
+        elif (b.kind == "segment" and wal_end <= b.offset and b.end <= toc.start
+              and not any(lo < b.end and b.offset < hi for lo, hi in others)):
+            b.origin = "stale"
+        else:
+            b.origin = "unreferenced"
 
 
 # --- every session ever saved ----------------------------------------------------------------
@@ -218,9 +264,11 @@ class SessionRecord:
     """One distinct session (same id and same bytes) and the blocks holding it.
 
     status: "live" (in the live segment), "active" (only in a sidecar envelope, still being
-    recorded), "deleted" (a later save dropped it from a segment it shared, or the manifest was
-    cleared after its last segment) or "superseded" (a later save wrote a segment without it, as
-    the memvid CLI does on every `session end`).
+    recorded), "deleted" (a later save dropped it from a segment it shared, or the decoded
+    manifest was cleared after its last segment), "superseded" (a later save wrote a segment
+    without it, as the memvid CLI does on every `session end`), "stale" (in the last save, which
+    the TOC no longer names, for no reason the file shows), or "frame-payload" / "unreferenced"
+    (only in copies that are not replay saves: see `Block.origin`).
     """
 
     session: ReplaySession
@@ -239,11 +287,24 @@ class SessionRecord:
 
 
 def all_sessions(data, blocks: list[Block] | None = None) -> list[SessionRecord]:
-    """Every session in every carved block, de-duplicated, ordered by creation time."""
+    """Every session in every carved block, de-duplicated, ordered by creation time.
+
+    Only replay saves count as saves (blocks of origin live or stale, or any segment outside a
+    `.mv2`): a session found only in copies (a frame's payload, the write-ahead log) gets that
+    block's origin as its status. "deleted" needs the file to show it (a later save dropped the
+    session, or the decoded TOC's manifest is None after the last save); when the TOC does not
+    decode, an unnamed save is only "stale".
+    """
     if blocks is None:
         blocks = carve(data)
-    segments = [b for b in blocks if b.kind == "segment"]
-    has_live = any(b.live for b in segments)
+    is_mv2 = mv2mod.is_mv2(data)
+    saves = [b for b in blocks
+             if b.kind == "segment" and b.origin in (None, "live", "stale")]
+    # A bare segment file is its own live segment (a .mv2 says which one is live).
+    whole = None if is_mv2 else next(
+        (b for b in saves if b.offset == 0 and b.end == len(data)), None)
+    has_live = any(b.live for b in saves)
+    toc_decoded = is_mv2 and all(b.origin is not None for b in blocks)
     records: dict[tuple, SessionRecord] = {}
     for b in blocks:
         for s in b.sessions:
@@ -254,20 +315,26 @@ def all_sessions(data, blocks: list[Block] | None = None) -> list[SessionRecord]
             rec.blocks.append(b)
     for rec in records.values():
         sid = rec.session.session_id
-        if any(b.live for b in rec.blocks):
+        if any(b.live or b is whole for b in rec.blocks):
             rec.status = "live"
             continue
-        segs = [b for b in rec.blocks if b.kind == "segment"]
+        segs = [b for b in rec.blocks if b in saves]
         if not segs:
-            rec.status = "active"
+            copies = [b for b in rec.blocks if b.kind == "segment"]
+            rec.status = copies[0].origin if copies else "active"
             continue
         last = max(segs, key=lambda b: b.offset)
         others = {s.session_id for s in last.sessions} - {sid}
-        later = [b for b in segments if b.offset > last.offset]
+        later = [b for b in saves if b.offset > last.offset]
         dropped = any(others & {s.session_id for s in b.sessions}
                       and sid not in {s.session_id for s in b.sessions} for b in later)
-        cleared = not has_live and not later and mv2mod.is_mv2(data)
-        rec.status = "deleted" if dropped or cleared else "superseded"
+        cleared = toc_decoded and not has_live and not later
+        if dropped or cleared:
+            rec.status = "deleted"
+        elif later:
+            rec.status = "superseded"
+        else:
+            rec.status = "stale" if is_mv2 else "superseded"
     return sorted(records.values(),
                   key=lambda r: (r.session.created_secs, r.blocks[0].offset))
 
@@ -552,14 +619,11 @@ def _salvage_active(data, n: int) -> Salvage:
 
 @contextlib.contextmanager
 def open_evidence(path: str):
-    """The bytes of `path`, read-only: an mmap (flat memory on multi-GB files), b"" when empty,
-    stdin's bytes for "-". OSError propagates."""
-    if path == "-":
-        yield sys.stdin.buffer.read()
-        return
-    from .stream import open_mapped
+    """The bytes of `path`, read-only (`stream.open_input`: an mmap of a regular file, a pipe
+    or stdin read whole but bounded, devices refused). OSError propagates."""
+    from .stream import open_input
 
-    with open_mapped(path) as data:
+    with open_input(path) as data:
         yield data
 
 

@@ -486,7 +486,9 @@ def render_html(hm: HexMap, title: str = "replayfmt hexmap", raw_limit: int = RA
                    "leaves": list(n.leaves)} for n in hm.nodes],
         "error": _error_json(hm.error, hm.base),
     }
-    blob = json.dumps(payload, ensure_ascii=True).replace("</", "<\\/")
+    # every "<" escaped: no "</script" ends the block early and no "<!--" switches the
+    # HTML tokenizer into its escaped script states (which would swallow the rest of the page)
+    blob = json.dumps(payload, ensure_ascii=True).replace("<", "\\u003c")
     err = "".join(
         f'<div class="error">{"decoding stopped" if i == 0 and hm.stopped else "problem"}: '
         f"{html.escape(_error_text(p, hm.base))}</div>"

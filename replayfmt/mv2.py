@@ -1,11 +1,12 @@
 """The `.mv2` memory file around replay segments: header, footer, TOC, and the live segment.
 
-Only what locating segments needs. The live segment is the one the TOC's ReplayManifest points
-at; reading the TOC backwards is ambiguous (FORMAT.md), so the manifest is found by searching the
-current TOC for `01 | offset | size | session_count | total_actions | version` of a segment that
-fully decodes with every value agreeing. No match means no live segment (manifest None).
-Session records are not decoded here: candidates are checked with `stream.scan_segment`
-(every byte checked, no action built) and the live segment is decoded only on request.
+The TOC is decoded forward from footer_offset (`toc.decode_toc`, every layout memvid wrote);
+the live segment is the one its `replay_manifest` names, and nothing else: a TOC that does not
+decode, or a manifest naming bytes that are not a segment, is a ReplayFormatError with offset
+and path. A manifest of None (or a layout without one) means no live segment. Session records
+are not decoded here: the live segment is checked with `stream.scan_segment` (every byte
+checked, no action built) and decoded only on request. Whether the manifest's counts agree
+with the segment is `validate`'s question, not a reason to look elsewhere.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from collections import namedtuple
 from typing import TYPE_CHECKING
 
 from . import _generated as G
-from .codec import MANIFEST_SIZE, parse_segment
+from .codec import parse_segment
 from .errors import ErrorKind, ReplayFormatError
 from .stream import SegmentScan, scan_segment
+from .toc import DecodedToc, decode_toc
 
 if TYPE_CHECKING:
     from .model import ReplayManifest, Segment
 
-__all__ = ["is_mv2", "Mv2Layout", "read_layout", "find_live_segment", "LiveSegment",
-           "live_segment"]
+__all__ = ["is_mv2", "Mv2Layout", "read_layout", "read_toc", "find_live_segment",
+           "LiveSegment", "live_segment"]
 
 FOOTER_SIZE = G.SIZE["Mv2Footer"]  # 56
 HEADER_SIZE = 4096
@@ -84,19 +86,28 @@ def _prefixed(parse, data, start, end, part):
         raise err.prefix(part)
 
 
+def read_toc(data, layout: Mv2Layout | None = None) -> DecodedToc:
+    """The decoded TOC of a `.mv2` (ReplayFormatError with offset and path if it does not
+    decode in any layout)."""
+    layout = layout or read_layout(data)
+    return decode_toc(data, layout.footer_offset, layout.footer_pos)
+
+
 class LiveSegment:
     """The segment the TOC manifest points at: offset, size, tag_pos (absolute position of
     the manifest's Option tag in the TOC), manifest (the ReplayManifest), scan (the segment
-    checked and summarised, `stream.SegmentScan`) and segment (decoded on first use)."""
+    checked and summarised, `stream.SegmentScan`), segment (decoded on first use) and toc (the
+    decoded TOC)."""
 
-    __slots__ = ("offset", "size", "tag_pos", "manifest_values", "scan", "_data", "_segment",
-                 "_manifest")
+    __slots__ = ("offset", "size", "tag_pos", "manifest_values", "scan", "toc", "_data",
+                 "_segment", "_manifest")
 
     def __init__(self, offset: int, size: int, tag_pos: int, manifest_values: dict,
-                 scan: SegmentScan, data) -> None:
+                 scan: SegmentScan, data, toc: DecodedToc | None = None) -> None:
         self.offset, self.size, self.tag_pos = offset, size, tag_pos
         self.manifest_values = manifest_values  # the manifest's fields, as a dict
         self.scan = scan
+        self.toc = toc
         self._data = data
         self._segment = None
         self._manifest = None
@@ -120,41 +131,51 @@ class LiveSegment:
                 f"manifest={self.manifest_values!r})")
 
 
-def _manifest_matches(m: dict, seg: SegmentScan) -> bool:
-    return (m["session_count"] == seg.session_count == len(seg.sessions)
-            and m["total_actions"] == seg.total_actions
-            and m["version"] == seg.version)
+def manifest_target_error(data, layout: Mv2Layout, toc: DecodedToc, check_size: bool = True
+                          ) -> ReplayFormatError | None:
+    """Why the Some manifest of `toc` does not name a segment inside the data region (None
+    when its range is inside [header, TOC) and starts with the segment magic). Without
+    `check_size` only segment_offset is checked (a wrong size is then the caller's finding)."""
+    m = toc.replay_manifest
+    offset, size = m["segment_offset"], m["segment_size"] if check_size else 8
+    tag = toc.manifest_tag_pos
+    if offset < HEADER_SIZE or offset + size > layout.footer_offset:
+        return ReplayFormatError(
+            ErrorKind.LENGTH_OVERFLOW,
+            "replay manifest names bytes outside the data region before the TOC",
+            offset=tag + 1, path="toc.replay_manifest.segment_offset",
+            expected=f"[{HEADER_SIZE}, {layout.footer_offset})",
+            actual=f"[{offset}, {offset + size})")
+    head = bytes(data[offset:offset + 8])
+    if head != G.SEGMENT_MAGIC:
+        return ReplayFormatError(
+            ErrorKind.BAD_MAGIC, f"replay manifest names offset {offset}, which holds no "
+            "replay segment", offset=tag + 1, path="toc.replay_manifest.segment_offset",
+            expected=G.SEGMENT_MAGIC, actual=head)
+    return None
 
 
 def live_segment(data, depth: str = "full") -> LiveSegment | None:
-    """The live segment of a `.mv2` (None when the manifest is None); ValueError if not a .mv2.
+    """The live segment of a `.mv2`: the one its decoded TOC's replay_manifest names (None
+    when the manifest is None).
 
-    A candidate must decode: with depth "full" every byte of it (as `parse_segment`), with
-    "outline" its structure, with "head" its container and each session up to its action
-    count (what a listing needs; decoding a session later checks the rest).
+    Raises ReplayFormatError when the file is not a usable `.mv2`, the TOC does not decode, or
+    the manifest names bytes that are not a segment that decodes: with depth "full" every byte
+    of it (as `parse_segment`), with "outline" its structure, with "head" its container and each
+    session up to its action count (what a listing needs; decoding a session later checks the
+    rest).
     """
     layout = read_layout(data)
-    start, stop = layout.toc_range
-    toc = bytes(data[start:stop])
-    magic = G.SEGMENT_MAGIC
-    decoded: dict[tuple[int, int], SegmentScan | None] = {}
-    found = None
-    pos = toc.find(b"\x01")
-    while pos != -1 and pos + 1 + MANIFEST_SIZE <= len(toc):
-        m, _ = G.json_ReplayManifest(toc, pos + 1, pos + 1 + MANIFEST_SIZE)
-        offset, size = m["segment_offset"], m["segment_size"]
-        key = (offset, size)
-        if offset + size <= start and bytes(data[offset:offset + 8]) == magic:
-            if key not in decoded:
-                try:
-                    decoded[key] = scan_segment(data, offset, offset + size, depth)
-                except ReplayFormatError:
-                    decoded[key] = None
-            seg = decoded[key]
-            if seg is not None and _manifest_matches(m, seg):
-                found = LiveSegment(offset, size, start + pos, m, seg, data)
-        pos = toc.find(b"\x01", pos + 1)
-    return found
+    toc = read_toc(data, layout)
+    m = toc.replay_manifest
+    if m is None:
+        return None
+    err = manifest_target_error(data, layout, toc)
+    if err is not None:
+        raise err
+    offset, size = m["segment_offset"], m["segment_size"]
+    scan = scan_segment(data, offset, offset + size, depth)
+    return LiveSegment(offset, size, toc.manifest_tag_pos, m, scan, data, toc)
 
 
 def find_live_segment(data) -> tuple[int, int] | None:

@@ -27,6 +27,8 @@ from construct import (
     Const,
     Construct,
     Container,
+    Float32l,
+    Float64l,
     FormatField,
     Int8ul,
     Int16ul,
@@ -563,3 +565,414 @@ TocManifest = Struct("tag" / Const(b"\x01"), "manifest" / ReplayManifest)
 
 #: The `.mv2` structures codegen also emits (dict-returning) parsers for.
 LAYOUT_RECORDS = {"Mv2Header": Mv2Header, "Mv2Footer": Mv2Footer}
+
+
+# =============================================================================================
+# The .mv2 container: header page, table of contents (TOC) and footer, as memvid declares them
+# (`src/types/manifest.rs`, `src/types/frame.rs`, `src/types/metadata.rs`, `src/toc.rs`,
+# `src/io/header.rs`, `src/footer.rs`). serde + bincode fixed-int little-endian like the replay
+# records: a struct is its fields in order, an enum is a u32 variant index then its fields, a
+# tuple is its elements, BTreeMap is a Map (sorted keys on the wire), usize is u64, f32/f64 are
+# IEEE little-endian, chrono's DateTime<Utc> is its RFC 3339 String, [u8; 32] is 32 raw bytes.
+# =============================================================================================
+
+u16 = Int16ul
+f32 = Float32l
+f64 = Float64l
+
+MV2_HEADER_SIZE = 4096
+MV2_FOOTER_SIZE = 56
+#: Header bytes that hold the TOC checksum's copy.
+MV2_HEADER_CHECKSUM_RANGE = (48, 80)
+
+
+def _unit_enum(*names: str) -> Enum:
+    """A Rust enum whose variants carry no data: the u32 index alone."""
+    return Enum(*((name, Struct()) for name in names))
+
+
+SegmentCompression = _unit_enum("None", "Zstd", "Lz4")
+VectorCompression = _unit_enum("None", "Pq96")
+SegmentKind = _unit_enum("Lexical", "Vector", "Time", "Temporal", "Tantivy")
+AnchorSource = _unit_enum("Explicit", "FrameTimestamp", "Metadata", "IngestionClock")
+FrameRole = _unit_enum("Document", "DocumentChunk", "ExtractedImage")
+FrameStatus = _unit_enum("Active", "Superseded", "Deleted")
+EnrichmentState = _unit_enum("Searchable", "Enriched")
+#: CanonicalEncoding is serialised by hand as a u32 (0 Plain, 1 Zstd); memvid reads any value
+#: and keeps its low byte, so the wire field is a plain u32.
+CanonicalEncoding = u32
+
+# --- Frame and its metadata (src/types/frame.rs, src/types/metadata.rs) ----------------------
+
+DocGpsMetadata = Struct("latitude" / f64, "longitude" / f64)
+
+DocExifMetadata = Struct(
+    "make" / Option(String()),
+    "model" / Option(String()),
+    "lens" / Option(String()),
+    "datetime" / Option(String()),
+    "gps" / Option(DocGpsMetadata),
+)
+
+AudioSegmentMetadata = Struct(
+    "start_seconds" / f32,
+    "end_seconds" / f32,
+    "label" / Option(String()),
+)
+
+DocAudioMetadata = Struct(
+    "duration_secs" / Option(f32),
+    "sample_rate_hz" / Option(u32),
+    "channels" / Option(u8),
+    "bitrate_kbps" / Option(u32),
+    "codec" / Option(String()),
+    "segments" / Vec(AudioSegmentMetadata),
+    "tags" / Map(String(), String()),
+)
+
+MediaManifest = Struct(
+    "kind" / String(),
+    "mime" / String(),
+    "bytes" / u64,
+    "filename" / Option(String()),
+    "duration_ms" / Option(u64),
+    "width" / Option(u32),
+    "height" / Option(u32),
+    "codec" / Option(String()),
+)
+
+DocMetadata = Struct(
+    "mime" / Option(String()),
+    "bytes" / Option(u64),
+    "hash" / Option(String()),
+    "width" / Option(u32),
+    "height" / Option(u32),
+    "colors" / Option(Vec(String())),
+    "caption" / Option(String()),
+    "exif" / Option(DocExifMetadata),
+    "audio" / Option(DocAudioMetadata),
+    "media" / Option(MediaManifest),
+)
+
+TextChunkRange = Struct("start" / u64, "end" / u64)
+TextChunkManifest = Struct("chunk_chars" / u64, "chunks" / Vec(TextChunkRange))
+
+#: One stored document (or chunk of one). `checksum` is BLAKE3 of the payload bytes as stored
+#: at [payload_offset, payload_offset + payload_length).
+Frame = Struct(
+    "id" / u64,
+    "timestamp" / i64,
+    "anchor_ts" / Option(i64),
+    "anchor_source" / Option(AnchorSource),
+    "kind" / Option(String()),
+    "track" / Option(String()),
+    "payload_offset" / u64,
+    "payload_length" / u64,
+    "checksum" / Hash32,
+    "uri" / Option(String()),
+    "title" / Option(String()),
+    "canonical_encoding" / CanonicalEncoding,
+    "canonical_length" / Option(u64),
+    "metadata" / Option(DocMetadata),
+    "search_text" / Option(String()),
+    "tags" / Vec(String()),
+    "labels" / Vec(String()),
+    "extra_metadata" / Map(String(), String()),
+    "content_dates" / Vec(String()),
+    "chunk_manifest" / Option(TextChunkManifest),
+    "role" / FrameRole,
+    "parent_id" / Option(u64),
+    "chunk_index" / Option(u32),
+    "chunk_count" / Option(u32),
+    "status" / FrameStatus,
+    "supersedes" / Option(u64),
+    "superseded_by" / Option(u64),
+    "source_sha256" / Option(Hash32),
+    "source_path" / Option(String()),
+    "enrichment_state" / EnrichmentState,
+)
+#: Frame as releases before 2.0.131 wrote it: no source_sha256, source_path, enrichment_state.
+FrameV0 = Struct(*Frame.subcons[:-3])
+
+# --- Segments and index manifests (src/types/manifest.rs) ------------------------------------
+
+SegmentMeta = Struct(
+    "id" / u64,
+    "frame_range" / Struct("start" / u64, "end" / u64),
+    "primary_checksum" / Hash32,
+    "compression" / SegmentCompression,
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+)
+
+LexIndexManifest = Struct(
+    "doc_count" / u64,
+    "generation" / u64,
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "checksum" / Hash32,
+)
+
+LexSegmentManifest = Struct(
+    "path" / String(),
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "checksum" / Hash32,
+)
+
+_VEC_INDEX_FIELDS = (
+    "vector_count" / u64,
+    "dimension" / u32,
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "checksum" / Hash32,
+    "compression_mode" / VectorCompression,
+)
+VecIndexManifest = Struct(*_VEC_INDEX_FIELDS, "model" / Option(String()))
+#: Before memvid bound the vector index to its embedding model (no `model` field).
+VecIndexManifestV1 = Struct(*_VEC_INDEX_FIELDS)
+
+ClipIndexManifest = Struct(
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "vector_count" / u64,
+    "dimension" / u32,
+    "checksum" / Hash32,
+    "model_name" / String(),
+)
+
+
+def _index_manifests(vec: Struct) -> Struct:
+    return Struct(
+        "lex" / Option(LexIndexManifest),
+        "lex_segments" / Vec(LexSegmentManifest),
+        "vec" / Option(vec),
+        "clip" / Option(ClipIndexManifest),
+    )
+
+
+IndexManifests = _index_manifests(VecIndexManifest)
+IndexManifestsV1 = _index_manifests(VecIndexManifestV1)
+
+TimeIndexManifest = Struct(
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "entry_count" / u64,
+    "checksum" / Hash32,
+)
+
+TemporalTrackManifest = Struct(
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "entry_count" / u64,
+    "anchor_count" / u64,
+    "checksum" / Hash32,
+    "flags" / u32,
+)
+
+MemoriesTrackManifest = Struct(
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "card_count" / u64,
+    "entity_count" / u64,
+    "checksum" / Hash32,
+)
+
+LogicMeshManifest = Struct(
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "node_count" / u64,
+    "edge_count" / u64,
+    "checksum" / Hash32,
+)
+
+SketchTrackManifest = Struct(
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "entry_count" / u64,
+    "entry_size" / u16,
+    "flags" / u32,
+    "checksum" / Hash32,
+)
+
+# --- Segment catalog: SegmentCommon's fields, flattened into each descriptor ------------------
+
+SegmentSpan = Struct(
+    "frame_start" / u64,
+    "frame_end" / u64,
+    "page_start" / u32,
+    "page_end" / u32,
+    "token_start" / u64,
+    "token_end" / u64,
+)
+
+_SEGMENT_COMMON_FIELDS = (
+    "segment_id" / u64,
+    "bytes_offset" / u64,
+    "bytes_length" / u64,
+    "checksum" / Hash32,
+    "build_sequence" / u64,
+    "codec_version" / u16,
+    "compression" / SegmentCompression,
+    "span" / Option(SegmentSpan),
+)
+SegmentCommon = Struct(*_SEGMENT_COMMON_FIELDS)
+
+LexSegmentDescriptor = Struct(*_SEGMENT_COMMON_FIELDS, "doc_count" / u64)
+VecSegmentDescriptor = Struct(*_SEGMENT_COMMON_FIELDS, "vector_count" / u64,
+                              "dimension" / u32, "vector_compression" / VectorCompression)
+TimeSegmentDescriptor = Struct(*_SEGMENT_COMMON_FIELDS, "entry_count" / u64)
+TemporalSegmentDescriptor = Struct(*_SEGMENT_COMMON_FIELDS, "entry_count" / u64,
+                                   "anchor_count" / u64, "flags" / u32)
+TantivySegmentDescriptor = Struct(*_SEGMENT_COMMON_FIELDS, "path" / String())
+
+SegmentStats = Struct(
+    "doc_count" / u64,
+    "vector_count" / u64,
+    "time_entries" / u64,
+    "bytes_uncompressed" / u64,
+    "build_micros" / u64,
+)
+
+IndexSegmentRef = Struct(
+    "kind" / SegmentKind,
+    "common" / SegmentCommon,
+    "stats" / SegmentStats,
+)
+
+SegmentCatalog = Struct(
+    "next_segment_id" / u64,
+    "version" / u32,
+    "lex_enabled" / Bool(),
+    "lex_segments" / Vec(LexSegmentDescriptor),
+    "vec_segments" / Vec(VecSegmentDescriptor),
+    "time_segments" / Vec(TimeSegmentDescriptor),
+    "temporal_segments" / Vec(TemporalSegmentDescriptor),
+    "tantivy_segments" / Vec(TantivySegmentDescriptor),
+    "index_segments" / Vec(IndexSegmentRef),
+)
+
+# --- Ticket, binding, enrichment queue --------------------------------------------------------
+
+_TICKET_FIELDS = (
+    "issuer" / String(),
+    "seq_no" / i64,
+    "expires_in_secs" / u64,
+    "capacity_bytes" / u64,
+)
+TicketRef = Struct(*_TICKET_FIELDS, "verified" / Bool())
+#: Before signed tickets (no `verified` field).
+TicketRefV1 = Struct(*_TICKET_FIELDS)
+
+MemoryBinding = Struct(
+    "memory_id" / Uuid(),
+    "memory_name" / String(),
+    "bound_at" / String(),  # chrono DateTime<Utc>, RFC 3339 text
+    "api_url" / String(),
+)
+
+EnrichmentTask = Struct(
+    "frame_id" / u64,
+    "created_at" / u64,
+    "chunks_done" / u32,
+    "chunks_total" / u32,
+)
+
+EnrichmentQueueManifest = Struct(
+    "tasks" / Vec(EnrichmentTask),
+    "updated_at" / u64,
+)
+
+# --- The TOC itself, current and legacy layouts ----------------------------------------------
+
+_TOC_TAIL = ("merkle_root" / Hash32, "toc_checksum" / Hash32)
+
+
+def _toc(frame: Struct, indexes: Struct, ticket: Struct, *, tracks: bool, sketch: bool,
+         replay: bool, enrichment: bool) -> Struct:
+    """One TOC layout: `tracks` = memories_track and logic_mesh; `sketch` = sketch_track;
+    `replay` = replay_manifest; `enrichment` = enrichment_queue."""
+    fields = ["toc_version" / u64, "segments" / Vec(SegmentMeta), "frames" / Vec(frame),
+              "indexes" / indexes, "time_index" / Option(TimeIndexManifest),
+              "temporal_track" / Option(TemporalTrackManifest)]
+    if tracks:
+        fields += ["memories_track" / Option(MemoriesTrackManifest),
+                   "logic_mesh" / Option(LogicMeshManifest)]
+    if sketch:
+        fields.append("sketch_track" / Option(SketchTrackManifest))
+    fields += ["segment_catalog" / SegmentCatalog, "ticket_ref" / ticket,
+               "memory_binding" / Option(MemoryBinding)]
+    if replay:
+        fields.append("replay_manifest" / Option(ReplayManifest))
+    if enrichment:
+        fields.append("enrichment_queue" / EnrichmentQueueManifest)
+    return Struct(*fields, *_TOC_TAIL)
+
+
+#: The current TOC (memvid's `Toc`; CLI 2.0.140, memvid-sdk 2.0.160).
+Toc = _toc(Frame, IndexManifests, TicketRef, tracks=True, sketch=True, replay=True,
+           enrichment=True)
+#: The current TOC before signed tickets and model-bound vector indexes (TicketRef without
+#: `verified`, VecIndexManifest without `model`): memvid-sdk 2.0.131 to 2.0.140.
+TocPreTicketSig = _toc(Frame, IndexManifestsV1, TicketRefV1, tracks=True, sketch=True,
+                       replay=True, enrichment=True)
+#: Before the sketch track and progressive ingestion: no sketch_track, no enrichment_queue,
+#: frames without source_sha256 / source_path / enrichment_state (`FrameV0`), and the
+#: pre-signature TicketRef and VecIndexManifest: memvid-sdk 2.0.124. memvid's current reader
+#: has no such layout.
+TocPreSketch = _toc(FrameV0, IndexManifestsV1, TicketRefV1, tracks=True, sketch=False,
+                    replay=True, enrichment=False)
+#: memvid's `LegacyTocV2` (src/toc.rs): memories_track and logic_mesh, no sketch_track,
+#: replay_manifest or enrichment_queue; current frames and tickets.
+TocLegacyV2 = _toc(Frame, IndexManifests, TicketRef, tracks=True, sketch=False, replay=False,
+                   enrichment=False)
+#: memvid's `LegacyTocV1`: no memories_track / logic_mesh either.
+TocLegacyV1 = _toc(Frame, IndexManifests, TicketRef, tracks=False, sketch=False, replay=False,
+                   enrichment=False)
+
+#: Every TOC layout, in the order a reader tries them: name -> Struct. memvid tries current,
+#: legacy_v2, legacy_v1; the other two are what earlier releases wrote.
+TOC_LAYOUTS = {
+    "current": Toc,
+    "pre_ticket_signature": TocPreTicketSig,
+    "pre_sketch": TocPreSketch,
+    "legacy_v2": TocLegacyV2,
+    "legacy_v1": TocLegacyV1,
+}
+
+#: The whole 4096-byte header page: the fields `Mv2Header` declares, then reserved bytes
+#: (zero in files memvid writes; 80..140 once held a lock record that memvid clears).
+Mv2HeaderPage = Struct(*Mv2Header.subcons, "reserved" / Bytes(MV2_HEADER_SIZE - 80))
+
+#: The .mv2 container records (name -> Struct), for tracing and tests.
+CONTAINER_RECORDS = {
+    "Mv2HeaderPage": Mv2HeaderPage,
+    "Mv2Footer": Mv2Footer,
+    "Toc": Toc,
+    "Frame": Frame,
+    "SegmentMeta": SegmentMeta,
+    "IndexManifests": IndexManifests,
+    "SegmentCatalog": SegmentCatalog,
+    "TicketRef": TicketRef,
+    "MemoryBinding": MemoryBinding,
+    "ReplayManifest": ReplayManifest,
+    "EnrichmentQueueManifest": EnrichmentQueueManifest,
+}
+
+__all__ += [
+    "u16", "f32", "f64", "MV2_HEADER_SIZE", "MV2_FOOTER_SIZE", "MV2_HEADER_CHECKSUM_RANGE",
+    "SegmentCompression", "VectorCompression", "SegmentKind", "AnchorSource", "FrameRole",
+    "FrameStatus", "EnrichmentState", "CanonicalEncoding", "DocGpsMetadata", "DocExifMetadata",
+    "AudioSegmentMetadata", "DocAudioMetadata", "MediaManifest", "DocMetadata", "TextChunkRange",
+    "TextChunkManifest", "Frame", "FrameV0", "SegmentMeta", "LexIndexManifest",
+    "LexSegmentManifest",
+    "VecIndexManifest", "VecIndexManifestV1", "ClipIndexManifest", "IndexManifests",
+    "IndexManifestsV1", "TimeIndexManifest", "TemporalTrackManifest", "MemoriesTrackManifest",
+    "LogicMeshManifest", "SketchTrackManifest", "SegmentSpan", "SegmentCommon",
+    "LexSegmentDescriptor", "VecSegmentDescriptor", "TimeSegmentDescriptor",
+    "TemporalSegmentDescriptor", "TantivySegmentDescriptor", "SegmentStats", "IndexSegmentRef",
+    "SegmentCatalog", "TicketRef", "TicketRefV1", "MemoryBinding", "EnrichmentTask",
+    "EnrichmentQueueManifest", "Toc", "TocPreSketch", "TocLegacyV2", "TocLegacyV1",
+    "TocPreTicketSig",
+    "TOC_LAYOUTS", "Mv2HeaderPage", "CONTAINER_RECORDS",
+]

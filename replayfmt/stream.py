@@ -10,9 +10,12 @@ summaries. `.mv2` files are located through the TOC manifest, using those summar
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import re
+import stat
+import sys
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["release", "session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan",
            "open_mapped", "scan_segment", "iter_sessions",
-           "iter_session_blocks_of", "summarize_active"]
+           "iter_session_blocks_of", "summarize_active", "open_input", "InputTooLarge",
+           "STREAM_LIMIT"]
 
 
 _PAGE = mmap.PAGESIZE
@@ -56,6 +60,74 @@ def open_mapped(path: str | os.PathLike):
             yield mm
         finally:
             mm.close()
+
+
+#: Most bytes read from an input that is not a regular file (a pipe, process substitution,
+#: stdin): such input is read whole into memory, so it is capped.
+STREAM_LIMIT = 256 << 20
+
+
+class InputTooLarge(OSError):
+    """A pipe or stdin that holds more than the limit (`STREAM_LIMIT`)."""
+
+
+def _read_bounded(read, limit: int, name: str) -> bytes:
+    chunks, total = [], 0
+    while True:
+        chunk = read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise InputTooLarge(errno.EFBIG, f"more than {limit} bytes from a pipe or stdin "
+                                "(save it to a file: files are mapped, not read)", name)
+
+
+@contextmanager
+def open_input(source, *, limit: int = STREAM_LIMIT):
+    """The one opener: the bytes of `source`, read-only, as cheaply as they can be had.
+
+    `source` is a path (str or PathLike), "-" for stdin, or bytes / bytearray / memoryview /
+    mmap (passed through; a memoryview as bytes). A regular file is memory-mapped (b"" when
+    empty), never read whole. A pipe, FIFO, socket or process substitution (`<(cat f)`) and
+    stdin are read to the end, at most `limit` bytes (InputTooLarge beyond). A directory or a
+    device (`/dev/zero`, a disk) is refused before anything is read. Errors are OSError with
+    the file name.
+    """
+    if isinstance(source, (bytes, bytearray, mmap.mmap)):
+        yield source
+        return
+    if isinstance(source, memoryview):
+        yield source.tobytes()
+        return
+    if source == "-":
+        yield _read_bounded(sys.stdin.buffer.read, limit, "<stdin>")
+        return
+    fd = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        mode = st.st_mode
+        if stat.S_ISREG(mode):
+            if st.st_size == 0:
+                yield b""
+                return
+            mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            try:
+                yield mm
+            finally:
+                mm.close()
+            return
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", os.fsdecode(source))
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            yield _read_bounded(lambda n: os.read(fd, n), limit, os.fsdecode(source))
+            return
+        what = "character device" if stat.S_ISCHR(mode) else "block device"
+        raise OSError(errno.EINVAL, f"not a regular file or a pipe ({what}): refused",
+                      os.fsdecode(source))
+    finally:
+        os.close(fd)
 
 
 class SessionSummary(namedtuple("SessionSummary", (

@@ -35,11 +35,13 @@ __all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_reco
 
 #: Kinds of spans that hold bytes directly (they never overlap; composites contain them).
 LEAF_KINDS = frozenset({
-    "u8", "u16", "u32", "u64", "i64", "bytes", "magic", "len", "tag", "bool", "variant", "text",
+    "u8", "u16", "u32", "u64", "i64", "f32", "f64", "bytes", "magic", "len", "tag", "bool",
+    "variant", "text",
     "trailing", "unparsed",
 })
 
-_INT_KINDS = {"B": "u8", "H": "u16", "I": "u32", "L": "u32", "Q": "u64", "q": "i64"}
+_INT_KINDS = {"B": "u8", "H": "u16", "I": "u32", "L": "u32", "Q": "u64", "q": "i64",
+              "f": "f32", "d": "f64"}
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 

@@ -20,17 +20,16 @@ import attrs
 
 from . import mv2 as mv2mod
 from . import schema
+from . import toc as toc_mod
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     iter_session_blocks,
-    parse_manifest,
-    parse_segment,
     snapshot_state_hash,
 )
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
-from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany, ReplayManifest
+from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
 from .stream import release, scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
@@ -90,8 +89,31 @@ RULES: dict[str, tuple[str, str, str]] = {
               "TOC manifest total_actions disagrees with the segment"),
     "RF506": ("manifest-version", ERROR, "TOC manifest version disagrees with the segment"),
     "RF507": ("no-live-segment", INFO, "the TOC manifest is None: no live replay segment"),
-    "RF508": ("stale-segment", INFO, "a valid segment the TOC does not point at"),
-    "RF509": ("manifest-unreadable", WARNING, "the TOC's replay manifest could not be located"),
+    "RF508": ("stale-segment", INFO,
+              "a valid segment the TOC does not point at (a stale save, or a copy inside a "
+              "frame's payload or elsewhere: the message says which)"),
+    "RF509": ("toc-undecodable", ERROR,
+              "the TOC does not decode in any layout memvid wrote: no replay manifest can be read"),
+    "RF510": ("footer-toc-hash", ERROR, "the footer's toc_hash is not BLAKE3 of the TOC bytes"),
+    "RF511": ("toc-checksum", ERROR,
+              "the TOC's toc_checksum is not BLAKE3 of the TOC with its last 32 bytes zeroed"),
+    "RF512": ("header-toc-checksum", WARNING,
+              "header bytes 48..80 differ from the TOC's toc_checksum (memvid does not check it)"),
+    "RF513": ("frame-checksum", ERROR,
+              "a frame's checksum is not BLAKE3 of its stored payload bytes"),
+    "RF514": ("frame-payload-range", ERROR,
+              "a frame's payload lies outside the data region between header and TOC"),
+}
+
+_ORIGIN_TEXT = {
+    "stale": "stale replay save",
+    "frame-payload": "segment copy inside a stored frame's payload",
+    "unreferenced": "segment bytes no save, frame or index accounts for (e.g. write-ahead log)",
+}
+
+_CHECK_CODES = {
+    "footer_toc_hash": "RF510", "toc_checksum": "RF511", "header_toc_checksum": "RF512",
+    "frame_checksum": "RF513", "frame_payload_range": "RF514",
 }
 
 _KIND_CODES = {
@@ -416,87 +438,78 @@ def _validate_active(b, out: _Collector) -> None:
                     "the last checkpoint")
 
 
-def _toc_manifest(data, layout: mv2mod.Mv2Layout) -> tuple[int, ReplayManifest | None] | None:
-    """(tag position, manifest or None) read structurally from the TOC tail, or None.
-
-    Tail: Option<ReplayManifest> | u64 task count + 24 bytes per task | updated_at u64 |
-    merkle_root [32] | toc_checksum [32]. A Some candidate must point at `MV2RPLY!` before
-    the TOC; the first consistent reading wins.
-    """
-    footer = layout.footer_pos
-    none_hit = None
-    for tasks in range(0, max(0, (footer - layout.footer_offset - 80) // 24) + 1):
-        count_pos = footer - 80 - 24 * tasks
-        if count_pos - 1 < layout.footer_offset:
-            break
-        if int.from_bytes(data[count_pos:count_pos + 8], "little") != tasks:
-            continue
-        some = count_pos - 33
-        if some >= layout.footer_offset and data[some] == 1:
-            m = parse_manifest(bytes(data[some + 1:some + 33]))
-            if (m.segment_offset + 8 <= layout.footer_offset
-                    and data[m.segment_offset:m.segment_offset + 8] == schema.SEGMENT_MAGIC):
-                return some, m
-        if none_hit is None and data[count_pos - 1] == 0:
-            none_hit = (count_pos - 1, None)
-    return none_hit
-
-
 def _validate_mv2(data, out: _Collector) -> None:
     try:
         layout = mv2mod.read_layout(data)
     except ValueError as exc:
         out.add("RF501", 0, min(len(data), 4096), "", str(exc))
         return
-    live = mv2mod.live_segment(data)
-    found = _toc_manifest(data, layout)
-    if live is not None:
-        seg_out = _Collector(base=live.offset)
-        _validate_segment(bytes(data[live.offset:live.offset + live.size]), seg_out)
-        out.items.extend(seg_out.items)
-    elif found is None:
-        out.add("RF509", layout.footer_offset, layout.toc_len, "toc.replay_manifest",
-                "no Option<ReplayManifest> could be read from the TOC tail")
-    elif found[1] is None:
-        out.add("RF507", found[0], 1, "toc.replay_manifest", "replay manifest is None")
-    else:
-        tag, m = found
-        seg_start = m.segment_offset
-        declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
-        seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
-        raw = bytes(data[seg_start:seg_end])
-        try:
-            seg = parse_segment(raw)
-        except ReplayFormatError as err:
-            out.add("RF502", tag, 33, "toc.replay_manifest",
-                    f"manifest points at {seg_start} (+{m.segment_size}), which does not "
-                    f"decode: {err}")
-            seg_out = _Collector(base=seg_start)
-            _validate_segment(raw, seg_out)
-            out.items.extend(seg_out.items)
+    try:
+        decoded = mv2mod.read_toc(data, layout)
+    except ReplayFormatError as err:
+        decoded = None
+        out.add("RF509", err.offset, 1, err.path, str(err).split(": ", 1)[-1])
+    for check in toc_mod.container_checks(data, layout.footer_offset, layout.footer_pos,
+                                          decoded):
+        if not check.ok:
+            what = "" if check.frame_id is None else f"frame {check.frame_id}: "
+            out.add(_CHECK_CODES[check.name], check.offset, check.length, check.path,
+                    f"{what}stored {check.actual}, the bytes give {check.expected}")
+    if decoded is None:
+        return
+    m = decoded.replay_manifest
+    live_at = None
+    if m is None:
+        tag = decoded.manifest_tag_pos
+        if tag is None:
+            out.add("RF507", decoded.start, 0, "toc",
+                    f"TOC layout {decoded.layout} has no replay manifest")
         else:
-            checks = (
-                ("RF503", "segment_size", 9, 8, m.segment_size, seg.total_size),
-                ("RF504", "session_count", 17, 4, m.session_count, len(seg.sessions)),
-                ("RF505", "total_actions", 21, 8, m.total_actions,
-                 sum(len(s.actions) for s in seg.sessions)),
-                ("RF506", "version", 29, 4, m.version, seg.version),
-            )
-            for code, field, rel, size, have, want in checks:
-                if have != want:
-                    out.add(code, tag + rel, size, f"toc.replay_manifest.{field}",
-                            f"manifest {field} {have} but the segment at {seg_start} "
-                            f"has {want}")
-    if live is not None:
-        live_at = live.offset
+            out.add("RF507", tag, 1, "toc.replay_manifest", "replay manifest is None")
     else:
-        live_at = found[1].segment_offset if found is not None and found[1] else None
+        live_at = _check_manifest(data, layout, decoded, m, out)
     for block in carve(data):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
-                    f"segment not pointed at by the TOC ({len(block.summaries)} session(s)"
-                    + (f", copy of the one at {block.duplicate_of})" if block.duplicate_of
-                       is not None else ")"))
+                    f"{_ORIGIN_TEXT.get(block.origin, 'segment')} not pointed at by the TOC"
+                    + (f" (frame {block.frame_id})" if block.frame_id is not None else "")
+                    + f": {len(block.summaries)} session(s)"
+                    + (f", same bytes as the block at {block.duplicate_of}"
+                       if block.duplicate_of is not None else ""))
+
+
+def _check_manifest(data, layout, decoded, m: dict, out: _Collector) -> int | None:
+    """The Some manifest against the segment it names; the segment's offset if one is there."""
+    tag = decoded.manifest_tag_pos
+    seg_start = m["segment_offset"]
+    err = mv2mod.manifest_target_error(data, layout, decoded, check_size=False)
+    if err is not None:
+        out.add("RF502", tag, 33, "toc.replay_manifest",
+                f"manifest names [{seg_start}, {seg_start + m['segment_size']}): {err.reason}")
+        return None
+    declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
+    seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
+    seg_out = _Collector(base=seg_start)
+    _validate_segment(bytes(data[seg_start:seg_end]), seg_out)
+    out.items.extend(seg_out.items)
+    try:
+        seg = scan_segment(data, seg_start, seg_end)
+    except ReplayFormatError as err:
+        out.add("RF502", tag, 33, "toc.replay_manifest",
+                f"manifest points at {seg_start} (+{m['segment_size']}), which does not "
+                f"decode: {err}")
+        return seg_start
+    checks = (
+        ("RF503", "segment_size", 9, 8, m["segment_size"], seg.total_size),
+        ("RF504", "session_count", 17, 4, m["session_count"], len(seg.sessions)),
+        ("RF505", "total_actions", 21, 8, m["total_actions"], seg.total_actions),
+        ("RF506", "version", 29, 4, m["version"], seg.version),
+    )
+    for code, field, rel, size, have, want in checks:
+        if have != want:
+            out.add(code, tag + rel, size, f"toc.replay_manifest.{field}",
+                    f"manifest {field} {have} but the segment at {seg_start} has {want}")
+    return seg_start
 
 
 def validate(data, *, kind: str | None = None) -> Report:

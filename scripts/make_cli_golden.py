@@ -181,7 +181,7 @@ def run_case(case: dict) -> dict:
     env = {**os.environ, **ENV}
     stdin = (ROOT / case["stdin"]).read_bytes() if case["stdin"] else b""
     proc = subprocess.run([sys.executable, "-c", ENTRY, *case["argv"]], cwd=ROOT,
-                          input=stdin, capture_output=True, env=env, timeout=300)
+                          input=stdin, capture_output=True, env=env, timeout=300, check=False)
     return {"exit": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
 
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from replayfmt import mv2 as mv2mod  # noqa: E402
 from replayfmt.codec import build_segment, parse_segment  # noqa: E402
 from replayfmt.model import OVERSIZE_HASH, Find, PutMany, ReplayAction  # noqa: E402
+from replayfmt.toc import with_toc  # noqa: E402
 from replayfmt.trace import trace_active_session, trace_segment  # noqa: E402
 
 _REAL = (ROOT / "fixtures" / "real",)
@@ -55,8 +56,8 @@ def u32(v: int) -> bytes:
     return struct.pack("<I", v)
 
 
-def fixtures() -> dict[str, tuple[bytes, str, str, list[str]]]:
-    """name -> (bytes, source, how, expected codes)."""
+def fixtures() -> dict[str, tuple[bytes, str, str, list[str], list | None]]:
+    """name -> (bytes, source, how, expected codes, expected [code, offset, path] or None)."""
     out = {}
     p01 = real("p01_basic_put_find/segment-0.bin")
     p09 = real("p09_auto_checkpoint_3/segment-0.bin")
@@ -66,8 +67,8 @@ def fixtures() -> dict[str, tuple[bytes, str, str, list[str]]]:
     src01, src09 = "p01_basic_put_find/segment-0.bin", "p09_auto_checkpoint_3/segment-0.bin"
     srca = "p09_auto_checkpoint_3/active-0.bin"
 
-    def add(name, data, src, how, codes):
-        out[name] = (data, src, how, codes)
+    def add(name, data, src, how, codes, at=None):
+        out[name] = (data, src, how, codes, at)
 
     def rebuilt(session, **changes):
         return build_segment([attrs.evolve(session, **changes)])
@@ -170,17 +171,58 @@ def fixtures() -> dict[str, tuple[bytes, str, str, list[str]]]:
     add("mv2_live_damaged.mv2", patch(m01, live.offset + inner.offset + 8, b"\xff"), srcm,
         "0xFF inside the live segment's actions[1].input_preview", ["RF502", "RF006"])
     tag = live.tag_pos
-    add("mv2_manifest_size.mv2", patch(m01, tag + 9, u64(live.size + 8)), srcm,
-        "manifest segment_size + 8", ["RF503"])
-    add("mv2_manifest_count.mv2", patch(m01, tag + 17, u32(2)), srcm,
-        "manifest session_count 2", ["RF504"])
-    add("mv2_manifest_actions.mv2", patch(m01, tag + 21, u64(7)), srcm,
-        "manifest total_actions 7", ["RF505"])
-    add("mv2_manifest_version.mv2", patch(m01, tag + 29, u32(2)), srcm, "manifest version 2",
-        ["RF506"])
-    footer = len(m01) - 56
-    add("mv2_manifest_lost.mv2", patch(patch(m01, tag, b"\x07"), footer - 80, u64(5)), srcm,
-        "manifest tag 7 and enrichment task count 5", ["RF509", "RF508"])
+    toc_start, footer = mv2mod.read_layout(m01).toc_range
+
+    def resealed(data: bytes) -> bytes:
+        """TOC bytes edited in place, then every checksum recomputed."""
+        return with_toc(data, data[toc_start:footer])
+
+    add("mv2_manifest_size.mv2", resealed(patch(m01, tag + 9, u64(live.size + 8))), srcm,
+        "manifest segment_size + 8, checksums recomputed", ["RF503"],
+        [["RF503", tag + 9, "toc.replay_manifest.segment_size"]])
+    add("mv2_manifest_count.mv2", resealed(patch(m01, tag + 17, u32(2))), srcm,
+        "manifest session_count 2, checksums recomputed", ["RF504"],
+        [["RF504", tag + 17, "toc.replay_manifest.session_count"]])
+    add("mv2_manifest_actions.mv2", resealed(patch(m01, tag + 21, u64(7))), srcm,
+        "manifest total_actions 7, checksums recomputed", ["RF505"],
+        [["RF505", tag + 21, "toc.replay_manifest.total_actions"]])
+    add("mv2_manifest_version.mv2", resealed(patch(m01, tag + 29, u32(2))), srcm,
+        "manifest version 2, checksums recomputed", ["RF506"],
+        [["RF506", tag + 29, "toc.replay_manifest.version"]])
+    add("mv2_manifest_lost.mv2", resealed(patch(patch(m01, tag, b"\x07"), footer - 80, u64(5))),
+        srcm, "manifest tag 7 and enrichment task count 5, checksums recomputed: the TOC "
+        "does not decode", ["RF509"], [["RF509", tag, "toc.replay_manifest"]])
+    add("mv2_manifest_moved.mv2", resealed(patch(m01, tag + 1, u64(live.offset + 1))), srcm,
+        "manifest segment_offset + 1, checksums recomputed (memvid: invalid replay segment "
+        "magic)", ["RF502", "RF508"],
+        [["RF502", tag, "toc.replay_manifest"], ["RF508", live.offset, ""]])
+    # -- container checksums (nothing recomputed) --
+    t = mv2mod.read_toc(m01)
+    uri = t.span("toc.frames[0].uri").offset + 1 + 8  # Option tag, length, then the text
+    add("mv2_toc_flip.mv2", patch(m01, uri, bytes([m01[uri] ^ 0x20])), srcm,
+        "one byte of frames[0].uri flipped (a letter's case: the TOC still decodes)",
+        ["RF510", "RF511"], [["RF510", footer + 16, "footer.toc_hash"],
+                             ["RF511", footer - 32, "toc.toc_checksum"]])
+    add("mv2_footer_hash_flip.mv2", patch(m01, footer + 16, bytes([m01[footer + 16] ^ 1])),
+        srcm, "first byte of the footer's toc_hash flipped (memvid: no valid commit footer)",
+        ["RF510"], [["RF510", footer + 16, "footer.toc_hash"]])
+    add("mv2_header_checksum_flip.mv2", patch(m01, 48, bytes([m01[48] ^ 1])), srcm,
+        "first byte of the header's toc_checksum copy flipped (memvid ignores it; "
+        "a warning, an error under --strict)", ["RF512"], [["RF512", 48, "header.toc_checksum"]])
+    m08 = real("p08_put_variants/mem.mv2")
+    t08 = mv2mod.read_toc(m08)
+    i, frame = next((i, f) for i, f in enumerate(t08.frames) if f.payload_length)
+    add("mv2_frame_payload.mv2", patch(m08, frame.payload_offset,
+                                       bytes([m08[frame.payload_offset] ^ 1])),
+        "p08_put_variants/mem.mv2", f"first payload byte of frame {frame.id} flipped",
+        ["RF513"], [["RF513", t08.span(f"toc.frames[{i}].checksum").offset,
+                     f"toc.frames[{i}].checksum"]])
+    po = t08.span(f"toc.frames[{i}].payload_offset")
+    s08, f08 = mv2mod.read_layout(m08).toc_range
+    moved = patch(m08, po.offset, u64(s08 - 4))  # runs 14 bytes into the TOC
+    add("mv2_frame_range.mv2", with_toc(moved, moved[s08:f08]), "p08_put_variants/mem.mv2",
+        f"frame {frame.id} payload_offset moved to 4 bytes before the TOC, checksums "
+        "recomputed", ["RF514"], [["RF514", po.offset, f"toc.frames[{i}].payload_offset"]])
     return out
 
 
@@ -188,9 +230,11 @@ def main(argv: list[str]) -> int:
     dest = Path(argv[1]) if len(argv) > 1 else ROOT / "fixtures" / "damaged"
     dest.mkdir(parents=True, exist_ok=True)
     manifest = {}
-    for name, (data, src, how, codes) in sorted(fixtures().items()):
+    for name, (data, src, how, codes, at) in sorted(fixtures().items()):
         (dest / name).write_bytes(data)
         manifest[name] = {"from": src, "how": how, "expect": codes}
+        if at is not None:
+            manifest[name]["expect_at"] = at
     (dest / "MANIFEST.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False)
                                         + "\n")
     print(f"wrote {len(manifest)} fixtures to {dest}")

@@ -22,8 +22,9 @@ if [ ! -x .venv/bin/python ]; then
     log "creating .venv with $("$PYTHON" --version 2>&1)"
     "$PYTHON" -m venv .venv || { log "error: '$PYTHON -m venv .venv' failed"; exit 1; }
 fi
-log "installing replayfmt[test,fuzz] into .venv"
-"${PIP[@]}" -e '.[test,fuzz]' || { log "error: pip could not install replayfmt"; exit 1; }
+log "installing replayfmt[test,fuzz,timeline,fleet] into .venv (timeline: pyarrow, duckdb;" \
+    "fleet: dask, distributed)"
+"${PIP[@]}" -e '.[test,fuzz,timeline,fleet]' || { log "error: pip could not install replayfmt"; exit 1; }
 if .venv/bin/python -c "import replayfmt._native" 2>/dev/null; then
     log "compiled fast path built (replayfmt._native, Cython + the C compiler)"
 elif [ "${CI:-}" = true ]; then

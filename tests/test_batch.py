@@ -48,7 +48,8 @@ def test_pool_results_match_serial_in_input_order(tmp_path):
     root = make_tree(tmp_path)
     serial, pooled = io.BytesIO(), io.BytesIO()
     r1 = batch.run(size_of, [str(root)], recursive=True, jobs=1, out=serial, progress=False)
-    r2 = batch.run(size_of, [str(root)], recursive=True, jobs=3, out=pooled, progress=False)
+    r2 = batch.run(size_of, [str(root)], recursive=True, jobs=3, out=pooled, progress=False,
+                   ordered=True)
     assert serial.getvalue() == pooled.getvalue()
     got = lines(pooled)
     assert [x["size"] for x in got] == [1, 2, 0, 3]
@@ -60,7 +61,8 @@ def test_a_failing_file_is_reported_and_the_rest_goes_on(tmp_path):
     root = make_tree(tmp_path)
     out = io.BytesIO()
     func = functools.partial(size_of, fail_on="two.bin")
-    result = batch.run(func, [str(root)], recursive=True, jobs=2, out=out, progress=False)
+    result = batch.run(func, [str(root)], recursive=True, jobs=2, out=out, progress=False,
+                       ordered=True)
     got = lines(out)
     assert got[1]["status"] == "error" and "cannot read" in got[1]["error"]
     assert len(got) == 4 and result.exit_status == 2

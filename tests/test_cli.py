@@ -89,7 +89,7 @@ def test_dump_readable_then_build_round_trips(tmp_path):
         src = GOLDEN / f"{name}.bin"
         readable = run("dump", src, "--format", "json").stdout
         (tmp_path / "x.json").write_bytes(readable)
-        out = tmp_path / "x.bin"
+        out = tmp_path / f"{name}.bin"  # outputs never replace an existing file
         proc = run("build", tmp_path / "x.json", "-o", out, *flags)
         assert proc.returncode == 0, proc.stderr
         assert out.read_bytes() == src.read_bytes()

@@ -45,19 +45,21 @@ def test_no_library_module_imports_the_command_line():
 
 def test_every_command_has_its_module_with_register_and_run():
     assert COMMANDS == ("info", "dump", "build", "diff", "hexmap", "validate", "carve",
-                        "sessions", "salvage", "fuzz")
+                        "sessions", "salvage", "timeline", "report", "fuzz")
     for name in COMMANDS:
         mod = __import__(f"replayfmt.cli.{name}", fromlist=["register", "run"])
         assert callable(mod.register) and callable(mod.run)
         args = cli.build_parser([name]).parse_args(
             [name] + {"diff": ["a", "b"], "build": ["x.json", "-o", "y"],
-                      "fuzz": ["--target", "t {file}"]}.get(name, ["f"]))
+                      "fuzz": ["--target", "t {file}"],
+                      "report": ["f", "-o", "r.html"]}.get(name, ["f"]))
         assert args.run is mod.run
 
 
 def test_library_defaults_the_command_line_repeats():
     from replayfmt import fuzz_target, hexmap
-    from replayfmt.cli import fuzz, hexmap as cli_hexmap
+    from replayfmt.cli import fuzz
+    from replayfmt.cli import hexmap as cli_hexmap
 
     assert cli_hexmap.RAW_LIMIT == hexmap.RAW_LIMIT
     assert fuzz.KINDS == fuzz_target.KINDS

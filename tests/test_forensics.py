@@ -92,15 +92,39 @@ def test_all_sessions_recovers_superseded_and_deleted():
 
 def test_deleted_session_after_manifest_cleared():
     # Deleting the only session writes a None manifest and leaves the segment: emulate by
-    # clearing the manifest tag of a real file (tag_pos from case.json; the 33 bytes become
-    # tag 0 + the rest unchanged is not a valid TOC, so rebuild the tail as a None manifest).
+    # rebuilding a real file's TOC with replay_manifest None (checksums recomputed).
+    from replayfmt import mv2 as mv2mod
+    from replayfmt import toc
+
     case = next(c for c in CASES if c.name == "p01_basic_put_find")
-    info = json.loads((case / "case.json").read_text())
-    data = bytearray((case / "mem.mv2").read_bytes())
-    tag = info["toc_manifest"]["tag_pos"]
-    data[tag] = 0
-    recs = all_sessions(bytes(data))
+    data = (case / "mem.mv2").read_bytes()
+    t = mv2mod.read_toc(data)
+    value = dict(t.value, replay_manifest=None)
+    cleared = toc.with_toc(data, t.schema.build(value))
+    recs = all_sessions(cleared)
     assert [r.status for r in recs] == ["deleted"]
+    # the same bytes with a TOC that does not decode prove no delete
+    broken = bytearray(data)
+    broken[t.manifest_tag_pos] = 0
+    assert [r.status for r in all_sessions(bytes(broken))] == ["stale"]
+
+
+def test_carve_origins_of_stored_copies():
+    blocks = carve(MAGIC_MV2.read_bytes())
+    assert [(b.offset, b.origin, b.frame_id) for b in blocks] == [
+        (9995, "unreferenced", None), (91259, "live", None), (91838, "frame-payload", 3)]
+    recs = all_sessions(MAGIC_MV2.read_bytes())
+    assert sorted(r.status for r in recs) == ["live", "unreferenced"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_carve_origins_match_the_cli_record(case):
+    info = json.loads((case / "case.json").read_text())
+    blocks = carve((case / "mem.mv2").read_bytes())
+    want = {s["offset"]: "live" if s["is_current"] else
+            ("stale" if s["origin"] == "replay_save" else "unreferenced")
+            for s in info["segments"]}
+    assert {b.offset: b.origin for b in blocks if b.kind == "segment"} == want
 
 
 @pytest.mark.parametrize("path", segment_files()[::3], ids=ids(segment_files()[::3]))

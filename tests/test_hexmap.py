@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from _real import active_files, ids, mv2_files, real_dir, segment_files
@@ -190,10 +191,11 @@ def _dump_dom(page, fragment, tmp_path) -> str:
            "--no-first-run", "--disable-background-networking", "--disable-component-update",
            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
            "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + fragment]
-    tmp = tmp_path / "chromium-tmp"  # Chromium's own temporary files go here, not to $TMPDIR
-    tmp.mkdir(exist_ok=True)
-    env = {**os.environ, "TMPDIR": str(tmp), "HOME": str(tmp_path / "profile")}
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    # Chromium's own temporary files go to a private TMPDIR, removed afterwards. A short path:
+    # its singleton socket must fit a unix socket address (108 bytes).
+    with tempfile.TemporaryDirectory(prefix="rf-chromium-") as tmp:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "TMPDIR": tmp})
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'data-ready="1"' in res.stdout, "the page script did not finish:\n" + res.stderr[-2000:]
     return res.stdout
@@ -234,7 +236,7 @@ def test_page_highlights_in_chromium(src, tmp_path):
     assert m, "no self-test result in the DOM"
     res = json.loads(htmlmod.unescape(m.group(1)))
     assert len(res["clicks"]) == len(hm.nodes) == len(res["hovers"])
-    for click, hover, node in zip(res["clicks"], res["hovers"], hm.nodes):
+    for click, hover, node in zip(res["clicks"], res["hovers"], hm.nodes, strict=True):
         want = [(node.offset, node.end)] if node.size else []
         assert click["selected"] == node.path
         assert _ranges(click["highlight"]) == want, f"click on {node.path} ({node.kind})"

@@ -51,10 +51,51 @@ def test_not_a_usable_mv2(data, kind, offset, path):
     assert (info.value.kind, info.value.offset, info.value.path) == (kind, offset, path)
 
 
-def test_manifest_pointing_at_a_damaged_segment_means_no_live_segment():
+def test_manifest_pointing_at_a_damaged_segment_is_an_error():
     case = next(c for c in real_cases() if c.name.startswith("p01"))
     data = bytearray((case / "mem.mv2").read_bytes())
     live = mv2.live_segment(bytes(data))
-    data[live.offset + 60] ^= 0xFF  # inside the session name: no longer decodes the same
-    again = mv2.live_segment(bytes(data))
-    assert again is None or again.segment != live.segment
+    data[live.offset + 60] ^= 0xFF  # inside the session name's length: no longer decodes
+    with pytest.raises(R.ReplayFormatError) as info:
+        mv2.live_segment(bytes(data))
+    assert live.offset <= info.value.offset < live.offset + live.size
+    assert info.value.path == "sessions[0].name"
+
+
+def _moved(data: bytes, delta: int) -> bytes:
+    """The file with the manifest's segment_offset moved by `delta` and every checksum
+    recomputed (what a careful forger would do)."""
+    from replayfmt import toc
+
+    lay = mv2.read_layout(data)
+    t = mv2.read_toc(data, lay)
+    tag = t.manifest_tag_pos
+    raw = bytearray(t.raw)
+    rel = tag + 1 - lay.footer_offset
+    old = int.from_bytes(raw[rel:rel + 8], "little")
+    raw[rel:rel + 8] = (old + delta).to_bytes(8, "little")
+    return toc.with_toc(data, bytes(raw))
+
+
+def test_moved_manifest_is_an_error_not_none():
+    case = next(c for c in real_cases() if c.name.startswith("p01"))
+    data = (case / "mem.mv2").read_bytes()
+    live = mv2.live_segment(data)
+    with pytest.raises(R.ReplayFormatError) as info:
+        mv2.live_segment(_moved(data, 1))
+    err = info.value
+    assert (err.kind, err.offset, err.path) == ("bad_magic", live.tag_pos + 1,
+                                                "toc.replay_manifest.segment_offset")
+    with pytest.raises(R.ReplayFormatError) as info:
+        mv2.live_segment(_moved(data, 10**9))
+    assert info.value.kind == "length_overflow"
+
+
+def test_live_segment_needs_a_decodable_toc():
+    case = next(c for c in real_cases() if c.name.startswith("p01"))
+    data = bytearray((case / "mem.mv2").read_bytes())
+    live = mv2.live_segment(bytes(data))
+    data[live.tag_pos] = 7
+    with pytest.raises(R.ReplayFormatError) as info:
+        mv2.live_segment(bytes(data))
+    assert (info.value.offset, info.value.path) == (live.tag_pos, "toc.replay_manifest")

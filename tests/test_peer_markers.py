@@ -11,16 +11,18 @@ import sys
 from conftest import ROOT
 
 
-def _pytest(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _pytest(base, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items()
             if k not in ("REPLAYFMT_SKIP_PEERS", "REPLAYFMT_MEMVID", "PYTEST_ADDOPTS")}
     full.update(env)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+    # --basetemp: the inner run's temporary dirs live in this test's, not in $TMPDIR.
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"--basetemp={base / 'inner'}", *args],
                           cwd=ROOT, env=full, capture_output=True, text=True, timeout=300)
 
 
 def test_missing_peer_fails_with_how_to_install(tmp_path):
-    res = _pytest("tests/test_peer.py::test_version",
+    res = _pytest(tmp_path, "tests/test_peer.py::test_version",
                   "tests/test_peer.py::test_missing_binary_message",
                   REPLAYFMT_MEMVID=str(tmp_path / "no-memvid"))
     assert res.returncode == 1, res.stdout
@@ -34,7 +36,7 @@ def test_missing_peer_fails_with_how_to_install(tmp_path):
 def test_switch_deselects_and_lists_what_was_not_run(tmp_path):
     for how in ({"REPLAYFMT_SKIP_PEERS": "memvid,chromium"}, {}):
         args = () if how else ("--skip-peers", "memvid")
-        res = _pytest("tests/test_peer.py", *args,
+        res = _pytest(tmp_path, "tests/test_peer.py", *args,
                       REPLAYFMT_MEMVID=str(tmp_path / "no-memvid"), **how)
         assert res.returncode == 0, res.stdout
         assert "1 passed, 6 deselected" in res.stdout
@@ -42,13 +44,13 @@ def test_switch_deselects_and_lists_what_was_not_run(tmp_path):
         assert "memvid (the memvid CLI): 6 test(s) not run: tests/test_peer.py (6)" in res.stdout
 
 
-def test_not_interop_deselects_every_peer_test():
-    res = _pytest("tests/test_peer.py", "-m", "not interop")
+def test_not_interop_deselects_every_peer_test(tmp_path):
+    res = _pytest(tmp_path, "tests/test_peer.py", "-m", "not interop")
     assert res.returncode == 0, res.stdout
     assert "1 passed, 6 deselected" in res.stdout
 
 
-def test_unknown_peer_is_a_usage_error():
-    res = _pytest("tests/test_peer.py", REPLAYFMT_SKIP_PEERS="memvid,npm")
+def test_unknown_peer_is_a_usage_error(tmp_path):
+    res = _pytest(tmp_path, "tests/test_peer.py", REPLAYFMT_SKIP_PEERS="memvid,npm")
     assert res.returncode == 4
     assert "unknown peer(s) npm" in res.stderr

@@ -54,6 +54,18 @@ def test_damaged_fixture_gives_exactly_its_codes(name):
         assert 0 <= d.offset <= report.size and d.offset + d.length <= report.size
 
 
+@pytest.mark.parametrize("name", sorted(n for n in MANIFEST if "expect_at" in MANIFEST[n]))
+def test_damaged_fixture_diagnostics_are_where_the_damage_is(name):
+    report = validate((DAMAGED / name).read_bytes())
+    got = sorted([d.code, d.offset, d.path] for d in report.diagnostics)
+    assert got == sorted(MANIFEST[name]["expect_at"])
+
+
+def test_header_checksum_copy_fails_only_under_strict():
+    report = validate((DAMAGED / "mv2_header_checksum_flip.mv2").read_bytes())
+    assert report.ok() and not report.ok(strict=True)
+
+
 def test_every_code_has_a_fixture():
     covered = set(REAL_CODES)
     for entry in MANIFEST.values():

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import sys
-
-from ._common import EXIT_OK, InputError, read_input, write_output
+from ._common import (
+    EXIT_OK,
+    InputError,
+    add_force_argument,
+    check_output,
+    read_input,
+    warn,
+    write_output,
+)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("build", help="JSON (either form) back to a segment or a sidecar")
     p.add_argument("input", metavar="INPUT.json", help="JSON file ('-': stdin)")
     p.add_argument("-o", "--output", required=True, help="output file ('-': stdout)")
+    add_force_argument(p)
     p.add_argument("--envelope", action="store_true",
                    help="write an MV2ACTIV active-session envelope (NAME.mv2.session)")
     p.set_defaults(run=run)
@@ -19,6 +26,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import orjson
 
+    check_output(args.output, inputs=[args.input], force=args.force)
     raw = read_input(args.input)
     try:
         value = orjson.loads(raw)
@@ -33,7 +41,7 @@ def run(args) -> int:
         raise InputError(str(exc)) from exc
     except (ValueError, TypeError) as exc:  # a model value out of range while building
         raise InputError(f"cannot build: {exc}") from exc
-    write_output(args.output, data)
+    write_output(args.output, data, inputs=[args.input], force=args.force)
     return EXIT_OK
 
 
@@ -63,6 +71,6 @@ def _build(args, value) -> bytes:
         rebuilt = parse_segment(data)
         for field in ("session_count", "total_size"):
             if getattr(obj, field) != getattr(rebuilt, field):
-                print(f"replayfmt: note: {field} {getattr(obj, field)} in the input was "
-                      f"recomputed as {getattr(rebuilt, field)}", file=sys.stderr)
+                warn(f"note: {field} {getattr(obj, field)} in the input was "
+                     f"recomputed as {getattr(rebuilt, field)}")
     return data

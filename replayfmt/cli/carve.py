@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from ._common import evidence, EXIT_OK, UsageError, add_batch_arguments, dumps, wants_batch, write_output
+from ._common import (
+    EXIT_OK,
+    UsageError,
+    add_batch_arguments,
+    add_force_argument,
+    dumps,
+    evidence,
+    run_batch,
+    say,
+    wants_batch,
+    write_output,
+)
 
 
 def register(subparsers) -> None:
@@ -16,21 +28,22 @@ def register(subparsers) -> None:
                     "marked live. The input is opened read-only (mmap).")
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="file to scan; several files or a directory: batch mode (JSON Lines)")
-    p.add_argument("--out", metavar="DIR", help="write each block's bytes into DIR")
+    p.add_argument("--out", metavar="DIR",
+                   help="write each block's bytes into DIR, as SOURCE-KIND-OFFSET[-live].bin "
+                        "or .session (an existing file is never replaced without --force)")
+    add_force_argument(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_batch_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from .. import batch
     from ..forensics import carve, carve_path
 
     if len(args.files) > 1 or wants_batch(args, args.files):
         if args.out:
             raise UsageError("--out needs single-file mode (batch mode writes JSON Lines)")
-        return batch.run(carve_path, args.files, recursive=args.recursive, jobs=args.jobs,
-                         progress=args.progress).exit_status
+        return run_batch(carve_path, args)
     args.file = args.files[0]
     with evidence(args.file) as data:
         blocks = carve(data)
@@ -40,10 +53,12 @@ def run(args) -> int:
                 out.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise UsageError(f"cannot create {out}: {exc.strerror or exc}") from exc
+            source = "stdin" if args.file == "-" else os.path.basename(args.file)
             for b in blocks:
                 ext = "bin" if b.kind == "segment" else "session"
-                name = f"{b.kind}-{b.offset:012d}{'-live' if b.live else ''}.{ext}"
-                write_output(str(out / name), bytes(data[b.offset:b.end]))
+                name = f"{source}-{b.kind}-{b.offset:012d}{'-live' if b.live else ''}.{ext}"
+                write_output(str(out / name), bytes(data[b.offset:b.end]), inputs=[args.file],
+                             force=args.force)
     if args.json:
         sys.stdout.buffer.write(dumps([b.to_json() for b in blocks]))
         return EXIT_OK
@@ -51,10 +66,10 @@ def run(args) -> int:
         flags = " live" if b.live else ""
         if b.duplicate_of is not None:
             flags += f" (same bytes as the block at {b.duplicate_of})"
-        print(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
+        say(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
         for s in b.summaries:
             name = "(unnamed)" if s["name"] is None else repr(s["name"])
-            print(f"    session {s['session_id']} {name}: {s['action_count']} action(s), "
-                  f"{s['checkpoint_count']} checkpoint(s)")
-    print(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
+            say(f"    session {s['session_id']} {name}: {s['action_count']} action(s), "
+                f"{s['checkpoint_count']} checkpoint(s)")
+    say(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
     return EXIT_OK

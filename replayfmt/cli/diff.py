@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_USAGE, InputError, UsageError, read_input
+from ._common import EXIT_USAGE, InputError, UsageError, read_input, warn, write_text
 
 
 def register(subparsers) -> None:
@@ -31,13 +31,13 @@ def run(args) -> int:
         try:
             records.append(ReplayFile(path, read_input(path)).record)
         except (ReplayFormatError, InputError, UsageError) as exc:
-            print(f"replayfmt: {path}: {exc}", file=sys.stderr)
+            warn(f"{path}: {exc}")
             return EXIT_USAGE
     d = diff_records(*records)
     if args.json:
         out = {"a": {"file": args.a}, "b": {"file": args.b}, **d.to_json()}
         sys.stdout.buffer.write(dumps(out))
     else:
-        sys.stdout.write(render_text(d, args.a, args.b))
+        write_text(render_text(d, args.a, args.b))
     sys.stdout.flush()
     return 0 if d.equal else 1

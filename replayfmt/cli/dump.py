@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
-from ._common import EXIT_OK, InputError, dumps, map_input, write_output
+from ._common import (
+    EXIT_OK,
+    InputError,
+    add_force_argument,
+    check_output,
+    dumps,
+    map_input,
+    write_output,
+)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("dump", help="a file's records as JSON")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
     p.add_argument("--format", choices=("memvid-json", "json"), default="memvid-json",
                    help="memvid-json: byte-identical to `memvid session view --format json`; "
                         "json: readable (hex hashes, internally tagged action types)")
     p.add_argument("--session", "-s", metavar="ID", help="only this session (UUID)")
     p.add_argument("-o", "--output", default="-", help="output file (default stdout)")
+    add_force_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from ..files import ReplayFile
 
+    check_output(args.output, inputs=[args.file], force=args.force)
+    out = {"inputs": [args.file], "force": args.force}
     loaded = ReplayFile(args.file, map_input(args.file), "head")
     if args.format == "memvid-json":
         # Straight from the bytes to memvid's JSON shapes: no model objects in between.
         if args.session:
-            write_output(args.output, loaded.session_memvid_json(args.session))
+            write_output(args.output, loaded.session_memvid_json(args.session), **out)
             return EXIT_OK
         value = loaded.memvid_json()
         if value is None:
             raise InputError(f"{args.file} holds no live replay segment")
-        write_output(args.output, dumps(value))
+        write_output(args.output, dumps(value), **out)
         return EXIT_OK
     if args.session:
         obj = loaded.find_session(args.session)
@@ -40,5 +51,5 @@ def run(args) -> int:
         raise InputError(f"{args.file} holds no live replay segment")
     from ..memvid_json import to_json
 
-    write_output(args.output, dumps(to_json(obj)))
+    write_output(args.output, dumps(to_json(obj)), **out)
     return EXIT_OK

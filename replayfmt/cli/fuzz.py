@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_BAD_INPUT, EXIT_OK, UsageError, read_input
+from ._common import EXIT_BAD_INPUT, EXIT_OK, UsageError, escape, kind_value, read_input, say
 
 KINDS = ("segment", "sidecar", "mv2")  # `fuzz_target.KINDS` (a test keeps them equal)
 
@@ -22,18 +22,21 @@ def register(sub) -> None:
     how.add_argument("--recipe", choices=("memvid",),
                      help="ready recipe: the real memvid CLI (sidecar: session end; segment or "
                           "mv2: session list/view)")
-    p.add_argument("--kind", choices=KINDS, default="segment",
+    p.add_argument("--kind", type=kind_value, choices=KINDS, default="segment",
                    help="what to generate: a replay segment, an MV2ACTIV sidecar or a whole "
                         ".mv2 (mv2 needs --seeds)")
-    p.add_argument("--runs", type=int, default=1000, metavar="N")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
-    p.add_argument("--out", default="fuzz-out", metavar="DIR")
+    p.add_argument("--runs", type=int, default=1000, metavar="N", help="inputs to run")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="random seed: the same seed gives the same inputs")
+    p.add_argument("--out", default="fuzz-out", metavar="DIR",
+                   help="directory for reproducers and JSON reports")
     p.add_argument("--compare", action="store_true",
                    help="also compare the target's verdict (and memvid JSON) with replayfmt's")
     p.add_argument("--lenient", action="store_true",
                    help="with --compare, judge like memvid's reference reader (version, "
                         "total_size and trailing bytes not checked) instead of strictly")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="per-run time limit; a run over it is a finding")
     p.add_argument("--ok-exit", default=None, metavar="CODES",
                    help="exit codes that are normal, comma-separated (default 0,1; memvid "
                         "recipe 0,1,4)")
@@ -73,16 +76,16 @@ def run(args) -> int:
         target.normal_exits = normal
 
     def progress(msg: str) -> None:
-        print(f"replayfmt fuzz: {msg}", file=sys.stderr)
+        print(f"replayfmt fuzz: {escape(msg)}", file=sys.stderr)
 
     camp = run_campaign(target, args.kind, runs=args.runs, seed=args.seed, out=args.out,
                         compare=args.compare, seeds=seeds,
                         minimise_budget=args.minimise_budget, lenient=args.lenient,
                         progress=progress)
-    print(f"{camp.runs} runs in {camp.seconds:.1f}s: {len(camp.crashes)} distinct crash(es), "
+    say(f"{camp.runs} runs in {camp.seconds:.1f}s: {len(camp.crashes)} distinct crash(es), "
           f"{len(camp.mismatches)} disagreement(s); accepted {camp.accepted}, "
           f"rejected {camp.rejected}; reports in {args.out}")
     for c in camp.crashes:
-        print(f"  {c.id}: {c.signature} (x{c.count}, first at run {c.run})")
+        say(f"  {c.id}: {c.signature} (x{c.count}, first at run {c.run})")
     findings = camp.crashes or (args.compare and camp.mismatches)
     return EXIT_BAD_INPUT if findings else EXIT_OK

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_BAD_INPUT, EXIT_OK, KINDS, InputError, read_input, write_output
+from ._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    KINDS,
+    InputError,
+    add_force_argument,
+    add_kind_argument,
+    check_output,
+    read_input,
+    warn,
+    write_output,
+    write_text,
+)
 
 RAW_LIMIT = 4096  # the library's default (`hexmap.RAW_LIMIT`; a test keeps them equal)
 
@@ -16,12 +28,14 @@ def register(subparsers) -> None:
                     "of a .mv2 to its field. Damaged input: what decoded, then the rest raw, "
                     "and exit 1.")
     p.add_argument("file", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
-    p.add_argument("--html", metavar="OUT.html",
-                   help="write a self-contained page (field tree beside the hex) instead of "
-                        "the terminal view")
+    p.add_argument("--html", nargs="?", const="", metavar="OUT.html",
+                   help="a self-contained page (field tree beside the hex) instead of the "
+                        "terminal view, written to OUT.html (or -o; default stdout)")
+    p.add_argument("-o", "--output", metavar="OUT.html",
+                   help="where the page goes (implies --html; '-': stdout)")
+    add_force_argument(p)
     p.add_argument("--json", action="store_true", help="the fields as JSON")
-    p.add_argument("--kind", choices=("auto", "segment", "active"), default="auto",
-                   help="read as this container regardless of the magic")
+    add_kind_argument(p)
     p.add_argument("--raw-limit", type=int, default=RAW_LIMIT, metavar="N",
                    help=f"raw bytes shown after the decoded part (default {RAW_LIMIT})")
     p.set_defaults(run=run)
@@ -31,6 +45,9 @@ def run(args) -> int:
     from ..hexmap import build_hexmap, error_text, hexmap_json, render_html, render_text
     from ..memvid_json import dumps
 
+    html_out = args.output or args.html or ("-" if args.html == "" else None)
+    if html_out:
+        check_output(html_out, inputs=[args.file], force=args.force)
     data = read_input(args.file)
     try:
         hm = build_hexmap(data, KINDS[args.kind])
@@ -38,16 +55,16 @@ def run(args) -> int:
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{args.file}: {exc}") from exc
-    if args.html:
+    if html_out:
         name = "stdin" if args.file == "-" else args.file
         page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
-        write_output(args.html, page.encode("utf-8"))
+        write_output(html_out, page.encode("utf-8"), inputs=[args.file], force=args.force)
     if args.json:
         sys.stdout.buffer.write(dumps(hexmap_json(hm)))
-    elif not args.html:
-        sys.stdout.write(render_text(hm, args.raw_limit))
+    elif not html_out:
+        write_text(render_text(hm, args.raw_limit))
     sys.stdout.flush()
     if hm.error is not None:
-        print(f"replayfmt: {args.file}: {error_text(hm)}", file=sys.stderr)
+        warn(f"{args.file}: {error_text(hm)}")
         return EXIT_BAD_INPUT
     return EXIT_OK

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from ._common import EXIT_BAD_INPUT, EXIT_OK, InputError, dumps, map_input
+from ._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_USAGE,
+    InputError,
+    UsageError,
+    dumps,
+    escape,
+    opened,
+    warn,
+)
 
 
 def register(subparsers) -> None:
@@ -26,7 +36,7 @@ def _when(secs: int | None) -> str:
     if secs is None:
         return "-"
     try:
-        stamp = datetime.fromtimestamp(secs, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        stamp = datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         stamp = "out of range"
     return f"{stamp} ({secs})"
@@ -38,7 +48,7 @@ _KINDS = {"segment": "replay segment (MV2RPLY!)",
 
 def info_text(info: dict) -> str:
     """`files.describe`'s dict as the terminal shows it."""
-    lines = [f"{info['file']}: {_KINDS[info['kind']]}, {info['size']} bytes"]
+    lines = [f"{escape(info['file'])}: {_KINDS[info['kind']]}, {info['size']} bytes"]
     if info["kind"] == "mv2":
         live = info["live_segment"]
         if live is None:
@@ -47,7 +57,7 @@ def info_text(info: dict) -> str:
             lines.append(f"  live segment at offset {live['offset']}, {live['size']} bytes "
                          f"(TOC manifest tag at {live['manifest_tag_offset']})")
         if info.get("sidecar"):
-            lines.append(f"  active session sidecar: {info['sidecar']}")
+            lines.append(f"  active session sidecar: {escape(info['sidecar'])}")
     if "segment" in info:
         seg = info["segment"]
         lines.append(f"  segment version {seg['version']}, {seg['session_count']} session(s), "
@@ -71,7 +81,7 @@ def info_text(info: dict) -> str:
         else:
             lines.append(f"    actions {s['action_count']}, "
                          f"checkpoints {s['checkpoint_count']}")
-    return "\n".join(lines) + "\n"
+    return escape("\n".join(lines) + "\n", newlines=True)
 
 
 def run(args) -> int:
@@ -82,15 +92,19 @@ def run(args) -> int:
     results = []
     for path in args.files:
         try:
-            loaded = ReplayFile(path, map_input(path), "head" if args.headers else "full")
+            with opened(path) as data:  # one file open at a time
+                info = describe(ReplayFile(path, data, "head" if args.headers else "full"))
         except (ReplayFormatError, InputError) as exc:
-            print(f"replayfmt: {path}: {exc}", file=sys.stderr)
-            status = EXIT_BAD_INPUT
+            warn(f"{path}: {exc}")
+            status = max(status, EXIT_BAD_INPUT)
             continue
-        info = describe(loaded)
+        except UsageError as exc:  # unreadable: say so, go on with the next file
+            warn(str(exc))
+            status = EXIT_USAGE
+            continue
         results.append(info)
         if not args.json:
-            sys.stdout.write(info_text(info))
+            sys.stdout.write(info_text(info))  # escaped
     if args.json and results:
         sys.stdout.buffer.write(dumps(results[0] if len(args.files) == 1 else results))
     return status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import evidence, EXIT_OK, UsageError, dumps
+from ._common import EXIT_OK, dumps, evidence, say
 
 
 def register(subparsers) -> None:
@@ -14,7 +14,8 @@ def register(subparsers) -> None:
                     "segment and envelope found in the file, live, superseded or deleted, "
                     "de-duplicated, with the blocks holding each (the memvid CLI only lists "
                     "the live segment's).")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE",
+                   help=".mv2, segment, sidecar or any bytes holding them ('-': stdin)")
     p.add_argument("--all", action="store_true", help="include superseded and deleted ones")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
@@ -34,8 +35,8 @@ def run(args) -> int:
         s = r.session
         name = "(unnamed)" if s.name is None else repr(s.name)
         where = ", ".join(f"{b.kind}@{b.offset}{'*' if b.live else ''}" for b in r.blocks)
-        print(f"{s.session_id} {r.status:<10} {name}: {len(s.actions)} action(s), "
-              f"{len(s.checkpoints)} checkpoint(s), created {s.created_secs}, "
-              f"ended {s.ended_secs}; in {where}")
-    print(f"{len(records)} session(s)")
+        say(f"{s.session_id} {r.status:<10} {name}: {len(s.actions)} action(s), "
+            f"{len(s.checkpoints)} checkpoint(s), created {s.created_secs}, "
+            f"ended {s.ended_secs}; in {where}")
+    say(f"{len(records)} session(s)")
     return EXIT_OK

@@ -11,8 +11,12 @@ from ._common import (
     KINDS,
     UsageError,
     add_batch_arguments,
+    add_kind_argument,
     dumps,
+    run_batch,
+    say,
     wants_batch,
+    warn,
 )
 
 
@@ -28,8 +32,7 @@ def register(subparsers) -> None:
     fmt.add_argument("--json", action="store_true", help="reports as JSON")
     fmt.add_argument("--sarif", action="store_true", help="SARIF 2.1.0")
     p.add_argument("--strict", action="store_true", help="warnings fail too")
-    p.add_argument("--kind", choices=("auto", "segment", "active", "mv2"), default="auto",
-                   help="read as this container regardless of the magic")
+    add_kind_argument(p)
     add_batch_arguments(p)
     p.set_defaults(run=run)
 
@@ -37,7 +40,6 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import functools
 
-    from .. import batch
     from ..forensics import open_evidence
     from ..validate import ERROR, INFO, WARNING, to_sarif, validate, validate_path
 
@@ -46,8 +48,7 @@ def run(args) -> int:
         if args.sarif:
             raise UsageError("--sarif needs single-file mode (batch mode writes JSON Lines)")
         func = functools.partial(validate_path, kind=kind, strict=args.strict)
-        return batch.run(func, args.files, recursive=args.recursive, jobs=args.jobs,
-                         progress=args.progress).exit_status
+        return run_batch(func, args)
     reports = []
     status = EXIT_OK
     for path in args.files:
@@ -55,7 +56,7 @@ def run(args) -> int:
             with open_evidence(path) as data:
                 report = validate(data, kind=kind)
         except OSError as exc:
-            print(f"replayfmt: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            warn(f"cannot read {path}: {exc.strerror or exc}")
             status = EXIT_USAGE
             continue
         report.file = path
@@ -69,8 +70,8 @@ def run(args) -> int:
     else:
         for r in reports:
             for d in r.diagnostics:
-                print(f"{r.file}: {d}")
+                say(f"{r.file}: {d}")
             counts = ", ".join(f"{len(r.of(s))} {s}(s)" for s in (ERROR, WARNING, INFO))
             verdict = "ok" if r.ok(args.strict) else "FAILED"
-            print(f"{r.file}: {r.kind}, {r.size} bytes: {counts}: {verdict}")
+            say(f"{r.file}: {r.kind}, {r.size} bytes: {counts}: {verdict}")
     return status
