@@ -26,7 +26,7 @@ _QQH = struct.Struct("<QQ32s")
 _q = struct.Struct("<q")
 _I = struct.Struct("<I")
 _H = struct.Struct("<32s")
-_VEC = [struct.Struct("<%dQ" % n) for n in range(64)]
+_VEC = [struct.Struct(f"<{n}Q") for n in range(64)]
 _new = object.__new__
 
 
@@ -63,13 +63,13 @@ def _u64s(b, p, e):
     p += 8
     if n > (e - p) // 8:
         raise DecodeError("count")
-    s = _VEC[n] if n < 64 else struct.Struct("<%dQ" % n)
+    s = _VEC[n] if n < 64 else struct.Struct(f"<{n}Q")
     return list(s.unpack_from(b, p)), p + 8 * n
 
 
 def _make(cls, setters, *values):
     o = _new(cls)
-    for f, v in zip(setters, values):
+    for f, v in zip(setters, values, strict=False):
         f(o, v)
     return o
 
@@ -232,7 +232,7 @@ def _put_str(out, s):
 def _put_u64s(out, lst):
     n = len(lst)
     out += _Q.pack(n)
-    out += (_VEC[n] if n < 64 else struct.Struct("<%dQ" % n)).pack(*lst)
+    out += (_VEC[n] if n < 64 else struct.Struct(f"<{n}Q")).pack(*lst)
 
 
 def build_session(s, out: bytearray) -> None:

@@ -17,8 +17,9 @@ list` vs `replayfmt info` / `replayfmt info --headers`, on a .mv2 made by the re
 Times are medians over --repeat runs; ratios to the hand-written codec are medians of the
 ratios within each repeat (the codecs run back to back). In-process times are CPU time
 (time.process_time) of this process; whole-process times are wall clock, and user+sys CPU
-and peak RSS of the child (/usr/bin/time). Every ratio compares numbers measured in the same run. The cyclic GC is
-paused during every bulk decode (replayfmt does it itself; the others get the same).
+and peak RSS of the child (/usr/bin/time). Every ratio compares numbers measured in the same run.
+The cyclic GC is paused during every bulk decode (replayfmt does it itself; the others get the
+same).
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ import handwritten  # noqa: E402
 import synth  # noqa: E402
 
 from replayfmt import _generated as G  # noqa: E402
+from replayfmt import _generated_model as GM  # noqa: E402
 from replayfmt import (  # noqa: E402
     codec,
-    reference,  # noqa: E402
+    oracle,  # noqa: E402
     schema,
 )
 from replayfmt.accel import native as N  # noqa: E402
@@ -89,7 +91,7 @@ def timed(fn, *args):
 # --- the codecs --------------------------------------------------------------------------
 
 def rf_parse(b):  # the generated Python (the pure path), on the same bytes as hand_parse
-    s, _ = G.parse_ReplaySession(b, 32, len(b))
+    s, _ = GM.parse_ReplaySession(b, 32, len(b))
     return s
 
 
@@ -149,7 +151,7 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
     use_construct = n <= construct_max
     if use_construct:
         container = schema.Segment.parse(b)
-        assert reference.to_model(schema.ReplaySession, container.sessions[0]) == hand
+        assert oracle.to_model(schema.ReplaySession, container.sessions[0]) == hand
     for _ in range(repeat):  # interleaved, so that a noisy neighbour hits every codec alike
         times["replayfmt", "parse"].append(timed(rf_parse, b)[0])
         times["hand-written", "parse"].append(timed(hand_parse, b)[0])
@@ -201,7 +203,8 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
         for op in ("parse", "build"):
             mine, ref = times[row["codec"], op], times["hand-written", op]
             if mine and ref:
-                row[f"{op}_vs_hand"] = statistics.median(a / b for a, b in zip(mine, ref))
+                pairs = zip(mine, ref, strict=False)
+                row[f"{op}_vs_hand"] = statistics.median(a / b for a, b in pairs)
     return out
 
 

@@ -30,7 +30,7 @@ __all__ = [
     "build_hexmap", "HexMap", "hexmap_json", "render_hexmap_text", "render_hexmap_html",
     "trace_segment", "trace_active_session", "Trace", "Span",
     "validate", "Report", "Diagnostic", "to_sarif",
-    "carve", "Block", "all_sessions", "SessionRecord", "salvage", "Salvage",
+    "carve", "CarvedBlock", "all_sessions", "SessionRecord", "salvage", "Salvage",
     "iter_sessions", "scan_segment", "SessionSummary", "run_batch",
 ]
 
@@ -58,7 +58,7 @@ _LAZY = {
     "Span": ("trace", "Span"),
     "validate": ("validate", "validate"), "Report": ("validate", "Report"),
     "Diagnostic": ("validate", "Diagnostic"), "to_sarif": ("validate", "to_sarif"),
-    "carve": ("forensics", "carve"), "Block": ("forensics", "Block"),
+    "carve": ("forensics", "carve"), "CarvedBlock": ("forensics", "CarvedBlock"),
     "all_sessions": ("forensics", "all_sessions"),
     "SessionRecord": ("forensics", "SessionRecord"), "salvage": ("forensics", "salvage"),
     "Salvage": ("forensics", "Salvage"),

@@ -93,3 +93,115 @@ class ReplayFormatError(ValueError):
 def _rebuild(kind, reason, offset, path, expected, actual):
     return ReplayFormatError(kind, reason, offset=offset, path=path, expected=expected,
                              actual=actual)
+
+
+# --- the one set of constructors ----------------------------------------------------------------
+# Every ReplayFormatError raised by the generated codec, the framing walker and trace is built
+# here, so one failure reads the same whichever reader met it.
+
+def truncated(offset: int, path: str, need: int, have: int, reason: str | None = None
+              ) -> ReplayFormatError:
+    """A fixed-size field (or a length prefix) of `need` bytes with only `have` left."""
+    return ReplayFormatError(
+        ErrorKind.TRUNCATED, reason or f"{need}-byte field runs past the end of its block",
+        offset=offset, path=path, expected=need, actual=max(0, have))
+
+
+def overflow(offset: int, path: str, n: int, left: int, what: str = "length",
+             min_size: int = 1) -> ReplayFormatError:
+    """A declared length or count `n` (at `offset`) larger than the `left` bytes after it can
+    hold, at `min_size` bytes per element."""
+    return ReplayFormatError(ErrorKind.LENGTH_OVERFLOW,
+                             f"declared {what} {n} exceeds the {left} bytes left",
+                             offset=offset, path=path, expected=f"<= {left // min_size}",
+                             actual=n)
+
+
+def block_overflow(offset: int, path: str, length: int, left: int) -> ReplayFormatError:
+    """A block's u64 length prefix larger than the bytes after it."""
+    return overflow(offset, path, length, left)
+
+
+def bad_magic(offset: int, path: str, expected: bytes, actual: bytes) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.BAD_MAGIC, "wrong magic", offset=offset, path=path,
+                             expected=expected, actual=actual)
+
+
+def unsupported_version(offset: int, actual: int, expected: int) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.UNSUPPORTED_VERSION, "unsupported segment version",
+                             offset=offset, path="version", expected=expected, actual=actual)
+
+
+def count_mismatch(offset: int, actual: int, expected: object, reason: str
+                   ) -> ReplayFormatError:
+    """The segment's session_count disagrees with the blocks that follow."""
+    return ReplayFormatError(ErrorKind.COUNT_MISMATCH, reason, offset=offset,
+                             path="session_count", expected=expected, actual=actual)
+
+
+def size_mismatch(offset: int, actual: int, expected: int) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.SIZE_MISMATCH,
+                             "total_size disagrees with the sessions' bytes", offset=offset,
+                             path="total_size", expected=expected, actual=actual)
+
+
+def trailing(offset: int, path: str, n: int, what: str) -> ReplayFormatError:
+    """`n` bytes after the `what` (a record, the last session, the envelope)."""
+    return ReplayFormatError(ErrorKind.TRAILING_BYTES, f"{n} bytes after the {what}",
+                             offset=offset, path=path, expected=0, actual=n)
+
+
+def invalid_utf8(offset: int, path: str, reason: str) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.INVALID_UTF8, f"invalid UTF-8 ({reason})",
+                             offset=offset, path=path)
+
+
+def invalid_tag(offset: int, path: str, tag: int) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.INVALID_TAG, "Option tag is not 0 or 1", offset=offset,
+                             path=path, expected="0 or 1", actual=tag)
+
+
+def invalid_bool(offset: int, path: str, byte: int) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.INVALID_BOOL, "bool byte is not 0 or 1", offset=offset,
+                             path=path, expected="0 or 1", actual=byte)
+
+
+def unknown_variant(offset: int, path: str, index: int, count: int) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.UNKNOWN_VARIANT, "unknown variant index", offset=offset,
+                             path=path, expected=f"0..{count - 1}", actual=index)
+
+
+def bad_uuid_length(offset: int, path: str, n: int) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.BAD_UUID_LENGTH, "Uuid length is not 16", offset=offset,
+                             path=path, expected=16, actual=n)
+
+
+def duplicate_key(offset: int, path: str, key: object) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.DUPLICATE_KEY, "repeated map key", offset=offset,
+                             path=path, actual=key)
+
+
+def not_mv2(actual: bytes, magic: bytes, truncated: bool) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.TRUNCATED if truncated else ErrorKind.BAD_MAGIC,
+                             "not a .mv2 file (no MV2\\0 header)", offset=0,
+                             path="header.magic", expected=magic, actual=actual)
+
+
+def no_footer(offset: int, magic: bytes, actual: bytes) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.BAD_MAGIC, "no MV2FOOT! footer at the end of the file",
+                             offset=offset, path="footer.magic", expected=magic, actual=actual)
+
+
+def toc_overflow(offset: int, toc_len: int, left: int) -> ReplayFormatError:
+    return ReplayFormatError(ErrorKind.LENGTH_OVERFLOW, "TOC length exceeds the file",
+                             offset=offset, path="footer.toc_len", expected=f"<= {left}",
+                             actual=toc_len)
+
+
+def truncated_in(p: int, e: int, fields) -> ReplayFormatError:
+    """The first of `fields` ((offset from p, size, path), ...) read together that runs past
+    e: what a field-by-field reader reports for a fused read that does not fit."""
+    for rel, size, path in fields:
+        if p + rel + size > e:
+            return truncated(p + rel, path, size, e - (p + rel))
+    raise AssertionError("the fields fit")

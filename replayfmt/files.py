@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import orjson
 
 from . import _generated as G
+from . import framing
 from . import mv2 as mv2mod
 from .codec import (
-    _parse_in_block,
     bulk,
     parse_active_session,
     parse_envelope,
@@ -51,13 +51,9 @@ def dumps(value) -> bytes:
 
 def detect_kind(data: bytes) -> str:
     """'segment', 'active_session' or 'mv2' from the leading magic; InputError otherwise."""
-    head = bytes(data[:8])
-    if head == G.SEGMENT_MAGIC:
-        return "segment"
-    if head == G.ACTIVE_MAGIC:
-        return "active_session"
-    if head[:4] == G.MV2_MAGIC:
-        return "mv2"
+    kind = framing.sniff(data)
+    if kind is not None:
+        return kind
     raise InputError("not a replay segment (MV2RPLY!), active-session envelope (MV2ACTIV) "
                      "or .mv2 file (MV2\\0)")
 
@@ -152,7 +148,7 @@ class ReplayFile:
         with bulk():
             if self.kind == "active_session":
                 return parse_envelope(self.data, G.json_ActiveSession)["session"]
-            return _parse_in_block(G.json_ReplaySession, self.data, summary.offset,
+            return framing.in_block(G.json_ReplaySession, self.data, summary.offset,
                                    summary.offset + summary.length,
                                    f"sessions[{summary.index}]", "session")
 
@@ -163,7 +159,7 @@ class ReplayFile:
                 return parse_envelope(self.data, G.json_ActiveSession)
             if self.scan is None:
                 return None
-            sessions = [_parse_in_block(G.json_ReplaySession, self.data, s.offset,
+            sessions = [framing.in_block(G.json_ReplaySession, self.data, s.offset,
                                         s.offset + s.length, f"sessions[{s.index}]", "session")
                         for s in self.scan.sessions]
         return {"version": self.scan.version, "session_count": self.scan.session_count,
@@ -172,27 +168,12 @@ class ReplayFile:
 
 # --- info ------------------------------------------------------------------------------------
 
-def session_summary(s: ReplaySession | SessionSummary) -> dict:
-    if isinstance(s, SessionSummary):
-        action_count, checkpoint_count = s.action_count, s.checkpoint_count
-        counts = None if s.actions_by_type is None else dict(s.actions_by_type)
-    else:
-        counts = {}
-        for a in s.actions:
-            name = a.action_type.DISPLAY
-            counts[name] = counts.get(name, 0) + 1
-        action_count, checkpoint_count = len(s.actions), len(s.checkpoints)
-    out = {
-        "session_id": str(s.session_id),
-        "name": s.name,
-        "created_secs": s.created_secs,
-        "ended_secs": s.ended_secs,
-        "action_count": action_count,
-        "checkpoint_count": checkpoint_count,
-        "actions_by_type": counts,
-    }
-    if counts is None:
-        del out["actions_by_type"]
+def session_summary(s: SessionSummary) -> dict:
+    """What `info --json` shows of a session: the listing fields and, unless the listing
+    stopped before the actions, the counts by type."""
+    out = s.listing()
+    if s.actions_by_type is not None:
+        out["actions_by_type"] = dict(s.actions_by_type)
     return out
 
 

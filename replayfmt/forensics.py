@@ -22,44 +22,45 @@ from typing import Any
 
 import attrs
 
-from .accel import G
+from . import errors as E
+from . import framing, schema
 from . import mv2 as mv2mod
-from . import schema
+from .accel import G
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     SEGMENT_HEADER_SIZE,
     build_active_session,
     build_segment,
     build_session,
+    bulk,
     parse_active_session,
     parse_segment,
 )
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .model import ActiveSession, ReplayConfig, ReplaySession
-from .stream import release, scan_segment
+from .scan import SegmentScan, SessionSummary, release, scan_segment
 from .trace import decode_field
 
 __all__ = [
-    "Block", "carve", "SessionRecord", "all_sessions",
+    "CarvedBlock", "carve", "SessionRecord", "all_sessions",
     "SalvagedSession", "Salvage", "salvage", "salvage_session_block", "open_evidence",
     "carve_path",
 ]
 
 _U64 = struct.Struct("<Q")
-_U32 = struct.Struct("<I")
 _MIN_SESSION = G.MIN_SIZE["ReplaySession"]
 
 
 # --- carve -----------------------------------------------------------------------------------
 
 @attrs.define
-class Block:
+class CarvedBlock:
     """A segment or envelope found in the input.
 
     kind: "segment" or "active_session"; offset, size: where its bytes are; live: the `.mv2`
     TOC manifest points at it (always False outside a `.mv2`, and for envelopes); summaries:
-    per session, what `session list` shows (id, name, times, counts), read while checking;
+    a `scan.SessionSummary` per session, read while checking;
     sha256 of its bytes; duplicate_of: offset of an earlier block with identical bytes, else
     None; origin (in a `.mv2` whose TOC decodes, else None): "live" (the TOC manifest names
     it), "frame-payload" (it lies inside a stored frame's payload: `frame_id`), "stale" (a
@@ -74,7 +75,7 @@ class Block:
     offset: int
     size: int
     live: bool
-    summaries: list[dict]
+    summaries: list[SessionSummary]
     sha256: str = ""
     duplicate_of: int | None = None
     origin: str | None = None
@@ -106,13 +107,9 @@ class Block:
         return {
             "kind": self.kind, "offset": self.offset, "size": self.size, "live": self.live,
             "sha256": self.sha256, "duplicate_of": self.duplicate_of,
-            "origin": self.origin, "frame_id": self.frame_id, "sessions": self.summaries,
+            "origin": self.origin, "frame_id": self.frame_id,
+            "sessions": [s.listing() for s in self.summaries],
         }
-
-
-def _summary(session_id, name, created, ended, actions: int, checkpoints: int) -> dict:
-    return {"session_id": str(session_id), "name": name, "created_secs": created,
-            "ended_secs": ended, "action_count": actions, "checkpoint_count": checkpoints}
 
 
 def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
@@ -127,30 +124,32 @@ def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
     return digest.hexdigest()
 
 
-def _segment_candidate(data, o: int, n: int) -> Block | None:
-    if n - o < SEGMENT_HEADER_SIZE:
+def _segment_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None:
+    head = framing.segment_fields(data, o)
+    if head is None:
         return None
-    version, count, total = struct.unpack_from("<IIQ", data, o + 8)
+    count, total = head.session_count, head.total_size
     # Cheap rejections before decoding anything: the declared size must fit and hold the count.
     if total < SEGMENT_HEADER_SIZE or o + total > n:
         return None
     if count * (8 + _MIN_SESSION) > total - SEGMENT_HEADER_SIZE:
         return None
-    if count and _U64.unpack_from(data, o + SEGMENT_HEADER_SIZE)[0] > total - 32:
+    if count and framing.first_block_length(data, o) > total - 32:
         return None
-    try:  # every byte checked exactly as parse_segment does, no record built
-        scan = scan_segment(data, o, o + total)
-    except ReplayFormatError:
-        return None
-    summaries = [_summary(s.session_id, s.name, s.created_secs, s.ended_secs, s.action_count,
-                          s.checkpoint_count) for s in scan.sessions]
-    return Block("segment", o, total, False, summaries, _sha256(data, o, o + total), data=data)
+    if checked is not None and (checked.offset, checked.size) == (o, total):
+        scan = checked  # already checked by the caller, every byte
+    else:
+        try:  # every byte checked exactly as parse_segment does, no record built
+            scan = scan_segment(data, o, o + total)
+        except ReplayFormatError:
+            return None
+    return CarvedBlock("segment", o, total, False, list(scan.sessions), data=data)
 
 
-def _active_candidate(data, o: int, n: int) -> Block | None:
-    if n - o < ENVELOPE_HEADER_SIZE:
+def _active_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None:
+    length = framing.envelope_length(data, o)
+    if length is None:
         return None
-    (length,) = _U64.unpack_from(data, o + 8)
     if length < G.MIN_SIZE["ActiveSession"] or o + ENVELOPE_HEADER_SIZE + length > n:
         return None
     stop = o + ENVELOPE_HEADER_SIZE + length
@@ -158,11 +157,8 @@ def _active_candidate(data, o: int, n: int) -> Block | None:
         act = parse_active_session(bytes(data[o:stop]))
     except ReplayFormatError:
         return None
-    s = act.session
-    summary = _summary(s.session_id, s.name, s.created_secs, s.ended_secs, len(s.actions),
-                       len(s.checkpoints))
-    return Block("active_session", o, stop - o, False, [summary], _sha256(data, o, stop),
-                 data=data)
+    summary = SessionSummary.of(act.session, 0, o + ENVELOPE_HEADER_SIZE, length)
+    return CarvedBlock("active_session", o, stop - o, False, [summary], data=data)
 
 
 def _find_all(data, magic: bytes, chunk: int = 1 << 24):
@@ -178,7 +174,8 @@ def _find_all(data, magic: bytes, chunk: int = 1 << 24):
         release(data, pos, min(n, pos + chunk))
 
 
-def carve(data) -> list[Block]:
+def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
+          ) -> list[CarvedBlock]:
     """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
 
     Blocks are in offset order. A magic string counts only when the bytes from it fully decode
@@ -186,23 +183,34 @@ def carve(data) -> list[Block]:
     that starts inside an accepted block is that block's content. Identical blocks are all
     reported, later ones with `duplicate_of`. In a `.mv2`, exactly the segment the TOC manifest
     points at is `live`.
+
+    `checked`: a segment the caller has already checked whole (its `scan.SegmentScan`): its
+    bytes are not checked again. `digests=False`: sha256 only for blocks that share their size
+    with another (enough for `duplicate_of`; the others keep sha256 "").
     """
     n = len(data)
     candidates = []
     for magic, kind in ((schema.SEGMENT_MAGIC, "segment"), (schema.ACTIVE_MAGIC, "active")):
         candidates.extend((pos, kind) for pos in _find_all(data, magic))
     candidates.sort()
-    blocks: list[Block] = []
+    blocks: list[CarvedBlock] = []
     covered = 0
     for o, kind in candidates:
         if o < covered:
             continue
-        block = (_segment_candidate if kind == "segment" else _active_candidate)(data, o, n)
+        block = (_segment_candidate if kind == "segment" else _active_candidate)(data, o, n,
+                                                                                  checked)
         if block is not None:
             blocks.append(block)
             covered = block.end
+    sizes: dict[int, int] = {}
+    for b in blocks:
+        sizes[b.size] = sizes.get(b.size, 0) + 1
     first_by_hash: dict[str, int] = {}
     for b in blocks:
+        if not digests and sizes[b.size] == 1:
+            continue
+        b.sha256 = _sha256(data, b.offset, b.end)
         b.duplicate_of = first_by_hash.setdefault(b.sha256, b.offset)
         if b.duplicate_of == b.offset:
             b.duplicate_of = None
@@ -227,9 +235,9 @@ def _ranges(value, out: list) -> list:
     return out
 
 
-def _origins(data, blocks: list[Block]) -> None:
+def _origins(data, blocks: list[CarvedBlock]) -> None:
     """Set `live`, `origin` and `frame_id` of blocks carved from a `.mv2` (module docstring
-    of Block); left None when the TOC does not decode (nothing can then be proven)."""
+    of CarvedBlock); left None when the TOC does not decode (nothing can then be proven)."""
     try:
         layout = mv2mod.read_layout(data)
         toc = mv2mod.read_toc(data, layout)
@@ -268,25 +276,22 @@ class SessionRecord:
     manifest was cleared after its last segment), "superseded" (a later save wrote a segment
     without it, as the memvid CLI does on every `session end`), "stale" (in the last save, which
     the TOC no longer names, for no reason the file shows), or "frame-payload" / "unreferenced"
-    (only in copies that are not replay saves: see `Block.origin`).
+    (only in copies that are not replay saves: see `CarvedBlock.origin`).
     """
 
     session: ReplaySession
-    blocks: list[Block]
+    blocks: list[CarvedBlock]
     status: str
 
     def to_json(self) -> dict:
-        s = self.session
         return {
-            "session_id": str(s.session_id), "name": s.name, "created_secs": s.created_secs,
-            "ended_secs": s.ended_secs, "action_count": len(s.actions),
-            "checkpoint_count": len(s.checkpoints), "status": self.status,
+            **SessionSummary.of(self.session).listing(), "status": self.status,
             "blocks": [{"kind": b.kind, "offset": b.offset, "size": b.size, "live": b.live}
                        for b in self.blocks],
         }
 
 
-def all_sessions(data, blocks: list[Block] | None = None) -> list[SessionRecord]:
+def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionRecord]:
     """Every session in every carved block, de-duplicated, ordered by creation time.
 
     Only replay saves count as saves (blocks of origin live or stale, or any segment outside a
@@ -364,67 +369,75 @@ class SalvagedSession:
     checkpoint_spans: list[tuple[int, int]] = attrs.Factory(list)
 
 
-def _fields(node) -> dict[str, Any]:
-    return {sub.name: sub.subcon for sub in node.subcons}
+_SESSION_FIELDS = [(sub.name, sub.subcon) for sub in schema.ReplaySession.subcons]
+_RECORD_NAMES = {id(node): name for name, node in schema.RECORDS.items()}
 
 
-_SESSION_FIELDS = _fields(schema.ReplaySession)
+def _record_list(node) -> str | None:
+    """The record name when `node` is a Vec of schema records (decoded one record at a time)."""
+    if isinstance(node, schema.Vec):
+        return _RECORD_NAMES.get(id(node.subcon))
+    return None
 
 
 def salvage_session_block(data, start: int, stop: int, path: str = "") -> SalvagedSession | None:
-    """Decode a ReplaySession in data[start:stop] record by record, keeping all before damage.
+    """Decode a ReplaySession in data[start:stop] field by field in the schema's order, its
+    record lists record by record with the generated parsers, keeping all before damage.
 
-    None when not even the session's head (id, name, created, ended) decodes.
+    None when not even the fields before the first record list (id, name, created, ended)
+    decode. Fields after the damage keep the model's defaults.
     """
-    head = {}
-    p = start
-    try:
-        for name in ("session_id", "name", "created_secs", "ended_secs"):
-            head[name], p = decode_field(_SESSION_FIELDS[name], data, p, stop, _join(path, name))
-    except ReplayFormatError:
-        return None
-    lists: dict[str, list] = {"checkpoints": [], "actions": []}
-    spans: dict[str, list] = {"checkpoints": [], "actions": []}
-    declared: dict[str, int | None] = {"checkpoints": None, "actions": None}
-    parsers = {"checkpoints": G.parse_Checkpoint, "actions": G.parse_ReplayAction}
+    from .accel import GM
+
+    values: dict[str, Any] = {}
+    spans: dict[str, list] = {}
+    declared: dict[str, int] = {}
     error = None
-    for name in ("checkpoints", "actions"):
-        if stop - p < 8:
-            error = ReplayFormatError(K.TRUNCATED, "8-byte count runs past the end", offset=p,
-                                      path=_join(path, name), expected=8, actual=stop - p)
-            break
-        (count,) = _U64.unpack_from(data, p)
-        declared[name] = count
-        p += 8
-        parse = parsers[name]
-        for i in range(count):  # each record takes >= 90 bytes, so this ends with the bytes
-            try:
-                value, q = parse(data, p, stop)
-            except ReplayFormatError as err:
-                error = err.prefix(f"[{i}]").prefix(_join(path, name))
+    p = start
+    lists_reached = False
+    with bulk():
+        for name, node in _SESSION_FIELDS:
+            where = _join(path, name)
+            record = _record_list(node)
+            if record is None:
+                try:
+                    values[name], p = decode_field(node, data, p, stop, where)
+                except ReplayFormatError as err:
+                    if not lists_reached:
+                        return None
+                    error = err
+                    break
+                continue
+            lists_reached = True
+            if stop - p < 8:
+                error = E.truncated(p, where, 8, stop - p, "8-byte count runs past the end")
                 break
-            lists[name].append(value)
-            spans[name].append((p, q))
-            p = q
-        if error is not None:
-            break
-    metadata: dict = {}
-    version = schema.SEGMENT_VERSION
-    if error is None:
-        try:
-            metadata, p = decode_field(_SESSION_FIELDS["metadata"], data, p, stop,
-                                       _join(path, "metadata"))
-            version, p = decode_field(_SESSION_FIELDS["version"], data, p, stop,
-                                      _join(path, "version"))
-        except ReplayFormatError as err:
-            error, metadata, version = err, {}, schema.SEGMENT_VERSION
-    session = ReplaySession(session_id=head["session_id"], name=head["name"],
-                            created_secs=head["created_secs"], ended_secs=head["ended_secs"],
-                            checkpoints=lists["checkpoints"], actions=lists["actions"],
-                            metadata=metadata, version=version)
+            (count,) = _U64.unpack_from(data, p)
+            declared[name] = count
+            p += 8
+            parse = getattr(GM, f"parse_{record}")
+            items, at = values.setdefault(name, []), spans.setdefault(name, [])
+            for i in range(count):  # each record takes >= its minimum size: bounded by bytes
+                try:
+                    value, q = parse(data, p, stop)
+                except ReplayFormatError as err:
+                    error = err.prefix(f"[{i}]").prefix(where)
+                    break
+                items.append(value)
+                at.append((p, q))
+                p = q
+            if error is not None:
+                break
+        if error is not None:  # fields after the record lists keep their defaults
+            tail = False
+            for name, node in _SESSION_FIELDS:
+                if tail and _record_list(node) is None:
+                    values.pop(name, None)
+                tail = tail or _record_list(node) is not None
+        session = ReplaySession(**values)
     return SalvagedSession(session, error is None, start, p,
-                           declared["checkpoints"], declared["actions"], error,
-                           spans["actions"], spans["checkpoints"])
+                           declared.get("checkpoints"), declared.get("actions"), error,
+                           spans.get("actions", []), spans.get("checkpoints", []))
 
 
 def _join(prefix: str, name: str) -> str:
@@ -500,14 +513,8 @@ def salvage(data, kind: str | None = None) -> Salvage:
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
-        if head == schema.ACTIVE_MAGIC:
-            kind = "active_session"
-        elif head == schema.SEGMENT_MAGIC or (len(head) < 8
-                                              and schema.SEGMENT_MAGIC.startswith(head)):
-            kind = "segment"
-        elif len(head) < 8 and schema.ACTIVE_MAGIC.startswith(head):
-            kind = "active_session"
-        else:
+        kind = framing.sniff(data, "prefix")
+        if kind not in (framing.SEGMENT, framing.SIDECAR):
             raise ReplayFormatError(K.BAD_MAGIC, "neither MV2RPLY! nor MV2ACTIV (pass kind=)",
                                     offset=0, path="magic", actual=head)
     if kind == "active_session":
@@ -522,7 +529,7 @@ def _salvage_segment(data, n: int) -> Salvage:
         err = ReplayFormatError(K.TRUNCATED, "shorter than the 24-byte segment header", offset=0,
                                 path="", expected=SEGMENT_HEADER_SIZE, actual=n)
         return Salvage("segment", [], [], False, 0, n, n, [err])
-    _, count, _ = struct.unpack_from("<IIQ", data, 8)
+    count = framing.segment_fields(data).session_count
     p = SEGMENT_HEADER_SIZE
     decoded = SEGMENT_HEADER_SIZE
     for i in range(count):
@@ -534,7 +541,7 @@ def _salvage_segment(data, n: int) -> Salvage:
                     f"session_count is {count} but the data ends after {i}", offset=p,
                     path=where, expected=count, actual=i))
             break
-        (length,) = _U64.unpack_from(data, p)
+        length = framing.declared_length(data, p)
         start = p + 8
         stop = min(start + length, n) if length <= n else n
         got = salvage_session_block(data, start, stop, where)
@@ -574,7 +581,7 @@ def _salvage_active(data, n: int) -> Salvage:
         err = ReplayFormatError(K.TRUNCATED, "shorter than the 16-byte envelope header",
                                 offset=0, path="", expected=ENVELOPE_HEADER_SIZE, actual=n)
         return Salvage("active_session", [], [], False, 0, n, n, [err])
-    (length,) = _U64.unpack_from(data, 8)
+    length = framing.envelope_length(data)
     start = ENVELOPE_HEADER_SIZE
     stop = min(start + length, n) if length <= n else n
     got = salvage_session_block(data, start, stop, "session")

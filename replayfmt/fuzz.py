@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import attrs
 
+from . import framing, schema
 from . import model as M
-from . import schema
 from .codec import build_active_session, build_segment, parse_active_session, parse_segment
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
@@ -36,16 +36,12 @@ __all__ = [
 
 SEGMENT_MAGIC = schema.SEGMENT_MAGIC
 ACTIVE_MAGIC = schema.ACTIVE_MAGIC
-MAGICS = (SEGMENT_MAGIC, ACTIVE_MAGIC, b"MV2\x00", b"MV2FOOT!", b"MVSK")
+MAGICS = (SEGMENT_MAGIC, ACTIVE_MAGIC, schema.MV2_MAGIC, schema.MV2_FOOTER_MAGIC, b"MVSK")
 INTERESTING_U64 = (0, 1, 7, 8, 15, 16, 17, 24, 90, 124, 250, 251, 255, 256, 2**16 - 1, 2**16,
                    2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**62, 2**63 - 1, 2**63, 2**64 - 1)
 INTERESTING_U32 = (0, 1, 7, 8, 9, 255, 256, 2**16, 2**31 - 1, 2**31, 2**32 - 1)
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
-
-# Fewest bytes one element takes (what the decoder checks a count against).
-_MIN = {"u64": 8, "checkpoints": 90, "actions": 124, "metadata": 16}
-
 
 class Field(NamedTuple):
     """One decoded field: where it is and what it is.
@@ -63,6 +59,10 @@ class Field(NamedTuple):
     path: str
     need: int = 0
 
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
 
 class Malformed(NamedTuple):
     data: bytes
@@ -73,141 +73,52 @@ class Malformed(NamedTuple):
 
 # --- field map -------------------------------------------------------------------------------
 
-class _Walker:
-    """Recursive descent over valid bytes, recording fields in decode order."""
-
-    def __init__(self, b: bytes):
-        self.b = b
-        self.p = 0
-        self.out: list[Field] = []
-
-    def f(self, size, kind, path, need=0):
-        self.out.append(Field(self.p, size, kind, path, need))
-        self.p += size
-
-    def u64(self):
-        return _U64.unpack_from(self.b, self.p)[0]
-
-    def string(self, path):
-        n = self.u64()
-        self.f(8, "len", path, self.p + 8 + n)
-        self.f(n, "str", path)
-
-    def u64_vec(self, path):
-        n = self.u64()
-        self.f(8, "count", path, self.p + 8 + 8 * n)
-        for i in range(n):
-            self.f(8, "u64", f"{path}[{i}]")
-
-    def option(self, path, body):
-        tag = self.b[self.p]
-        self.f(1, "tag", path)
-        if tag == 1:
-            body(path)
-
-    def snapshot(self, path):
-        self.f(8, "u64", path + ".frame_count")
-        self.u64_vec(path + ".frame_ids")
-        self.option(path + ".lex_index_hash", lambda q: self.f(32, "hash", q))
-        self.option(path + ".vec_index_hash", lambda q: self.f(32, "hash", q))
-        self.f(8, "u64", path + ".wal_sequence")
-        self.f(8, "u64", path + ".generation")
-
-    def checkpoint(self, path):
-        self.f(8, "u64", path + ".id")
-        self.f(8, "u64", path + ".at_sequence")
-        self.f(8, "i64", path + ".timestamp_secs")
-        self.f(32, "hash", path + ".state_hash")
-        self.snapshot(path + ".snapshot")
-
-    def action(self, path):
-        self.f(8, "u64", path + ".sequence")
-        self.f(8, "i64", path + ".timestamp_secs")
-        v = _U32.unpack_from(self.b, self.p)[0]
-        self.f(4, "variant", path + ".action_type")
-        at = f"{path}.action_type.{M.VARIANTS[v].VARIANT}"
-        if v in (0, 4, 5, 6):
-            self.f(8, "u64", at + "." + attrs.fields(M.VARIANTS[v])[0].name)
-        elif v == 1:
-            self.u64_vec(at + ".frame_ids")
-            self.f(8, "u64", at + ".count")
-        elif v == 2:
-            self.string(at + ".query")
-            self.string(at + ".mode")
-            self.f(8, "u64", at + ".result_count")
-        elif v == 3:
-            for name in ("query", "provider", "model"):
-                self.string(f"{at}.{name}")
-        else:
-            self.string(at + ".name")
-            self.f(32, "hash", at + ".args_hash")
-        self.f(32, "hash", path + ".input_hash")
-        self.f(32, "hash", path + ".output_hash")
-        self.string(path + ".input_preview")
-        self.string(path + ".output_preview")
-        self.u64_vec(path + ".affected_frames")
-        self.f(8, "u64", path + ".duration_ms")
-
-    def vec(self, path, what, body):
-        n = self.u64()
-        self.f(8, "count", path, self.p + 8 + _MIN[what] * n)
-        for i in range(n):
-            body(f"{path}[{i}]")
-
-    def session(self, path):
-        pre = path + "." if path else ""
-        self.f(8, "uuid_len", pre + "session_id")
-        self.f(16, "uuid", pre + "session_id")
-        self.option(pre + "name", self.string)
-        self.f(8, "i64", pre + "created_secs")
-        self.option(pre + "ended_secs", lambda q: self.f(8, "i64", q))
-        self.vec(pre + "checkpoints", "checkpoints", self.checkpoint)
-        self.vec(pre + "actions", "actions", self.action)
-        n = self.u64()
-        self.f(8, "count", pre + "metadata", self.p + 8 + 16 * n)
-        for i in range(n):
-            self.string(f"{pre}metadata[{i}].key")
-            self.string(f"{pre}metadata[{i}].value")
-        self.f(4, "u32", pre + "version")
-
-    def active(self):
-        self.session("session")
-        self.f(8, "u64", "next_checkpoint_id")
-        self.f(8, "u64", "actions_since_checkpoint")
-        self.f(8, "u64", "config.auto_checkpoint_interval")
-        self.option("config.max_actions_per_session", lambda q: self.f(8, "u64", q))
-        self.f(1, "bool", "config.auto_record")
+#: trace's leaf kinds -> field-map kinds (lengths and bytes are told apart by their holder).
+_KINDS = {"magic": "magic", "u32": "u32", "u64": "u64", "i64": "i64", "tag": "tag",
+          "bool": "bool", "variant": "variant", "text": "str"}
+_LEN_KINDS = {"string": "len", "vec": "count", "map": "count", "uuid": "uuid_len"}
+_HEADER_KINDS = {"version": "version", "session_count": "session_count",
+                 "total_size": "total_size"}
 
 
 def detect(data) -> str | None:
-    """'segment' or 'active' from the leading magic, else None."""
-    head = bytes(data[:8])
-    return {SEGMENT_MAGIC: "segment", ACTIVE_MAGIC: "active"}.get(head)
+    """'segment' or 'active' from the leading magic (`framing.sniff`), else None."""
+    return {framing.SEGMENT: "segment", framing.SIDECAR: "active"}.get(framing.sniff(data))
 
 
 def field_map(data) -> list[Field]:
-    """Every field of a valid segment or envelope, in decode order (offsets absolute).
+    """Every field of a valid segment or envelope, in decode order (offsets absolute): the
+    leaves of its trace (`trace`), named for aiming corruptions.
 
-    The input must parse (call parse_segment / parse_active_session first); the walk trusts it.
+    The input must parse (call parse_segment / parse_active_session first).
     """
+    from .trace import trace_active_session, trace_segment
+
     b = bytes(data)
-    w = _Walker(b)
-    if detect(b) == "segment":
-        w.f(8, "magic", "magic")
-        w.f(4, "version", "version")
-        count = _U32.unpack_from(b, w.p)[0]
-        w.f(4, "session_count", "session_count")
-        w.f(8, "total_size", "total_size")
-        for i in range(count):
-            w.f(8, "block_len", f"sessions[{i}]", w.p + 8 + w.u64())
-            w.session(f"sessions[{i}]")
-    elif detect(b) == "active":
-        w.f(8, "magic", "magic")
-        w.f(8, "block_len", "length", 16 + w.u64())
-        w.active()
-    else:
+    kind = detect(b)
+    if kind is None:
         raise ValueError("not a segment or active-session envelope")
-    return w.out
+    t = (trace_segment if kind == "segment" else trace_active_session)(b)
+    if t.error is not None:
+        raise t.error
+    holders: dict[str, str] = {}  # path -> kind of the innermost composite opened at it
+    out: list[Field] = []
+    for s in t.fields:
+        if not s.is_leaf:
+            holders[s.path] = s.kind
+            continue
+        if s.kind == "len":
+            what = _LEN_KINDS.get(holders.get(s.path), "block_len")
+            need = s.end + s.value * s.unit if what != "uuid_len" else 0
+            out.append(Field(s.offset, s.size, what, s.path, need))
+        elif s.kind == "bytes":
+            what = "uuid" if holders.get(s.path) == "uuid" else "hash"
+            out.append(Field(s.offset, s.size, what, s.path))
+        elif kind == "segment" and s.path in _HEADER_KINDS:
+            out.append(Field(s.offset, s.size, _HEADER_KINDS[s.path], s.path))
+        else:
+            out.append(Field(s.offset, s.size, _KINDS[s.kind], s.path))
+    return out
 
 
 # --- corruption with a known outcome ---------------------------------------------------------
@@ -224,6 +135,11 @@ def _block_of(fields: list[Field], off: int) -> Field:
     raise LookupError(off)
 
 
+def _at(fields: list[Field], kind: str) -> Field:
+    """The (first) field of this kind: header fields are found in the map, not by offset."""
+    return next(f for f in fields if f.kind == kind)
+
+
 def _put_u64(b: bytearray, off: int, value: int) -> None:
     b[off:off + 8] = _U64.pack(value)
 
@@ -232,7 +148,8 @@ def _resize_block(b: bytearray, fields: list[Field], blk: Field, delta: int) -> 
     """Fix the length prefix of `blk` (and total_size) after its block changed by delta bytes."""
     _put_u64(b, blk.offset, _U64.unpack_from(b, blk.offset)[0] + delta)
     if detect(b) == "segment":
-        _put_u64(b, 16, _U64.unpack_from(b, 16)[0] + delta)
+        total = _at(fields, "total_size").offset
+        _put_u64(b, total, _U64.unpack_from(b, total)[0] + delta)
 
 
 def _first_failing(fields: list[Field], blk: Field, cut: int) -> tuple[str, int]:
@@ -268,17 +185,19 @@ def _truncate_raw(b, fields, rng):
     """Cut the file itself (lengths not fixed up): the outermost check that fails wins."""
     cut = rng.randrange(len(b))
     if detect(b) == "active":
-        if cut < 8:
-            return Malformed(b[:cut], K.TRUNCATED, 0, f"file cut at {cut}")
-        if cut < 16:
-            return Malformed(b[:cut], K.TRUNCATED, 8, f"file cut at {cut}")
-        return Malformed(b[:cut], K.LENGTH_OVERFLOW, 8, f"file cut at {cut}")
+        magic, length = fields[0], fields[1]
+        if cut < magic.end:
+            return Malformed(b[:cut], K.TRUNCATED, magic.offset, f"file cut at {cut}")
+        if cut < length.end:
+            return Malformed(b[:cut], K.TRUNCATED, length.offset, f"file cut at {cut}")
+        return Malformed(b[:cut], K.LENGTH_OVERFLOW, length.offset, f"file cut at {cut}")
     for f in fields[:4]:
         if cut < f.offset + f.size:
             return Malformed(b[:cut], K.TRUNCATED, f.offset, f"file cut at {cut} in {f.path}")
     for blk in _blocks(fields):
         if cut == blk.offset:
-            return Malformed(b[:cut], K.COUNT_MISMATCH, 12, f"file cut before {blk.path}")
+            return Malformed(b[:cut], K.COUNT_MISMATCH, _at(fields, "session_count").offset,
+                             f"file cut before {blk.path}")
         if cut < blk.offset + 8:
             return Malformed(b[:cut], K.TRUNCATED, blk.offset, f"file cut in {blk.path} length")
         if cut < blk.need:
@@ -322,22 +241,24 @@ def _bad_utf8(b, fields, rng):
 
 def _count_mismatch(b, fields, rng):
     out = bytearray(b)
-    n = _U32.unpack_from(b, 12)[0]
+    at = _at(fields, "session_count").offset
+    n = _U32.unpack_from(b, at)[0]
     if n and rng.random() < 0.5:
         # Fewer sessions declared than present, and total_size still covers them all.
-        out[12:16] = _U32.pack(rng.randrange(n))
-        return Malformed(bytes(out), K.COUNT_MISMATCH, 12, "session_count lowered")
-    out[12:16] = _U32.pack(rng.randrange(n + 1, n + 3) if rng.random() < 0.5 else 2**32 - 1)
-    return Malformed(bytes(out), K.COUNT_MISMATCH, 12, "session_count raised")
+        out[at:at + 4] = _U32.pack(rng.randrange(n))
+        return Malformed(bytes(out), K.COUNT_MISMATCH, at, "session_count lowered")
+    out[at:at + 4] = _U32.pack(rng.randrange(n + 1, n + 3) if rng.random() < 0.5 else 2**32 - 1)
+    return Malformed(bytes(out), K.COUNT_MISMATCH, at, "session_count raised")
 
 
 def _size_mismatch(b, fields, rng):
     out = bytearray(b)
-    total = _U64.unpack_from(b, 16)[0]
+    at = _at(fields, "total_size").offset
+    total = _U64.unpack_from(b, at)[0]
     value = rng.choice([v for v in (0, 24, total - 1, total + 1, 2**62, 2**64 - 1)
                         if 0 <= v < 2**64 and v != total])
-    _put_u64(out, 16, value)
-    return Malformed(bytes(out), K.SIZE_MISMATCH, 16, f"total_size {value}")
+    _put_u64(out, at, value)
+    return Malformed(bytes(out), K.SIZE_MISMATCH, at, f"total_size {value}")
 
 
 def _trailing(b, fields, rng):
@@ -354,12 +275,14 @@ def _trailing(b, fields, rng):
 def _bad_header(b, fields, rng):
     out = bytearray(b)
     if rng.random() < 0.5:
-        out[rng.randrange(8)] ^= 1 << rng.randrange(8)
-        return Malformed(bytes(out), K.BAD_MAGIC, 0, "magic bit flipped")
+        magic = _at(fields, "magic")
+        out[magic.offset + rng.randrange(magic.size)] ^= 1 << rng.randrange(8)
+        return Malformed(bytes(out), K.BAD_MAGIC, magic.offset, "magic bit flipped")
     if detect(b) == "active":
         return _length_bomb(b, fields, rng)
-    out[8:12] = _U32.pack(rng.choice((0, 2, 2**32 - 1)))
-    return Malformed(bytes(out), K.UNSUPPORTED_VERSION, 8, "version changed")
+    at = _at(fields, "version").offset
+    out[at:at + 4] = _U32.pack(rng.choice((0, 2, 2**32 - 1)))
+    return Malformed(bytes(out), K.UNSUPPORTED_VERSION, at, "version changed")
 
 
 MALFORMATIONS = {
@@ -410,8 +333,8 @@ def malform(data, rng: random.Random, how: str | None = None) -> Malformed:
 # --- model-level mutation ---------------------------------------------------------------------
 
 _INT_RANGES = {"u32": (0, M.U32_MAX), "u64": (0, M.U64_MAX), "i64": (M.I64_MIN, M.I64_MAX)}
-_STRANGE = ("", "\x00", "\ufffd", "MV2RPLY!", "MV2ACTIV", "é", "日本", "\U0001f600\u200d",
-            "\u202e", "a" * 513, "\n\t\r")
+_STRANGE = ("", "\x00", "\ufffd", SEGMENT_MAGIC.decode(), ACTIVE_MAGIC.decode(), "é", "日本",
+            "\U0001f600\u200d", "\u202e", "a" * 513, "\n\t\r")
 
 
 def _int_kind(value_holder, name: str) -> str:

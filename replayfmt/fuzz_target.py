@@ -31,8 +31,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import attrs
 
@@ -248,39 +249,39 @@ class MemvidRecipe:
 
 # --- replayfmt's side ------------------------------------------------------------------------
 
-def _reference_segment(data: bytes) -> M.Segment:
-    """Read a segment the way memvid's reference reader does: magic and every declared
-    session checked; version, total_size and bytes after each record not checked."""
-    from .accel import G
-    from .codec import iter_session_blocks
-    header, _ = G.parse_SegmentHeader(data, 0, len(data))
+def _as_memvid_segment(data: bytes) -> M.Segment:
+    """Read a segment the way memvid's own reader does: magic and every declared
+    session checked; version, total_size and bytes after each record not checked (the
+    framing walker's lenient policy)."""
+    from .accel import GM
+    from .framing import Policy, segment_blocks, segment_header
+    lenient = Policy(lenient=True)
+    header = segment_header(data, policy=lenient)
     sessions = []
-    for i, start, stop in iter_session_blocks(data, header.session_count):
+    for i, start, stop in segment_blocks(data, policy=lenient, header=header):
         try:
-            sessions.append(G.parse_ReplaySession(data, start, stop)[0])
+            sessions.append(GM.parse_ReplaySession(data, start, stop)[0])
         except ReplayFormatError as err:
-            raise err.prefix(f"sessions[{i}]")
+            raise err.prefix(f"sessions[{i}]") from None
     return M.Segment(header.version, header.session_count, header.total_size, sessions)
 
 
-def _reference_active(data: bytes) -> M.ActiveSession:
+def _as_memvid_active(data: bytes) -> M.ActiveSession:
     """An envelope as memvid reads it: bytes after the declared length are not checked."""
-    from .accel import G
-    from .codec import _block_length
-    if data[:8] != b"MV2ACTIV":
-        return parse_active_session(data)  # raises the magic error
-    length = _block_length(data, 8, len(data), "length")
-    return G.parse_ActiveSession(data, 16, 16 + length)[0]
+    from .accel import GM
+    from .framing import envelope_block
+    start, stop = envelope_block(data)
+    return GM.parse_ActiveSession(data, start, stop)[0]
 
 
 def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):
     """(accepted, value or None, error or None) by replayfmt's strict parsers, or with
-    `lenient` by the reference reader's rules (see `_reference_segment`)."""
+    `lenient` by memvid's own reader's rules (see `_as_memvid_segment`)."""
     try:
         if kind == "segment":
-            return True, (_reference_segment(data) if lenient else parse_segment(data)), None
+            return True, (_as_memvid_segment(data) if lenient else parse_segment(data)), None
         if kind == "sidecar":
-            return True, (_reference_active(data) if lenient else
+            return True, (_as_memvid_active(data) if lenient else
                           parse_active_session(data)), None
         from .mv2 import live_segment
         live = live_segment(data)
@@ -292,12 +293,13 @@ def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):
 
 
 def _summaries(sessions, *, with_end=True) -> list[dict]:
+    from .scan import SessionSummary
+
     out = []
     for s in sessions:
-        d = {"session_id": str(s.session_id), "name": s.name, "created_secs": s.created_secs,
-             "action_count": len(s.actions), "checkpoint_count": len(s.checkpoints)}
-        if with_end:
-            d["ended_secs"] = s.ended_secs
+        d = SessionSummary.of(s).listing()
+        if not with_end:
+            del d["ended_secs"]
         out.append(d)
     return out
 
@@ -470,8 +472,8 @@ def run_campaign(target, kind: str, *, runs: int, seed: int = 0, out: Path | str
     """Run `runs` inputs through `target`; write crashes/ and summary.json under `out`.
 
     With `compare`, replayfmt judges what the target actually reads (`target.effective`, e.g.
-    the zero-padded segment slot of the memvid recipe), strictly or, with `lenient`, by the
-    reference reader's rules (version, total_size and trailing bytes unchecked).
+    the zero-padded segment slot of the memvid recipe), strictly or, with `lenient`, by
+    memvid's own reader's rules (version, total_size and trailing bytes unchecked).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from . import schema
+from . import framing
 from .errors import ReplayFormatError
 from .trace import Span, Trace, trace_active_session, trace_segment
 
@@ -99,12 +99,8 @@ class HexMap:
 # --- building --------------------------------------------------------------------------------
 
 def _kind_of(data: bytes) -> str:
-    head = bytes(data[:8])
-    if head == schema.ACTIVE_MAGIC:
-        return "active_session"
-    if head[:4] == schema.MV2_MAGIC:
-        return "mv2"
-    return "segment"  # a damaged or foreign magic is reported by the segment trace
+    # a damaged or foreign magic is reported by the segment trace
+    return framing.sniff(data) or framing.SEGMENT
 
 
 def build_hexmap(data, kind: str | None = None) -> HexMap:

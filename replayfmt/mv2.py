@@ -4,20 +4,20 @@ The TOC is decoded forward from footer_offset (`toc.decode_toc`, every layout me
 the live segment is the one its `replay_manifest` names, and nothing else: a TOC that does not
 decode, or a manifest naming bytes that are not a segment, is a ReplayFormatError with offset
 and path. A manifest of None (or a layout without one) means no live segment. Session records
-are not decoded here: the live segment is checked with `stream.scan_segment` (every byte
+are not decoded here: the live segment is checked with `scan.scan_segment` (every byte
 checked, no action built) and decoded only on request. Whether the manifest's counts agree
 with the segment is `validate`'s question, not a reason to look elsewhere.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import TYPE_CHECKING
 
 from . import _generated as G
 from .codec import parse_segment
 from .errors import ErrorKind, ReplayFormatError
-from .stream import SegmentScan, scan_segment
+from .framing import MV2, MV2_FOOTER_SIZE, MV2_HEADER_SIZE, SEGMENT, Mv2Layout, read_layout, sniff
+from .scan import SegmentScan, scan_segment
 from .toc import DecodedToc, decode_toc
 
 if TYPE_CHECKING:
@@ -26,64 +26,12 @@ if TYPE_CHECKING:
 __all__ = ["is_mv2", "Mv2Layout", "read_layout", "read_toc", "find_live_segment",
            "LiveSegment", "live_segment"]
 
-FOOTER_SIZE = G.SIZE["Mv2Footer"]  # 56
-HEADER_SIZE = 4096
+FOOTER_SIZE = MV2_FOOTER_SIZE  # 56
+HEADER_SIZE = MV2_HEADER_SIZE  # 4096
 
 
 def is_mv2(data) -> bool:
-    return bytes(data[:4]) == G.MV2_MAGIC
-
-
-class Mv2Layout(namedtuple("Mv2Layout", "size footer_offset footer_pos toc_len generation")):
-    """Where the parts of a `.mv2` file are: size, footer_offset (header bytes 8..16: where
-    the TOC starts), footer_pos (where the 56-byte footer starts), toc_len, generation.
-    (A named tuple, not attrs: locating segments does not import the model layer.)"""
-
-    __slots__ = ()
-
-    @property
-    def toc_range(self) -> tuple[int, int]:
-        return self.footer_offset, self.footer_pos
-
-
-def read_layout(data) -> Mv2Layout:
-    """Header and footer of a `.mv2`.
-
-    Raises ReplayFormatError (a ValueError) with the offset and path of the part that is
-    missing or wrong, so every entry point gives a value or that one error.
-    """
-    size = len(data)
-    if size < 4 or not is_mv2(data):
-        kind = ErrorKind.TRUNCATED if size < 4 else ErrorKind.BAD_MAGIC
-        raise ReplayFormatError(kind, "not a .mv2 file (no MV2\\0 header)", offset=0,
-                                path="header.magic", expected=G.MV2_MAGIC,
-                                actual=bytes(data[:4]))
-    header, _ = _prefixed(G.json_Mv2Header, data, 0, min(size, G.SIZE["Mv2Header"]), "header")
-    footer_pos = size - FOOTER_SIZE
-    if footer_pos < G.SIZE["Mv2Header"] or bytes(data[footer_pos:footer_pos + 8]) != \
-            G.MV2_FOOTER_MAGIC:
-        raise ReplayFormatError(ErrorKind.BAD_MAGIC, "no MV2FOOT! footer at the end of the file",
-                                offset=max(footer_pos, 0), path="footer.magic",
-                                expected=G.MV2_FOOTER_MAGIC,
-                                actual=bytes(data[max(footer_pos, 0):footer_pos + 8]))
-    footer, _ = _prefixed(G.json_Mv2Footer, data, footer_pos, size, "footer")
-    footer_offset = header["footer_offset"]
-    toc_len = footer["toc_len"]
-    if not 0 <= footer_offset <= footer_pos or footer_pos - footer_offset != toc_len:
-        # Trust the footer's toc_len when the header disagrees (e.g. a torn header write).
-        footer_offset = footer_pos - toc_len
-        if footer_offset < 0:
-            raise ReplayFormatError(ErrorKind.LENGTH_OVERFLOW, "TOC length exceeds the file",
-                                    offset=footer_pos + 8, path="footer.toc_len",
-                                    expected=f"<= {footer_pos}", actual=toc_len)
-    return Mv2Layout(size, footer_offset, footer_pos, toc_len, footer["generation"])
-
-
-def _prefixed(parse, data, start, end, part):
-    try:
-        return parse(data, start, end)
-    except ReplayFormatError as err:
-        raise err.prefix(part)
+    return sniff(data) == MV2
 
 
 def read_toc(data, layout: Mv2Layout | None = None) -> DecodedToc:
@@ -147,7 +95,7 @@ def manifest_target_error(data, layout: Mv2Layout, toc: DecodedToc, check_size: 
             expected=f"[{HEADER_SIZE}, {layout.footer_offset})",
             actual=f"[{offset}, {offset + size})")
     head = bytes(data[offset:offset + 8])
-    if head != G.SEGMENT_MAGIC:
+    if sniff(head) != SEGMENT:
         return ReplayFormatError(
             ErrorKind.BAD_MAGIC, f"replay manifest names offset {offset}, which holds no "
             "replay segment", offset=tag + 1, path="toc.replay_manifest.segment_offset",

@@ -1,4 +1,4 @@
-"""The real memvid CLI as a reference peer: find the installed binary and drive it.
+"""The real memvid CLI as a peer: find the installed binary and drive it.
 
 The CLI comes from the npm package ``@memvid/cli-linux-x64@2.0.160`` (the
 binary itself reports ``memvid 2.0.140``). ``python -m replayfmt.peer install``

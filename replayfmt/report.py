@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from . import __version__
 from . import mv2 as mv2mod
-from .forensics import Block, SessionRecord, all_sessions, carve
+from .forensics import CarvedBlock, SessionRecord, all_sessions, carve
 from .model import ReplaySession
 from .timeline import file_kind, origin_of
 
@@ -113,7 +113,7 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 # --- the file --------------------------------------------------------------------------------
 
-def _file_section(data, name: str, kind: str, blocks: list[Block]) -> str:
+def _file_section(data, name: str, kind: str, blocks: list[CarvedBlock]) -> str:
     sha = hashlib.sha256()
     with memoryview(data) as view:
         for pos in range(0, len(data), 1 << 24):

@@ -15,8 +15,9 @@ import re
 
 __all__ = ["escape"]
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e"
-                     "\u2060-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]")
+_UNSAFE_CHARS = ("[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e"
+                 "\u2060-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]")
+_unsafe = None  # compiled on first use: commands that print no text do not pay for it
 
 
 def _visible(match: re.Match) -> str:
@@ -32,4 +33,7 @@ def _visible_keep_newline(match: re.Match) -> str:
 
 def escape(text: str, newlines: bool = False) -> str:
     """`text` with control, bidi and invisible characters as visible escapes (see above)."""
-    return _UNSAFE.sub(_visible_keep_newline if newlines else _visible, text)
+    global _unsafe
+    if _unsafe is None:
+        _unsafe = re.compile(_UNSAFE_CHARS)
+    return _unsafe.sub(_visible_keep_newline if newlines else _visible, text)

@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from . import schema
+from . import framing
 from .batch import ProgressBar, iter_inputs
-from .forensics import Block, SessionRecord, all_sessions, carve, open_evidence
+from .forensics import CarvedBlock, SessionRecord, all_sessions, carve, open_evidence
 from .model import (
     Ask,
     CheckpointAction,
@@ -112,14 +112,7 @@ def _iso(secs: int) -> str | None:
 
 def file_kind(data) -> str:
     """mv2, segment, active_session or other, from the leading magic."""
-    head = bytes(data[:8])
-    if head == schema.SEGMENT_MAGIC:
-        return "segment"
-    if head == schema.ACTIVE_MAGIC:
-        return "active_session"
-    if head[:4] == schema.MV2_MAGIC:
-        return "mv2"
-    return "other"
+    return framing.sniff(data) or "other"
 
 
 def frame_context(data, kind: str) -> Callable[[int], tuple[str | None, str | None]] | None:
@@ -214,7 +207,7 @@ def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
         yield row("session_ended", s.ended_secs)
 
 
-def origin_of(rec: SessionRecord, kind: str) -> tuple[str, Block]:
+def origin_of(rec: SessionRecord, kind: str) -> tuple[str, CarvedBlock]:
     """(origin, the block that speaks for it): the live block when there is one, else the
     first. origin: live / stale / recovered in a .mv2, else segment or sidecar."""
     block = next((b for b in rec.blocks if b.live), rec.blocks[0])

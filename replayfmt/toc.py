@@ -102,7 +102,7 @@ class DecodedToc:
 
 
 def _construct_error(exc, stream, layout: str) -> ReplayFormatError:
-    from .reference import construct_error
+    from .oracle import construct_error
 
     err = construct_error(exc, stream)
     reason = str(exc).split("\n", 1)[-1]  # Construct puts its own path on the first line

@@ -1,17 +1,18 @@
 """Tracing parse: every decoded field with its path, absolute offset, size and value.
 
-A second, slow reader of the same bytes, for tools that must explain them (validation
-diagnostics, the hex map, forensics). It walks the Construct tree in `schema` (the node classes
-`codegen` handles) instead of running the generated codec, and records a `Span` per field:
+The one interpreted reader of the bytes, for tools that must explain them: the hex map,
+validation's locating, salvage's field reads (`decode_field`) and the fuzz field map stand on
+its spans. It walks the Construct tree in `schema` instead of running the generated codec (the
+containers around the records are walked by `framing`, lenient), and records a `Span` per field:
 composite spans (struct, vec, option, string...) first, then the leaf spans inside them, so the
 leaves partition every decoded byte. It stops at the first undecodable byte and keeps everything
 before it; `Trace.error` is then the ReplayFormatError the strict codec raises for the same
 bytes (same kind, offset, path, expected, actual) and `Trace.end` is where decoding stopped.
 
 Container rules that do not stop decoding (segment version, total_size, session_count, bytes
-after a record) are checked in the codec's order: `Trace.error` is the codec's error, and
-`Trace.problems` lists every such problem met before decoding stopped. Nothing here is fast or
-meant for multi-gigabyte inputs; it is meant to be exact.
+after a record) are checked by `framing` in the codec's order: `Trace.error` is the codec's
+error, and `Trace.problems` lists every such problem met before decoding stopped. Nothing here
+is fast or meant for multi-gigabyte inputs; it is meant to be exact.
 """
 
 from __future__ import annotations
@@ -24,11 +25,18 @@ from typing import Any
 import attrs
 from construct import Bytes, Const, FormatField, Renamed, Struct
 
+from . import errors as E
 from . import schema
-from .codegen import min_size
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
-from .schema import Bool, Enum, Map, Option, String, Uuid, Vec
+from .framing import (
+    Policy,
+    envelope_block,
+    exact,
+    segment_blocks,
+    segment_header,
+)
+from .schema import Bool, Enum, Map, Option, String, Uuid, Vec, min_size
 
 __all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
            "decode_field", "LEAF_KINDS"]
@@ -53,7 +61,9 @@ class Span:
     struct, string, option, vec, map, uuid, enum, segment, envelope, sessions).
 
     A composite cut short by the error that stopped decoding has ``complete=False``, its size
-    running to `Trace.end` and its value None.
+    running to `Trace.end` and its value None. A "len" leaf's `unit` is the fewest bytes each
+    unit it counts takes (1 for string and block lengths; a vector's or map's minimum element
+    size), so a declared value needs ``end + value * unit`` bytes to hold.
     """
 
     path: str
@@ -62,6 +72,7 @@ class Span:
     value: Any
     kind: str
     complete: bool = True
+    unit: int = 0
 
     @property
     def end(self) -> int:
@@ -147,19 +158,14 @@ class _Tracer:
 
     @staticmethod
     def truncated(p: int, e: int, size: int, path: str) -> _Stop:
-        return _Stop(ReplayFormatError(
-            K.TRUNCATED, f"{size}-byte field runs past the end of its block", offset=p,
-            path=path, expected=size, actual=max(0, e - p)))
+        return _Stop(E.truncated(p, path, size, e - p))
 
     @staticmethod
     def overflow(p: int, e: int, n: int, min_sz: int, what: str, path: str) -> _Stop:
-        left = e - p
-        return _Stop(ReplayFormatError(
-            K.LENGTH_OVERFLOW, f"declared {what} {n} exceeds the {left} bytes left",
-            offset=p - 8, path=path, expected=f"<= {left // min_sz}", actual=n))
+        return _Stop(E.overflow(p - 8, path, n, e - p, what, min_sz))
 
-    def leaf(self, path, p, size, value, kind) -> None:
-        self.spans.append(Span(path, p, size, value, kind))
+    def leaf(self, path, p, size, value, kind, unit: int = 0) -> None:
+        self.spans.append(Span(path, p, size, value, kind, True, unit))
 
     def open(self, path, p, kind) -> Span:
         span = Span(path, p, 0, None, kind, False)
@@ -204,8 +210,7 @@ class _Tracer:
                 raise self.truncated(p, e, size, path)
             v = bytes(b[p:p + size])
             if v != node.value:
-                raise _Stop(ReplayFormatError(K.BAD_MAGIC, "wrong magic", offset=p, path=path,
-                                              expected=node.value, actual=v))
+                raise _Stop(E.bad_magic(p, path, node.value, v))
             self.leaf(path, p, size, v, "magic")
             return v, p + size
         if isinstance(node, Struct):
@@ -220,12 +225,11 @@ class _Tracer:
             n, p = self.length(p, e, path)
             if n > e - p:
                 raise self.overflow(p, e, n, 1, "string length", path)
-            self.leaf(path, p - 8, 8, n, "len")
+            self.leaf(path, p - 8, 8, n, "len", 1)
             try:
                 v = bytes(b[p:p + n]).decode()
             except UnicodeDecodeError as exc:
-                raise _Stop(ReplayFormatError(K.INVALID_UTF8, f"invalid UTF-8 ({exc.reason})",
-                                              offset=p + exc.start, path=path), at=p) from exc
+                raise _Stop(E.invalid_utf8(p + exc.start, path, exc.reason), at=p) from exc
             self.leaf(path, p, n, v, "text")
             self.close(span, p + n, v)
             return v, p + n
@@ -234,8 +238,7 @@ class _Tracer:
                 raise self.truncated(p, e, 1, path)
             t = b[p]
             if t > 1:
-                raise _Stop(ReplayFormatError(K.INVALID_BOOL, "bool byte is not 0 or 1",
-                                              offset=p, path=path, expected="0 or 1", actual=t))
+                raise _Stop(E.invalid_bool(p, path, t))
             self.leaf(path, p, 1, t == 1, "bool")
             return t == 1, p + 1
         if isinstance(node, Option):
@@ -243,8 +246,7 @@ class _Tracer:
                 raise self.truncated(p, e, 1, path)
             t = b[p]
             if t > 1:
-                raise _Stop(ReplayFormatError(K.INVALID_TAG, "Option tag is not 0 or 1",
-                                              offset=p, path=path, expected="0 or 1", actual=t))
+                raise _Stop(E.invalid_tag(p, path, t))
             span = self.open(path, p, "option")
             self.leaf(path, p, 1, t, "tag")
             v, p = (None, p + 1) if t == 0 else self.walk(node.subcon, path, p + 1, e)
@@ -256,7 +258,7 @@ class _Tracer:
             m = min_size(node.subcon)
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "element count", path)
-            self.leaf(path, p - 8, 8, n, "len")
+            self.leaf(path, p - 8, 8, n, "len", m)
             out = []
             for i in range(n):
                 v, p = self.walk(node.subcon, f"{path}[{i}]", p, e)
@@ -269,15 +271,14 @@ class _Tracer:
             m = min_size(node.key) + min_size(node.value)
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "entry count", path)
-            self.leaf(path, p - 8, 8, n, "len")
+            self.leaf(path, p - 8, 8, n, "len", m)
             out = {}
             for i in range(n):
                 kp = p
                 k, p = self.walk(node.key, f"{path}[{i}].key", p, e)
                 v, p = self.walk(node.value, f"{path}[{i}].value", p, e)
                 if k in out:
-                    raise _Stop(ReplayFormatError(K.DUPLICATE_KEY, "repeated map key", offset=kp,
-                                                  path=f"{path}[{i}].key", actual=k))
+                    raise _Stop(E.duplicate_key(kp, f"{path}[{i}].key", k))
                 out[k] = v
             self.close(span, p, out)
             return out, p
@@ -285,8 +286,7 @@ class _Tracer:
             span = self.open(path, p, "uuid")
             n, p = self.length(p, e, path)
             if n != 16:
-                raise _Stop(ReplayFormatError(K.BAD_UUID_LENGTH, "Uuid length is not 16",
-                                              offset=p - 8, path=path, expected=16, actual=n))
+                raise _Stop(E.bad_uuid_length(p - 8, path, n))
             self.leaf(path, p - 8, 8, n, "len")
             if e - p < 16:
                 raise self.truncated(p, e, 16, path)
@@ -299,9 +299,7 @@ class _Tracer:
                 raise self.truncated(p, e, 4, path)
             (index,) = _U32.unpack_from(b, p)
             if index >= len(node.variants):
-                raise _Stop(ReplayFormatError(
-                    K.UNKNOWN_VARIANT, "unknown variant index", offset=p, path=path,
-                    expected=f"0..{len(node.variants) - 1}", actual=index))
+                raise _Stop(E.unknown_variant(p, path, index, len(node.variants)))
             name, sub = node.variants[index]
             span = self.open(path, p, "enum")
             self.leaf(path, p, 4, name, "variant")
@@ -353,122 +351,90 @@ def trace_record(node, data, start: int = 0, stop: int | None = None, path: str 
         value, end = t.walk(node, path, start, e)
     except _Stop as stop_:
         return _finish(t, "record", e, [stop_.error], stop_.at, None, True)
-    problems = []
+    policy = Policy(lenient=True)
+    exact(end, e, path, "record", policy)
     if end != e:
-        problems.append(ReplayFormatError(K.TRAILING_BYTES, f"{e - end} bytes after the record",
-                                          offset=end, path=path, expected=0, actual=e - end))
         t.leaf(path, end, e - end, None, "trailing")
-    return _finish(t, "record", e, problems, end, value, False)
+    return _finish(t, "record", e, policy.problems, end, value, False)
+
+
+def _walk_stop(err: ReplayFormatError, end: int) -> _Stop:
+    """A container error from `framing` that ends the walk (a missing session stops at the end
+    of the bytes; a bad length prefix where it starts)."""
+    return _Stop(err, at=end if err.kind == K.COUNT_MISMATCH else err.offset)
 
 
 def trace_segment(data) -> Trace:
-    """Trace an `MV2RPLY!` replay segment: header, each session's length prefix and record."""
+    """Trace an `MV2RPLY!` replay segment: header, each session's length prefix and record.
+
+    The container is walked by `framing` (lenient: version, session_count, total_size and
+    trailing bytes are problems, not stops); each session block is traced over the schema."""
     b = _buffer(data)
     e = len(b)
     t = _Tracer(b)
-    problems: list[ReplayFormatError] = []
+    policy = Policy(lenient=True)
     root = t.open("", 0, "segment")
-    p = 0
+    sessions: list = []
     try:
         header, p = t.walk_fields(schema.SegmentHeader, "", 0, e)
-        if header["version"] != schema.SEGMENT_VERSION:
-            problems.append(ReplayFormatError(
-                K.UNSUPPORTED_VERSION, "unsupported segment version", offset=8, path="version",
-                expected=schema.SEGMENT_VERSION, actual=header["version"]))
-        count = header["session_count"]
+        head = segment_header(b, 0, e, policy)
         arr = t.open("sessions", p, "sessions")
-        sessions = []
-        for i in range(count):
-            if p == e:
-                raise _Stop(ReplayFormatError(
-                    K.COUNT_MISMATCH, f"session_count is {count} but the data holds {i}",
-                    offset=12, path="session_count", expected=i, actual=count), at=p)
+        blocks = segment_blocks(b, 0, e, policy, header=head)
+        while True:
+            try:
+                i, start, stop = next(blocks)
+            except StopIteration:
+                break
+            except ReplayFormatError as err:
+                raise _walk_stop(err, e) from None
             where = f"sessions[{i}]"
-            if e - p < 8:
-                raise _Stop(ReplayFormatError(
-                    K.TRUNCATED, "8-byte length prefix runs past the end", offset=p, path=where,
-                    expected=8, actual=e - p))
-            (length,) = _U64.unpack_from(b, p)
-            if length > e - p - 8:
-                raise _Stop(ReplayFormatError(
-                    K.LENGTH_OVERFLOW, f"declared length {length} exceeds the {e - p - 8} "
-                    "bytes left", offset=p, path=where, expected=f"<= {e - p - 8}",
-                    actual=length))
-            t.leaf(where, p, 8, length, "len")
-            start, stop = p + 8, p + 8 + length
+            t.leaf(where, start - 8, 8, stop - start, "len", 1)
             value, end = t.walk(schema.ReplaySession, where, start, stop)
+            exact(end, stop, where, "session", policy)
             if end != stop:
-                problems.append(ReplayFormatError(
-                    K.TRAILING_BYTES, f"{stop - end} bytes after the session", offset=end,
-                    path=where, expected=0, actual=stop - end))
                 t.leaf(where, end, stop - end, None, "trailing")
             sessions.append(value)
             p = stop
         t.close(arr, p, sessions)
     except _Stop as stop_:
-        problems.append(stop_.error)
-        return _finish(t, "segment", e, problems, stop_.at, None, True)
-    if header["total_size"] != p:
-        problems.append(ReplayFormatError(
-            K.SIZE_MISMATCH, "total_size disagrees with the sessions' bytes", offset=16,
-            path="total_size", expected=p, actual=header["total_size"]))
+        policy.problems.append(stop_.error)
+        return _finish(t, "segment", e, policy.problems, stop_.at, None, True)
     if p != e:
-        if header["total_size"] == e:
-            problems.append(ReplayFormatError(
-                K.COUNT_MISMATCH, "bytes follow the last declared session", offset=12,
-                path="session_count", expected=f"> {count}", actual=count))
-        else:
-            problems.append(ReplayFormatError(
-                K.TRAILING_BYTES, f"{e - p} bytes after the last session", offset=p, path="",
-                expected=0, actual=e - p))
         t.leaf("", p, e - p, None, "trailing")
     t.close(root, p, {"header": header, "sessions": sessions})
-    return _finish(t, "segment", e, problems, p, root.value, False)
+    return _finish(t, "segment", e, policy.problems, p, root.value, False)
 
 
 def trace_active_session(data) -> Trace:
-    """Trace an `MV2ACTIV` envelope (a `NAME.mv2.session` sidecar)."""
+    """Trace an `MV2ACTIV` envelope (a `NAME.mv2.session` sidecar); its magic and length prefix
+    are checked by `framing`."""
     b = _buffer(data)
     e = len(b)
     t = _Tracer(b)
-    problems: list[ReplayFormatError] = []
+    policy = Policy(lenient=True)
     root = t.open("", 0, "envelope")
     magic = schema.ACTIVE_MAGIC
     try:
-        if bytes(b[:len(magic)]) != magic:
-            if e < len(magic):
-                raise _Stop(ReplayFormatError(K.TRUNCATED, "shorter than the magic", offset=0,
-                                              path="magic", expected=len(magic), actual=e))
-            raise _Stop(ReplayFormatError(K.BAD_MAGIC, "wrong magic", offset=0, path="magic",
-                                          expected=magic, actual=bytes(b[:len(magic)])))
+        try:
+            start, stop = envelope_block(b)
+        except ReplayFormatError as err:
+            if err.path == "length":
+                t.leaf("magic", 0, len(magic), magic, "magic")
+            raise _Stop(err) from None
         t.leaf("magic", 0, len(magic), magic, "magic")
-        p = len(magic)
-        if e - p < 8:
-            raise _Stop(ReplayFormatError(K.TRUNCATED, "8-byte length prefix runs past the end",
-                                          offset=p, path="length", expected=8, actual=e - p))
-        (length,) = _U64.unpack_from(b, p)
-        if length > e - p - 8:
-            raise _Stop(ReplayFormatError(
-                K.LENGTH_OVERFLOW, f"declared length {length} exceeds the {e - p - 8} bytes left",
-                offset=p, path="length", expected=f"<= {e - p - 8}", actual=length))
-        t.leaf("length", p, 8, length, "len")
-        start, stop = p + 8, p + 8 + length
+        t.leaf("length", start - 8, 8, stop - start, "len", 1)
         value, end = t.walk(schema.ActiveSession, "", start, stop)
     except _Stop as stop_:
-        problems.append(stop_.error)
-        return _finish(t, "active_session", e, problems, stop_.at, None, True)
+        policy.problems.append(stop_.error)
+        return _finish(t, "active_session", e, policy.problems, stop_.at, None, True)
+    exact(end, stop, "", "active session", policy)
     if end != stop:
-        problems.append(ReplayFormatError(
-            K.TRAILING_BYTES, f"{stop - end} bytes after the active session", offset=end,
-            path="", expected=0, actual=stop - end))
         t.leaf("", end, stop - end, None, "trailing")
+    exact(stop, e, "", "envelope", policy)
     if stop != e:
-        problems.append(ReplayFormatError(
-            K.TRAILING_BYTES, f"{e - stop} bytes after the envelope", offset=stop, path="",
-            expected=0, actual=e - stop))
         t.leaf("", stop, e - stop, None, "trailing")
     t.close(root, stop, value)
-    return _finish(t, "active_session", e, problems, stop, value, False)
+    return _finish(t, "active_session", e, policy.problems, stop, value, False)
 
 
 def decode_field(node, data, p: int, e: int, path: str = "") -> tuple[Any, int]:

@@ -18,19 +18,19 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from . import framing, schema
 from . import mv2 as mv2mod
-from . import schema
 from . import toc as toc_mod
 from .codec import (
     ENVELOPE_HEADER_SIZE,
-    iter_session_blocks,
     snapshot_state_hash,
 )
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .forensics import SalvagedSession, carve, salvage_session_block
+from .framing import segment_blocks
 from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
-from .stream import release, scan_segment
+from .scan import SegmentScan, SessionSummary, release, scan_segment
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "validate_path",
@@ -232,6 +232,7 @@ class _Locator:
         for t in traces:
             self._index(t)
         self.records: dict[str, tuple[str, int, int]] = {}
+        self.sessions: dict[str, SalvagedSession] = {}  # prefix -> its records' byte ranges
 
     def _index(self, t: Trace) -> None:
         for s in t.fields:
@@ -242,12 +243,32 @@ class _Locator:
         """Register a record decoded at data[start:end] whose path is `path`."""
         self.records[path] = (name, start, end)
 
+    def session(self, prefix: str, got: SalvagedSession) -> None:
+        """Register the checkpoints and actions of a salvaged session (looked up on demand)."""
+        self.sessions[prefix] = got
+
+    def _record_at(self, rec_path: str) -> tuple[str, int, int] | None:
+        if rec_path in self.records:
+            return self.records.pop(rec_path)
+        m = _RECORD_PATH.match(rec_path)
+        got = self.sessions.get(m.group(1)) if m else None
+        if got is None:
+            return None
+        spans = got.action_spans if m.group(2) == "actions" else got.checkpoint_spans
+        j = int(m.group(3))
+        if j >= len(spans) or not spans[j]:
+            return None
+        start, end = spans[j]
+        spans[j] = None  # traced once
+        return ("ReplayAction" if m.group(2) == "actions" else "Checkpoint", start, end)
+
     def __call__(self, path: str) -> tuple[int, int]:
         span = self.spans.get(path)
         rec_path = path
         while span is None:  # the innermost registered record holding the field
-            if rec_path in self.records:
-                name, start, end = self.records.pop(rec_path)
+            rec = self._record_at(rec_path)
+            if rec is not None:
+                name, start, end = rec
                 self._index(trace_record(name, self.data, start, end, rec_path))
                 span = self.spans.get(path)
                 break
@@ -260,14 +281,15 @@ class _Locator:
 
 # --- semantic checks -------------------------------------------------------------------------
 
-#: Unicode's control characters (category Cc: U+0000-001F, U+007F-009F; a stable set) other
-#: than the two memvid keeps in previews.
+#: Unicode category Cc (U+0000..U+001F, U+007F..U+009F) except \n and \t.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_RECORD_PATH = re.compile(r"^(.*)\.(checkpoints|actions)\[(\d+)\]$")
 
 
 def _control_chars(text: str) -> list[str]:
-    found = _CONTROL.findall(text)
-    return sorted({f"U+{ord(c):04X}" for c in found}) if found else []
+    if _CONTROL.search(text) is None:
+        return []
+    return sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(text)})
 
 
 def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Collector) -> None:
@@ -341,64 +363,87 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
 
 
 def _register(loc: _Locator, got: SalvagedSession, prefix: str) -> None:
-    for k, (a, b) in enumerate(got.checkpoint_spans):
-        loc.record(f"{prefix}.checkpoints[{k}]", "Checkpoint", a, b)
-    for j, (a, b) in enumerate(got.action_spans):
-        loc.record(f"{prefix}.actions[{j}]", "ReplayAction", a, b)
+    loc.session(prefix, got)
 
 
 # --- containers ------------------------------------------------------------------------------
 
-def _validate_segment(b, out: _Collector) -> None:
+def _check_block(b, i: int, start: int, stop: int, got: SalvagedSession, traces: list,
+                 clean: bool, ids: dict, out: _Collector) -> None:
+    """The semantic checks of one decoded session block."""
+    prefix = f"sessions[{i}]"
+    loc = _Locator(b, traces)
+    _register(loc, got, prefix)
+    if clean:  # session-level fields, traced only if a diagnostic names one
+        loc.record(prefix, "ReplaySession", start, stop)
+    sid = got.session.session_id
+    if sid in ids:
+        out.add("RF105", *loc(f"{prefix}.session_id"), f"{prefix}.session_id",
+                f"session id {sid} already used by sessions[{ids[sid]}]")
+    ids.setdefault(sid, i)
+    _check_session(got, prefix, loc, out)
+
+
+def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
+    """One pass over a segment that strict parsing accepts: each session block is decoded once
+    (record by record) and checked; returns what `scan_segment` would (offsets + `base`).
+    None, with `out` as it was, at the first problem the strict codec would raise (the caller
+    then explains the damage)."""
+    mark, seen = len(out.items), set(out.seen)
+    ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
+    summaries = []
+    try:
+        for i, start, stop in segment_blocks(b):
+            got = salvage_session_block(b, start, stop, f"sessions[{i}]")
+            if got is None or not got.complete or got.end != stop:
+                break
+            _check_block(b, i, start, stop, got, [], True, ids, out)
+            summaries.append(SessionSummary.of(got.session, i, base + start, stop - start))
+            release(b, start, stop)  # an mmap'd file stays out of the resident set
+        else:
+            head = framing.segment_fields(b)
+            return SegmentScan(base, len(b), head.version, head.session_count, head.total_size,
+                               summaries)
+    except ReplayFormatError:
+        pass
+    del out.items[mark:]
+    out.seen = seen
+    return None
+
+
+def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
-    A segment that strict parsing accepts (checked by `stream.scan_segment`, which builds
-    nothing) is not traced up front: field offsets are traced record by record, only for the
-    records a diagnostic names. Damaged segments are traced whole, to report every problem.
+    A segment that strict parsing accepts is read once (`_validate_clean_segment`); field
+    offsets are traced record by record, only for the records a diagnostic names. Damaged
+    segments are traced whole, to report every problem.
     """
-    n = len(b)
-    try:
-        clean = scan_segment(b)
-    except ReplayFormatError:
-        clean = None
+    clean = _validate_clean_segment(b, out, base)
     if clean is not None:
-        count = clean.session_count
-    else:
-        t = trace_segment(b)
-        for err in t.problems:
-            out.error(err, n)
-        if t.find("total_size") is None:  # the header itself did not decode
-            return
-        count = t.find("session_count").value
-    ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
+        return clean
+    n = len(b)
+    t = trace_segment(b)
+    for err in t.problems:
+        out.error(err, n)
+    if t.find("total_size") is None:  # the header itself did not decode
+        return
+    count = t.find("session_count").value
+    ids: dict = {}
 
     def check_block(i: int, start: int, stop: int) -> None:
-        prefix = f"sessions[{i}]"
-        traces = []
-        if clean is None:
-            block_trace = trace_record("ReplaySession", b, start, stop, prefix)
-            for err in block_trace.problems:
-                out.error(err, n)
-            traces.append(block_trace)
-        got = salvage_session_block(b, start, stop, prefix)
-        if got is None:
-            return
-        loc = _Locator(b, traces)
-        _register(loc, got, prefix)
-        if clean is not None:  # session-level fields, traced only if a diagnostic names one
-            loc.record(prefix, "ReplaySession", start, stop)
-        sid = got.session.session_id
-        if sid in ids:
-            out.add("RF105", *loc(f"{prefix}.session_id"), f"{prefix}.session_id",
-                    f"session id {sid} already used by sessions[{ids[sid]}]")
-        ids.setdefault(sid, i)
-        _check_session(got, prefix, loc, out)
+        block_trace = trace_record("ReplaySession", b, start, stop, f"sessions[{i}]")
+        for err in block_trace.problems:
+            out.error(err, n)
+        got = salvage_session_block(b, start, stop, f"sessions[{i}]")
+        if got is not None:
+            _check_block(b, i, start, stop, got, [block_trace], False, ids, out)
 
     i = -1
     try:
-        for i, start, stop in iter_session_blocks(b, count):
+        header = framing.SegmentHeader(0, count, 0)  # only the blocks: trace judged the rest
+        for i, start, stop in segment_blocks(b, 0, n, framing.Policy(lenient=True), header):
             check_block(i, start, stop)
-            release(b, start, stop)  # an mmap'd file stays out of the resident set
+            release(b, start, stop)
     except ReplayFormatError as err:
         out.error(err, n)
         if err.kind == K.LENGTH_OVERFLOW and err.path == f"sessions[{i + 1}]":
@@ -458,7 +503,7 @@ def _validate_mv2(data, out: _Collector) -> None:
     if decoded is None:
         return
     m = decoded.replay_manifest
-    live_at = None
+    live_at, checked = None, None
     if m is None:
         tag = decoded.manifest_tag_pos
         if tag is None:
@@ -467,8 +512,10 @@ def _validate_mv2(data, out: _Collector) -> None:
         else:
             out.add("RF507", tag, 1, "toc.replay_manifest", "replay manifest is None")
     else:
-        live_at = _check_manifest(data, layout, decoded, m, out)
-    for block in carve(data):
+        live_at, checked = _check_manifest(data, layout, decoded, m, out)
+    # The segment the manifest names was read by the one pass: carve does not check it again,
+    # and hashes only blocks that share a size with another (enough for duplicate_of).
+    for block in carve(data, checked=checked, digests=False):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
                     f"{_ORIGIN_TEXT.get(block.origin, 'segment')} not pointed at by the TOC"
@@ -478,27 +525,31 @@ def _validate_mv2(data, out: _Collector) -> None:
                        if block.duplicate_of is not None else ""))
 
 
-def _check_manifest(data, layout, decoded, m: dict, out: _Collector) -> int | None:
-    """The Some manifest against the segment it names; the segment's offset if one is there."""
+def _check_manifest(data, layout, decoded, m: dict, out: _Collector
+                    ) -> tuple[int | None, SegmentScan | None]:
+    """The Some manifest against the segment it names: the segment's offset if one is there,
+    and its scan when the one pass found it clean."""
     tag = decoded.manifest_tag_pos
     seg_start = m["segment_offset"]
     err = mv2mod.manifest_target_error(data, layout, decoded, check_size=False)
     if err is not None:
         out.add("RF502", tag, 33, "toc.replay_manifest",
                 f"manifest names [{seg_start}, {seg_start + m['segment_size']}): {err.reason}")
-        return None
+        return None, None
     declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
     seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
     seg_out = _Collector(base=seg_start)
-    _validate_segment(bytes(data[seg_start:seg_end]), seg_out)
+    clean = _validate_segment(bytes(data[seg_start:seg_end]), seg_out, seg_start)
     out.items.extend(seg_out.items)
-    try:
-        seg = scan_segment(data, seg_start, seg_end)
-    except ReplayFormatError as err:
-        out.add("RF502", tag, 33, "toc.replay_manifest",
-                f"manifest points at {seg_start} (+{m['segment_size']}), which does not "
-                f"decode: {err}")
-        return seg_start
+    seg = clean
+    if seg is None:  # damaged: the strict error, for the message
+        try:
+            seg = scan_segment(data, seg_start, seg_end)
+        except ReplayFormatError as err:
+            out.add("RF502", tag, 33, "toc.replay_manifest",
+                    f"manifest points at {seg_start} (+{m['segment_size']}), which does not "
+                    f"decode: {err}")
+            return seg_start, None
     checks = (
         ("RF503", "segment_size", 9, 8, m["segment_size"], seg.total_size),
         ("RF504", "session_count", 17, 4, m["session_count"], len(seg.sessions)),
@@ -509,7 +560,7 @@ def _check_manifest(data, layout, decoded, m: dict, out: _Collector) -> int | No
         if have != want:
             out.add(code, tag + rel, size, f"toc.replay_manifest.{field}",
                     f"manifest {field} {have} but the segment at {seg_start} has {want}")
-    return seg_start
+    return seg_start, clean
 
 
 def validate(data, *, kind: str | None = None) -> Report:
@@ -520,13 +571,8 @@ def validate(data, *, kind: str | None = None) -> Report:
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
-        if head[:4] == b"MV2R":  # a damaged magic is still reported, and the rest read
-            kind = "segment"
-        elif head[:4] == b"MV2A":
-            kind = "active_session"
-        elif head[:4] == schema.MV2_MAGIC:
-            kind = "mv2"
-        else:
+        kind = framing.sniff(data, "family")  # a damaged magic is reported, the rest read
+        if kind is None:
             report = Report("unknown", n)
             report.diagnostics.append(Diagnostic(
                 "RF001", ERROR, 0, min(n, 8), "magic",

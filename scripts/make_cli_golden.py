@@ -1,7 +1,8 @@
 """Write the golden table of command-line outputs: tests/golden_cli/cases.json + stdout files.
 
 A fixed list of (command x fixture) cases is run from the repository root with relative paths,
-each in a subprocess as the `replayfmt` console script runs it; for each case the table keeps the argv,
+each in a subprocess as the `replayfmt` console script runs it; for each case the table keeps the
+argv,
 the stdin file (if any), the exit code, stdout (a file beside the table, or its sha256 when it
 is large) and stderr. `tests/test_cli_golden.py` replays the table and asserts the same bytes.
 
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = Path("tests/golden_cli")
 LARGE = 64 * 1024
 #: What the `replayfmt` console script runs (independent of where the CLI module lives).
-ENTRY = "import sys; from replayfmt.cli import main; sys.exit(main())"  # stdout above this is kept as a sha256 only
+ENTRY = "import sys; from replayfmt.cli import main; sys.exit(main())"
+# stdout above this is kept as a sha256 only
 
 #: The environment every case runs in: a fixed terminal width for argparse's help text.
 ENV = {"COLUMNS": "100", "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8",
@@ -202,7 +204,8 @@ def main(argv: list[str]) -> int:
     files: dict[str, bytes] = {}
     todo = cases()
     with ThreadPoolExecutor(3) as pool:
-        table = [record(c, got, files) for c, got in zip(todo, pool.map(run_case, todo))]
+        results = pool.map(run_case, todo)
+        table = [record(c, got, files) for c, got in zip(todo, results, strict=False)]
     if not check:  # round trips read the dumps just written
         if (OUT / "out").exists():
             shutil.rmtree(OUT / "out")
@@ -213,7 +216,7 @@ def main(argv: list[str]) -> int:
         old = {c["name"]: c for c in json.loads((OUT / "cases.json").read_text())}
     trips = round_trips(table)
     with ThreadPoolExecutor(3) as pool:
-        for c, got in zip(trips, pool.map(run_case, trips)):
+        for c, got in zip(trips, pool.map(run_case, trips), strict=False):
             table.append(record(c, got, files))
     if check:
         bad = 0

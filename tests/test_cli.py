@@ -125,5 +125,6 @@ def test_build_notes_recomputed_header_fields(tmp_path):
     (tmp_path / "v.json").write_text(json.dumps(value))
     proc = run("build", tmp_path / "v.json", "-o", tmp_path / "v.bin")
     assert proc.returncode == 0 and b"total_size 1" in proc.stderr
-    assert (tmp_path / "v.bin").read_bytes() == (GOLDEN / "segment_seed_two_sessions.bin").read_bytes()
+    expected = (GOLDEN / "segment_seed_two_sessions.bin").read_bytes()
+    assert (tmp_path / "v.bin").read_bytes() == expected
     assert R.parse_segment((tmp_path / "v.bin").read_bytes()).total_size == 489

@@ -259,3 +259,16 @@ def test_text_output_cannot_drive_the_terminal(tmp_path, capsys):
                 (argv, text)
         if argv[0] != "salvage":  # salvage prints neither names nor values
             assert "\\x1b" in out + err or "\\u001b" in out + err, argv  # shown, escaped
+
+
+def test_ctrl_c_removes_only_the_files_of_its_own_run(tmp_path, monkeypatch):
+    first = tmp_path / "first.json"
+    assert main(["dump", str(SEG), "-o", str(first)]) == 0
+    import replayfmt.cli.carve as carve_cmd
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(carve_cmd, "write_output", interrupted)
+    assert main(["carve", str(SEG), "--out", str(tmp_path / "blocks")]) == 130
+    assert first.exists()

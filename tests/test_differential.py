@@ -1,4 +1,4 @@
-"""The generated fast path against the Construct reference (replayfmt.reference).
+"""The generated fast path against the Construct reference (replayfmt.oracle).
 
 On generated, real, truncated and corrupted inputs both must give the same value, or the same
 error: same kind, same absolute offset, same field path. Every generated parser mode (model,
@@ -14,7 +14,8 @@ import pytest
 from conftest import REAL
 
 from replayfmt import _generated as G
-from replayfmt import codec, reference
+from replayfmt import _generated_model as GM
+from replayfmt import codec, oracle
 from replayfmt.errors import ErrorKind as K
 from replayfmt.errors import ReplayFormatError
 from replayfmt.memvid_json import to_memvid_json
@@ -28,9 +29,9 @@ def outcome(fn, data):
 
 
 PAIRS = {
-    "segment": (codec.parse_segment, reference.parse_segment),
-    "session": (codec.parse_session, reference.parse_session),
-    "active": (codec.parse_active_session, reference.parse_active_session),
+    "segment": (codec.parse_segment, oracle.parse_segment),
+    "session": (codec.parse_session, oracle.parse_session),
+    "active": (codec.parse_active_session, oracle.parse_active_session),
 }
 
 
@@ -68,7 +69,7 @@ def mutations(data: bytes, rng: random.Random, n: int):
 
 def test_generated_values_and_errors_agree():
     rng = random.Random(5)
-    for round_ in range(60):
+    for _round in range(60):
         sessions = [gen.session(rng) for _ in range(rng.randint(0, 3))]
         data = codec.build_segment(sessions)
         assert same("segment", data) == ("ok", codec.parse_segment(data))
@@ -124,8 +125,8 @@ def test_real_fixtures_and_their_corruptions_agree():
 def test_pure_construct_segment_parse_gives_the_same_values():
     rng = random.Random(4)
     data = codec.build_segment([gen.session(rng, 10), gen.session(rng, 2)])
-    parsed = reference.schema.Segment.parse(data)
-    sessions = [reference.to_model(reference.schema.ReplaySession, s) for s in parsed.sessions]
+    parsed = oracle.schema.Segment.parse(data)
+    sessions = [oracle.to_model(oracle.schema.ReplaySession, s) for s in parsed.sessions]
     assert sessions == codec.parse_segment(data).sessions
 
 
@@ -137,23 +138,22 @@ def _mode(fn, b):
 
 
 def test_all_generated_parser_modes_raise_the_same_errors():
-    """json, skip, summary and outline check exactly what the model parser checks (outline and
-    walk do not decode strings, so they accept invalid UTF-8)."""
+    """json, summary and outline check exactly what the model parser checks (outline does not
+    decode strings inside the record lists, so it accepts invalid UTF-8 there)."""
     rng = random.Random(21)
     for _ in range(40):
         data = codec.build_session(gen.session(rng))
         for bad in [data, *mutations(data, rng, 30)]:
-            model = _mode(G.parse_ReplaySession, bad)
+            model = _mode(GM.parse_ReplaySession, bad)
             json = _mode(G.json_ReplaySession, bad)
-            skip = _mode(lambda b, p, e: (None, G.skip_ReplaySession(b, p, e)), bad)
             summary = _mode(G.summary_ReplaySession, bad)
-            walk = _mode(lambda b, p, e: (None, G.walk_ReplaySession(b, p, e)), bad)
+            outline = _mode(G.outline_ReplaySession, bad)
             if model[0] == "ok":
                 value, end = model[1]
                 assert json[1] == (to_memvid_json(value), end)
-                assert skip[1][1] == summary[1][1] == walk[1][1] == end
-                assert summary[1][0]["actions"] == len(value.actions)
+                assert summary[1][1] == outline[1][1] == end
+                assert summary[1][0]["actions"] == outline[1][0]["actions"] == len(value.actions)
             else:
-                assert json == skip == summary == model
+                assert json == summary == model
                 if model[1] != K.INVALID_UTF8:
-                    assert walk == model
+                    assert outline == model

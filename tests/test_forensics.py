@@ -31,7 +31,7 @@ def test_carve_finds_every_segment_and_the_live_one(case):
         (s["offset"], s["size"]) for s in info["segments"]]
     assert [b.live for b in blocks] == [s["is_current"] for s in info["segments"]]
     assert sum(b.live for b in blocks) == (1 if info["toc_manifest"]["present"] else 0)
-    for b, s in zip(blocks, info["segments"]):
+    for b, s in zip(blocks, info["segments"], strict=False):
         assert b.sessions == parse_segment((case / s["file"]).read_bytes()).sessions
     # The magic strings the corpus lists as false positives give no block.
     offsets = {b.offset for b in blocks}

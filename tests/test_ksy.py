@@ -139,7 +139,7 @@ def _first_difference(a, b, path="") -> str:
     """Where two model values first differ, as a field path (for the failure message)."""
     if type(a) is not type(b) or not hasattr(a, "__attrs_attrs__"):
         if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
                 if x != y:
                     return _first_difference(x, y, f"{path}[{i}]")
         return f"{path or '<root>'}: {a!r} != {b!r}"
@@ -164,7 +164,7 @@ def test_segment_reads_like_replayfmt(ks, path):
     assert r._io.is_eof(), "replay.ksy left bytes unread"
     got, want = _segment(r), parse_segment(data)
     assert got == want, _first_difference(got, want)
-    for block, session in zip(r.body.sessions, want.sessions):
+    for block, _session in zip(r.body.sessions, want.sessions, strict=False):
         assert block.length == len(block._raw_session)
 
 
@@ -215,7 +215,7 @@ def test_rejects_what_replayfmt_rejects(ks):
         "length": (good[:24] + struct.pack("<Q", 2**62) + good[32:], EOFError),
     }
     assert good[56] == 1  # the name's Option tag: 24 header + 8 length + 24 uuid
-    for what, (bad, error) in cases.items():
+    for _what, (bad, error) in cases.items():
         with pytest.raises(ReplayFormatError):
             parse_segment(bad)
         with pytest.raises(error):

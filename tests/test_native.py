@@ -1,6 +1,6 @@
 """The compiled fast path (`_native`) against the generated Python and the Construct reference.
 
-Every flavour the compiled path provides (model objects, summaries, skips, memvid JSON text)
+Every flavour the compiled path provides (model objects, summaries, memvid JSON text, encoders)
 must give the same value as the generated Python, or the same error: kind, offset, path,
 expected, actual and message. Checked on every fixture (real, golden, malformed, damaged),
 on every truncation of golden and real sessions, on hypothesis-generated and mutated inputs,
@@ -8,7 +8,8 @@ and on the public API (codec, stream) with the switch in `accel` flipped.
 
 The extension must be built (`pip install .` with a C compiler); this module fails without it,
 except when REPLAYFMT_PURE=1 asks for the pure path on purpose (then there is nothing to
-compare and the module is skipped).
+compare and the module is skipped). A built extension must also be the one in use: `accel`
+never falls back silently to the pure path when the compiled module is present.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from replayfmt import _generated as G
-from replayfmt import accel, codec, codegen_native, reference, strategies, stream
+from replayfmt import _generated_model as GM
+from replayfmt import accel, codec, codegen_native, oracle, scan, strategies, stream
 from replayfmt.errors import ReplayFormatError
 from replayfmt.fuzz import byte_mutate, mutate
 
@@ -32,7 +34,8 @@ if os.environ.get("REPLAYFMT_PURE", "") not in ("", "0"):
 
 from replayfmt import _native as N  # noqa: E402  (fails loudly when the build is missing)
 
-FLAVOURS = ["parse", "summary", "skip"]
+#: (pure module, flavour) of every entry point the compiled path serves record by record.
+FLAVOURS = [(GM, "parse"), (G, "summary")]
 RECORDS = ["ReplaySession", "ActiveSession"]
 
 
@@ -43,12 +46,52 @@ def test_native_pyx_is_generated_from_the_schema():
 
 
 def test_the_built_extension_is_the_checked_in_source_and_is_used():
+    assert accel.native_built(), "no compiled replayfmt._native in the package"
     assert f"SOURCE_DIGEST = {N.SOURCE_DIGEST!r}" in codegen_native.TARGET.read_text(), (
         "the compiled module is older than _native.pyx: rebuild it (pip install -e .)")
-    assert accel.native is N
+    assert accel.native is N, "the compiled module is built but accel runs the pure path"
     for name in accel.NATIVE_NAMES:
         assert getattr(accel.G, name) is getattr(N, name)
-    assert stream.DEPTHS["full"] is N.summary_ReplaySession
+        assert getattr(G, name) is not getattr(N, name)
+    for name in accel.NATIVE_MODEL_NAMES:
+        assert getattr(accel.GM, name) is getattr(N, name)
+        assert getattr(GM, name) is not getattr(N, name)
+    assert scan.DEPTHS["full"] is N.summary_ReplaySession
+    assert stream.DEPTHS is scan.DEPTHS and stream.native is N
+    # the other names are the generated Python's own
+    assert accel.G.json_ReplaySession is G.json_ReplaySession
+    assert accel.GM.parse_SegmentHeader is GM.parse_SegmentHeader
+
+
+def test_a_present_but_broken_extension_is_an_error_not_a_fallback(monkeypatch):
+    """An ImportError from inside the compiled module (a name it needs that is gone) is
+    raised; only a module that is not there at all means the pure path."""
+    import sys
+
+    import replayfmt
+
+    monkeypatch.delitem(sys.modules, "replayfmt._native")
+    monkeypatch.delattr(replayfmt, "_native")
+
+    class Broken:
+        def find_spec(self, name, path=None, target=None):
+            if name == "replayfmt._native":
+                raise ImportError("cannot import name '_gone' from 'replayfmt.errors'")
+            return None
+
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    with pytest.raises(ImportError, match="_gone"):
+        accel._load_native()
+
+    class Absent:
+        def find_spec(self, name, path=None, target=None):
+            if name == "replayfmt._native":
+                raise ModuleNotFoundError("No module named 'replayfmt._native'",
+                                          name="replayfmt._native")
+            return None
+
+    monkeypatch.setattr(sys, "meta_path", [Absent(), *sys.meta_path[1:]])
+    assert accel._load_native() is None
 
 
 def err_tuple(err: ReplayFormatError):
@@ -66,9 +109,9 @@ def outcome(fn, *args):
 def same_record(b, p, e, records=RECORDS):
     """Every compiled flavour of every record agrees with the generated Python on b[p:e]."""
     for record in records:
-        for fl in FLAVOURS:
+        for pure, fl in FLAVOURS:
             name = f"{fl}_{record}"
-            a, c = outcome(getattr(G, name), b, p, e), outcome(getattr(N, name), b, p, e)
+            a, c = outcome(getattr(pure, name), b, p, e), outcome(getattr(N, name), b, p, e)
             assert a == c, f"{name} on {e - p} bytes: pure {a[:4]!r} != compiled {c[:4]!r}"
 
 
@@ -91,17 +134,19 @@ def same_json(b, start, stop, path="", depth=0):
 @contextmanager
 def pure_path():
     """The public API with the compiled functions switched off (what REPLAYFMT_PURE=1 does)."""
-    saved = {name: getattr(accel.G, name) for name in accel.NATIVE_NAMES}
-    full, native = stream.DEPTHS["full"], stream.native
-    for name in accel.NATIVE_NAMES:
-        setattr(accel.G, name, getattr(G, name))
-    stream.DEPTHS["full"], stream.native = G.summary_ReplaySession, None
+    switched = [(accel.G, G, name) for name in accel.NATIVE_NAMES]
+    switched += [(accel.GM, GM, name) for name in accel.NATIVE_MODEL_NAMES]
+    saved = [(codec_, name, getattr(codec_, name)) for codec_, _, name in switched]
+    full, native = scan.DEPTHS["full"], stream.native
+    for codec_, pure, name in switched:
+        setattr(codec_, name, getattr(pure, name))
+    scan.DEPTHS["full"], stream.native = G.summary_ReplaySession, None
     try:
         yield
     finally:
-        for name, fn in saved.items():
-            setattr(accel.G, name, fn)
-        stream.DEPTHS["full"], stream.native = full, native
+        for codec_, name, fn in saved:
+            setattr(codec_, name, fn)
+        scan.DEPTHS["full"], stream.native = full, native
 
 
 def public(data: bytes):
@@ -153,9 +198,9 @@ def test_fixtures_agree_with_the_construct_reference():
         head = data[:8]
         pairs = []
         if head == G.SEGMENT_MAGIC:
-            pairs.append((codec.parse_segment, reference.parse_segment))
+            pairs.append((codec.parse_segment, oracle.parse_segment))
         elif head == G.ACTIVE_MAGIC:
-            pairs.append((codec.parse_active_session, reference.parse_active_session))
+            pairs.append((codec.parse_active_session, oracle.parse_active_session))
         for fast, ref in pairs:
             a = outcome(fast, data)
             r = outcome(ref, data)
@@ -219,7 +264,7 @@ def test_record_by_record_parsers_on_every_record_and_its_truncations():
             for k, (p, q) in enumerate(spans):
                 cuts = range(p, q + 1) if k < 2 else (q, q - 1, stop)
                 for e in cuts:
-                    a = outcome(getattr(G, name), data, p, e)
+                    a = outcome(getattr(GM, name), data, p, e)
                     c = outcome(getattr(N, name), data, p, e)
                     assert a == c, f"{name} at {p}..{e}: pure {a[:4]!r} != compiled {c[:4]!r}"
                     checked += 1
@@ -315,7 +360,7 @@ def test_compiled_parsers_accept_mmap_and_memoryview(tmp_path):
     path = sorted(GOLDEN.glob("segment_*.bin"))[-1]
     data = path.read_bytes()
     (_, start, stop), *_ = codec.segment_blocks(data)
-    want = G.parse_ReplaySession(data, start, stop)
+    want = GM.parse_ReplaySession(data, start, stop)
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         assert N.parse_ReplaySession(mm, start, stop) == want
     assert N.parse_ReplaySession(memoryview(data), start, stop) == want
@@ -343,10 +388,10 @@ def same_build(name, value):
 def test_build_every_fixture_byte_identical():
     for data, start, stop in session_ranges():
         if data[:8] == G.ACTIVE_MAGIC:
-            value, _ = G.parse_ActiveSession(data, start, stop)
+            value, _ = GM.parse_ActiveSession(data, start, stop)
             assert same_build("build_ActiveSession", value) == ("ok", data[start:stop])
         else:
-            value, _ = G.parse_ReplaySession(data, start, stop)
+            value, _ = GM.parse_ReplaySession(data, start, stop)
             assert same_build("build_ReplaySession", value) == ("ok", data[start:stop])
 
 
@@ -374,7 +419,7 @@ def test_build_odd_values_same_as_pure():
 
     data = (GOLDEN / "segment_all_variants.bin").read_bytes()
     (_, start, stop), *_ = codec.segment_blocks(data)
-    base, _ = G.parse_ReplaySession(data, start, stop)
+    base, _ = GM.parse_ReplaySession(data, start, stop)
     targets = [(lambda s: s, M.ReplaySession), (lambda s: s.actions[0], M.ReplayAction),
                (lambda s: s.checkpoints[0], M.Checkpoint),
                (lambda s: s.checkpoints[0].snapshot, M.StateSnapshot)]

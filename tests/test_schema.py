@@ -54,7 +54,7 @@ def test_model_fields_are_the_schema_fields(name):
 
 def test_variant_classes_follow_the_enum():
     assert [n for n, _ in schema.ActionType.variants] == [c.VARIANT for c in model.VARIANTS]
-    for index, (name, struct) in enumerate(schema.ActionType.variants):
+    for index, (_name, struct) in enumerate(schema.ActionType.variants):
         cls = model.VARIANTS[index]
         assert cls.INDEX == index
         assert [f.name for f in attrs.fields(cls)] == _names(struct)

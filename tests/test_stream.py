@@ -59,7 +59,7 @@ def test_scan_summaries_match_the_decoded_sessions():
     for depth in ("full", "outline", "head"):
         scan = stream.scan_segment(data, depth=depth)
         assert scan.total_actions == sum(len(s.actions) for s in sessions)
-        for summary, s in zip(scan.sessions, sessions):
+        for summary, s in zip(scan.sessions, sessions, strict=False):
             assert (summary.session_id, summary.name, summary.created_secs,
                     summary.ended_secs, summary.checkpoint_count, summary.action_count) == (
                 s.session_id, s.name, s.created_secs, s.ended_secs, len(s.checkpoints),

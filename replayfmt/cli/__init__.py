@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    CREATED.clear()  # the files of this run only (Ctrl-C removes them)
     stdout = sys.stdout
     guard = _PipeGuard(stdout.buffer)
     sys.stdout = io.TextIOWrapper(guard, encoding=stdout.encoding, errors=stdout.errors,

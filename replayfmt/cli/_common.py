@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
-from pathlib import Path
 
 from ..files import InputError, dumps
 from ..text import escape
@@ -169,6 +167,9 @@ def write_output(path: str, data, *, inputs=(), force: bool = False) -> None:
         sys.stdout.buffer.flush()
         return
     check_output(path, inputs=inputs, force=force)
+    import tempfile  # here, not at the top: reading commands start faster
+    from pathlib import Path
+
     target = Path(path)
     tmp = None
     try:
@@ -219,6 +220,8 @@ def output_stream(path: str, inputs=(), force: bool = False):
         sys.stdout.buffer.flush()
         return
     check_output(path, inputs=inputs, force=force)
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")

@@ -68,8 +68,8 @@ def run(args) -> int:
             flags += f" (same bytes as the block at {b.duplicate_of})"
         say(f"{b.kind:<15} offset {b.offset:>12}  size {b.size:>9}{flags}")
         for s in b.summaries:
-            name = "(unnamed)" if s["name"] is None else repr(s["name"])
-            say(f"    session {s['session_id']} {name}: {s['action_count']} action(s), "
-                f"{s['checkpoint_count']} checkpoint(s)")
+            name = "(unnamed)" if s.name is None else repr(s.name)
+            say(f"    session {s.session_id} {name}: {s.action_count} action(s), "
+                f"{s.checkpoint_count} checkpoint(s)")
     say(f"{len(blocks)} block(s)" + (f" written to {args.out}" if args.out else ""))
     return EXIT_OK

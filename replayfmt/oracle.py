@@ -1,6 +1,6 @@
 """The Construct path: `schema` parsed by Construct itself, mapped to the model.
 
-This is the reference the generated codec is checked against (tests/test_differential.py):
+This is the oracle the generated codec is checked against (tests/test_differential.py):
 same values, same errors (kind, absolute offset, field path) on any input. It is slow (about
 15x the generated codec) and exists to keep the fast path honest, and to pinpoint an error.
 
