@@ -27,7 +27,7 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from . import framing
 from .batch import ProgressBar, iter_inputs
@@ -45,7 +45,7 @@ from .model import (
 )
 
 __all__ = ["COLUMNS", "COLUMN_TYPES", "FORMATS", "file_rows", "file_kind", "origin_of",
-           "iter_timeline", "write", "frame_context",
+           "iter_timeline", "write", "frame_context", "frame_table", "FrameInfo", "with_frames",
            "dask_bag", "to_dask_dataframe", "arrow_schema", "timesketch_row"]
 
 #: (name, type) of every column, in output order. Types: str, int (i64), u64, list (of u64).
@@ -87,8 +87,8 @@ COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     ("vec_index_hash", "str"),  # checkpoint snapshot
     ("wal_sequence", "u64"),    # checkpoint snapshot
     ("generation", "u64"),      # checkpoint snapshot
-    ("frame_uris", "strlist"),  # the affected frames' uri and title, from the .mv2's frames
-    ("frame_titles", "strlist"),  # (see `frame_context`; None until the container is decoded)
+    ("frame_uris", "strlist"),  # a .mv2's frames' uri and title, aligned with affected_frames
+    ("frame_titles", "strlist"),  # (Find, Ask) or frame_ids (checkpoint): see `frame_context`
 )
 COLUMNS: tuple[str, ...] = tuple(name for name, _ in COLUMN_TYPES)
 FORMATS = ("jsonl", "csv", "timesketch", "parquet")
@@ -115,18 +115,110 @@ def file_kind(data) -> str:
     return framing.sniff(data) or "other"
 
 
-def frame_context(data, kind: str) -> Callable[[int], tuple[str | None, str | None]] | None:
-    """Frame id -> (uri, title) for the frames of a `.mv2`, or None when unknown.
+class FrameInfo(NamedTuple):
+    """One frame of a `.mv2`'s TOC frame table: its id, uri, title, kind and time (Unix
+    seconds, the frame's own `timestamp`)."""
 
-    The hook for the decoded container: once `mv2` decodes the TOC's frame table, return a
-    lookup here and every row's `frame_uris` / `frame_titles` are filled from it, aligned with
-    `affected_frames`. Until then every file gives None (the columns stay null).
+    id: int
+    uri: str | None
+    title: str | None
+    kind: str | None
+    time: int | None
 
-    (`toc.decode_toc` now decodes the frame table, uri and title included. Mind, before
-    wiring it in, that the memvid CLI records a Put's WAL sequence as its frame_id and in
-    affected_frames, not the frame's id: see docs/FORMAT.md.)
+
+def frame_table(data) -> dict[int, FrameInfo] | None:
+    """Frame id -> FrameInfo for every frame of a `.mv2`'s TOC, or None when the input is
+    not a `.mv2` or its TOC does not decode (no guess). An id that two frames claim is left
+    out: it names no single frame."""
+    from .errors import ReplayFormatError
+    from .mv2 import read_toc
+
+    try:
+        frames = read_toc(data).frames
+    except (ReplayFormatError, ValueError, IndexError):
+        return None
+    table: dict[int, FrameInfo] = {}
+    twice: set[int] = set()
+    for f in frames:
+        fid = f.get("id")
+        if not isinstance(fid, int):
+            continue
+        if fid in table:
+            twice.add(fid)
+        table[fid] = FrameInfo(fid, f.get("uri"), f.get("title"), f.get("kind"),
+                               f.get("timestamp"))
+    for fid in twice:
+        del table[fid]
+    return table
+
+
+def frame_context(data, kind: str) -> Callable[[int], FrameInfo | None] | None:
+    """Frame id -> FrameInfo (uri, title, kind, time) from a `.mv2`'s TOC frame table, or
+    None when there is no table (not a `.mv2`, or its TOC does not decode). The lookup gives
+    None for an id the table does not hold.
+
+    Which recorded numbers are frame ids (what every real file shows, CLI- and SDK-made):
+    - Find and Ask `affected_frames`: frame ids, the hits in rank order (the CLI's own
+      `find` output lists the same frames' uris and titles in that order);
+    - a checkpoint's snapshot `frame_ids`: the ids of the frames that existed then
+      (`frame_count` of them);
+    - Put `frame_id` and a Put's `affected_frames` are NOT: memvid (CLI and SDK) records the
+      put's write-ahead-log sequence there (the CLI prints it as `seq:`), which only by
+      chance equals some frame's id, so they are never resolved;
+    - PutMany, Update, Delete, ToolCall: no real file records them; not resolved either.
+    Rows resolve only those lists (`frame_uris` / `frame_titles` aligned with
+    `affected_frames` on Find and Ask rows, with `frame_ids` on checkpoint rows); a frame id
+    the table does not hold gives None in its place, never a neighbour's title.
     """
-    return None
+    if kind != "mv2":
+        return None
+    table = frame_table(data)
+    if table is None:
+        return None
+    return table.get
+
+
+#: action types whose affected_frames are frame ids (see `frame_context`).
+RESOLVED_ACTIONS = (Find, Ask)
+
+
+#: memvid JSON action type names whose affected_frames are frame ids (see `frame_context`).
+_RESOLVED_NAMES = frozenset(("Find", "Ask"))
+
+
+def _frame_json(info: FrameInfo | None) -> dict | None:
+    return None if info is None else info._asdict()
+
+
+def with_frames(value: Any, frames: Callable[[int], FrameInfo | None]) -> Any:
+    """A readable JSON dump (`memvid_json.to_json` of a segment, session or active envelope)
+    with frame context added in place: each Find and Ask action gets `frames`, aligned with
+    its `affected_frames`, and each checkpoint snapshot gets `frames`, aligned with its
+    `frame_ids`; an entry is {id, uri, title, kind, time}, or null for an id the frame table
+    does not hold. Put ids are the WAL sequence (see `frame_context`): never resolved."""
+    if isinstance(value, list):
+        for v in value:
+            with_frames(v, frames)
+    elif isinstance(value, dict):
+        kind = value.get("action_type")
+        if isinstance(kind, dict) and "affected_frames" in value:
+            if kind.get("type") in _RESOLVED_NAMES:
+                value["frames"] = [_frame_json(frames(f)) for f in value["affected_frames"]]
+            return value
+        if "frame_ids" in value and "frame_count" in value:  # a checkpoint snapshot
+            value["frames"] = [_frame_json(frames(f)) for f in value["frame_ids"]]
+            return value
+        for v in value.values():
+            with_frames(v, frames)
+    return value
+
+
+def _fill_frames(row: dict, ids: list[int] | None, frames) -> None:
+    if frames is None or not ids:
+        return
+    looked = [frames(f) for f in ids]
+    row["frame_uris"] = [None if x is None else x.uri for x in looked]
+    row["frame_titles"] = [None if x is None else x.title for x in looked]
 
 
 def _action_fields(row: dict, a: ReplayAction) -> None:
@@ -166,12 +258,14 @@ def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
     def checkpoint_row(cp) -> dict:
         snap = cp.snapshot
         lex, vec = snap.lex_index_hash, snap.vec_index_hash
-        return row("checkpoint", cp.timestamp_secs, sequence=cp.at_sequence,
-                   checkpoint_id=cp.id, state_hash=cp.state_hash.hex(),
-                   frame_ids=list(snap.frame_ids), frame_count=snap.frame_count,
-                   lex_index_hash=None if lex is None else lex.hex(),
-                   vec_index_hash=None if vec is None else vec.hex(),
-                   wal_sequence=snap.wal_sequence, generation=snap.generation)
+        out = row("checkpoint", cp.timestamp_secs, sequence=cp.at_sequence,
+                  checkpoint_id=cp.id, state_hash=cp.state_hash.hex(),
+                  frame_ids=list(snap.frame_ids), frame_count=snap.frame_count,
+                  lex_index_hash=None if lex is None else lex.hex(),
+                  vec_index_hash=None if vec is None else vec.hex(),
+                  wal_sequence=snap.wal_sequence, generation=snap.generation)
+        _fill_frames(out, out["frame_ids"], frames)
+        return out
 
     by_id: dict[int, list[int]] = {}  # checkpoint id -> indexes into s.checkpoints
     for i, cp in enumerate(s.checkpoints):
@@ -194,10 +288,8 @@ def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
     for j, a in enumerate(s.actions):
         r = row("action", a.timestamp_secs, sequence=a.sequence)
         _action_fields(r, a)
-        if frames is not None and r["affected_frames"]:
-            looked = [frames(f) for f in r["affected_frames"]]
-            r["frame_uris"] = [u for u, _ in looked]
-            r["frame_titles"] = [t for _, t in looked]
+        if isinstance(a.action_type, RESOLVED_ACTIONS):
+            _fill_frames(r, r["affected_frames"], frames)
         yield r
         for i in sorted(after.get(j, ())):
             yield checkpoint_row(s.checkpoints[i])
@@ -395,14 +487,22 @@ def _message(row: dict) -> str:
     return f"{t} #{row['sequence']} {detail}; {who}"
 
 
-def _csv_cell(value: Any) -> bytes:
-    """None: empty and unquoted; numbers: plain; text and lists (space-separated): always
-    quoted, so an empty string ("") and a missing value () stay distinct."""
+_STRLISTS = frozenset(name for name, kind in COLUMN_TYPES if kind == "strlist")
+
+
+def _csv_cell(value: Any, strlist: bool = False) -> bytes:
+    """None: empty and unquoted; numbers: plain; text and lists: always quoted, so an empty
+    string ("") and a missing value () stay distinct. Number lists are space-separated; text
+    lists (uris, titles: they hold spaces) are a JSON array, nulls as null."""
     if value is None:
         return b""
     if isinstance(value, int):
         return str(value).encode()
-    if isinstance(value, list):
+    if strlist:
+        import orjson
+
+        value = orjson.dumps(value).decode()
+    elif isinstance(value, list):
         value = " ".join("" if v is None else str(v) for v in value)
     return b'"' + value.encode("utf-8", "surrogatepass").replace(b'"', b'""') + b'"'
 
@@ -421,7 +521,7 @@ def _csv(rows, out) -> int:
     out.write(b",".join(c.encode() for c in COLUMNS) + b"\r\n")
     n = 0
     for row in rows:
-        out.write(b",".join(_csv_cell(row[c]) for c in COLUMNS) + b"\r\n")
+        out.write(b",".join(_csv_cell(row[c], c in _STRLISTS) for c in COLUMNS) + b"\r\n")
         n += 1
     return n
 

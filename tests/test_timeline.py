@@ -4,14 +4,17 @@ bounded memory (spilled runs), and Dask on a two-process LocalCluster equal to t
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import shutil
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import orjson
 import pytest
-from _real import active_files, cases, ids, mv2_files, real_dir, segment_files
+from _real import ROOT, active_files, cases, ids, mv2_files, real_dir, segment_files
 
 from replayfmt import build_segment, dumps_memvid, parse_active_session, parse_segment
 from replayfmt import timeline as T
@@ -171,7 +174,7 @@ def _csv_value(kind, text):
     if kind == "list":
         return [int(v) for v in text.split()]
     if kind == "strlist":
-        return text.split(" ")
+        return json.loads(text)
     return text
 
 
@@ -356,3 +359,171 @@ def test_checkpoint_records_follow_their_action(tmp_path):
                    ("action", 9, 5), ("checkpoint", 1, 5), ("action", 2, None),
                    ("action", 3, None), ("checkpoint", 3, 6), ("checkpoint", 99, 7),
                    ("session_ended", None, None)]
+
+
+# --- frame context: which recorded ids are frame ids, checked against memvid's own output ----
+
+_HIT = re.compile(r"^#(\d+) (\S+) \(matches \d+\)\n  Title: (.*)\n  Relevance:", re.M)
+_CITED = re.compile(r"^\[(\d+)\] (\S+) \(frame (\d+), score", re.M)
+
+
+def _commands(case: Path, verb: str):
+    data = json.loads((case / "case.json").read_text())
+    for c in data["commands"]:
+        argv = c.get("argv") or []
+        if argv[1:2] == [verb] and c.get("rc") == 0:
+            yield argv, c.get("stdout_head") or ""
+
+
+def _arg(argv, flag):
+    return argv[argv.index(flag) + 1] if flag in argv else None
+
+
+def _resolved(row):
+    return list(zip(row["frame_uris"] or [], row["frame_titles"] or [], strict=True))
+
+
+def test_find_hits_resolve_to_the_frames_the_cli_listed():
+    """Every `find` the CLI printed: its hits (uri and title, in rank order, as memvid
+    printed them) are what the recorded Find's affected_frames resolve to."""
+    checked, files, unsaved = 0, set(), set()
+    for case in cases():
+        rows = T.file_rows(case / "mem.mv2")
+        for argv, out in _commands(case, "find"):
+            hits = [(uri, title) for _, uri, title in _HIT.findall(out)]
+            if not hits:
+                continue
+            query = _arg(argv, "--query")
+            finds = [r for r in rows if r["action_type"] == "FIND" and r["query"] == query]
+            if not finds:  # a session never saved (its sidecar was abandoned)
+                unsaved.add(case.name)
+                continue
+            assert any(_resolved(r)[:len(hits)] == hits for r in finds), (case.name, argv)
+            checked += 1
+            files.add(case.name)
+    assert unsaved == {"p15_abandoned_active"}
+    assert (checked, len(files)) == (58, 14), (checked, files)
+
+
+def test_ask_citations_name_the_frame_ids_recorded():
+    """The CLI's ask prints its citations with their frame id; the recorded Ask's
+    affected_frames hold those ids, and they resolve to the cited uris."""
+    case = real_dir() / "p20_ask_mock_llm"
+    asks = [r for r in T.file_rows(case / "mem.mv2") if r["action_type"] == "ASK"]
+    cited = {}
+    for argv, out in _commands(case, "ask"):
+        cites = _CITED.findall(out)
+        if cites:
+            cited[_arg(argv, "--question")] = ([int(f) for _, _, f in cites],
+                                               [u for _, u, _ in cites])
+    assert len(cited) == 2
+    for question, (frame_ids, uris) in cited.items():
+        (row,) = [r for r in asks if r["query"] == question]
+        assert row["affected_frames"] == frame_ids
+        assert row["frame_uris"] == uris
+    assert [r["frame_titles"] for r in asks] == [["grapes"], ["melons"], ["melons", "grapes"]]
+
+
+def test_put_frame_id_is_the_wal_sequence_and_never_resolves():
+    """The CLI prints each put's `seq:`; the recorded Put frame_id is that number, not the
+    frame's id, so no Put row gets a uri or title (that would be another frame's)."""
+    seq = re.compile(r"→ (\S+)\s+seq: (\d+)")
+    checked = 0
+    for case in cases():
+        printed = {}
+        for _, out in _commands(case, "put"):
+            for uri, n in seq.findall(out):
+                printed[int(n)] = uri
+        puts = [r for r in T.file_rows(case / "mem.mv2") if r["action_type"] == "PUT"]
+        for r in puts:
+            assert r["frame_uris"] is None and r["frame_titles"] is None
+            if r["frame_id"] in printed:
+                assert r["affected_frames"] == [r["frame_id"]]
+                checked += 1
+    assert checked >= 20
+
+
+SDK_TITLES = ["Alpha notes", "Beta notes", "Gamma", "Delta"]  # scripts/make_sdk_fixtures.py
+
+
+@pytest.mark.parametrize("version", ["2.0.124", "2.0.131", "2.0.140", "2.0.160"])
+def test_sdk_files_checkpoints_and_finds_resolve(tmp_path, version):
+    d = ROOT / "fixtures" / "sdk" / version
+    path = tmp_path / "mem.mv2"
+    path.write_bytes(gzip.decompress((d / "mem.mv2.gz").read_bytes()))
+    report = json.loads((d / "sdk.json").read_text())
+    put_ids = [int(x) for s in report["steps"] if "put" in s for x in s["put"]]
+    rows = T.file_rows(path)
+    cps = [r for r in rows if r["event"] == "checkpoint"]
+    # the first checkpoint follows the two puts (Alpha, Beta): frames 0 and 1
+    assert cps[0]["frame_ids"] == [0, 1]
+    assert cps[0]["frame_titles"] == SDK_TITLES[:2]
+    assert cps[0]["frame_uris"] == ["mv2://recipe/alpha", "mv2://recipe/beta"]
+    assert cps[1]["frame_titles"] == SDK_TITLES and cps[1]["frame_count"] == 4
+    # the Put records hold the WAL sequence (1, 3), not those frame ids: the SDK up to 2.0.140
+    # returns that same number from put(), 2.0.160 returns the frame id. Never resolved.
+    puts = [r for r in rows if r["action_type"] == "PUT"]
+    recorded = [r["frame_id"] for r in puts[:2]]
+    assert recorded == [1, 3] != cps[0]["frame_ids"]
+    assert put_ids == (cps[0]["frame_ids"] if version == "2.0.160" else recorded)
+    assert all(r["frame_uris"] is None and r["frame_titles"] is None for r in puts)
+    (eps,) = [r for r in rows if r["query"] == "epsilon"]
+    assert eps["frame_titles"] == ["Epsilon"]
+
+
+def test_frame_context_outside_a_readable_mv2(tmp_path):
+    data = (real_dir() / "p13_untracked_ops" / "mem.mv2").read_bytes()
+    look = T.frame_context(data, "mv2")
+    assert look(1).title == "b1" and look(2).uri == "mv2://batch/1"
+    assert look(10**6) is None  # an id the table does not hold
+    assert T.frame_context(data, "segment") is None
+    assert T.frame_context(data[: len(data) // 2], "mv2") is None  # no TOC: no guess
+    path = tmp_path / "cut.mv2"
+    path.write_bytes(data[: len(data) // 2])
+    assert all(r["frame_uris"] is None for r in T.file_rows(path))
+
+
+def test_unknown_frame_ids_stay_null_in_place(tmp_path, monkeypatch):
+    src = real_dir() / "p13_untracked_ops" / "mem.mv2"
+    table = T.frame_table(src.read_bytes())
+    monkeypatch.setattr(T, "frame_table", lambda data: {1: table[1]})
+    (find,) = [r for r in T.file_rows(src) if r["action_type"] == "FIND"]
+    assert find["affected_frames"] == [1, 3]
+    assert find["frame_uris"] == ["mv2://batch/0", None]
+    assert find["frame_titles"] == ["b1", None]
+
+
+def _strip_frames(value):
+    if isinstance(value, list):
+        return [_strip_frames(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _strip_frames(v) for k, v in value.items() if k != "frames"}
+    return value
+
+
+def test_dump_frames_is_opt_in_and_adds_only_frames(tmp_path, capsys):
+    case = real_dir() / "p09_auto_checkpoint_3"
+    plain, framed = tmp_path / "plain.json", tmp_path / "framed.json"
+    assert main(["dump", "--format", "json", str(case / "mem.mv2"), "-o", str(plain)]) == 0
+    assert main(["dump", "--format", "json", "--frames", str(case / "mem.mv2"),
+                 "-o", str(framed)]) == 0
+    assert b'"frames"' not in plain.read_bytes()
+    got = json.loads(framed.read_bytes())
+    assert _strip_frames(got) == json.loads(plain.read_bytes())
+    (session,) = got["sessions"]
+    # the CLI's own find output: its first hit for the first 'checkpointed' query
+    (first, *_), = [_HIT.findall(out) for _, out in _commands(case, "find")][:1]
+    find = next(a for a in session["actions"] if a["action_type"]["type"] == "Find")
+    assert (find["frames"][0]["uri"], find["frames"][0]["title"]) == first[1:]
+    assert [f["id"] for f in find["frames"]] == find["affected_frames"]
+    assert all("frames" not in a for a in session["actions"]
+               if a["action_type"]["type"] in ("Put", "Checkpoint"))
+    for cp in session["checkpoints"]:
+        snap = cp["snapshot"]
+        assert [f["id"] for f in snap["frames"]] == snap["frame_ids"]
+        assert len(snap["frames"]) == snap["frame_count"]
+    # only for a .mv2 and the readable form
+    seg = case / "segment-0.bin"
+    assert main(["dump", "--format", "json", "--frames", str(seg)]) != 0
+    assert main(["dump", "--frames", str(case / "mem.mv2")]) != 0
+    assert "--frames" in capsys.readouterr().err

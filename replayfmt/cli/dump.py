@@ -19,6 +19,10 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("memvid-json", "json"), default="memvid-json",
                    help="memvid-json: byte-identical to `memvid session view --format json`; "
                         "json: readable (hex hashes, internally tagged action types)")
+    # Which frame ids are resolved, and why Put's are not: docs/timeline.md.
+    p.add_argument("--frames", action="store_true",
+                   help="with --format json of a .mv2: the uri, title, kind and time of the "
+                        "frames each Find/Ask action and checkpoint names (from the TOC)")
     p.add_argument("--session", "-s", metavar="ID", help="only this session (UUID)")
     p.add_argument("-o", "--output", default="-", help="output file (default stdout)")
     add_force_argument(p)
@@ -30,6 +34,8 @@ def run(args) -> int:
 
     check_output(args.output, inputs=[args.file], force=args.force)
     out = {"inputs": [args.file], "force": args.force}
+    if args.frames and args.format != "json":
+        raise InputError("--frames needs --format json")
     loaded = ReplayFile(args.file, map_input(args.file), "head")
     if args.format == "memvid-json":
         # Straight from the bytes to memvid's JSON shapes: no model objects in between.
@@ -51,5 +57,14 @@ def run(args) -> int:
         raise InputError(f"{args.file} holds no live replay segment")
     from ..memvid_json import to_json
 
-    write_output(args.output, dumps(to_json(obj)), **out)
+    value = to_json(obj)
+    if args.frames:
+        from ..timeline import file_kind, frame_context, with_frames
+
+        frames = frame_context(loaded.data, file_kind(loaded.data))
+        if frames is None:
+            raise InputError(f"{args.file}: --frames needs a .mv2 whose TOC decodes "
+                             "(the frames are in its TOC)")
+        with_frames(value, frames)
+    write_output(args.output, dumps(value), **out)
     return EXIT_OK
