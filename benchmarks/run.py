@@ -47,11 +47,13 @@ import handwritten  # noqa: E402
 import synth  # noqa: E402
 
 from replayfmt import _generated as G  # noqa: E402
+from replayfmt import _generated_model as GM  # noqa: E402
 from replayfmt import (  # noqa: E402
     codec,
     oracle,  # noqa: E402
     schema,
 )
+from replayfmt.accel import native as N  # noqa: E402
 
 DATA = HERE / ".data"
 CPU = time.process_time
@@ -88,8 +90,14 @@ def timed(fn, *args):
 
 # --- the codecs --------------------------------------------------------------------------
 
-def rf_parse(b):
-    return codec.parse_segment(b)
+def rf_parse(b):  # the generated Python (the pure path), on the same bytes as hand_parse
+    s, _ = GM.parse_ReplaySession(b, 32, len(b))
+    return s
+
+
+def native_parse(b):  # the compiled path (replayfmt._native), when it is built
+    s, _ = N.parse_ReplaySession(b, 32, len(b))
+    return s
 
 
 def hand_parse(b):
@@ -100,6 +108,12 @@ def hand_parse(b):
 def rf_build(seg):
     out = bytearray()  # the same work as hand_build: one session into a bytearray
     G.build_ReplaySession(seg.sessions[0], out)
+    return out
+
+
+def native_build(seg):
+    out = bytearray()
+    N.build_ReplaySession(seg.sessions[0], out)
     return out
 
 
@@ -121,13 +135,18 @@ def construct_compiled():
 
 def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
     b, _ = data_for(n)
-    names = ["replayfmt", "hand-written", "construct", "construct-compiled"]
+    names = ["replayfmt", "native", "hand-written", "construct", "construct-compiled"]
     times = {(k, op): [] for k in names for op in ("parse", "build")}
     seg = codec.parse_segment(b)
     hand = hand_parse(b)
     assert hand == seg.sessions[0], "hand-written reference disagrees"
+    assert rf_parse(b) == hand
+    if N is not None:
+        assert native_parse(b) == hand, "compiled path disagrees"
     assert codec.build_segment(seg.sessions) == b
     assert bytes(rf_build(seg)) == bytes(hand_build(seg)) == b[32:]
+    if N is not None:
+        assert bytes(native_build(seg)) == b[32:], "compiled encoder disagrees"
     container = None
     use_construct = n <= construct_max
     if use_construct:
@@ -136,6 +155,9 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
     for _ in range(repeat):  # interleaved, so that a noisy neighbour hits every codec alike
         times["replayfmt", "parse"].append(timed(rf_parse, b)[0])
         times["hand-written", "parse"].append(timed(hand_parse, b)[0])
+        if N is not None:
+            times["native", "parse"].append(timed(native_parse, b)[0])
+            times["native", "build"].append(timed(native_build, seg)[0])
         times["replayfmt", "build"].append(timed(rf_build, seg)[0])
         times["hand-written", "build"].append(timed(hand_build, seg)[0])
         if use_construct:
@@ -242,22 +264,29 @@ def e2e_bench(n: int, repeat: int, work: Path, dump_max: int) -> list[dict]:
         env = memvid.environ()
         mv = [str(memvid.binary)]
         rf = [str(Path(sys.executable).with_name("replayfmt"))]
-        pairs = [("list", mv + ["session", "list", str(mv2)],
-                  [("info", rf + ["info", str(mv2)]),
-                   ("info --headers", rf + ["info", "--headers", str(mv2)])])]
+        pure = {**os.environ, "REPLAYFMT_PURE": "1"}
+        native = None if N is not None else pure  # without the build both rows are pure
+
+        def both(name, argv):  # the compiled path (when built) and the pure-Python path
+            return [(name, argv, native), (f"{name} [pure]", argv, pure)]
+
+        pairs = [("list --format json", mv + ["session", "list", str(mv2), "--format", "json"],
+                  both("info", rf + ["info", str(mv2)])
+                  + both("validate", rf + ["validate", str(mv2)])
+                  + [("info --headers", rf + ["info", "--headers", str(mv2)], native)])]
         if n <= dump_max:
             pairs.append(("view --format json",
                           mv + ["session", "view", str(mv2), "-s", sid, "--format", "json"],
-                          [("dump --format memvid-json",
-                            rf + ["dump", str(mv2), "-s", sid, "--format", "memvid-json"])]))
+                          both("dump --format memvid-json",
+                               rf + ["dump", str(mv2), "-s", sid, "--format", "memvid-json"])))
         for label, mv_argv, ours in pairs:
             results = {label: []}
-            results.update({o: [] for o, _ in ours})
+            results.update({o: [] for o, _, _ in ours})
             mv_out, rf_out = case / "memvid.out", case / "replayfmt.out"
             for _ in range(repeat):
                 results[label].append(run_process(mv_argv, env, mv_out))
-                for o, argv in ours:
-                    results[o].append(run_process(argv, None, rf_out))
+                for o, argv, o_env in ours:
+                    results[o].append(run_process(argv, o_env, rf_out))
                     if o.startswith("dump"):
                         assert sha(mv_out) == sha(rf_out), "dump output differs from memvid's"
             base = None

@@ -12,6 +12,7 @@ import random
 import uuid
 
 from replayfmt import model as M
+from replayfmt.codec import snapshot_state_hash
 
 __all__ = ["make_session", "make_active", "make_active_from", "WORDS"]
 
@@ -52,7 +53,8 @@ def make_session(n_actions: int, seed: int = 1, *, ended: bool = True) -> M.Repl
                 cid = len(checkpoints)
                 snap = M.StateSnapshot(len(frames), frames[-8:], None, rng.randbytes(32), wal,
                                        puts)
-                checkpoints.append(M.Checkpoint(cid, seq, ts, rng.randbytes(32), snap))
+                rng.randbytes(32)  # (the draw kept, so that the rest of the data is unchanged)
+                checkpoints.append(M.Checkpoint(cid, seq, ts, snapshot_state_hash(snap), snap))
                 action = M.ReplayAction(seq + 1, ts, M.CheckpointAction(cid))
         elif r < 0.95:
             query = _text(rng, rng.randint(1, 5))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import blake3
 
-from . import _generated as G
+from .accel import G
 from .framing import (
     ENVELOPE_HEADER_SIZE,
     SEGMENT_HEADER_SIZE,
@@ -83,7 +83,7 @@ def bulk():
 
 def parse_segment_header(data) -> SegmentHeader:
     """Decode and check only the 24-byte header (magic, version); returns the header record."""
-    from . import _generated_model as GM
+    from .accel import GM
 
     b = _as_bytes(data)
     segment_header(b)
@@ -98,7 +98,7 @@ def parse_segment(data) -> Segment:
     the data, trailing bytes (after the last session or inside a session's block), and every
     record-level error. Raises ReplayFormatError.
     """
-    from . import _generated_model as GM
+    from .accel import GM
 
     b = _as_bytes(data)
     header = segment_header(b)
@@ -139,7 +139,7 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
 
 def parse_session(data) -> ReplaySession:
     """Parse one bincode ReplaySession (the bytes inside a segment's length prefix)."""
-    from . import _generated_model as GM
+    from .accel import GM
 
     b = _as_bytes(data)
     with bulk():
@@ -164,7 +164,7 @@ def _build(build, value, out: bytearray) -> None:
 
 def parse_active_session(data) -> ActiveSession:
     """Parse an `MV2ACTIV` envelope (the `NAME.mv2.session` sidecar), strictly."""
-    from . import _generated_model as GM
+    from .accel import GM
 
     with bulk():
         return parse_envelope(data, GM.parse_ActiveSession)
@@ -174,7 +174,7 @@ def parse_envelope(data, parse=None):
     """Check the `MV2ACTIV` envelope and decode its content with `parse` (a generated parser:
     parse_, json_ or summary_ActiveSession)."""
     if parse is None:
-        from . import _generated_model as GM
+        from .accel import GM
 
         parse = GM.parse_ActiveSession
     b = _as_bytes(data)
@@ -195,7 +195,7 @@ def build_active_session(active: ActiveSession) -> bytes:
 
 def parse_manifest(data, offset: int = 0) -> ReplayManifest:
     """Decode the 32-byte ReplayManifest at `offset` (the bytes after the TOC's Some tag)."""
-    from . import _generated_model as GM
+    from .accel import GM
 
     b = _as_bytes(data)
     value, _ = GM.parse_ReplayManifest(b, offset, min(len(b), offset + MANIFEST_SIZE))

@@ -22,10 +22,10 @@ from typing import Any
 
 import attrs
 
-from . import _generated as G
 from . import errors as E
 from . import framing, schema
 from . import mv2 as mv2mod
+from .accel import G
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     SEGMENT_HEADER_SIZE,
@@ -387,7 +387,7 @@ def salvage_session_block(data, start: int, stop: int, path: str = "") -> Salvag
     None when not even the fields before the first record list (id, name, created, ended)
     decode. Fields after the damage keep the model's defaults.
     """
-    from . import _generated_model as GM
+    from .accel import GM
 
     values: dict[str, Any] = {}
     spans: dict[str, list] = {}

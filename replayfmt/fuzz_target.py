@@ -253,7 +253,7 @@ def _as_memvid_segment(data: bytes) -> M.Segment:
     """Read a segment the way memvid's own reader does: magic and every declared
     session checked; version, total_size and bytes after each record not checked (the
     framing walker's lenient policy)."""
-    from . import _generated_model as GM
+    from .accel import GM
     from .framing import Policy, segment_blocks, segment_header
     lenient = Policy(lenient=True)
     header = segment_header(data, policy=lenient)
@@ -268,7 +268,7 @@ def _as_memvid_segment(data: bytes) -> M.Segment:
 
 def _as_memvid_active(data: bytes) -> M.ActiveSession:
     """An envelope as memvid reads it: bytes after the declared length are not checked."""
-    from . import _generated_model as GM
+    from .accel import GM
     from .framing import envelope_block
     start, stop = envelope_block(data)
     return GM.parse_ActiveSession(data, start, stop)[0]

@@ -13,7 +13,7 @@ import mmap
 import re
 from collections import namedtuple
 
-from . import _generated as G
+from .accel import G
 from .framing import envelope_block, exact, in_block, segment_blocks, segment_header
 
 __all__ = ["release", "SessionSummary", "SegmentScan", "DEPTHS", "DISPLAY_NAMES",

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from . import _generated as G
 from . import framing
+from .accel import G, native
 from .codec import bulk
 from .errors import ReplayFormatError
 from .framing import envelope_block, exact, in_block, segment_blocks
@@ -148,7 +148,7 @@ def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
     stays flat however large the file is. Container errors (a bad length prefix, total_size,
     trailing bytes) are raised when the walk reaches them, after the sessions before them.
     """
-    from . import _generated_model as GM
+    from .accel import GM
 
     with open_mapped(path) as buf:
         if framing.sniff(buf) == framing.SIDECAR:
@@ -186,6 +186,8 @@ def session_memvid_json(buf, start: int, stop: int, path: str = "", nesting: int
     so a damaged session prints nothing. `nesting` is the level of the session object in the
     output (0 at the top). Errors are those of `json_ReplaySession`.
     """
+    if native is not None:  # the compiled path writes the same text straight from the bytes
+        return native.session_memvid_json(buf, start, stop, path, nesting)
     import orjson
 
     option = orjson.OPT_INDENT_2

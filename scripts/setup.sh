@@ -25,6 +25,17 @@ fi
 log "installing replayfmt[test,fuzz,timeline,fleet] into .venv (timeline: pyarrow, duckdb;" \
     "fleet: dask, distributed)"
 "${PIP[@]}" -e '.[test,fuzz,timeline,fleet]' || { log "error: pip could not install replayfmt"; exit 1; }
+# the compiled fast path (setup.py builds it where Cython and a C compiler are present)
+if native_err=$(.venv/bin/python -c "import replayfmt._native" 2>&1); then
+    log "compiled fast path built (replayfmt._native, Cython + the C compiler)"
+elif [ "${CI:-}" = true ]; then
+    log "error: the compiled fast path does not import (C compiler? Python headers?):" \
+        "$(tail -n 1 <<<"$native_err")"
+    exit 1
+else
+    log "WARNING: compiled fast path not built or not importable ($(tail -n 1 <<<"$native_err")):" \
+        "pure-Python codec only"
+fi
 
 # --- 2. the peers --------------------------------------------------------------------------
 missing=()    # "peer: why; how to install" lines

@@ -1,0 +1,1281 @@
+"""Generates the compiled fast path (`_native.pyx`, Cython) from the Construct schema tree.
+
+`python -m replayfmt.codegen_native` rewrites `replayfmt/_native.pyx`; a test fails when the
+checked-in file differs from what the schema generates now (as for `_generated.py`). Build-time
+only: nothing imports this module at run time.
+
+The emitted code reads the buffer through a `const unsigned char*` with typed offsets and
+little-endian loads, decodes each string once, builds model objects at C level (allocated with
+the type's tp_alloc, slots filled by offset: the values are valid by construction, as in the
+generated Python) and writes memvid JSON text straight from the bytes. Per record and flavour
+it emits one C function:
+
+    m_X  model objects               (the generated Python's parse_X)
+    d_X  JSON-shaped dicts           (json_X; only records a summary nests)
+    k_X  checks only, returns the index of the record's enum variant (inside summaries)
+    s_X  summary dict, record lists counted (summary_X)
+    t_X  memvid JSON text, pretty as serde_json prints it (what json_X + orjson render)
+
+Every check is the one the generated Python makes, in the same order, and every failure is
+built by the same constructors of `errors` (truncated, overflow, invalid_utf8, invalid_tag, ...),
+with the path completed by the enclosing records, so errors are identical: message, kind,
+offset, path, expected, actual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import sys
+from pathlib import Path
+
+from construct import Bytes, FormatField, Renamed
+
+from . import schema
+from .schema import Bool, Enum, Map, Option, String, Uuid, Vec
+
+TARGET = Path(__file__).with_name("_native.pyx")
+
+#: Records compiled (dependency order) and the flavours each gets.
+FLAVOURS = {
+    "StateSnapshot": ("m", "k", "t"),
+    "Checkpoint": ("m", "k", "t"),
+    "ReplayAction": ("m", "k", "t"),
+    "ReplaySession": ("m", "k", "s", "t"),
+    "ReplayConfig": ("m", "d", "k"),
+    "ActiveSession": ("m", "k", "s"),
+}
+#: Python-callable entry points, with the generated Python's names and signatures.
+ENTRY = {"m": "parse", "s": "summary"}
+EXPORTS = {"ReplaySession": ("m", "s"), "ActiveSession": ("m", "s"),
+           "ReplayAction": ("m",), "Checkpoint": ("m",)}  # the last two: record by record
+#: Records with a compiled encoder (b_X; build_X exported for those in EXPORTS).
+BUILDS = ("StateSnapshot", "Checkpoint", "ReplayAction", "ReplaySession", "ReplayConfig",
+          "ActiveSession")
+
+_RECORD_NAMES = {id(node): name for name, node in schema.RECORDS.items()}
+_CTYPES = {"Q": ("uint64_t", "_u64"), "q": ("int64_t", "_i64"), "I": ("uint32_t", "_u32"),
+           "L": ("uint32_t", "_u32"), "B": ("uint8_t", "_u8"), "H": ("uint16_t", "_u16")}
+
+
+def _unwrap(node):
+    while isinstance(node, Renamed):
+        node = node.subcon
+    return node
+
+
+def _fields(node):
+    return [(sub.name, sub.subcon) for sub in _unwrap(node).subcons]
+
+
+def _record(node):
+    return _RECORD_NAMES.get(id(node)) or _RECORD_NAMES.get(id(_unwrap(node)))
+
+
+def _variant_classes(enum) -> list[str]:
+    """Model class name of each variant: the serde name, except where it would clash with a
+    record (`Checkpoint` -> `CheckpointAction`, as in `schema` and `model`)."""
+    names = []
+    for vname, sub in enum.variants:
+        decl = [k for k, v in vars(schema).items() if v is sub and k[0].isupper()]
+        names.append(decl[0] if decl else vname)
+    return names
+
+
+class _Fn:
+    """One C function being emitted: its declarations (hoisted, as Cython wants) and body."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+        self.decls: dict[str, str] = {}
+        self.body: list[str] = []
+        self.n = 0
+
+    def var(self, hint: str, ctype: str = "object") -> str:
+        self.n += 1
+        name = f"{hint}{self.n}"
+        self.decls[name] = ctype
+        return name
+
+    def line(self, ind: int, text: str) -> None:
+        self.body.append("    " * ind + text)
+
+    def render(self) -> list[str]:
+        out = ["", "", self.header]
+        for name, ctype in self.decls.items():
+            out.append(f"    cdef {ctype} {name}")
+        out += self.body
+        return out
+
+
+class _Emitter:
+    """Emits the statements of one record in one flavour (see the module docstring)."""
+
+    def __init__(self, fn: _Fn, flavour: str) -> None:
+        self.f = fn
+        self.fl = flavour
+        self.models: dict[str, list[str]] = {}
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def need(self, ind: int, size: int, path: str) -> None:
+        self.f.line(ind, f"if e - p < {size}:")
+        self.f.line(ind + 1, f"_trunc(p, e, {size}, {path})")
+
+    def fixed(self, node, path: str, ind: int) -> str | None:
+        """A fixed-size leaf: bounds check, load; returns the C variable (None for bytes in
+        flavours that drop them)."""
+        node = _unwrap(node)
+        if isinstance(node, FormatField):
+            fmt = node.fmtstr[1:]
+            ctype, load = _CTYPES[fmt]
+            size = struct.calcsize("<" + fmt)
+            self.need(ind, size, path)
+            v = self.f.var("v", ctype)
+            self.f.line(ind, f"{v} = {load}(b + p)")
+            self.f.line(ind, f"p += {size}")
+            return v
+        if isinstance(node, Bytes) and isinstance(node.length, int):
+            n = node.length
+            self.need(ind, n, path)
+            v = None
+            if self.fl in ("m", "d"):
+                v = self.f.var("h")
+                conv = "_hash32" if n == 32 else "_bytes"
+                self.f.line(ind, f"{v} = {conv}(b + p, {n})")
+                if self.fl == "d":
+                    self.f.line(ind, f"{v} = list({v})")
+            elif self.fl == "t":
+                self.f.line(ind, f"_t_bytes(o, b + p, {n}, ind)")
+            self.f.line(ind, f"p += {n}")
+            return v
+        return None
+
+    def length(self, path: str, ind: int) -> str:
+        self.need(ind, 8, path)
+        n = self.f.var("n", "uint64_t")
+        self.f.line(ind, f"{n} = _u64(b + p)")
+        self.f.line(ind, "p += 8")
+        return n
+
+    # -- fields -----------------------------------------------------------------------------
+
+    def field(self, node0, path: str, ind: int, text_ind: str = "ind") -> str | None:
+        """Emit one field; returns the expression of its Python value (None when the flavour
+        keeps no value). In flavour t the value is written to `o` at indent `text_ind`."""
+        f, fl = self.f, self.fl
+        node = _unwrap(node0)
+        record = _record(node0)
+        if record is not None:
+            return self.call(record, path, ind, text_ind)
+        if isinstance(node, FormatField):
+            v = self.fixed(node, path, ind)
+            if fl == "t":
+                signed = _CTYPES[node.fmtstr[1:]][0].startswith("int")
+                f.line(ind, f"{'_t_int' if signed else '_t_uint'}(o, {v})")
+            return v
+        if isinstance(node, Bytes):
+            if fl == "t":
+                n = node.length
+                self.need(ind, n, path)
+                f.line(ind, f"_t_bytes(o, b + p, {n}, {text_ind})")
+                f.line(ind, f"p += {n}")
+                return None
+            return self.fixed(node, path, ind)
+        if isinstance(node, String):
+            n = self.length(path, ind)
+            f.line(ind, f"if {n} > <uint64_t>(e - p):")
+            f.line(ind + 1, f"_ovf(p, e, {n}, 1, 'string length', {path})")
+            s = None
+            if fl in ("m", "d", "s"):
+                s = f.var("s")
+                f.line(ind, f"{s} = _str(b, p, <Py_ssize_t>{n}, {path})")
+            elif fl == "k":
+                f.line(ind, f"_check_utf8(b, p, <Py_ssize_t>{n}, {path})")
+            else:
+                f.line(ind, f"_t_str(o, b, p, <Py_ssize_t>{n}, {path})")
+            f.line(ind, f"p += <Py_ssize_t>{n}")
+            return s
+        if isinstance(node, Uuid):
+            n = self.length(path, ind)
+            f.line(ind, f"if {n} != 16:")
+            f.line(ind + 1, f"raise _E.bad_uuid_length(p - 8, {path}, {n})")
+            self.need(ind, 16, path)
+            u = None
+            if fl in ("m", "s"):
+                u = f.var("u")
+                f.line(ind, f"{u} = _uuid(b + p)")
+            elif fl == "d":
+                u = f.var("u")
+                f.line(ind, f"{u} = str(_uuid(b + p))")
+            elif fl == "t":
+                f.line(ind, "_t_uuid(o, b + p)")
+            f.line(ind, "p += 16")
+            return u
+        if isinstance(node, (Option, Bool)):
+            self.need(ind, 1, path)
+            t = f.var("t", "uint8_t")
+            f.line(ind, f"{t} = b[p]")
+            f.line(ind, "p += 1")
+            if isinstance(node, Bool):
+                f.line(ind, f"if {t} > 1:")
+                f.line(ind + 1, f"raise _E.invalid_bool(p - 1, {path}, {t})")
+                if fl == "t":
+                    f.line(ind, f"_w(o, b'true' if {t} else b'false')")
+                    return None
+                return None if fl == "k" else f"({t} == 1)"
+            o = f.var("o") if fl in ("m", "d", "s") else None
+            f.line(ind, f"if {t} == 0:")
+            if o:
+                f.line(ind + 1, f"{o} = None")
+            elif fl == "t":
+                f.line(ind + 1, "_w(o, b'null')")
+            else:
+                f.line(ind + 1, "pass")
+            f.line(ind, f"elif {t} == 1:")
+            before = len(f.body)
+            inner = self.field(node.subcon, path, ind + 1, text_ind)
+            if o:
+                f.line(ind + 1, f"{o} = {inner}")
+            elif len(f.body) == before:
+                f.line(ind + 1, "pass")
+            f.line(ind, "else:")
+            f.line(ind + 1, f"raise _E.invalid_tag(p - 1, {path}, {t})")
+            return o
+        if isinstance(node, Vec):
+            return self.vec(node, path, ind, text_ind)
+        if isinstance(node, Map):
+            return self.map(node, path, ind, text_ind)
+        if isinstance(node, Enum):
+            return self.enum(node, path, ind, text_ind)
+        raise TypeError(f"codegen_native does not know {type(node).__name__}")
+
+    def call(self, record: str, path: str, ind: int, text_ind: str) -> str | None:
+        f, fl = self.f, self.fl
+        sub = fl
+        if fl == "s":
+            sub = "s" if "s" in FLAVOURS[record] else "d"
+        f.line(ind, "try:")
+        r = None
+        if fl == "k":
+            f.line(ind + 1, f"k_{record}(b, &p, e)")
+        elif fl == "t":
+            f.line(ind + 1, f"t_{record}(b, &p, e, o, {text_ind})")
+        else:
+            r = f.var("r")
+            f.line(ind + 1, f"{r} = {sub}_{record}(b, &p, e)")
+        f.line(ind, "except ReplayFormatError as err:")
+        f.line(ind + 1, f"raise err.prefix({path})")
+        return r
+
+    def vec(self, node, path: str, ind: int, text_ind: str) -> str | None:
+        f, fl = self.f, self.fl
+        n = self.length(path, ind)
+        elem = _unwrap(node.subcon)
+        m = schema.min_size(node.subcon)
+        limit = "(e - p)" if m == 1 else f"(e - p) // {m}"
+        f.line(ind, f"if {n} > <uint64_t>({limit}):")
+        f.line(ind + 1, f"_ovf(p, e, {n}, {m}, 'element count', {path})")
+        record = _record(node.subcon)
+        if record is None:
+            if not (isinstance(elem, FormatField) and elem.fmtstr[1:] == "Q"):
+                raise TypeError("codegen_native: Vec elements must be u64 or named records")
+            out = None
+            if fl in ("m", "d", "s"):
+                out = f.var("l")
+                f.line(ind, f"{out} = _u64_list(b + p, <Py_ssize_t>{n})")
+            elif fl == "t":
+                f.line(ind, f"_t_u64_list(o, b + p, <Py_ssize_t>{n}, {text_ind})")
+            f.line(ind, f"p += <Py_ssize_t>{n} * 8")
+            return out
+        i = f.var("i", "Py_ssize_t")
+        f.line(ind, f"{i} = 0")
+        out = None
+        if fl == "s":  # counted, each element checked; per-variant counts when it has an enum
+            has_enum = any(isinstance(_unwrap(s), Enum) for _, s in _fields(elem))
+            counts = None
+            if has_enum:
+                nvar = len(next(_unwrap(s) for _, s in _fields(elem)
+                                if isinstance(_unwrap(s), Enum)).variants)
+                counts = f.var("c", f"Py_ssize_t[{nvar}]")
+                f.line(ind, f"memset({counts}, 0, sizeof({counts}))")
+            f.line(ind, "try:")
+            f.line(ind + 1, f"for {i} in range(<Py_ssize_t>{n}):")
+            if counts:
+                f.line(ind + 2, f"{counts}[k_{record}(b, &p, e)] += 1")
+            else:
+                f.line(ind + 2, f"k_{record}(b, &p, e)")
+            f.line(ind, "except ReplayFormatError as err:")
+            f.line(ind + 1, f"raise err.prefix(f'[{{{i}}}]').prefix({path})")
+            self.counts = counts
+            self.count_n = nvar if counts else 0
+            return n
+        if fl in ("m", "d"):
+            out = f.var("l")
+            r = f.var("r")
+            f.line(ind, f"{out} = PyList_New(<Py_ssize_t>{n})")
+        elif fl == "t":
+            f.line(ind, f"if {n} == 0:")
+            f.line(ind + 1, "_w(o, b'[]')")
+            f.line(ind, "else:")
+            f.line(ind + 1, "_w(o, b'[')")
+        f.line(ind, "try:")
+        f.line(ind + 1, f"for {i} in range(<Py_ssize_t>{n}):")
+        if fl in ("m", "d"):
+            f.line(ind + 2, f"{r} = {fl}_{record}(b, &p, e)")
+            f.line(ind + 2, f"Py_INCREF({r})")
+            f.line(ind + 2, f"PyList_SET_ITEM({out}, {i}, {r})")
+        elif fl == "k":
+            f.line(ind + 2, f"k_{record}(b, &p, e)")
+        else:
+            f.line(ind + 2, f"if {i}:")
+            f.line(ind + 3, "_w(o, b',')")
+            f.line(ind + 2, f"_nl(o, {text_ind} + 1)")
+            f.line(ind + 2, f"t_{record}(b, &p, e, o, {text_ind} + 1)")
+            f.line(ind + 2, "_flush(o)")
+        f.line(ind, "except ReplayFormatError as err:")
+        f.line(ind + 1, f"raise err.prefix(f'[{{{i}}}]').prefix({path})")
+        if fl == "t":
+            f.line(ind, f"if {n}:")
+            f.line(ind + 1, f"_nl(o, {text_ind})")
+            f.line(ind + 1, "_w(o, b']')")
+        return out
+
+    def map(self, node, path: str, ind: int, text_ind: str) -> str | None:
+        f, fl = self.f, self.fl
+        n = self.length(path, ind)
+        m = schema.min_size(node.key) + schema.min_size(node.value)
+        f.line(ind, f"if {n} > <uint64_t>((e - p) // {m}):")
+        f.line(ind + 1, f"_ovf(p, e, {n}, {m}, 'entry count', {path})")
+        if not (isinstance(_unwrap(node.key), String) and isinstance(_unwrap(node.value), String)):
+            raise TypeError("codegen_native: maps must be String -> String")
+        d = f.var("d")
+        i = f.var("i", "Py_ssize_t")
+        kp = f.var("kp", "Py_ssize_t")
+        kn = f.var("kn", "uint64_t")
+        key, val = f.var("key"), f.var("val")
+        f.line(ind, f"{d} = {{}}")
+        if fl == "t":
+            f.line(ind, f"_w(o, b'{{}}' if {n} == 0 else b'{{')")
+        f.line(ind, f"for {i} in range(<Py_ssize_t>{n}):")
+        b1 = ind + 1
+        f.line(b1, f"{kp} = p")
+        for which, var in (("key", key), ("value", val)):
+            sub_path = f"{path} + '[%d].{which}' % {i}"
+            f.line(b1, "if e - p < 8:")
+            f.line(b1 + 1, f"_trunc(p, e, 8, {sub_path})")
+            f.line(b1, f"{kn} = _u64(b + p)")
+            f.line(b1, "p += 8")
+            f.line(b1, f"if {kn} > <uint64_t>(e - p):")
+            f.line(b1 + 1, f"_ovf(p, e, {kn}, 1, 'string length', {sub_path})")
+            f.line(b1, f"{var} = _str(b, p, <Py_ssize_t>{kn}, {sub_path})")
+            f.line(b1, f"p += <Py_ssize_t>{kn}")
+        f.line(b1, f"if {key} in {d}:")
+        f.line(b1 + 1, f"raise _E.duplicate_key({kp}, {path} + '[%d].key' % {i}, {key})")
+        f.line(b1, f"{d}[{key}] = {val}")
+        if fl == "t":
+            f.line(b1, f"if {i}:")
+            f.line(b1 + 1, "_w(o, b',')")
+            f.line(b1, f"_nl(o, {text_ind} + 1)")
+            f.line(b1, f"_t_pystr(o, {key})")
+            f.line(b1, "_w(o, b': ')")
+            f.line(b1, f"_t_pystr(o, {val})")
+            f.line(ind, f"if {n}:")
+            f.line(ind + 1, f"_nl(o, {text_ind})")
+            f.line(ind + 1, "_w(o, b'}')")
+        return d if fl in ("m", "d", "s") else None
+
+    def enum(self, node, path: str, ind: int, text_ind: str) -> str | None:
+        f, fl = self.f, self.fl
+        self.need(ind, 4, path)
+        k = f.var("k", "uint32_t")
+        f.line(ind, f"{k} = _u32(b + p)")
+        f.line(ind, "p += 4")
+        x = f.var("x") if fl in ("m", "d") else None
+        classes = _variant_classes(node)
+        static = path.strip("'")
+        for index, (vname, sub) in enumerate(node.variants):
+            f.line(ind, f"{'if' if index == 0 else 'elif'} {k} == {index}:")
+            b1 = ind + 1
+            vfields = _fields(sub)
+            if fl == "t":
+                f.line(b1, "_w(o, b'{')")
+                f.line(b1, f"_nl(o, {text_ind} + 1)")
+                f.line(b1, f"_w(o, b'\"{vname}\": {{')")
+            vals = []
+            for pos, (fname, fnode) in enumerate(vfields):
+                if fl == "t":
+                    if pos:
+                        f.line(b1, "_w(o, b',')")
+                    f.line(b1, f"_nl(o, {text_ind} + 2)")
+                    f.line(b1, f"_w(o, b'\"{fname}\": ')")
+                vals.append(self.field(fnode, repr(f"{static}.{vname}.{fname}"), b1,
+                                       f"{text_ind} + 2"))
+            if fl == "t":
+                f.line(b1, f"_nl(o, {text_ind} + 1)")
+                f.line(b1, "_w(o, b'}')")
+                f.line(b1, f"_nl(o, {text_ind})")
+                f.line(b1, "_w(o, b'}')")
+            elif fl == "m":
+                self.construct(x, classes[index], [n for n, _ in vfields], vals, b1)
+            elif fl == "d":
+                inner = ", ".join(f"{fn!r}: {v}" for (fn, _), v in zip(vfields, vals, strict=True))
+                f.line(b1, f"{x} = {{{vname!r}: {{{inner}}}}}")
+            if fl == "k":
+                f.line(b1, f"variant = {index}")
+        f.line(ind, "else:")
+        f.line(ind + 1, f"raise _E.unknown_variant(p - 4, {path}, {k}, "
+               f"{len(node.variants)})")
+        return x
+
+    def construct(self, target: str, cls: str, names: list[str], vals: list[str],
+                  ind: int) -> None:
+        self.models.setdefault(cls, names)
+        self.f.line(ind, f"{target} = _new(<PyObject*>_C_{cls})")
+        for name, v in zip(names, vals, strict=True):
+            self.f.line(ind, f"_set({target}, _O_{cls}_{name}, {v})")
+
+    # -- records ----------------------------------------------------------------------------
+
+    def record(self, name: str, node) -> None:
+        f, fl = self.f, self.fl
+        f.line(1, "cdef Py_ssize_t p = pp[0]")
+        if fl == "k":
+            f.decls["variant"] = "int"
+            f.line(1, "variant = 0")
+        if fl == "t":
+            f.line(1, "_w(o, b'{')")
+        fields = _fields(node)
+        vals = []
+        self.counts = None
+        counts = None
+        for pos, (fname, fnode) in enumerate(fields):
+            if fl == "t":
+                if pos:
+                    f.line(1, "_w(o, b',')")
+                f.line(1, "_nl(o, ind + 1)")
+                f.line(1, f"_w(o, b'\"{fname}\": ')")
+            vals.append(self.field(fnode, repr(fname), 1, "ind + 1"))
+            if self.counts:
+                counts = (fname, self.counts, self.count_n)
+                self.counts = None
+        f.line(1, "pp[0] = p")
+        if fl == "t":
+            f.line(1, "_nl(o, ind)")
+            f.line(1, "_w(o, b'}')")
+            f.line(1, "return 0")
+        elif fl == "k":
+            f.line(1, "return variant")
+        elif fl == "m":
+            r = f.var("res")
+            self.construct(r, name, [n for n, _ in fields], vals, 1)
+            f.line(1, f"return {r}")
+        else:
+            parts = []
+            for (fname, _), v in zip(fields, vals, strict=True):
+                parts.append(f"{fname!r}: {v}")
+                if counts and counts[0] == fname:
+                    items = ", ".join(f"{counts[1]}[{j}]" for j in range(counts[2]))
+                    parts.append(f"{fname + '_by_variant'!r}: [{items}]")
+            f.line(1, "return {" + ", ".join(parts) + "}")
+
+
+class _BuildEmitter:
+    """Emits b_X(obj, o): the encoding of the model object `obj` appended to `o`.
+
+    Returns 0, or 1 when the value is not one the compiled encoder takes as is (a wrong type,
+    an int out of range, a hash of the wrong length, an unset slot...): the caller then runs
+    the generated Python encoder, which raises its own error or encodes what it accepts, so
+    both paths behave the same on every value."""
+
+    def __init__(self, fn: _Fn) -> None:
+        self.f = fn
+        self.models: dict[str, list[str]] = {}
+
+    def value(self, node0, expr: str, ind: int) -> None:
+        f = self.f
+        node = _unwrap(node0)
+        record = _record(node0)
+        if record is not None:
+            f.line(ind, f"if b_{record}({expr}, o):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, FormatField):
+            fmt = node.fmtstr[1:]
+            put = {"Q": "_b_u64", "q": "_b_i64", "I": "_b_u32", "L": "_b_u32",
+                   "B": "_b_u8"}[fmt]
+            f.line(ind, f"if {put}(o, {expr}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, Bytes):
+            f.line(ind, f"if _b_fixed(o, {expr}, {node.length}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, String):
+            f.line(ind, f"if _b_str(o, {expr}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, Uuid):
+            f.line(ind, f"if _b_uuid(o, {expr}):")
+            f.line(ind + 1, "return 1")
+            return
+        if isinstance(node, Bool):
+            t = f.var("bb")
+            f.line(ind, f"{t} = {expr}")
+            f.line(ind, f"if {t} is _UNSET:")
+            f.line(ind + 1, "return 1")
+            f.line(ind, f"_b_byte(o, 1 if {t} else 0)")
+            return
+        if isinstance(node, Option):
+            t = f.var("ov")
+            f.line(ind, f"{t} = {expr}")
+            f.line(ind, f"if {t} is None:")
+            f.line(ind + 1, "_b_byte(o, 0)")
+            f.line(ind, "else:")
+            f.line(ind + 1, "_b_byte(o, 1)")
+            self.value(node.subcon, t, ind + 1)
+            return
+        if isinstance(node, Vec):
+            lst = f.var("bl")
+            f.line(ind, f"{lst} = {expr}")
+            f.line(ind, f"if type({lst}) is not list:")
+            f.line(ind + 1, "return 1")
+            f.line(ind, f"_b_len(o, len(<list>{lst}))")
+            it = f.var("it")
+            f.line(ind, f"for {it} in <list>{lst}:")
+            self.value(node.subcon, it, ind + 1)
+            return
+        if isinstance(node, Map):
+            d, k, v = f.var("bd"), f.var("bk"), f.var("bv")
+            f.line(ind, f"{d} = {expr}")
+            f.line(ind, f"if type({d}) is not dict:")
+            f.line(ind + 1, "return 1")
+            f.line(ind, f"_b_len(o, len(<dict>{d}))")
+            f.line(ind, f"for {k}, {v} in (<dict>{d}).items():")
+            self.value(node.key, k, ind + 1)
+            self.value(node.value, v, ind + 1)
+            return
+        if isinstance(node, Enum):
+            x = f.var("bx")
+            f.line(ind, f"{x} = {expr}")
+            for index, (cls, (_vname, sub)) in enumerate(zip(_variant_classes(node),
+                                                            node.variants, strict=True)):
+                f.line(ind, f"{'if' if index == 0 else 'elif'} type({x}) is _C_{cls}:")
+                names = [n for n, _ in _fields(sub)]
+                self.models.setdefault(cls, names)
+                f.line(ind + 1, f"_b_u32_raw(o, {index})")
+                for n, sn in _fields(sub):
+                    self.value(sn, f"_get({x}, _O_{cls}_{n})", ind + 1)
+            f.line(ind, "else:")
+            f.line(ind + 1, "return 1")
+            return
+        raise TypeError(f"codegen_native does not know {type(node).__name__}")
+
+    def record(self, name: str, node) -> None:
+        f = self.f
+        names = [n for n, _ in _fields(node)]
+        self.models.setdefault(name, names)
+        f.line(1, f"if type(obj) is not _C_{name}:")
+        f.line(2, "return 1")
+        for n, sub in _fields(node):
+            self.value(sub, f"_get(obj, _O_{name}_{n})", 1)
+        f.line(1, "return 0")
+
+
+HEADER = '''\
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, embedsignature=False
+"""GENERATED by replayfmt.codegen_native from replayfmt.schema: do not edit by hand.
+
+Regenerate with `python -m replayfmt.codegen_native`; tests/test_native.py fails on drift.
+The compiled fast path (see codegen_native): parse_X (as _generated_model's), summary_X and
+build_X (as _generated's) with the generated Python's signatures and errors, and
+session_memvid_json (memvid JSON text from the bytes).
+"""
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_DECREF
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy, memset, memcmp
+
+import sys as _sys
+
+from . import errors as _E
+from .errors import ReplayFormatError
+from . import _generated
+
+if _sys.byteorder != "little":  # the loads below are native-endian
+    raise ImportError("replayfmt._native needs a little-endian machine")
+
+cdef extern from "Python.h":
+    PyObject* PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
+    void PyErr_Clear()
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+
+# --- loads -----------------------------------------------------------------------------------
+
+cdef inline uint64_t _u64(const unsigned char* q) noexcept nogil:
+    cdef uint64_t v
+    memcpy(&v, q, 8)
+    return v
+
+cdef inline int64_t _i64(const unsigned char* q) noexcept nogil:
+    cdef int64_t v
+    memcpy(&v, q, 8)
+    return v
+
+cdef inline uint32_t _u32(const unsigned char* q) noexcept nogil:
+    cdef uint32_t v
+    memcpy(&v, q, 4)
+    return v
+
+cdef inline uint16_t _u16(const unsigned char* q) noexcept nogil:
+    cdef uint16_t v
+    memcpy(&v, q, 2)
+    return v
+
+cdef inline uint8_t _u8(const unsigned char* q) noexcept nogil:
+    return q[0]
+
+
+# --- errors (built by errors.py's constructors, as the generated Python's are) -----------------
+
+cdef int _trunc(Py_ssize_t p, Py_ssize_t e, Py_ssize_t size, object path) except -1:
+    raise _E.truncated(p, path, size, e - p)
+
+cdef int _ovf(Py_ssize_t p, Py_ssize_t e, uint64_t n, Py_ssize_t m, str what,
+              object path) except -1:
+    raise _E.overflow(p - 8, path, n, e - p, what, m)
+
+cdef int _utf8_error(const unsigned char* b, Py_ssize_t p, Py_ssize_t n, object path) except -1:
+    try:
+        (<bytes>PyBytes_FromStringAndSize(<const char*>b + p, n)).decode()
+    except UnicodeDecodeError as exc:
+        raise _E.invalid_utf8(p + exc.start, path, exc.reason) from exc
+    raise AssertionError("UTF-8 check disagrees with the decoder")
+
+
+# --- values ----------------------------------------------------------------------------------
+
+cdef bytes _ZERO32 = bytes(32)
+
+cdef inline object _hash32(const unsigned char* q, Py_ssize_t n):
+    cdef Py_ssize_t j
+    for j in range(n):
+        if q[j]:
+            return PyBytes_FromStringAndSize(<const char*>q, n)
+    return _ZERO32  # all-zero hashes (no input, no output) share one object
+
+cdef inline object _bytes(const unsigned char* q, Py_ssize_t n):
+    return PyBytes_FromStringAndSize(<const char*>q, n)
+
+cdef inline object _str(const unsigned char* b, Py_ssize_t p, Py_ssize_t n, object path):
+    cdef PyObject* r = PyUnicode_DecodeUTF8(<const char*>b + p, n, NULL)
+    if r == NULL:
+        PyErr_Clear()
+        _utf8_error(b, p, n, path)
+    s = <object>r
+    Py_DECREF(s)
+    return s
+
+cdef object _UUID = None
+
+cdef object _uuid(const unsigned char* q):
+    global _UUID
+    if _UUID is None:
+        from uuid import UUID
+        _UUID = UUID
+    return _UUID(bytes=PyBytes_FromStringAndSize(<const char*>q, 16))
+
+cdef inline object _u64_list(const unsigned char* q, Py_ssize_t n):
+    cdef Py_ssize_t j
+    cdef object v
+    out = PyList_New(n)
+    for j in range(n):
+        v = _u64(q + 8 * j)
+        Py_INCREF(v)
+        PyList_SET_ITEM(out, j, v)
+    return out
+
+
+cdef int _utf8_ok(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """1 when s[:n] is strict UTF-8 (what bytes.decode() accepts), else 0."""
+    cdef Py_ssize_t j = 0
+    cdef unsigned char c, c1
+    while j < n:
+        c = s[j]
+        if c < 0x80:
+            j += 1
+            continue
+        if c < 0xC2:
+            return 0
+        if c < 0xE0:
+            if j + 1 >= n or (s[j + 1] & 0xC0) != 0x80:
+                return 0
+            j += 2
+            continue
+        if c < 0xF0:
+            if j + 2 >= n:
+                return 0
+            c1 = s[j + 1]
+            if (c1 & 0xC0) != 0x80 or (s[j + 2] & 0xC0) != 0x80:
+                return 0
+            if c == 0xE0 and c1 < 0xA0:
+                return 0
+            if c == 0xED and c1 >= 0xA0:
+                return 0
+            j += 3
+            continue
+        if c < 0xF5:
+            if j + 3 >= n:
+                return 0
+            c1 = s[j + 1]
+            if ((c1 & 0xC0) != 0x80 or (s[j + 2] & 0xC0) != 0x80
+                    or (s[j + 3] & 0xC0) != 0x80):
+                return 0
+            if c == 0xF0 and c1 < 0x90:
+                return 0
+            if c == 0xF4 and c1 >= 0x90:
+                return 0
+            j += 4
+            continue
+        return 0
+    return 1
+
+cdef inline int _check_utf8(const unsigned char* b, Py_ssize_t p, Py_ssize_t n,
+                            object path) except -1:
+    if not _utf8_ok(b + p, n):
+        _utf8_error(b, p, n, path)
+    return 0
+
+
+# --- model objects, built at C level ---------------------------------------------------------
+
+cdef extern from *:
+    """
+    static PyObject* rf_alloc(PyObject* t) {
+        return ((PyTypeObject*)t)->tp_alloc((PyTypeObject*)t, 0);
+    }
+    """
+    PyObject* rf_alloc(PyObject* t)
+
+cdef inline object _new(PyObject* t):
+    cdef PyObject* r = rf_alloc(t)
+    if r == NULL:
+        raise MemoryError()
+    obj = <object>r
+    Py_DECREF(obj)
+    return obj
+
+cdef inline void _set(object obj, Py_ssize_t offset, object value) noexcept:
+    Py_INCREF(value)
+    (<PyObject**>((<char*><PyObject*>obj) + offset))[0] = <PyObject*>value
+
+cdef Py_ssize_t _slot(type cls, str name) except -1:
+    """The offset of slot `name` in instances of `cls` (an attrs slotted class)."""
+    descr = cls.__dict__[name]
+    if type(descr).__name__ != "member_descriptor":
+        raise TypeError(f"{cls.__name__}.{name} is not a slot")
+    cdef PyMemberDef* m = (<PyMemberDescrObject*><PyObject*>descr).d_member
+    if m.type != 16 or m.flags & 1:  # T_OBJECT_EX, writable
+        raise TypeError(f"{cls.__name__}.{name} is not a plain object slot")
+    return m.offset
+
+
+# --- JSON text (serde_json's pretty layout, as orjson OPT_INDENT_2 renders it) -----------------
+
+cdef enum:
+    CHUNK = 1 << 20
+
+cdef class _Out:
+    """A growing text buffer; full chunks become bytes pieces in `parts`."""
+    cdef char* buf
+    cdef Py_ssize_t n, cap
+    cdef list parts
+
+    def __cinit__(self):
+        self.cap = CHUNK + 65536
+        self.buf = <char*>malloc(self.cap)
+        if self.buf == NULL:
+            raise MemoryError()
+        self.n = 0
+        self.parts = []
+
+    def __dealloc__(self):
+        free(self.buf)
+
+
+cdef int _grow(_Out o, Py_ssize_t k) except -1:
+    cdef Py_ssize_t cap = o.cap
+    while cap < o.n + k:
+        cap *= 2
+    cdef char* nb = <char*>realloc(o.buf, cap)
+    if nb == NULL:
+        raise MemoryError()
+    o.buf = nb
+    o.cap = cap
+    return 0
+
+cdef inline int _reserve(_Out o, Py_ssize_t k) except -1:
+    if o.n + k > o.cap:
+        _grow(o, k)
+    return 0
+
+cdef inline int _w(_Out o, bytes s) except -1:
+    cdef Py_ssize_t k = len(s)
+    _reserve(o, k)
+    memcpy(o.buf + o.n, <const char*>s, k)
+    o.n += k
+    return 0
+
+cdef inline int _nl(_Out o, int ind) except -1:
+    _reserve(o, 1 + 2 * ind)
+    o.buf[o.n] = 10
+    memset(o.buf + o.n + 1, 32, 2 * ind)
+    o.n += 1 + 2 * ind
+    return 0
+
+cdef int _flush(_Out o) except -1:
+    if o.n >= CHUNK:
+        o.parts.append(PyBytes_FromStringAndSize(o.buf, o.n))
+        o.n = 0
+    return 0
+
+cdef int _t_uint(_Out o, uint64_t v) except -1:
+    cdef char tmp[24]
+    cdef int k = 24
+    if v == 0:
+        k -= 1
+        tmp[k] = 48
+    while v:
+        k -= 1
+        tmp[k] = <char>(48 + v % 10)
+        v //= 10
+    _reserve(o, 24 - k)
+    memcpy(o.buf + o.n, tmp + k, 24 - k)
+    o.n += 24 - k
+    return 0
+
+cdef inline int _t_int(_Out o, int64_t v) except -1:
+    if v < 0:
+        _reserve(o, 1)
+        o.buf[o.n] = 45
+        o.n += 1
+        return _t_uint(o, <uint64_t>0 - <uint64_t>v)
+    return _t_uint(o, <uint64_t>v)
+
+cdef int _t_u64_list(_Out o, const unsigned char* q, Py_ssize_t n, int ind) except -1:
+    cdef Py_ssize_t j
+    if n == 0:
+        return _w(o, b"[]")
+    _w(o, b"[")
+    for j in range(n):
+        if j:
+            _w(o, b",")
+        _nl(o, ind + 1)
+        _t_uint(o, _u64(q + 8 * j))
+    _nl(o, ind)
+    return _w(o, b"]")
+
+cdef int _t_bytes(_Out o, const unsigned char* q, Py_ssize_t n, int ind) except -1:
+    """[u8; N] as a list of numbers, one per line."""
+    cdef Py_ssize_t j
+    cdef unsigned char c
+    cdef char* w
+    _reserve(o, n * (2 * ind + 8) + 2 * ind + 8)
+    w = o.buf + o.n
+    w[0] = 91
+    w += 1
+    for j in range(n):
+        if j:
+            w[0] = 44
+            w += 1
+        w[0] = 10
+        memset(w + 1, 32, 2 * ind + 2)
+        w += 2 * ind + 3
+        c = q[j]
+        if c >= 100:
+            w[0] = <char>(48 + c // 100)
+            w[1] = <char>(48 + (c // 10) % 10)
+            w[2] = <char>(48 + c % 10)
+            w += 3
+        elif c >= 10:
+            w[0] = <char>(48 + c // 10)
+            w[1] = <char>(48 + c % 10)
+            w += 2
+        else:
+            w[0] = <char>(48 + c)
+            w += 1
+    w[0] = 10
+    memset(w + 1, 32, 2 * ind)
+    w += 2 * ind + 1
+    w[0] = 93
+    w += 1
+    o.n = w - o.buf
+    return 0
+
+cdef const char* _HEX = b"0123456789abcdef"
+
+cdef int _t_uuid(_Out o, const unsigned char* q) except -1:
+    cdef int j
+    cdef char* w
+    _reserve(o, 38)
+    w = o.buf + o.n
+    w[0] = 34
+    w += 1
+    for j in range(16):
+        if j == 4 or j == 6 or j == 8 or j == 10:
+            w[0] = 45
+            w += 1
+        w[0] = _HEX[q[j] >> 4]
+        w[1] = _HEX[q[j] & 15]
+        w += 2
+    w[0] = 34
+    o.n = w + 1 - o.buf
+    return 0
+
+cdef int _t_escaped(_Out o, const unsigned char* s, Py_ssize_t n) except -1:
+    """A JSON string of n bytes of valid UTF-8: only ", \\\\ and controls are escaped."""
+    cdef Py_ssize_t j
+    cdef unsigned char c
+    cdef char* w
+    _reserve(o, 6 * n + 2)
+    w = o.buf + o.n
+    w[0] = 34
+    w += 1
+    for j in range(n):
+        c = s[j]
+        if c >= 0x20 and c != 34 and c != 92:
+            w[0] = <char>c
+            w += 1
+        elif c == 34 or c == 92:
+            w[0] = 92
+            w[1] = <char>c
+            w += 2
+        elif c == 10:
+            w[0] = 92
+            w[1] = 110
+            w += 2
+        elif c == 9:
+            w[0] = 92
+            w[1] = 116
+            w += 2
+        elif c == 13:
+            w[0] = 92
+            w[1] = 114
+            w += 2
+        elif c == 8:
+            w[0] = 92
+            w[1] = 98
+            w += 2
+        elif c == 12:
+            w[0] = 92
+            w[1] = 102
+            w += 2
+        else:
+            memcpy(w, b"\\\\u00", 4)
+            w[4] = _HEX[c >> 4]
+            w[5] = _HEX[c & 15]
+            w += 6
+    w[0] = 34
+    o.n = w + 1 - o.buf
+    return 0
+
+cdef int _t_str(_Out o, const unsigned char* b, Py_ssize_t p, Py_ssize_t n,
+                object path) except -1:
+    _check_utf8(b, p, n, path)
+    return _t_escaped(o, b + p, n)
+
+cdef int _t_pystr(_Out o, str s) except -1:
+    cdef bytes raw = s.encode()
+    return _t_escaped(o, <const unsigned char*><const char*>raw, len(raw))
+
+
+# --- encoding (flavour b): the value as is, or 1 = let the generated Python encoder decide ------
+
+cdef extern from "Python.h":
+    unsigned long long PyLong_AsUnsignedLongLong(PyObject* v)
+    long long PyLong_AsLongLong(PyObject* v)
+    PyObject* PyErr_Occurred()
+    int PyByteArray_Resize(object ba, Py_ssize_t size) except -1
+    char* PyByteArray_AS_STRING(object ba)
+    bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void* PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
+
+cdef object _UNSET = object()  # an unset slot: never a valid value
+
+cdef inline object _get(object obj, Py_ssize_t offset):
+    cdef PyObject* v = (<PyObject**>((<char*><PyObject*>obj) + offset))[0]
+    if v == NULL:
+        return _UNSET
+    return <object>v
+
+cdef inline int _b_raw(_Out o, const void* q, Py_ssize_t n) except -1:
+    _reserve(o, n)
+    memcpy(o.buf + o.n, q, n)
+    o.n += n
+    return 0
+
+cdef inline int _b_byte(_Out o, uint8_t v) except -1:
+    return _b_raw(o, &v, 1)
+
+cdef inline int _b_len(_Out o, uint64_t v) except -1:
+    return _b_raw(o, &v, 8)
+
+cdef inline int _b_u32_raw(_Out o, uint32_t v) except -1:
+    return _b_raw(o, &v, 4)
+
+cdef inline int _b_u64(_Out o, object v) except -1:
+    cdef unsigned long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    return _b_raw(o, &x, 8)
+
+cdef inline int _b_i64(_Out o, object v) except -1:
+    cdef long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsLongLong(<PyObject*>v)
+    if x == -1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    return _b_raw(o, &x, 8)
+
+cdef inline int _b_u32(_Out o, object v) except -1:
+    cdef unsigned long long x
+    cdef uint32_t y
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    if x > 0xFFFFFFFF:
+        return 1
+    y = <uint32_t>x
+    return _b_raw(o, &y, 4)
+
+cdef inline int _b_u8(_Out o, object v) except -1:
+    cdef unsigned long long x
+    if type(v) is not int:
+        return 1
+    x = PyLong_AsUnsignedLongLong(<PyObject*>v)
+    if x == <unsigned long long>-1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return 1
+    if x > 0xFF:
+        return 1
+    return _b_byte(o, <uint8_t>x)
+
+cdef inline int _b_fixed(_Out o, object v, Py_ssize_t n) except -1:
+    if type(v) is not bytes or len(<bytes>v) != n:
+        return 1
+    return _b_raw(o, <const char*><bytes>v, n)
+
+cdef int _b_str(_Out o, object v) except -1:
+    cdef Py_ssize_t n
+    if type(v) is not str:
+        return 1
+    if PyUnicode_IS_COMPACT_ASCII(v):
+        n = PyUnicode_GET_LENGTH(v)
+        _b_len(o, n)
+        return _b_raw(o, PyUnicode_DATA(v), n)
+    try:
+        raw = (<str>v).encode()
+    except UnicodeEncodeError:
+        return 1
+    _b_len(o, len(<bytes>raw))
+    return _b_raw(o, <const char*><bytes>raw, len(<bytes>raw))
+
+cdef int _b_uuid(_Out o, object v) except -1:
+    try:
+        raw = v.bytes
+    except AttributeError:
+        return 1
+    if type(raw) is not bytes or len(<bytes>raw) != 16:
+        return 1
+    _b_len(o, 16)
+    return _b_raw(o, <const char*><bytes>raw, 16)
+
+
+# --- buffers ---------------------------------------------------------------------------------
+
+cdef class _View:
+    """The bytes of a bytes, bytearray, memoryview or mmap, pinned while decoding."""
+    cdef Py_buffer view
+    cdef bint held
+
+    def __cinit__(self, obj):
+        PyObject_GetBuffer(obj, &self.view, PyBUF_SIMPLE)
+        self.held = True
+
+    def __dealloc__(self):
+        if self.held:
+            PyBuffer_Release(&self.view)
+
+    cdef inline const unsigned char* ptr(self):
+        return <const unsigned char*>self.view.buf
+
+
+cdef int _bounds(_View v, Py_ssize_t p, Py_ssize_t e) except -1:
+    if p < 0 or e < p or e > v.view.len:
+        raise ValueError(f"bad range [{p}, {e}) for a buffer of {v.view.len} bytes")
+    return 0
+'''
+
+
+def _model_init(models: dict[str, list[str]]) -> list[str]:
+    out = ["", "", "# --- model classes (imported on first use: listing never imports attrs) "
+           + "-" * 20, ""]
+    for cls, names in sorted(models.items()):
+        out.append(f"cdef object _C_{cls} = None")
+        for n in names:
+            out.append(f"cdef Py_ssize_t _O_{cls}_{n}")
+    out += ["cdef bint _model_ready = False", "", "",
+            "cdef int _model() except -1:",
+            "    global _model_ready"]
+    for cls, names in sorted(models.items()):
+        out.append(f"    global _C_{cls}, " + ", ".join(f"_O_{cls}_{n}" for n in names))
+    out.append("    from . import model as M")
+    for cls, names in sorted(models.items()):
+        out.append(f"    _C_{cls} = M.{cls}")
+        for n in names:
+            out.append(f"    _O_{cls}_{n} = _slot(M.{cls}, {n!r})")
+    out += ["    _model_ready = True", "    return 0"]
+    return out
+
+
+_SIGS = {
+    "m": "cdef object m_{0}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):",
+    "d": "cdef object d_{0}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):",
+    "s": "cdef object s_{0}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):",
+    "k": "cdef int k_{0}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e) except -1:",
+    "t": ("cdef int t_{0}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, _Out o, "
+          "int ind) except -1:"),
+}
+
+_ENTRY_DOC = {"m": "Parse one {0} from b[p:e]; returns (value, next offset).",
+              "s": "Summarise one {0} in b[p:e] (record lists counted, not built); returns "
+                   "(dict, next offset)."}
+
+_TAIL = '''
+
+def utf8_ok(data):
+    """True when `data` is strict UTF-8 by the compiled check (tested against bytes.decode)."""
+    cdef _View v = _View(data)
+    return _utf8_ok(v.ptr(), v.view.len) == 1
+
+
+def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int depth=0):
+    """stream.session_memvid_json, compiled: the session in buf[start:stop] as memvid prints it
+    (`session view --format json`), as bytes pieces to write in order; errors are those of
+    json_ReplaySession, and nothing is returned for a damaged session."""
+    cdef _View v = _View(buf)
+    _bounds(v, start, stop)
+    cdef _Out o = _Out()
+    cdef Py_ssize_t p = start
+    try:
+        t_ReplaySession(v.ptr(), &p, stop, o, depth)
+    except ReplayFormatError as err:
+        raise (err.prefix(path) if path else err) from None
+    from .framing import exact
+
+    exact(p, stop, path, "session")
+    if o.n:
+        o.parts.append(PyBytes_FromStringAndSize(o.buf, o.n))
+    return o.parts
+'''
+
+
+def generate() -> str:
+    """The source of `_native.pyx` for the current schema."""
+    body: list[str] = []
+    models: dict[str, list[str]] = {}
+    protos: list[str] = []
+    for name, flavours in FLAVOURS.items():
+        node = schema.RECORDS[name]
+        for fl in flavours:
+            sig = _SIGS[fl].format(name)
+            protos.append(sig[:-1])
+            fn = _Fn(sig)
+            em = _Emitter(fn, fl)
+            em.record(name, node)
+            for cls, names in em.models.items():
+                models.setdefault(cls, names)
+            body += fn.render()
+    for name in BUILDS:
+        fn = _Fn(f"cdef int b_{name}(object obj, _Out o) except -1:")
+        em = _BuildEmitter(fn)
+        em.record(name, schema.RECORDS[name])
+        for cls, names in em.models.items():
+            models.setdefault(cls, names)
+        body += fn.render()
+    entries = []
+    for name in BUILDS:
+        if name not in EXPORTS:
+            continue
+        entries += ["", "", f"def build_{name}(obj, out):",
+                    f'    """Append the encoding of the {name} `obj` to the bytearray `out` '
+                    '(the generated\n    Python encoder runs instead for values it alone '
+                    'decides on)."""',
+                    "    if not _model_ready:",
+                    "        _model()",
+                    "    cdef _Out o = _Out()",
+                    f"    if type(out) is not bytearray or b_{name}(obj, o):",
+                    f"        return _generated.build_{name}(obj, out)",
+                    "    cdef Py_ssize_t at = len(<bytearray>out)",
+                    "    PyByteArray_Resize(out, at + o.n)",
+                    "    memcpy(PyByteArray_AS_STRING(out) + at, o.buf, o.n)"]
+    for name, flavours in EXPORTS.items():
+        for fl in flavours:
+            entries += ["", "", f"def {ENTRY[fl]}_{name}(buf, Py_ssize_t p, Py_ssize_t e):",
+                        f'    """{_ENTRY_DOC[fl].format(name)}"""']
+            if fl == "m":
+                entries.append("    if not _model_ready:")
+                entries.append("        _model()")
+            entries += ["    cdef _View v = _View(buf)", "    _bounds(v, p, e)"]
+            call = f"{fl}_{name}(v.ptr(), &p, e)"
+            if fl == "k":
+                entries += [f"    {call}", "    return p"]
+            else:
+                entries += [f"    value = {call}", "    return value, p"]
+    src = HEADER + "\n".join(_model_init(models)) + "\n\n\n# --- records " + "-" * 80
+    src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _TAIL
+    digest = hashlib.sha256(src.encode()).hexdigest()[:16]
+    return src + f"\n\n#: What this module was generated as (`accel` ignores a stale build).\n" \
+        f"SOURCE_DIGEST = {digest!r}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    source = generate()
+    if argv and argv[0] == "--check":
+        current = TARGET.read_text() if TARGET.exists() else ""
+        if current != source:
+            print(f"{TARGET} is out of date: run python -m replayfmt.codegen_native",
+                  file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(source)
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
