@@ -29,10 +29,10 @@ from replayfmt import accel, codec, codegen_native, oracle, scan, strategies, st
 from replayfmt.errors import ReplayFormatError
 from replayfmt.fuzz import byte_mutate, mutate
 
-if os.environ.get("REPLAYFMT_PURE", "") not in ("", "0"):
-    pytest.skip("REPLAYFMT_PURE=1: the compiled path is switched off", allow_module_level=True)
+from replayfmt import _native as N  # fails loudly when the build is missing
 
-from replayfmt import _native as N  # noqa: E402  (fails loudly when the build is missing)
+#: The switch is on for this run (.ci/run runs the suite both ways).
+PURE = os.environ.get("REPLAYFMT_PURE", "") not in ("", "0")
 
 #: (pure module, flavour) of every entry point the compiled path serves record by record.
 FLAVOURS = [(GM, "parse"), (G, "summary")]
@@ -49,6 +49,14 @@ def test_the_built_extension_is_the_checked_in_source_and_is_used():
     assert accel.native_built(), "no compiled replayfmt._native in the package"
     assert f"SOURCE_DIGEST = {N.SOURCE_DIGEST!r}" in codegen_native.TARGET.read_text(), (
         "the compiled module is older than _native.pyx: rebuild it (pip install -e .)")
+    if PURE:  # the switch forces the generated Python everywhere
+        assert accel.native is None
+        for name in accel.NATIVE_NAMES:
+            assert getattr(accel.G, name) is getattr(G, name)
+        for name in accel.NATIVE_MODEL_NAMES:
+            assert getattr(accel.GM, name) is getattr(GM, name)
+        assert scan.DEPTHS["full"] is G.summary_ReplaySession
+        return
     assert accel.native is N, "the compiled module is built but accel runs the pure path"
     for name in accel.NATIVE_NAMES:
         assert getattr(accel.G, name) is getattr(N, name)
