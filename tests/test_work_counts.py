@@ -1,0 +1,107 @@
+"""Former quadratic paths, proven linear by counting work (not time) at 1k/10k/100k."""
+
+from __future__ import annotations
+
+import struct
+import types
+import uuid
+
+import pytest
+
+from replayfmt import forensics, scan
+from replayfmt.codec import build_segment
+from replayfmt.forensics import CarvedBlock, all_sessions, carve
+from replayfmt.model import Put, ReplayAction, ReplaySession
+
+SIZES = (1_000, 10_000, 100_000)
+
+
+def _linear(counts: dict[int, int], slack: float = 1.5) -> None:
+    """Work per unit of input stays flat from the smallest size to the largest."""
+    small, large = min(counts), max(counts)
+    per_small, per_large = counts[small] / small, counts[large] / large
+    assert per_large <= per_small * slack, counts
+
+
+# --- all_sessions: one set per block, not one per session ------------------------------------
+
+def _sessions_work(monkeypatch, n: int) -> int:
+    """Session records all_sessions takes from blocks, for a save of n sessions and a later
+    save that drops the first (every record is looked up against both saves)."""
+    sessions = [ReplaySession(uuid.UUID(int=i + 1), created_secs=i) for i in range(n)]
+    first = CarvedBlock("segment", 0, 100, False, [])
+    later = CarvedBlock("segment", 100, 100, False, [])
+    first._decoded = types.SimpleNamespace(sessions=sessions)
+    later._decoded = types.SimpleNamespace(sessions=sessions[1:])
+    handed = [0]
+    plain = CarvedBlock.sessions.fget
+
+    def counted(self):
+        got = plain(self)
+        handed[0] += len(got)
+        return got
+
+    monkeypatch.setattr(CarvedBlock, "sessions", property(counted))
+    # The record key's bytes: the session id is enough here (ids are distinct).
+    monkeypatch.setattr(forensics, "build_session", lambda s: s.session_id.bytes)
+    records = all_sessions(b"\0" * 200, [first, later])
+    status = {r.session.session_id.int: r.status for r in records}
+    assert status[1] == "deleted" and status[2] == status[n] == "superseded"
+    assert len(records) == n
+    return handed[0]
+
+
+def test_all_sessions_work_is_linear(monkeypatch):
+    counts = {n: _sessions_work(monkeypatch, n) for n in SIZES}
+    _linear(counts)
+    assert counts[1_000] <= 3 * 1_000  # each block's sessions handed out a bounded number of times
+
+
+# --- carve: nested segments failing at their ends ---------------------------------------------
+
+def _nested(levels: int, width: int = 8) -> bytes:
+    """levels segments, each inside the frame list of the next one's action, every one with a
+    stray byte at the end of its session block (so each fails at its very end)."""
+    inner = b""
+    for k in range(levels):
+        padded = inner + bytes(-len(inner) % 8) + bytes(8 * width)
+        frames = list(struct.unpack(f"<{len(padded) // 8}Q", padded))
+        action = ReplayAction(0, k, Put(k), affected_frames=frames)
+        seg = bytearray(build_segment([ReplaySession(uuid.UUID(int=k + 1), actions=[action])]))
+        # one more byte in the session block and in the segment: decodes to its end, then fails
+        struct.pack_into("<Q", seg, 16, len(seg) + 1)
+        struct.pack_into("<Q", seg, 24, struct.unpack_from("<Q", seg, 24)[0] + 1)
+        inner = bytes(seg) + b"\x01"
+    return inner
+
+
+def _carve_work(monkeypatch, levels: int) -> tuple[int, int]:
+    data = _nested(levels)
+    full = scan.DEPTHS["full"]
+    decoded = [0]
+
+    def counted(b, p, e):
+        decoded[0] += e - p
+        return full(b, p, e)
+
+    monkeypatch.setitem(scan.DEPTHS, "full", counted)
+    assert carve(data) == []  # every nested candidate fails at its end
+    return len(data), decoded[0]
+
+
+@pytest.mark.parametrize("levels", [1, 10, 100])
+def test_nested_segment_fixture_is_what_it_says(levels):
+    data = _nested(levels)
+    assert data.count(b"MV2RPLY!") == levels
+    with pytest.raises(Exception):
+        from replayfmt import parse_segment
+        parse_segment(data)
+
+
+def test_carve_nested_failing_segments_is_linear(monkeypatch):
+    # levels chosen so the input is ~1k, 10k, 100k bytes-per-level units; count bytes decoded
+    counts = {}
+    for levels in (10, 100, 1000):
+        size, decoded = _carve_work(monkeypatch, levels)
+        counts[size] = decoded + size  # bytes searched once + bytes decoded in full
+    _linear(counts)
