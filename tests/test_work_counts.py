@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import struct
 import types
 import uuid
@@ -105,3 +106,44 @@ def test_carve_nested_failing_segments_is_linear(monkeypatch):
         size, decoded = _carve_work(monkeypatch, levels)
         counts[size] = decoded + size  # bytes searched once + bytes decoded in full
     _linear(counts)
+
+
+# --- diagnostics: capped per file, each with its own length -----------------------------------
+
+def _flood(n: int) -> bytes:
+    """A segment of n empty session blocks: one truncation diagnostic per session."""
+    return (b"MV2RPLY!" + struct.pack("<IIQ", 1, n, 24 + 8 * n) + bytes(8 * n))
+
+
+@pytest.mark.parametrize("n", [1_200, 20_000])
+def test_diagnostics_are_capped_with_a_count_of_the_rest(monkeypatch, n):
+    V = importlib.import_module("replayfmt.validate")
+
+    made = [0]
+    plain = V.Diagnostic
+
+    def counted(*args, **kwargs):
+        made[0] += 1
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(V, "Diagnostic", counted)
+    report = V.validate(_flood(n))
+    listed = report.diagnostics
+    assert len(listed) == V.MAX_DIAGNOSTICS + 1 and made[0] == V.MAX_DIAGNOSTICS + 1
+    *truncations, more = listed
+    assert {d.code for d in truncations} == {"RF004"}
+    assert more.code == "RF015" and f"{n - V.MAX_DIAGNOSTICS} more" in more.message
+    assert report.omitted == {V.ERROR: n - V.MAX_DIAGNOSTICS}
+    assert report.count(V.ERROR) == n and not report.ok()
+    assert report.to_json()["summary"][V.ERROR] == n
+    for i, d in enumerate(truncations):  # session i's block is empty: 0 bytes, not the rest
+        assert (d.offset, d.length, d.path) == (32 + 8 * i, 0, f"sessions[{i}].session_id")
+
+
+def test_a_truncation_at_the_end_of_the_file_still_spans_what_is_left():
+    V = importlib.import_module("replayfmt.validate")
+
+    seg = build_segment([ReplaySession(uuid.UUID(int=1), name="n")])
+    report = V.validate(seg[:-3])
+    cut = [d for d in report.diagnostics if d.code in ("RF004", "RF005")]
+    assert cut and all(d.offset + d.length <= len(seg) - 3 for d in report.diagnostics)
