@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import heapq
 import struct
 from typing import Any
 
@@ -179,6 +180,11 @@ def _find_all(data, magic: bytes, chunk: int = 1 << 24):
         release(data, pos, min(n, pos + chunk))
 
 
+def _tagged(data, magic: bytes, kind: str):
+    for pos in _find_all(data, magic):
+        yield pos, kind
+
+
 def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
           ) -> list[CarvedBlock]:
     """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
@@ -194,10 +200,10 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
     with another (enough for `duplicate_of`; the others keep sha256 "").
     """
     n = len(data)
-    candidates = []
-    for magic, kind in ((schema.SEGMENT_MAGIC, "segment"), (schema.ACTIVE_MAGIC, "active")):
-        candidates.extend((pos, kind) for pos in _find_all(data, magic))
-    candidates.sort()
+    # Both searches merged lazily in offset order: no entry kept per magic string (a file of
+    # nothing but magics would otherwise hold millions of them).
+    candidates = heapq.merge(_tagged(data, schema.SEGMENT_MAGIC, "segment"),
+                             _tagged(data, schema.ACTIVE_MAGIC, "active"))
     blocks: list[CarvedBlock] = []
     covered = 0
     for o, kind in candidates:

@@ -147,3 +147,38 @@ def test_a_truncation_at_the_end_of_the_file_still_spans_what_is_left():
     report = V.validate(seg[:-3])
     cut = [d for d in report.diagnostics if d.code in ("RF004", "RF005")]
     assert cut and all(d.offset + d.length <= len(seg) - 3 for d in report.diagnostics)
+
+
+# --- carve: no entry kept per magic string -----------------------------------------------------
+
+class _Counted(tuple):
+    """A (offset, kind) candidate that counts how many are alive at once."""
+
+    alive = 0
+    peak = 0
+
+    def __new__(cls, value):
+        self = super().__new__(cls, value)
+        _Counted.alive += 1
+        _Counted.peak = max(_Counted.peak, _Counted.alive)
+        return self
+
+    def __del__(self):
+        _Counted.alive -= 1
+
+
+def test_carve_keeps_no_entry_per_magic_string(monkeypatch):
+    plain = forensics._tagged
+
+    def counted(data, magic, kind):
+        for item in plain(data, magic, kind):
+            yield _Counted(item)
+
+    monkeypatch.setattr(forensics, "_tagged", counted)
+    peaks = {}
+    for n in SIZES:
+        _Counted.alive = _Counted.peak = 0
+        data = (b"MV2RPLY!" + b"MV2ACTIV") * (n // 2)
+        assert carve(data) == []
+        peaks[n] = _Counted.peak
+    assert max(peaks.values()) <= 4, peaks  # a handful in flight, whatever the input size
