@@ -72,13 +72,16 @@ def run_argv(argv: list[str], timeout: float, env=None, cwd=None) -> Outcome:
 
 
 def _magnitude(m: re.Match) -> str:
-    return f"N~2^{int(m.group()).bit_length()}"
+    n = int(m.group())
+    return m.group() if n >= 1 << 32 else f"N~2^{n.bit_length()}"
 
 
 def cause(out: Outcome, normal_exits=(0, 1)) -> tuple[str, str] | None:
-    """Like `classify`, but numbers keep their magnitude ("N~2^63" for 2^62) instead of becoming
-    "N": what the minimiser holds fixed, so an abort allocating 2^62 bytes does not shrink into
-    one allocating 2^37 (another field's value: a different crash with the same signature)."""
+    """Like `classify`, but numbers are not all "N": those of 2^32 and more (declared sizes and
+    lengths read from the input, e.g. an allocation of 2^62 bytes) stay exact, smaller ones
+    (offsets, indexes, which move as the input shrinks) keep their magnitude ("N~2^5"). What
+    the minimiser holds fixed: an abort allocating 2^62 bytes does not shrink into one
+    allocating 132 GB (another field's value: a different crash under the same signature)."""
     return classify(out, normal_exits, _number=_magnitude)
 
 
@@ -429,8 +432,9 @@ class Campaign:
 
 def _minimise(target, kind, data: bytes, signature: str, budget: int) -> bytes:
     """ddmin-style: drop chunks while the crash keeps its cause (at most `budget` runs): its
-    signature with every number's magnitude kept (`cause`), so the minimised input fails the
-    same way (an allocation of 2^62 bytes stays one, not another field's 132 GB)."""
+    signature with large numbers exact and small ones by magnitude (`cause`), so the minimised
+    input fails the same way (an allocation of 2^62 bytes stays one, not another field's
+    132 GB)."""
     normal = getattr(target, "normal_exits", (0, 1))
     first = cause(target.run(data, kind)[0], normal)
     budget -= 1
