@@ -139,6 +139,8 @@ def test_memvid_segment_length_2_62_aborts(tmp_path):
         injected = next(p for p in abort["reproducer_files"] if p.endswith(".mv2"))
         proc = cli.run("session", "list", injected, "--format", "json", cwd=tmp_path)
     assert proc.returncode == -6
+    # the same abort: the minimiser kept the 2^62 length, not another field's allocation
+    assert b"memory allocation of 4611686018427387904 bytes failed" in proc.stderr
     assert any(r["class"] == "panic" and "capacity overflow" in s for s, r in reps.items())
 
 
