@@ -10,7 +10,8 @@ import uuid
 import pytest
 
 from replayfmt import forensics, scan
-from replayfmt.codec import build_segment
+from replayfmt.codec import build_segment, parse_segment
+from replayfmt.errors import ReplayFormatError
 from replayfmt.forensics import CarvedBlock, all_sessions, carve
 from replayfmt.model import Put, ReplayAction, ReplaySession
 
@@ -94,8 +95,7 @@ def _carve_work(monkeypatch, levels: int) -> tuple[int, int]:
 def test_nested_segment_fixture_is_what_it_says(levels):
     data = _nested(levels)
     assert data.count(b"MV2RPLY!") == levels
-    with pytest.raises(Exception):
-        from replayfmt import parse_segment
+    with pytest.raises(ReplayFormatError):
         parse_segment(data)
 
 
