@@ -446,6 +446,43 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
     return None
 
 
+def _validate_container_damage(b, out: _Collector) -> bool:
+    """A segment whose every session block decodes strictly while its container is off
+    (version, session_count, total_size, bytes after the last session): the container's
+    problems from a lenient walk, then each block checked as in a clean segment, record by
+    record, so one stray byte does not make the whole file traced at once. False, with `out`
+    unchanged, when a block is damaged (the caller then traces)."""
+    n = len(b)
+
+    def walk(policy):
+        header = framing.segment_header(b, 0, n, policy)
+        for i, start, stop in segment_blocks(b, 0, n, policy, header):
+            got = salvage_session_block(b, start, stop, f"sessions[{i}]")
+            if got is None or not got.complete or got.end != stop:
+                raise _Damaged
+            yield i, start, stop, got
+            release(b, start, stop)
+
+    policy = framing.Policy(lenient=True)
+    try:
+        for _ in walk(policy):
+            pass
+    except (ReplayFormatError, _Damaged):
+        return False
+    if not policy.problems:
+        return False
+    for err in policy.problems:
+        out.error(err, n)
+    ids: dict = {}
+    for i, start, stop, got in walk(framing.Policy(lenient=True)):
+        _check_block(b, i, start, stop, got, [], True, ids, out)
+    return True
+
+
+class _Damaged(Exception):
+    """A session block that does not decode strictly."""
+
+
 def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
@@ -456,6 +493,8 @@ def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     clean = _validate_clean_segment(b, out, base)
     if clean is not None:
         return clean
+    if _validate_container_damage(b, out):
+        return None
     n = len(b)
     t = trace_segment(b)
     for err in t.problems:

@@ -182,3 +182,27 @@ def test_carve_keeps_no_entry_per_magic_string(monkeypatch):
         assert carve(data) == []
         peaks[n] = _Counted.peak
     assert max(peaks.values()) <= 4, peaks  # a handful in flight, whatever the input size
+
+
+# --- validate: a stray byte after a segment does not make the whole file traced ---------------
+
+@pytest.mark.parametrize("n", SIZES)
+def test_validate_traces_nothing_for_a_trailing_byte(monkeypatch, n):
+    V = importlib.import_module("replayfmt.validate")
+    traced = [0]
+
+    def no_whole_trace(data):
+        raise AssertionError("the whole segment was traced")
+
+    def counted(name, b, start, stop, path=""):
+        traced[0] += 1
+        return plain(name, b, start, stop, path)
+
+    plain = V.trace_record
+    monkeypatch.setattr(V, "trace_segment", no_whole_trace)
+    monkeypatch.setattr(V, "trace_record", counted)
+    sessions = [ReplaySession(uuid.UUID(int=1 + s), actions=[
+        ReplayAction(i, 0, Put(i)) for i in range(n // 10)]) for s in range(10)]
+    report = V.validate(build_segment(sessions) + b"\0")
+    assert {d.code for d in report.diagnostics} == {"RF013"}
+    assert traced[0] == 0
