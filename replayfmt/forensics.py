@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import heapq
 import struct
 from typing import Any
 
@@ -139,7 +140,12 @@ def _segment_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None
     if checked is not None and (checked.offset, checked.size) == (o, total):
         scan = checked  # already checked by the caller, every byte
     else:
-        try:  # every byte checked exactly as parse_segment does, no record built
+        try:
+            # Lengths, tags and counts first (no string decoded: O(records)), so a candidate
+            # that fails in its framing costs nothing per byte: nested candidates failing at
+            # their ends would otherwise each decode everything up to there (quadratic).
+            scan_segment(data, o, o + total, "outline")
+            # Then every byte checked exactly as parse_segment does, no record built.
             scan = scan_segment(data, o, o + total)
         except ReplayFormatError:
             return None
@@ -174,6 +180,11 @@ def _find_all(data, magic: bytes, chunk: int = 1 << 24):
         release(data, pos, min(n, pos + chunk))
 
 
+def _tagged(data, magic: bytes, kind: str):
+    for pos in _find_all(data, magic):
+        yield pos, kind
+
+
 def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
           ) -> list[CarvedBlock]:
     """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
@@ -189,10 +200,10 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
     with another (enough for `duplicate_of`; the others keep sha256 "").
     """
     n = len(data)
-    candidates = []
-    for magic, kind in ((schema.SEGMENT_MAGIC, "segment"), (schema.ACTIVE_MAGIC, "active")):
-        candidates.extend((pos, kind) for pos in _find_all(data, magic))
-    candidates.sort()
+    # Both searches merged lazily in offset order: no entry kept per magic string (a file of
+    # nothing but magics would otherwise hold millions of them).
+    candidates = heapq.merge(_tagged(data, schema.SEGMENT_MAGIC, "segment"),
+                             _tagged(data, schema.ACTIVE_MAGIC, "active"))
     blocks: list[CarvedBlock] = []
     covered = 0
     for o, kind in candidates:
@@ -311,28 +322,47 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
     has_live = any(b.live for b in saves)
     toc_decoded = is_mv2 and all(b.origin is not None for b in blocks)
     records: dict[tuple, SessionRecord] = {}
+    ids: dict[int, frozenset] = {}  # id(block) -> the session ids it holds, built once
     for b in blocks:
-        for s in b.sessions:
+        sessions = b.sessions
+        ids[id(b)] = frozenset(s.session_id for s in sessions)
+        for s in sessions:
             key = (s.session_id, hashlib.sha256(build_session(s)).digest())
             rec = records.get(key)
             if rec is None:
                 records[key] = rec = SessionRecord(s, [], "")
             rec.blocks.append(b)
+    save_ids = {id(b) for b in saves}
+    by_offset = sorted(saves, key=lambda b: b.offset)
+    save_offsets = [b.offset for b in by_offset]
+    # For each last save L: the ids every later save sharing a session with L holds (None when
+    # no later save shares one). A session of L was dropped when some later save sharing
+    # another of L's sessions lacks it, i.e. when it is not in that intersection.
+    kept_by: dict[int, frozenset | None] = {}
+
+    def kept(last: CarvedBlock) -> frozenset | None:
+        if id(last) not in kept_by:
+            mine, common = ids[id(last)], None
+            for b in by_offset[bisect.bisect_right(save_offsets, last.offset):]:
+                if not mine.isdisjoint(ids[id(b)]):
+                    common = ids[id(b)] if common is None else common & ids[id(b)]
+            kept_by[id(last)] = common
+        return kept_by[id(last)]
+
     for rec in records.values():
         sid = rec.session.session_id
         if any(b.live or b is whole for b in rec.blocks):
             rec.status = "live"
             continue
-        segs = [b for b in rec.blocks if b in saves]
+        segs = [b for b in rec.blocks if id(b) in save_ids]
         if not segs:
             copies = [b for b in rec.blocks if b.kind == "segment"]
             rec.status = copies[0].origin if copies else "active"
             continue
         last = max(segs, key=lambda b: b.offset)
-        others = {s.session_id for s in last.sessions} - {sid}
-        later = [b for b in saves if b.offset > last.offset]
-        dropped = any(others & {s.session_id for s in b.sessions}
-                      and sid not in {s.session_id for s in b.sessions} for b in later)
+        later = bisect.bisect_right(save_offsets, last.offset) < len(by_offset)
+        common = kept(last)
+        dropped = common is not None and sid not in common
         cleared = toc_decoded and not has_live and not later
         if dropped or cleared:
             rec.status = "deleted"

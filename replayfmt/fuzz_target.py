@@ -72,13 +72,30 @@ def run_argv(argv: list[str], timeout: float, env=None, cwd=None) -> Outcome:
     return Outcome(proc.returncode, False, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
-def classify(out: Outcome, normal_exits=(0, 1)) -> tuple[str, str] | None:
+def _magnitude(m: re.Match) -> str:
+    n = int(m.group())
+    return m.group() if n >= 1 << 32 else f"N~2^{n.bit_length()}"
+
+
+def cause(out: Outcome, normal_exits=(0, 1)) -> tuple[str, str] | None:
+    """Like `classify`, but numbers are not all "N": those of 2^32 and more (declared sizes and
+    lengths read from the input, e.g. an allocation of 2^62 bytes) stay exact, smaller ones
+    (offsets, indexes, which move as the input shrinks) keep their magnitude ("N~2^5"). What
+    the minimiser holds fixed: an abort allocating 2^62 bytes does not shrink into one
+    allocating 132 GB (another field's value: a different crash under the same signature)."""
+    return classify(out, normal_exits, _number=_magnitude)
+
+
+def classify(out: Outcome, normal_exits=(0, 1), *, _number="N") -> tuple[str, str] | None:
     """(crash class, dedup signature) for a crash, None for a normal run.
 
     Classes: timeout, signal (killed, e.g. SIGABRT after a failed allocation), sanitizer,
     exception (a Python traceback), panic (a Rust panic message, whatever the exit code),
     exit (code not in normal_exits).
     """
+    def num(text: str) -> str:
+        return _NUM_RE.sub(_number, text)
+
     err = out.stderr.decode("utf-8", "replace")
     if out.timed_out:
         return "timeout", "timeout"
@@ -89,14 +106,14 @@ def classify(out: Outcome, normal_exits=(0, 1)) -> tuple[str, str] | None:
         except ValueError:
             name = f"signal {-out.returncode}"
         first = next((ln for ln in err.splitlines() if ln.strip()), "")
-        return "signal", f"{name}: {_NUM_RE.sub('N', first)[:120]}"
+        return "signal", f"{name}: {num(first)[:120]}"
     if "Sanitizer" in err and "ERROR" in err:
-        return "sanitizer", _NUM_RE.sub("N", err[err.index("ERROR"):].splitlines()[0])[:120]
+        return "sanitizer", num(err[err.index("ERROR"):].splitlines()[0])[:120]
     if "Traceback (most recent call last):" in err:  # an uncaught Python exception
         last = [ln for ln in err.splitlines() if ln.strip()][-1]
-        return "exception", _NUM_RE.sub("N", last)[:120]
+        return "exception", num(last)[:120]
     if m:
-        return "panic", f"{m.group(1)}:{m.group(2)}: {_NUM_RE.sub('N', m.group(4))[:100]}"
+        return "panic", f"{m.group(1)}:{m.group(2)}: {num(m.group(4))[:100]}"
     if out.returncode not in normal_exits:
         return "exit", f"exit {out.returncode}"
     return None
@@ -415,12 +432,19 @@ class Campaign:
 
 
 def _minimise(target, kind, data: bytes, signature: str, budget: int) -> bytes:
-    """ddmin-style: drop chunks while the crash keeps its signature (at most `budget` runs)."""
+    """ddmin-style: drop chunks while the crash keeps its cause (at most `budget` runs): its
+    signature with large numbers exact and small ones by magnitude (`cause`), so the minimised
+    input fails the same way (an allocation of 2^62 bytes stays one, not another field's
+    132 GB)."""
     normal = getattr(target, "normal_exits", (0, 1))
+    first = cause(target.run(data, kind)[0], normal)
+    budget -= 1
+    if first is None:
+        return data  # the crash does not reproduce: nothing to hold fixed
 
     def same(candidate: bytes) -> bool:
-        got = classify(target.run(candidate, kind)[0], normal)
-        return got is not None and got[1] == signature
+        got = cause(target.run(candidate, kind)[0], normal)
+        return got == first
 
     best, chunk = data, max(1, len(data) // 2)
     while budget > 0 and chunk >= 1:

@@ -346,7 +346,7 @@ class _Linker:
 
 def _diagnostics_section(report, link: _Linker, has_map: bool) -> str:
     diags = report.diagnostics
-    counts = {s: len(report.of(s)) for s in ("error", "warning", "info")}
+    counts = {s: report.count(s) for s in ("error", "warning", "info")}
     out = ['<section id="diagnostics"><h2>Validation</h2>',
            f"<p>{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} "
            f"info(s) (<code>replayfmt validate</code>).",

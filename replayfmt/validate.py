@@ -38,6 +38,8 @@ __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "validate_pa
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 PREVIEW_MAX_CHARS = 512
+#: Diagnostics a report lists per input; the rest are counted (one RF015 says how many).
+MAX_DIAGNOSTICS = 1000
 
 #: code -> (name, severity, what it means). Codes are stable; never reuse a retired one.
 RULES: dict[str, tuple[str, str, str]] = {
@@ -56,6 +58,8 @@ RULES: dict[str, tuple[str, str, str]] = {
     "RF012": ("total-size-mismatch", ERROR, "segment total_size disagrees with the data"),
     "RF013": ("trailing-bytes", ERROR, "bytes after a record, the last session or the envelope"),
     "RF014": ("duplicate-metadata-key", ERROR, "a metadata key appears twice"),
+    "RF015": ("diagnostics-capped", INFO,
+              "more diagnostics than a report lists: the rest are only counted, by severity"),
     "RF101": ("sequence-not-contiguous", ERROR, "action sequence numbers are not 0..n-1"),
     "RF102": ("timestamp-out-of-range", WARNING,
               "an action or checkpoint timestamp lies outside [created_secs, ended_secs]"),
@@ -164,9 +168,15 @@ class Report:
     size: int
     diagnostics: list[Diagnostic] = attrs.Factory(list)
     file: str | None = None
+    #: severity -> diagnostics found beyond MAX_DIAGNOSTICS and not listed (RF015 says so)
+    omitted: dict[str, int] = attrs.Factory(dict)
 
     def of(self, severity: str) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == severity]
+
+    def count(self, severity: str) -> int:
+        """Diagnostics of this severity, listed or not."""
+        return len(self.of(severity)) + self.omitted.get(severity, 0)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -186,34 +196,58 @@ class Report:
 
     def ok(self, strict: bool = False) -> bool:
         """No errors (and, when strict, no warnings)."""
-        return not self.errors and not (strict and self.warnings)
+        return not self.count(ERROR) and not (strict and self.count(WARNING))
 
     def to_json(self) -> dict:
         return {"file": self.file, "kind": self.kind, "size": self.size,
-                "summary": {s: len(self.of(s)) for s in (ERROR, WARNING, INFO)},
+                "summary": {s: self.count(s) for s in (ERROR, WARNING, INFO)},
                 "diagnostics": [d.to_json() for d in self.diagnostics]}
 
 
 class _Collector:
-    """Diagnostics for one input; drops exact repeats (same code, offset and path)."""
+    """Diagnostics for one input; drops exact repeats (same code, offset and path). Lists the
+    first `limit`; beyond them only counts by severity (dropping a repeat of the one just
+    before), so a flood of findings costs no memory per finding."""
 
-    def __init__(self, base: int = 0) -> None:
+    def __init__(self, base: int = 0, limit: int | None = None) -> None:
         self.items: list[Diagnostic] = []
         self.seen: set[tuple] = set()
         self.base = base
+        self.limit = MAX_DIAGNOSTICS if limit is None else limit
+        self.omitted: dict[str, int] = {}
+        self.last: tuple | None = None
 
     def add(self, code: str, offset: int, length: int, path: str, message: str) -> None:
         key = (code, offset + self.base, path)
-        if key in self.seen:
+        if key in self.seen or key == self.last:
+            return
+        if len(self.items) >= self.limit:
+            self.last = key
+            severity = RULES[code][1]
+            self.omitted[severity] = self.omitted.get(severity, 0) + 1
             return
         self.seen.add(key)
         self.items.append(Diagnostic(code, RULES[code][1], offset + self.base, max(0, length),
                                      path, message))
 
+    def capped(self) -> list[Diagnostic]:
+        """The listed diagnostics, and one RF015 counting the rest when there are any."""
+        if not self.omitted:
+            return self.items
+        total = sum(self.omitted.values())
+        by = ", ".join(f"{self.omitted[s]} {s}(s)" for s in (ERROR, WARNING, INFO)
+                       if s in self.omitted)
+        return [*self.items, Diagnostic("RF015", INFO, self.base, 0, "",
+                                        f"{total} more diagnostic(s) not listed ({by}); "
+                                        f"the first {self.limit} are")]
+
     def error(self, err: ReplayFormatError, size: int) -> None:
         code = _KIND_CODES.get(err.kind, "RF004")
         if err.kind == K.TRUNCATED:
-            length = max(1, size - err.offset) if size > err.offset else 0
+            # the bytes of the cut field that are there (its block may end before the file)
+            left = max(0, size - err.offset)
+            length = (min(err.actual, left) if isinstance(err.actual, int) and err.actual >= 0
+                      else max(1, left) if left else 0)
         elif err.kind == K.TRAILING_BYTES:
             length = err.actual if isinstance(err.actual, int) else size - err.offset
         else:
@@ -390,6 +424,7 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
     None, with `out` as it was, at the first problem the strict codec would raise (the caller
     then explains the damage)."""
     mark, seen = len(out.items), set(out.seen)
+    omitted, last = dict(out.omitted), out.last
     ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
     summaries = []
     try:
@@ -407,8 +442,45 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
     except ReplayFormatError:
         pass
     del out.items[mark:]
-    out.seen = seen
+    out.seen, out.omitted, out.last = seen, omitted, last
     return None
+
+
+def _validate_container_damage(b, out: _Collector) -> bool:
+    """A segment whose every session block decodes strictly while its container is off
+    (version, session_count, total_size, bytes after the last session): the container's
+    problems from a lenient walk, then each block checked as in a clean segment, record by
+    record, so one stray byte does not make the whole file traced at once. False, with `out`
+    unchanged, when a block is damaged (the caller then traces)."""
+    n = len(b)
+
+    def walk(policy):
+        header = framing.segment_header(b, 0, n, policy)
+        for i, start, stop in segment_blocks(b, 0, n, policy, header):
+            got = salvage_session_block(b, start, stop, f"sessions[{i}]")
+            if got is None or not got.complete or got.end != stop:
+                raise _Damaged
+            yield i, start, stop, got
+            release(b, start, stop)
+
+    policy = framing.Policy(lenient=True)
+    try:
+        for _ in walk(policy):
+            pass
+    except (ReplayFormatError, _Damaged):
+        return False
+    if not policy.problems:
+        return False
+    for err in policy.problems:
+        out.error(err, n)
+    ids: dict = {}
+    for i, start, stop, got in walk(framing.Policy(lenient=True)):
+        _check_block(b, i, start, stop, got, [], True, ids, out)
+    return True
+
+
+class _Damaged(Exception):
+    """A session block that does not decode strictly."""
 
 
 def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
@@ -421,6 +493,8 @@ def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     clean = _validate_clean_segment(b, out, base)
     if clean is not None:
         return clean
+    if _validate_container_damage(b, out):
+        return None
     n = len(b)
     t = trace_segment(b)
     for err in t.problems:
@@ -538,9 +612,11 @@ def _check_manifest(data, layout, decoded, m: dict, out: _Collector
         return None, None
     declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
     seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
-    seg_out = _Collector(base=seg_start)
+    seg_out = _Collector(base=seg_start, limit=out.limit - len(out.items))
     clean = _validate_segment(bytes(data[seg_start:seg_end]), seg_out, seg_start)
     out.items.extend(seg_out.items)
+    for severity, k in seg_out.omitted.items():
+        out.omitted[severity] = out.omitted.get(severity, 0) + k
     seg = clean
     if seg is None:  # damaged: the strict error, for the message
         try:
@@ -590,7 +666,7 @@ def validate(data, *, kind: str | None = None) -> Report:
         _validate_mv2(data, out)
     else:
         raise ValueError(f"unknown kind {kind!r}")
-    return Report(kind, n, out.items)
+    return Report(kind, n, out.capped(), omitted=dict(out.omitted))
 
 
 # --- SARIF -----------------------------------------------------------------------------------

@@ -162,6 +162,10 @@ def fixtures() -> dict[str, tuple[bytes, str, str, list[str], list | None]]:
     ln = span(a09, "length", active=True)
     add("sidecar_cut.session", a09[:ln.offset + 8 + 1500], srca,
         "sidecar cut after 1516 bytes (memvid deletes such a file)", ["RF005"])
+    flood = 1200  # sessions, each an empty block: one truncation each, more than a report lists
+    add("diagnostics_flood.bin", b"MV2RPLY!" + u32(1) + u32(flood) + u64(24 + 8 * flood)
+        + bytes(8 * flood), "(built)", f"{flood} empty session blocks: {flood} truncations, "
+        "the first 1000 listed and one RF015 counting the rest", ["RF004", "RF015"])
     # -- .mv2 --
     m01 = real("p01_basic_put_find/mem.mv2")
     srcm = "p01_basic_put_find/mem.mv2"

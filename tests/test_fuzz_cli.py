@@ -139,6 +139,8 @@ def test_memvid_segment_length_2_62_aborts(tmp_path):
         injected = next(p for p in abort["reproducer_files"] if p.endswith(".mv2"))
         proc = cli.run("session", "list", injected, "--format", "json", cwd=tmp_path)
     assert proc.returncode == -6
+    # the same abort: the minimiser kept the 2^62 length, not another field's allocation
+    assert b"memory allocation of 4611686018427387904 bytes failed" in proc.stderr
     assert any(r["class"] == "panic" and "capacity overflow" in s for s, r in reps.items())
 
 
@@ -176,3 +178,49 @@ def test_memvid_accepts_trailing_bytes_in_a_sidecar(tmp_path):
     assert rc == 1
     (m,) = summary["mismatches"]
     assert m["detail"].startswith("replayfmt rejects (trailing_bytes), target accepts")
+
+
+# --- the minimiser keeps the crash it started from --------------------------------------------
+
+class _Allocator:
+    """A reader that trusts sizes as memvid does: a Vec for session_count sessions (64 bytes
+    each), then a buffer of the first session's declared length; an allocation over 1 GiB
+    aborts it, naming its size."""
+
+    normal_exits = (0, 1)
+
+    def run(self, data: bytes, kind: str):
+        import struct
+
+        if len(data) < 16 or data[:8] != b"MV2RPLY!":
+            return Outcome(1, False, b"", b"", 0), {}
+        for size in (struct.unpack_from("<I", data, 12)[0] * 64,
+                     struct.unpack_from("<Q", data, 24)[0] if len(data) >= 32 else 0):
+            if size >= 1 << 30:
+                msg = f"memory allocation of {size} bytes failed\n".encode()
+                return Outcome(-6, False, b"", msg, 0), {}
+        return Outcome(0, False, b"", b"", 0), {}
+
+
+def test_minimiser_keeps_the_allocation_it_started_from():
+    import struct
+    import uuid
+
+    from replayfmt import build_segment
+    from replayfmt.fuzz_target import _minimise, cause
+    from replayfmt.model import ReplaySession
+
+    seg = bytearray(build_segment([ReplaySession(uuid.UUID(int=7), name="x" * 40)]))
+    struct.pack_into("<Q", seg, 24, 2**62)
+    target = _Allocator()
+    first = target.run(bytes(seg), "segment")[0]
+    assert classify(first) == ("signal", "SIGABRT: memory allocation of N bytes failed")
+    small = _minimise(target, "segment", bytes(seg), classify(first)[1], 200)
+    again = target.run(small, "segment")[0]
+    assert b"memory allocation of 4611686018427387904 bytes" in again.stderr, again.stderr
+    assert cause(again) == cause(first) == (
+        "signal", "SIGABRT: memory allocation of 4611686018427387904 bytes failed")
+    # small numbers (offsets, indexes) keep only their magnitude
+    assert cause(Outcome(-6, False, b"", b"index 17 out of range\n", 0)) == (
+        "signal", "SIGABRT: index N~2^5 out of range")
+    assert len(small) < len(seg)

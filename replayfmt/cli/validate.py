@@ -71,7 +71,7 @@ def run(args) -> int:
         for r in reports:
             for d in r.diagnostics:
                 say(f"{r.file}: {d}")
-            counts = ", ".join(f"{len(r.of(s))} {s}(s)" for s in (ERROR, WARNING, INFO))
+            counts = ", ".join(f"{r.count(s)} {s}(s)" for s in (ERROR, WARNING, INFO))
             verdict = "ok" if r.ok(args.strict) else "FAILED"
             say(f"{r.file}: {r.kind}, {r.size} bytes: {counts}: {verdict}")
     return status

@@ -1,0 +1,208 @@
+"""Former quadratic paths, proven linear by counting work (not time) at 1k/10k/100k."""
+
+from __future__ import annotations
+
+import importlib
+import struct
+import types
+import uuid
+
+import pytest
+
+from replayfmt import forensics, scan
+from replayfmt.codec import build_segment, parse_segment
+from replayfmt.errors import ReplayFormatError
+from replayfmt.forensics import CarvedBlock, all_sessions, carve
+from replayfmt.model import Put, ReplayAction, ReplaySession
+
+SIZES = (1_000, 10_000, 100_000)
+
+
+def _linear(counts: dict[int, int], slack: float = 1.5) -> None:
+    """Work per unit of input stays flat from the smallest size to the largest."""
+    small, large = min(counts), max(counts)
+    per_small, per_large = counts[small] / small, counts[large] / large
+    assert per_large <= per_small * slack, counts
+
+
+# --- all_sessions: one set per block, not one per session ------------------------------------
+
+def _sessions_work(monkeypatch, n: int) -> int:
+    """Session records all_sessions takes from blocks, for a save of n sessions and a later
+    save that drops the first (every record is looked up against both saves)."""
+    sessions = [ReplaySession(uuid.UUID(int=i + 1), created_secs=i) for i in range(n)]
+    first = CarvedBlock("segment", 0, 100, False, [])
+    later = CarvedBlock("segment", 100, 100, False, [])
+    first._decoded = types.SimpleNamespace(sessions=sessions)
+    later._decoded = types.SimpleNamespace(sessions=sessions[1:])
+    handed = [0]
+    plain = CarvedBlock.sessions.fget
+
+    def counted(self):
+        got = plain(self)
+        handed[0] += len(got)
+        return got
+
+    monkeypatch.setattr(CarvedBlock, "sessions", property(counted))
+    # The record key's bytes: the session id is enough here (ids are distinct).
+    monkeypatch.setattr(forensics, "build_session", lambda s: s.session_id.bytes)
+    records = all_sessions(b"\0" * 200, [first, later])
+    status = {r.session.session_id.int: r.status for r in records}
+    assert status[1] == "deleted" and status[2] == status[n] == "superseded"
+    assert len(records) == n
+    return handed[0]
+
+
+def test_all_sessions_work_is_linear(monkeypatch):
+    counts = {n: _sessions_work(monkeypatch, n) for n in SIZES}
+    _linear(counts)
+    assert counts[1_000] <= 3 * 1_000  # each block's sessions handed out a bounded number of times
+
+
+# --- carve: nested segments failing at their ends ---------------------------------------------
+
+def _nested(levels: int, width: int = 8) -> bytes:
+    """levels segments, each inside the frame list of the next one's action, every one with a
+    stray byte at the end of its session block (so each fails at its very end)."""
+    inner = b""
+    for k in range(levels):
+        padded = inner + bytes(-len(inner) % 8) + bytes(8 * width)
+        frames = list(struct.unpack(f"<{len(padded) // 8}Q", padded))
+        action = ReplayAction(0, k, Put(k), affected_frames=frames)
+        seg = bytearray(build_segment([ReplaySession(uuid.UUID(int=k + 1), actions=[action])]))
+        # one more byte in the session block and in the segment: decodes to its end, then fails
+        struct.pack_into("<Q", seg, 16, len(seg) + 1)
+        struct.pack_into("<Q", seg, 24, struct.unpack_from("<Q", seg, 24)[0] + 1)
+        inner = bytes(seg) + b"\x01"
+    return inner
+
+
+def _carve_work(monkeypatch, levels: int) -> tuple[int, int]:
+    data = _nested(levels)
+    full = scan.DEPTHS["full"]
+    decoded = [0]
+
+    def counted(b, p, e):
+        decoded[0] += e - p
+        return full(b, p, e)
+
+    monkeypatch.setitem(scan.DEPTHS, "full", counted)
+    assert carve(data) == []  # every nested candidate fails at its end
+    return len(data), decoded[0]
+
+
+@pytest.mark.parametrize("levels", [1, 10, 100])
+def test_nested_segment_fixture_is_what_it_says(levels):
+    data = _nested(levels)
+    assert data.count(b"MV2RPLY!") == levels
+    with pytest.raises(ReplayFormatError):
+        parse_segment(data)
+
+
+def test_carve_nested_failing_segments_is_linear(monkeypatch):
+    # levels chosen so the input is ~1k, 10k, 100k bytes-per-level units; count bytes decoded
+    counts = {}
+    for levels in (10, 100, 1000):
+        size, decoded = _carve_work(monkeypatch, levels)
+        counts[size] = decoded + size  # bytes searched once + bytes decoded in full
+    _linear(counts)
+
+
+# --- diagnostics: capped per file, each with its own length -----------------------------------
+
+def _flood(n: int) -> bytes:
+    """A segment of n empty session blocks: one truncation diagnostic per session."""
+    return (b"MV2RPLY!" + struct.pack("<IIQ", 1, n, 24 + 8 * n) + bytes(8 * n))
+
+
+@pytest.mark.parametrize("n", [1_200, 20_000])
+def test_diagnostics_are_capped_with_a_count_of_the_rest(monkeypatch, n):
+    V = importlib.import_module("replayfmt.validate")
+
+    made = [0]
+    plain = V.Diagnostic
+
+    def counted(*args, **kwargs):
+        made[0] += 1
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(V, "Diagnostic", counted)
+    report = V.validate(_flood(n))
+    listed = report.diagnostics
+    assert len(listed) == V.MAX_DIAGNOSTICS + 1 and made[0] == V.MAX_DIAGNOSTICS + 1
+    *truncations, more = listed
+    assert {d.code for d in truncations} == {"RF004"}
+    assert more.code == "RF015" and f"{n - V.MAX_DIAGNOSTICS} more" in more.message
+    assert report.omitted == {V.ERROR: n - V.MAX_DIAGNOSTICS}
+    assert report.count(V.ERROR) == n and not report.ok()
+    assert report.to_json()["summary"][V.ERROR] == n
+    for i, d in enumerate(truncations):  # session i's block is empty: 0 bytes, not the rest
+        assert (d.offset, d.length, d.path) == (32 + 8 * i, 0, f"sessions[{i}].session_id")
+
+
+def test_a_truncation_at_the_end_of_the_file_still_spans_what_is_left():
+    V = importlib.import_module("replayfmt.validate")
+
+    seg = build_segment([ReplaySession(uuid.UUID(int=1), name="n")])
+    report = V.validate(seg[:-3])
+    cut = [d for d in report.diagnostics if d.code in ("RF004", "RF005")]
+    assert cut and all(d.offset + d.length <= len(seg) - 3 for d in report.diagnostics)
+
+
+# --- carve: no entry kept per magic string -----------------------------------------------------
+
+class _Counted(tuple):
+    """A (offset, kind) candidate that counts how many are alive at once."""
+
+    alive = 0
+    peak = 0
+
+    def __new__(cls, value):
+        self = super().__new__(cls, value)
+        _Counted.alive += 1
+        _Counted.peak = max(_Counted.peak, _Counted.alive)
+        return self
+
+    def __del__(self):
+        _Counted.alive -= 1
+
+
+def test_carve_keeps_no_entry_per_magic_string(monkeypatch):
+    plain = forensics._tagged
+
+    def counted(data, magic, kind):
+        for item in plain(data, magic, kind):
+            yield _Counted(item)
+
+    monkeypatch.setattr(forensics, "_tagged", counted)
+    peaks = {}
+    for n in SIZES:
+        _Counted.alive = _Counted.peak = 0
+        data = (b"MV2RPLY!" + b"MV2ACTIV") * (n // 2)
+        assert carve(data) == []
+        peaks[n] = _Counted.peak
+    assert max(peaks.values()) <= 4, peaks  # a handful in flight, whatever the input size
+
+
+# --- validate: a stray byte after a segment does not make the whole file traced ---------------
+
+@pytest.mark.parametrize("n", SIZES)
+def test_validate_traces_nothing_for_a_trailing_byte(monkeypatch, n):
+    V = importlib.import_module("replayfmt.validate")
+    traced = [0]
+
+    def no_whole_trace(data):
+        raise AssertionError("the whole segment was traced")
+
+    def counted(name, b, start, stop, path=""):
+        traced[0] += 1
+        return plain(name, b, start, stop, path)
+
+    plain = V.trace_record
+    monkeypatch.setattr(V, "trace_segment", no_whole_trace)
+    monkeypatch.setattr(V, "trace_record", counted)
+    sessions = [ReplaySession(uuid.UUID(int=1 + s), actions=[
+        ReplayAction(i, 0, Put(i)) for i in range(n // 10)]) for s in range(10)]
+    report = V.validate(build_segment(sessions) + b"\0")
+    assert {d.code for d in report.diagnostics} == {"RF013"}
+    assert traced[0] == 0
