@@ -25,11 +25,10 @@ from hypothesis import strategies as st
 
 from replayfmt import _generated as G
 from replayfmt import _generated_model as GM
+from replayfmt import _native as N  # fails loudly when the build is missing
 from replayfmt import accel, codec, codegen_native, oracle, scan, strategies, stream
 from replayfmt.errors import ReplayFormatError
 from replayfmt.fuzz import byte_mutate, mutate
-
-from replayfmt import _native as N  # fails loudly when the build is missing
 
 #: The switch is on for this run (.ci/run runs the suite both ways).
 PURE = os.environ.get("REPLAYFMT_PURE", "") not in ("", "0")
