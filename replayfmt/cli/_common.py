@@ -95,12 +95,11 @@ def read_input(path: str) -> bytes:
 
 
 @contextlib.contextmanager
-def opened(path: str):
-    """`stream.open_input(path)` with OSError as UsageError (exit 2)."""
-    from ..stream import open_input
-
+def _open_with(opener, path: str):
+    """`opener(path)` (a context manager) with an OSError on opening as UsageError (exit 2);
+    errors raised inside the block pass through unchanged."""
     try:
-        cm = open_input(path)
+        cm = opener(path)
         data = cm.__enter__()
     except OSError as exc:
         raise _cannot_read(path, exc) from exc
@@ -108,6 +107,13 @@ def opened(path: str):
         yield data
     finally:
         cm.__exit__(None, None, None)
+
+
+def opened(path: str):
+    """`stream.open_input(path)` with OSError as UsageError (exit 2)."""
+    from ..stream import open_input
+
+    return _open_with(open_input, path)
 
 
 def map_input(path: str):
@@ -254,20 +260,11 @@ def output_stream(path: str, inputs=(), force: bool = False):
         raise
 
 
-@contextlib.contextmanager
 def evidence(path: str):
     """`forensics.open_evidence` (read-only mmap, stdin for "-") with OSError as UsageError."""
     from ..forensics import open_evidence
 
-    try:
-        cm = open_evidence(path)
-        data = cm.__enter__()
-    except OSError as exc:
-        raise _cannot_read(path, exc) from exc
-    try:
-        yield data
-    finally:
-        cm.__exit__(None, None, None)
+    return _open_with(open_evidence, path)
 
 
 # --- batch mode ------------------------------------------------------------------------------
