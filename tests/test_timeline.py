@@ -248,33 +248,14 @@ def test_command_errors_and_evidence(tmp_path, capsys):
 # --- Dask ------------------------------------------------------------------------------------
 
 def _fleet(tmp_path, n: int):
-    """n files made by copying and varying the real fixtures: segments and sidecars copied,
-    and segments rebuilt with fresh session ids and shifted times."""
-    import random
+    """n files varied from the real fixtures, made as the fleet benchmark makes them."""
+    import importlib.util
 
-    rng = random.Random(7)
-    sources = segment_files() + active_files() + mv2_files()
-    out = []
-    for i in range(n):
-        src = sources[i % len(sources)]
-        dst = tmp_path / f"f{i:05d}-{src.parent.name}-{src.name}"
-        if src.name.startswith("segment-") and i % 3 == 0:
-            seg = parse_segment(src.read_bytes())
-            for s in seg.sessions:
-                s.session_id = uuid.UUID(int=rng.getrandbits(128))
-                shift = rng.randrange(-86400, 86400)
-                s.created_secs += shift
-                if s.ended_secs is not None:
-                    s.ended_secs += shift
-                for a in s.actions:
-                    a.timestamp_secs += shift
-                for c in s.checkpoints:
-                    c.timestamp_secs += shift
-            dst.write_bytes(build_segment(seg.sessions))
-        else:
-            shutil.copy(src, dst)
-        out.append(str(dst))
-    return out
+    path = ROOT / "benchmarks" / "timeline_fleet.py"
+    spec = importlib.util.spec_from_file_location("timeline_fleet", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_fleet(tmp_path, n)
 
 
 def _local_cluster():
