@@ -151,9 +151,12 @@ def trailing(offset: int, path: str, n: int, what: str) -> ReplayFormatError:
                              offset=offset, path=path, expected=0, actual=n)
 
 
-def invalid_utf8(offset: int, path: str, reason: str) -> ReplayFormatError:
-    return ReplayFormatError(ErrorKind.INVALID_UTF8, f"invalid UTF-8 ({reason})",
-                             offset=offset, path=path)
+def invalid_utf8(offset: int, path: str, reason: str, *, index: int | None = None
+                 ) -> ReplayFormatError:
+    """Bytes that are not UTF-8; `index` (where known) is the bad byte's position in the
+    string, as the container's readers word it."""
+    text = f"invalid UTF-8 ({reason})" if index is None else f"invalid UTF-8 at byte {index}"
+    return ReplayFormatError(ErrorKind.INVALID_UTF8, text, offset=offset, path=path)
 
 
 def invalid_tag(offset: int, path: str, tag: int) -> ReplayFormatError:

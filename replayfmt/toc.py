@@ -1,60 +1,68 @@
 """The `.mv2` table of contents, decoded forward from footer_offset, and the container checksums.
 
 The TOC is one bincode record (`schema.Toc`, or one of the earlier layouts in
-`schema.TOC_LAYOUTS`) that fills [footer_offset, footer) exactly. It is decoded here with
-Construct from the schema declarations (no generated code yet), layout by layout in the order
-memvid's reader tries them; a layout counts only when it consumes every byte of the TOC. A TOC
-that no layout decodes is a ReplayFormatError at the offset and path where the layout that got
-furthest failed, never a guess.
+`schema.TOC_LAYOUTS`) that fills [footer_offset, footer) exactly. It is decoded and encoded by
+the generated container codec (`_generated_toc`, made from the schema by `codegen`), layout by
+layout in the order memvid's reader tries them; a layout counts only when it consumes every
+byte of the TOC. A TOC that no layout decodes is a ReplayFormatError at the offset and path
+where the layout that got furthest failed, never a guess. Decoded records are
+`_generated_toc.Rec` (dicts whose fields also read as attributes; unit enums are their
+variant names). The Construct oracle (`schema` parsed by Construct) is the tests' reference for
+the same values and errors.
 
 Checksums (`container_checks`), as memvid writes them and as every real file satisfies:
 - footer `toc_hash` = BLAKE3(TOC bytes);
 - TOC `toc_checksum` (its last 32 bytes) = BLAKE3(TOC bytes with those 32 bytes zeroed);
 - header bytes 48..80 = that same toc_checksum (memvid's `verify` does not look at it);
 - each frame's `checksum` = BLAKE3(payload bytes at [payload_offset, +payload_length)).
-Nothing here imports the model layer or the generated codec; Construct and the schema are
-imported on first decode (reading a plain segment never needs them).
+Nothing here imports the model layer, Construct or the schema.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import blake3
 
+from . import _generated_toc as GT
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 
-__all__ = ["DecodedToc", "decode_toc", "encode_toc", "toc_checksum", "Check",
+__all__ = ["DecodedToc", "decode_toc", "encode_toc", "build_toc", "toc_checksum", "Check",
            "container_checks"]
 
 _HASH = 32
-HEADER_SIZE = 4096  # schema.MV2_HEADER_SIZE
-FOOTER_SIZE = 56  # schema.MV2_FOOTER_SIZE
-HEADER_CHECKSUM_RANGE = (48, 80)  # schema.MV2_HEADER_CHECKSUM_RANGE
+HEADER_SIZE = GT.MV2_HEADER_SIZE  # 4096
+FOOTER_SIZE = GT.MV2_FOOTER_SIZE  # 56
+HEADER_CHECKSUM_RANGE = GT.MV2_HEADER_CHECKSUM_RANGE  # (48, 80)
 
 
 class DecodedToc:
-    """A decoded TOC: `layout` (a name from `schema.TOC_LAYOUTS`), `value` (the Construct
-    Container), `start`/`end` (absolute offsets of the TOC bytes), `raw` (those bytes) and
-    `data` (the whole input, for field spans)."""
+    """A decoded TOC: `layout` (a name from `schema.TOC_LAYOUTS`), `value` (a
+    `_generated_toc.Rec`), `start`/`end` (absolute offsets of the TOC bytes), `raw` (those
+    bytes), `data` (the whole input, for field spans) and `starts` (absolute offset of each
+    top-level field)."""
 
-    __slots__ = ("layout", "value", "start", "end", "raw", "data", "_trace")
+    __slots__ = ("layout", "value", "start", "end", "raw", "data", "starts", "_trace")
 
-    def __init__(self, layout: str, value, start: int, end: int, raw: bytes, data) -> None:
+    def __init__(self, layout: str, value: GT.Rec, start: int, end: int, raw: bytes, data,
+                 starts: tuple[int, ...] = ()) -> None:
         self.layout, self.value, self.start, self.end, self.raw = layout, value, start, end, raw
         self.data = data
+        self.starts = starts
         self._trace = None
 
     @property
     def schema(self):
+        """The layout's Construct declaration (imports Construct: for tracing and tests)."""
         from .schema import TOC_LAYOUTS
 
         return TOC_LAYOUTS[self.layout]
 
     @property
     def frames(self) -> list:
-        return self.value.frames
+        return self.value["frames"]
 
     @property
     def replay_manifest(self) -> dict | None:
@@ -71,19 +79,16 @@ class DecodedToc:
         return self.field_offset("replay_manifest")
 
     def field_offset(self, name: str) -> int | None:
-        """Absolute offset of top-level field `name` (None if the layout has none), from the
-        encoded sizes of the fields after it (cheap for the TOC's tail fields)."""
-        subs = self.schema.subcons
-        names = [sub.name for sub in subs]
-        if name not in names:
+        """Absolute offset of top-level field `name` (None if the layout has none), as the
+        decoder met it."""
+        names = GT.TOC_FIELDS[self.layout]
+        if name not in names or len(self.starts) != len(names):
             return None
-        i = names.index(name)
-        after = sum(len(sub.build(self.value[sub.name])) for sub in subs[i:])
-        return self.end - after
+        return self.starts[names.index(name)]
 
     @property
     def toc_checksum(self) -> bytes:
-        return self.value.toc_checksum
+        return self.value["toc_checksum"]
 
     def trace(self):
         """Every field's span (`trace.Trace`, paths under ``toc``), computed on first use."""
@@ -101,52 +106,75 @@ class DecodedToc:
                 f"frames={len(self.frames)})")
 
 
-def _construct_error(exc, stream, layout: str) -> ReplayFormatError:
-    from .oracle import construct_error
+def _reason(err: ReplayFormatError) -> str:
+    """What went wrong, worded as the schema's bincode primitives word it (the oracle's
+    text), so that a message reads the same whichever reader met the failure."""
+    k = err.kind
+    if k == K.TRUNCATED:
+        return (f"stream read less than specified amount, expected {err.expected}, "
+                f"found {err.actual}")
+    if k == K.LENGTH_OVERFLOW:
+        return err.reason.removeprefix("declared ")
+    if k == K.INVALID_TAG:
+        return f"invalid Option tag {err.actual}"
+    if k == K.INVALID_BOOL:
+        return f"invalid bool byte {err.actual}"
+    if k == K.UNKNOWN_VARIANT:
+        return f"unknown variant index {err.actual}"
+    if k == K.BAD_UUID_LENGTH:
+        return f"Uuid length {err.actual}, expected 16"
+    if k == K.DUPLICATE_KEY:
+        return f"duplicate map key {err.actual!r}"
+    return err.reason
 
-    err = construct_error(exc, stream)
-    reason = str(exc).split("\n", 1)[-1]  # Construct puts its own path on the first line
-    err = ReplayFormatError(err.kind, f"TOC does not decode ({layout} layout): {reason}",
-                            offset=err.offset, path=err.path, expected=err.expected,
-                            actual=err.actual)
-    return err.prefix("toc")
 
-
-def decode_toc(data, start: int, end: int, layouts: dict | None = None) -> DecodedToc:
-    """Decode data[start:end] as a TOC, trying each layout of `layouts` (default
-    `schema.TOC_LAYOUTS`) in order; the first that consumes exactly [start, end) wins.
+def decode_toc(data, start: int, end: int, layouts: tuple[str, ...] | None = None
+               ) -> DecodedToc:
+    """Decode data[start:end] as a TOC, trying each layout of `layouts` (names from
+    `schema.TOC_LAYOUTS`; default all of them) in order; the first that consumes exactly
+    [start, end) wins.
 
     Raises ReplayFormatError: the failure of the layout that got furthest (a layout that
     decodes with bytes left over fails with TRAILING_BYTES where it stopped).
     """
-    from construct import ConstructError
-
-    from . import schema
-
     raw = bytes(data[start:end])
+    n = len(raw)
     best: ReplayFormatError | None = None
-    for name, node in (layouts or schema.TOC_LAYOUTS).items():
-        stream = schema.OffsetStream(raw, start)
+    for name in layouts or GT.TOC_LAYOUTS:
+        parse = GT.TOC_LAYOUTS[name][0]
         try:
-            value = node.parse_stream(stream)
-        except ConstructError as exc:
-            err = _construct_error(exc, stream, name)
+            value, stop, starts = parse(raw, 0, n)
+        except ReplayFormatError as exc:
+            err = ReplayFormatError(exc.kind, f"TOC does not decode ({name} layout): "
+                                    f"{_reason(exc)}", offset=start + exc.offset,
+                                    path=exc.path).prefix("toc")
         else:
-            if stream.tell() == len(raw):
-                return DecodedToc(name, value, start, end, raw, data)
-            stop = start + stream.tell()
+            if stop == n:
+                return DecodedToc(name, value, start, end, raw, data,
+                                  tuple(start + s for s in starts))
             err = ReplayFormatError(K.TRAILING_BYTES,
-                                    f"{end - stop} bytes after the TOC ({name} layout)",
-                                    offset=stop, path="toc", expected=0, actual=end - stop)
+                                    f"{n - stop} bytes after the TOC ({name} layout)",
+                                    offset=start + stop, path="toc", expected=0,
+                                    actual=n - stop)
         if best is None or err.offset > best.offset:
             best = err
     assert best is not None
     raise best
 
 
-def encode_toc(toc: DecodedToc, value=None) -> bytes:
-    """The bytes of `value` (default: the decoded value) in `toc`'s layout."""
-    return toc.schema.build(toc.value if value is None else value)
+def encode_toc(toc: DecodedToc, value: Mapping[str, Any] | None = None,
+               layout: str | None = None) -> bytes:
+    """The bytes of `value` (default: the decoded value) in `layout` (default: `toc`'s)."""
+    out = bytearray()
+    GT.TOC_LAYOUTS[layout or toc.layout][1](toc.value if value is None else value, out)
+    return bytes(out)
+
+
+def build_toc(value: Mapping[str, Any], layout: str = "current") -> bytes:
+    """The bytes of a TOC `value` (a mapping of the layout's fields) in `layout`."""
+    out = bytearray()
+    GT.TOC_LAYOUTS[layout][1](value, out)
+    return bytes(out)
 
 
 def toc_checksum(toc_bytes: bytes) -> bytes:
@@ -227,16 +255,16 @@ def with_toc(data, toc_bytes: bytes) -> bytes:
     every checksum made consistent: the TOC's toc_checksum, the header's copy of it, the footer's
     toc_len and toc_hash; header footer_offset and the footer generation are kept. For building
     test files (legacy layouts, tampered-then-resealed manifests); evidence is never edited."""
-    from . import schema
-
     size = len(data)
     footer_pos = size - FOOTER_SIZE
-    footer = schema.Mv2Footer.parse(bytes(data[footer_pos:]))
+    footer, _ = GT.parse_Mv2Footer(bytes(data[footer_pos:]), 0, FOOTER_SIZE)
     start = footer_pos - footer.toc_len
     toc_bytes = stamp_toc(toc_bytes)
-    lo, hi = HEADER_CHECKSUM_RANGE
-    head = bytes(data[:lo]) + toc_bytes[-_HASH:] + bytes(data[hi:start])
-    new_footer = schema.Mv2Footer.build({
-        "toc_len": len(toc_bytes), "toc_hash": blake3.blake3(toc_bytes).digest(),
-        "generation": footer.generation})
-    return head + toc_bytes + new_footer
+    header, _ = GT.parse_Mv2HeaderPage(bytes(data[:HEADER_SIZE]), 0, HEADER_SIZE)
+    out = bytearray()
+    GT.build_Mv2HeaderPage(GT.Rec(header, toc_checksum=toc_bytes[-_HASH:]), out)
+    out += data[HEADER_SIZE:start]
+    out += toc_bytes
+    GT.build_Mv2Footer(GT.Rec(footer, toc_len=len(toc_bytes),
+                              toc_hash=blake3.blake3(toc_bytes).digest()), out)
+    return bytes(out)
