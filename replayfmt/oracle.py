@@ -25,7 +25,7 @@ from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 
 __all__ = ["to_model", "parse_segment", "parse_session", "parse_active_session",
-           "construct_error"]
+           "construct_error", "parse_toc", "container_value"]
 
 _RECORD_NAMES = {id(node): name for name, node in schema.RECORDS.items()}
 _SESSION_BLOCK = schema.Block(schema.ReplaySession)
@@ -164,3 +164,51 @@ def parse_active_session(data) -> M.ActiveSession:
         raise ReplayFormatError(K.TRAILING_BYTES, "bytes after the envelope",
                                 offset=stream.tell(), path="")
     return to_model(schema.ActiveSession, value)
+
+
+# --- the .mv2 TOC ----------------------------------------------------------------------------
+
+def container_value(node, value):
+    """A Construct-parsed container `value` of `node` in the generated codec's shape
+    (`_generated_toc`): records as dicts of their fields, unit enums as their variant name."""
+    node = _unwrap(node)
+    if isinstance(node, schema.Struct):
+        return {sub.name: container_value(sub.subcon, value[sub.name]) for sub in node.subcons}
+    if isinstance(node, schema.Enum):
+        ((vname, _),) = ((k, v) for k, v in value.items() if not k.startswith("_"))
+        return vname
+    if isinstance(node, schema.Option):
+        return None if value is None else container_value(node.subcon, value)
+    if isinstance(node, schema.Vec):
+        return [container_value(node.subcon, x) for x in value]
+    if isinstance(node, schema.Map):
+        return {container_value(node.key, k): container_value(node.value, v)
+                for k, v in value.items()}
+    return value
+
+
+def parse_toc(data, start: int, end: int) -> tuple[str, dict]:
+    """Like `toc.decode_toc` through Construct: (layout name, value as `container_value`
+    gives it); the same ReplayFormatError (kind, offset, path, text) when no layout decodes."""
+    raw = bytes(data[start:end])
+    best: ReplayFormatError | None = None
+    for name, node in schema.TOC_LAYOUTS.items():
+        stream = schema.OffsetStream(raw, start)
+        try:
+            value = node.parse_stream(stream)
+        except ConstructError as exc:
+            err = construct_error(exc, stream)
+            reason = str(exc).split("\n", 1)[-1]  # Construct puts its own path first
+            err = ReplayFormatError(err.kind, f"TOC does not decode ({name} layout): {reason}",
+                                    offset=err.offset, path=err.path).prefix("toc")
+        else:
+            if stream.tell() == len(raw):
+                return name, container_value(node, value)
+            stop = start + stream.tell()
+            err = ReplayFormatError(K.TRAILING_BYTES,
+                                    f"{end - stop} bytes after the TOC ({name} layout)",
+                                    offset=stop, path="toc", expected=0, actual=end - stop)
+        if best is None or err.offset > best.offset:
+            best = err
+    assert best is not None
+    raise best

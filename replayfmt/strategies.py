@@ -1,7 +1,8 @@
 """Hypothesis strategies for every record and both containers, for our tests and for users.
 
 Model strategies: `actions()`, `checkpoints()`, `sessions()`, `active_sessions()`, `segments()`;
-encodings: `segment_bytes()`, `active_session_bytes()`. Ranges are explicit (never `st.builds`
+encodings: `segment_bytes()`, `active_session_bytes()`; `.mv2` TOCs: `toc_values(layout)`
+(values in the generated container codec's shape, NaNs with any payload included). Ranges are explicit (never `st.builds`
 over the attrs classes, which ignores their range validators) and biased towards the
 boundaries that break codecs (0, 2^32-1, 2^63-1, 2^64-1, i64 min).
 
@@ -22,6 +23,7 @@ Importing this module registers the record strategies with `st.from_type`, so
 
 from __future__ import annotations
 
+import struct
 import uuid
 
 try:
@@ -41,7 +43,7 @@ __all__ = [
     "u32s", "u64s", "i64s", "hashes", "texts", "action_types", "actions", "snapshots",
     "checkpoints", "sessions", "replay_configs", "active_sessions", "segments",
     "segment_bytes", "active_session_bytes", "malformed_segment_bytes",
-    "malformed_active_session_bytes", "MALFORMATIONS",
+    "malformed_active_session_bytes", "MALFORMATIONS", "toc_values",
 ]
 
 u32s = st.one_of(st.sampled_from([0, 1, 255, 256, 2**16, M.U32_MAX]),
@@ -260,6 +262,72 @@ def malformed_segment_bytes(*, realistic: bool = False, how=None, max_sessions: 
 def malformed_active_session_bytes(*, realistic: bool = False, how=None, max_actions: int = 6):
     """(bytes, ErrorKind, offset) for `MV2ACTIV` envelopes; see malformed_segment_bytes."""
     return _malformed(active_session_bytes(realistic=realistic, max_actions=max_actions), how)
+
+
+def _nan(fmt: str, payload: int) -> float:
+    """A NaN of width `fmt` ("f" or "d") whose payload bits are `payload` (never 0)."""
+    from . import _generated_toc as GT
+
+    width = struct.calcsize("<" + fmt)
+    exp = (0xFF << 23) if width == 4 else (0x7FF << 52)
+    mask = (1 << 23) - 1 if width == 4 else (1 << 52) - 1
+    sign = payload >> (23 if width == 4 else 52) & 1
+    bits = (sign << (width * 8 - 1)) | exp | (payload & mask or 1)
+    raw = bits.to_bytes(width, "little")
+    x = GT.NaN(struct.unpack("<" + fmt, raw)[0])
+    x.raw = raw
+    return x
+
+
+def _container(node, hint: str = "", max_items: int = 2):
+    """A strategy for one value of the container schema node `node`."""
+    from construct import Bytes, Const, FormatField, Renamed, Struct
+
+    from . import schema as S
+
+    while isinstance(node, Renamed):
+        node = node.subcon
+    if isinstance(node, FormatField):
+        fmt = node.fmtstr[1:]
+        if fmt in ("f", "d"):
+            bits = 32 if fmt == "f" else 64
+            return st.floats(width=bits, allow_nan=False) | st.integers(0, 2**53).map(
+                lambda n, f=fmt: _nan(f, n))
+        size = struct.calcsize("<" + fmt) * 8
+        if fmt.islower():
+            return st.integers(-(2 ** (size - 1)), 2 ** (size - 1) - 1)
+        return st.integers(0, 2**size - 1)
+    if isinstance(node, Bytes):
+        return st.binary(min_size=node.length, max_size=node.length)
+    if isinstance(node, Const):
+        return st.just(node.value)
+    if isinstance(node, S.String):
+        return texts
+    if isinstance(node, S.Bool):
+        return st.booleans()
+    if isinstance(node, S.Uuid):
+        return uuids
+    if isinstance(node, S.Option):
+        return st.none() | _container(node.subcon, hint, max_items)
+    if isinstance(node, S.Vec):
+        return st.lists(_container(node.subcon, hint, max_items), max_size=max_items)
+    if isinstance(node, S.Map):
+        return st.dictionaries(_container(node.key), _container(node.value), max_size=max_items)
+    if isinstance(node, S.Enum):
+        return st.sampled_from([name for name, _ in node.variants])
+    if isinstance(node, Struct):
+        return st.fixed_dictionaries({sub.name: _container(sub.subcon, sub.name, max_items)
+                                      for sub in node.subcons})
+    raise TypeError(f"no strategy for {type(node).__name__}")
+
+
+def toc_values(layout: str = "current", max_items: int = 2):
+    """TOC values of `layout` (a name of `schema.TOC_LAYOUTS`) in the shape the generated
+    container codec decodes to and encodes from (dicts; unit enums as variant names; any f32/f64
+    NaN carries its bytes). Lists and maps hold at most `max_items` entries."""
+    from . import schema as S
+
+    return _container(S.TOC_LAYOUTS[layout], "toc", max_items)
 
 
 def _register() -> None:

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import blake3
 import pytest
+from hypothesis import HealthCheck, given, settings
 from _real import ids, mv2_files
 
 import replayfmt as R
-from replayfmt import mv2, schema, toc
+from replayfmt import _generated_toc as GT
+from replayfmt import mv2, oracle, schema, toc
+from replayfmt.strategies import toc_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK = ROOT / "fixtures" / "sdk"
@@ -92,9 +99,7 @@ def test_sdk_file_agrees_with_what_the_sdk_reported(d):
 def _legacy(data: bytes, layout: str) -> bytes:
     """The file rebuilt with its TOC in an earlier layout (fields that layout lacks dropped)."""
     lay, t = _decode(data)
-    value = dict(t.value)
-    value.pop("_io", None)
-    return toc.with_toc(data, schema.TOC_LAYOUTS[layout].build(value))
+    return toc.with_toc(data, toc.build_toc(t.value, layout))
 
 
 @pytest.mark.parametrize("layout", ["legacy_v2", "legacy_v1"])
@@ -154,3 +159,197 @@ def test_container_constants_match_the_schema():
         schema.MV2_HEADER_SIZE, schema.MV2_FOOTER_SIZE, schema.MV2_HEADER_CHECKSUM_RANGE)
     assert schema.Mv2Footer.sizeof() == toc.FOOTER_SIZE
     assert schema.Mv2HeaderPage.sizeof() == toc.HEADER_SIZE
+
+
+# --- the generated codec against the Construct oracle ----------------------------------------
+
+def _framed(path: Path) -> bool:
+    """Whether framing finds a TOC range in the file (a lost footer leaves none)."""
+    try:
+        mv2.read_layout(path.read_bytes())
+    except ValueError:
+        return False
+    return True
+
+
+ALL_DAMAGED = sorted((ROOT / "fixtures" / "damaged").rglob("*.mv2"))
+DAMAGED = [p for p in ALL_DAMAGED if _framed(p)]
+
+
+def _plain(value):
+    """A decoded value with every NaN as the text "NaN" (NaN != NaN), records as dicts."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return value
+
+
+def _outcome(fn, *args):
+    """(layout, value) or the error's (kind, offset, path, text)."""
+    try:
+        r = fn(*args)
+    except R.ReplayFormatError as err:
+        return ("error", err.kind, err.offset, err.path, str(err))
+    if isinstance(r, toc.DecodedToc):
+        return (r.layout, _plain(r.value))
+    return (r[0], _plain(r[1]))
+
+
+def _same(data, start: int, end: int):
+    got = _outcome(toc.decode_toc, data, start, end)
+    want = _outcome(oracle.parse_toc, data, start, end)
+    assert got == want
+    return got
+
+
+@pytest.mark.parametrize("name, data, layout", FILES, ids=[f[0] for f in FILES])
+def test_generated_decoder_agrees_with_the_oracle(name, data, layout):
+    lay = mv2.read_layout(data)
+    got = _same(data, lay.footer_offset, lay.footer_pos)
+    assert got[0] == layout
+    value = toc.decode_toc(data, lay.footer_offset, lay.footer_pos).value
+    # Construct builds the same bytes from the generated decoder's value
+    node = schema.TOC_LAYOUTS[layout]
+    assert node.build(_oracle_enums(node, value)) == data[lay.footer_offset:lay.footer_pos]
+
+
+def _oracle_enums(node, value):
+    """`value` with unit enums in Construct's shape ({name: {}}), for Construct's build."""
+    while isinstance(node, schema.Renamed):
+        node = node.subcon
+    if isinstance(node, schema.Struct):
+        return {sub.name: _oracle_enums(sub.subcon, value[sub.name]) for sub in node.subcons}
+    if isinstance(node, schema.Enum):
+        return {value: {}}
+    if isinstance(node, schema.Option):
+        return None if value is None else _oracle_enums(node.subcon, value)
+    if isinstance(node, schema.Vec):
+        return [_oracle_enums(node.subcon, x) for x in value]
+    return value
+
+
+@pytest.mark.parametrize("path", DAMAGED, ids=[str(p.relative_to(ROOT)) for p in DAMAGED])
+def test_damaged_files_decode_or_fail_as_the_oracle_does(path):
+    data = path.read_bytes()
+    lay = mv2.read_layout(data)
+    _same(data, lay.footer_offset, lay.footer_pos)
+
+
+def test_the_damaged_set_holds_an_undecodable_toc():
+    assert len(DAMAGED) >= len(ALL_DAMAGED) - 1  # only a lost footer hides the TOC
+    outcomes = []
+    for path in DAMAGED:
+        data = path.read_bytes()
+        lay = mv2.read_layout(data)
+        outcomes.append(_outcome(toc.decode_toc, data, lay.footer_offset, lay.footer_pos)[0])
+    assert "error" in outcomes and "current" in outcomes
+
+
+#: Small TOCs of each kind: the CLI files with the fewest and most frames, every SDK release.
+_MUTATED = [FILES[0], max(FILES[:len(CLI_FILES)], key=lambda f: len(f[1]))] + FILES[
+    len(CLI_FILES):]
+
+
+@pytest.mark.parametrize("name, data, layout", _MUTATED, ids=[f[0] for f in _MUTATED])
+def test_truncated_tocs_fail_as_the_oracle_does(name, data, layout):
+    lay = mv2.read_layout(data)
+    n = lay.toc_len
+    rng = random.Random(n)
+    cuts = sorted({*range(0, min(n, 64)), *rng.sample(range(n), min(n, 120)), n - 1, n - 33})
+    kinds = set()
+    for cut in cuts:
+        kinds.add(_same(data, lay.footer_offset, lay.footer_offset + cut)[1])
+    assert "truncated" in kinds
+
+
+@pytest.mark.parametrize("name, data, layout", _MUTATED, ids=[f[0] for f in _MUTATED])
+def test_mutated_tocs_agree_with_the_oracle(name, data, layout):
+    lay = mv2.read_layout(data)
+    rng = random.Random(lay.toc_len)
+    kinds = set()
+    for _ in range(150):
+        b = bytearray(data)
+        for _ in range(rng.choice((1, 1, 2, 4))):
+            i = lay.footer_offset + rng.randrange(lay.toc_len)
+            b[i] = rng.choice((0, 1, 2, 0xFF, 0x80, b[i] ^ 1 << rng.randrange(8)))
+        got = _same(bytes(b), lay.footer_offset, lay.footer_pos)
+        kinds.add(got[1] if got[0] == "error" else "decodes")
+    assert len(kinds) >= 3, kinds
+
+
+@pytest.mark.parametrize("layout", list(schema.TOC_LAYOUTS))
+def test_hypothesis_tocs_round_trip_and_agree_with_the_oracle(layout):
+    @settings(max_examples=30, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(value=toc_values(layout))
+    def check(value):
+        raw = toc.build_toc(value, layout)
+        t = toc.decode_toc(raw, 0, len(raw))
+        assert toc.encode_toc(t) == raw  # NaN payloads included
+        assert _outcome(toc.decode_toc, raw, 0, len(raw)) == _outcome(
+            oracle.parse_toc, raw, 0, len(raw))
+        if t.layout == layout:
+            assert _plain(t.value) == _plain(value)
+        # any cut of it fails as the oracle's does
+        cut = len(raw) * 2 // 3
+        assert _outcome(toc.decode_toc, raw, 0, cut) == _outcome(oracle.parse_toc, raw, 0, cut)
+
+    check()
+
+
+def test_nan_payloads_survive_a_round_trip():
+    data = CLI_FILES[0].read_bytes()
+    lay, t = _decode(data)
+    value = dict(t.value)
+    frame = dict(value["frames"][0])
+    gps = {"latitude": GT.NaN(float("nan")), "longitude": 1.5}
+    gps["latitude"].raw = bytes.fromhex("0100000000f8ff7f")  # a quiet NaN, payload 1
+    frame["metadata"] = {"mime": None, "bytes": None, "hash": None, "width": None,
+                         "height": None, "colors": None, "caption": None,
+                         "exif": {"make": None, "model": None, "lens": None, "datetime": None,
+                                  "gps": gps},
+                         "audio": {"duration_secs": GT.NaN(float("nan")), "sample_rate_hz": 1,
+                                   "channels": 2, "bitrate_kbps": None, "codec": None,
+                                   "segments": [], "tags": {}},
+                         "media": None}
+    frame["metadata"]["audio"]["duration_secs"].raw = bytes.fromhex("0100a0ff")  # signalling
+    value["frames"] = [frame]
+    raw = toc.build_toc(value)
+    t2 = toc.decode_toc(raw, 0, len(raw))
+    assert toc.encode_toc(t2) == raw
+    got = t2.value["frames"][0]["metadata"]
+    assert got["exif"]["gps"]["latitude"].raw == bytes.fromhex("0100000000f8ff7f")
+    assert got["audio"]["duration_secs"].raw == bytes.fromhex("0100a0ff")
+
+
+def test_records_read_as_attributes_and_items():
+    _, t = _decode(CLI_FILES[0].read_bytes())
+    f = t.frames[0]
+    assert f.id == f["id"] and f.get("uri") == f.uri
+    assert f.status in ("Active", "Superseded", "Deleted")
+    with pytest.raises(AttributeError):
+        f.no_such_field  # noqa: B018
+
+
+def test_field_offsets_are_where_the_trace_puts_the_fields():
+    for name, data, _layout in FILES[:3] + FILES[len(CLI_FILES):]:
+        _, t = _decode(data)
+        for field in ("segments", "frames", "segment_catalog", "replay_manifest",
+                      "toc_checksum"):
+            span = t.span(f"toc.{field}")
+            assert t.field_offset(field) == span.offset, (name, field)
+
+
+def test_info_on_a_mv2_does_not_import_construct():
+    code = ("import sys, runpy; sys.argv = ['replayfmt', 'info', sys.argv[1]]\n"
+            "try:\n    runpy.run_module('replayfmt', run_name='__main__')\n"
+            "except SystemExit as exc:\n    code = exc.code\n"
+            "print(code, 'construct' in sys.modules, 'replayfmt.schema' in sys.modules, "
+            "file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(CLI_FILES[0])],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout
+    assert proc.stderr.strip().splitlines()[-1] == "0 False False", proc.stderr
