@@ -31,12 +31,9 @@ def build(frames: int) -> bytes:
     out = []
     for i in range(frames):
         f = dict(t.frames[i % len(t.frames)])
-        f.pop("_io", None)
         f["id"], f["uri"] = i, f"mv2://bench/{i}"
         out.append(f)
-    value = dict(t.value, frames=out)
-    value.pop("_io", None)
-    return toc.with_toc(data, t.schema.build(value))
+    return toc.with_toc(data, toc.encode_toc(t, dict(t.value, frames=out)))
 
 
 def timed(fn, repeat: int = 1):

@@ -1,10 +1,13 @@
-"""Generates the fast codec (`_generated.py`) from the Construct schema tree.
+"""Generates the fast codec (`_generated.py`, `_generated_model.py`, and the `.mv2` container's
+`_generated_toc.py`) from the Construct schema tree.
 
-`python -m replayfmt.codegen` rewrites `replayfmt/_generated.py`; a test fails when the
+`python -m replayfmt.codegen` rewrites the generated modules; a test fails when the
 checked-in file differs from what the schema generates now, so the schema stays the single
 byte truth. The generator walks `schema.RECORDS` and emits, per record, a parser
 `parse_NAME(b, p, e) -> (value, p)` over the byte string `b` between absolute offsets `p` and `e`
-and a builder `build_NAME(value, out)` appending to a bytearray.
+and a builder `build_NAME(value, out)` appending to a bytearray. For the `.mv2` container it
+walks `schema.TOC_LAYOUTS`, `Mv2HeaderPage` and `Mv2Footer` (`_ContainerEmitter`): one parser
+and one builder per layout, records decoded as dicts (`_generated_toc.Rec`).
 
 What the generated code guarantees:
 - adjacent fixed-size fields are read and written with one precompiled `struct.Struct`;
@@ -659,6 +662,9 @@ ENTRY_POINTS = (
     "summary_ReplaySession", "summary_ActiveSession", "outline_ReplaySession",
     "head_ReplaySession", "jsonhead_ReplaySession", "jsontail_ReplaySession",
     *(f"build_{name}" for name in schema.RECORDS),
+    # the .mv2 container (_generated_toc): every TOC layout, the header page, the footer
+    *(f"{verb}_toc_{name}" for name in schema.TOC_LAYOUTS for verb in ("parse", "build")),
+    "parse_Mv2HeaderPage", "build_Mv2HeaderPage", "parse_Mv2Footer", "build_Mv2Footer",
 )
 
 
@@ -776,7 +782,8 @@ def generate_all() -> dict:
     main = HEADER + "\n".join(consts) + "\n".join(w.lines) + "\n".join(min_sizes) + "\n"
     model_src = MODEL_HEADER + "\n".join(model_consts) + "\n".join(model_lines) + "\n"
     main, model_src = _shake([main, model_src])
-    return {TARGET: main, MODEL_TARGET: model_src, TOC_TARGET: generate_toc()}
+    toc_src, = _shake([generate_toc()])  # its own pass: names it shares are other functions
+    return {TARGET: main, MODEL_TARGET: model_src, TOC_TARGET: toc_src}
 
 
 # --- the .mv2 container codec (_generated_toc.py) ----------------------------------------------
@@ -1127,7 +1134,8 @@ class _ContainerEmitter:
     def bflush(self, pending: list, ind: int) -> None:
         if pending:
             fmt = "".join(f for f, _ in pending)
-            self.w.line(ind, f"out += {self.w.struct(fmt)}.pack({', '.join(x for _, x in pending)})")
+            args = ", ".join(x for _, x in pending)
+            self.w.line(ind, f"out += {self.w.struct(fmt)}.pack({args})")
             pending.clear()
 
     def put(self, node, expr: str, ind: int, pending: list, hint: str) -> None:
@@ -1210,9 +1218,10 @@ def generate_toc() -> str:
     consts.append("_UUID_LEN = _S_Q.pack(16)")
     for names, cname in em.enums.items():
         consts.append(f"{cname} = {names!r}")
-        consts.append(f"{cname}_INDEX = {{{', '.join(f'{n!r}: {i}' for i, n in enumerate(names))}}}")
-    tail = ["", "", "# Constants of the container (from the schema), so that readers need not import",
-            "# Construct."]
+        index = ", ".join(f"{n!r}: {i}" for i, n in enumerate(names))
+        consts.append(f"{cname}_INDEX = {{{index}}}")
+    tail = ["", "", "# Constants of the container (from the schema), so that readers need not "
+            "import", "# Construct."]
     for cname in ("MV2_HEADER_SIZE", "MV2_FOOTER_SIZE", "MV2_HEADER_CHECKSUM_RANGE"):
         tail.append(f"{cname} = {getattr(schema, cname)!r}")
     tail.append("#: The TOC layouts in the order a reader tries them: name -> (parser, builder).")
@@ -1238,7 +1247,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m replayfmt.codegen",
-        description="Regenerate replayfmt/_generated.py and _generated_model.py from "
+        description="Regenerate replayfmt/_generated.py, _generated_model.py and "
+                    "_generated_toc.py from "
                     "replayfmt/schema.py (in a source checkout), or check that they are current. "
                     "A build step: nothing imports this module at run time.")
     parser.add_argument("--check", action="store_true",

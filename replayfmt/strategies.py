@@ -2,9 +2,9 @@
 
 Model strategies: `actions()`, `checkpoints()`, `sessions()`, `active_sessions()`, `segments()`;
 encodings: `segment_bytes()`, `active_session_bytes()`; `.mv2` TOCs: `toc_values(layout)`
-(values in the generated container codec's shape, NaNs with any payload included). Ranges are explicit (never `st.builds`
-over the attrs classes, which ignores their range validators) and biased towards the
-boundaries that break codecs (0, 2^32-1, 2^63-1, 2^64-1, i64 min).
+(values in the generated container codec's shape, NaNs with any payload included). Ranges are
+explicit (never `st.builds` over the attrs classes, which ignores their range validators) and
+biased towards the boundaries that break codecs (0, 2^32-1, 2^63-1, 2^64-1, i64 min).
 
 `realistic=True` mimics what the memvid CLI writes: sequence 0..n-1, timestamps within the
 session, previews of at most 512 characters without control characters other than \\n and \\t,

@@ -16,6 +16,8 @@ def test_generated_module_matches_the_schema():
     """Fails when schema.py or codegen.py changed without `python -m replayfmt.codegen`."""
     assert codegen.TARGET.read_text() == codegen.generate(), \
         "replayfmt/_generated.py is stale: run python -m replayfmt.codegen"
+    assert codegen.TOC_TARGET.read_text() == codegen.generate_all()[codegen.TOC_TARGET], \
+        "replayfmt/_generated_toc.py is stale: run python -m replayfmt.codegen"
     assert codegen.main(["--check"]) == 0
 
 

@@ -100,7 +100,7 @@ def test_deleted_session_after_manifest_cleared():
     data = (case / "mem.mv2").read_bytes()
     t = mv2mod.read_toc(data)
     value = dict(t.value, replay_manifest=None)
-    cleared = toc.with_toc(data, t.schema.build(value))
+    cleared = toc.with_toc(data, toc.encode_toc(t, value))
     recs = all_sessions(cleared)
     assert [r.status for r in recs] == ["deleted"]
     # the same bytes with a TOC that does not decode prove no delete

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import blake3
 import pytest
-from hypothesis import HealthCheck, given, settings
 from _real import ids, mv2_files
+from hypothesis import HealthCheck, given, settings
 
 import replayfmt as R
 from replayfmt import _generated_toc as GT
