@@ -4,9 +4,10 @@
 
 Without FILE, a file with N frames (default 10,000) is built from the memvid-sdk 2.0.160 fixture
 by repeating its frame records (ids and uris renumbered, every checksum recomputed): memvid opens
-it like its own. Reports the TOC size, decode (Construct, every layout tried in order), re-encode
-(checked byte-identical), the container checks, `mv2.live_segment`, and `memvid stats` /
-`memvid session list` wall times (process start included) when the memvid CLI is installed.
+it like its own. Reports the TOC size, decode (the generated container codec, every layout tried
+in order), re-encode (checked byte-identical), the container checks, `mv2.live_segment`, and
+`memvid stats` / `memvid session list` wall times (process start included) when the memvid CLI
+is installed: medians of --repeat runs (default 3), and the ratios to `memvid stats`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,21 +39,21 @@ def build(frames: int) -> bytes:
     return toc.with_toc(data, toc.encode_toc(t, dict(t.value, frames=out)))
 
 
-def timed(fn, repeat: int = 1):
-    best, value = None, None
+def timed(fn, repeat: int):
+    """(median wall time of `repeat` runs, the last run's value)."""
+    times, value = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
         value = fn()
-        dt = time.perf_counter() - t0
-        best = dt if best is None else min(best, dt)
-    return best, value
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), value
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file", nargs="?")
     ap.add_argument("--frames", type=int, default=10_000)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="toc-bench-"))
     try:
@@ -63,26 +66,35 @@ def main(argv: list[str] | None = None) -> int:
         lay = mv2.read_layout(data)
         dt, t = timed(lambda: mv2.read_toc(data, lay), args.repeat)
         print(f"file {len(data):,} bytes; TOC {lay.toc_len:,} bytes, {len(t.frames):,} frames, "
-              f"layout {t.layout}")
-        print(f"decode TOC           {dt:8.3f} s")
-        de, raw = timed(lambda: toc.encode_toc(t))
+              f"layout {t.layout}; medians of {args.repeat} runs")
+        rows = [("decode TOC", dt, "")]
+        de, raw = timed(lambda: toc.encode_toc(t), args.repeat)
         same = raw == data[lay.footer_offset:lay.footer_pos]
-        print(f"re-encode TOC        {de:8.3f} s  byte-identical: {same}")
+        rows.append(("re-encode TOC", de, f"byte-identical: {same}"))
         dc, checks = timed(lambda: toc.container_checks(data, lay.footer_offset,
-                                                        lay.footer_pos, t))
-        print(f"container checks     {dc:8.3f} s  all ok: {all(c.ok for c in checks)}")
-        dl, _ = timed(lambda: mv2.live_segment(data))
-        print(f"mv2.live_segment     {dl:8.3f} s")
+                                                        lay.footer_pos, t), args.repeat)
+        rows.append(("container checks", dc, f"all ok: {all(c.ok for c in checks)}"))
+        dl, _ = timed(lambda: mv2.live_segment(data), args.repeat)
+        rows.append(("mv2.live_segment", dl, ""))
+        di, proc = timed(lambda: subprocess.run(
+            [sys.executable, "-m", "replayfmt", "info", str(path)], capture_output=True,
+            cwd=ROOT), args.repeat)
+        rows.append(("replayfmt info", di, f"exit {proc.returncode} (process start included)"))
+        stats = None
         try:
             from replayfmt.peer import MemvidCLI
 
             with MemvidCLI() as cli:
-                for cmd in (("stats", path, "--json"), ("session", "list", path)):
+                for label, cmd in (("memvid stats", ("stats", path, "--json")),
+                                   ("memvid session list", ("session", "list", path))):
                     dm, proc = timed(lambda c=cmd: cli.run(*c, cwd=work), args.repeat)
-                    print(f"memvid {' '.join(map(str, cmd[:2 if cmd[0] == 'session' else 1])):<14}"
-                          f"{dm:8.3f} s  exit {proc.returncode}")
+                    rows.append((label, dm, f"exit {proc.returncode}"))
+                    stats = dm if stats is None else stats
         except Exception as exc:  # no CLI installed: the decode figures still stand
             print(f"memvid CLI not run: {exc}")
+        for label, secs, note in rows:
+            ratio = f"{secs / stats:6.2f}x memvid stats" if stats else ""
+            print(f"{label:<20} {secs:8.3f} s  {ratio}  {note}".rstrip())
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -60,6 +60,7 @@ def _pack_float(s: _struct.Struct, v: float) -> bytes:
 
 _S_32s = _struct.Struct('<32s')
 _S_32s_32s = _struct.Struct('<32s32s')
+_S_32s_I = _struct.Struct('<32sI')
 _S_32s_IQQ = _struct.Struct('<32sIQQ')
 _S_4s_H_2s_QQQQQ_32s_4016s = _struct.Struct('<4sH2sQQQQQ32s4016s')
 _S_8s_Q_32s_Q = _struct.Struct('<8sQ32sQ')
@@ -67,10 +68,12 @@ _S_B = _struct.Struct('<B')
 _S_H_2s_QQQQQ_32s_4016s = _struct.Struct('<H2sQQQQQ32s4016s')
 _S_I = _struct.Struct('<I')
 _S_L = _struct.Struct('<L')
+_S_LB = _struct.Struct('<LB')
 _S_Q = _struct.Struct('<Q')
+_S_QB = _struct.Struct('<QB')
 _S_QL = _struct.Struct('<QL')
+_S_QLB = _struct.Struct('<QLB')
 _S_QLI = _struct.Struct('<QLI')
-_S_QLQQ_32s = _struct.Struct('<QLQQ32s')
 _S_QLQQ_32s_I = _struct.Struct('<QLQQ32sI')
 _S_QQ = _struct.Struct('<QQ')
 _S_QQL = _struct.Struct('<QQL')
@@ -79,19 +82,22 @@ _S_QQLLQQ = _struct.Struct('<QQLLQQ')
 _S_QQLQL = _struct.Struct('<QQLQL')
 _S_QQQHL_32s = _struct.Struct('<QQQHL32s')
 _S_QQQL_32s = _struct.Struct('<QQQL32s')
+_S_QQQL_32s_Q = _struct.Struct('<QQQL32sQ')
 _S_QQQQQ = _struct.Struct('<QQQQQ')
 _S_QQQQ_32s = _struct.Struct('<QQQQ32s')
 _S_QQQQ_32s_L = _struct.Struct('<QQQQ32sL')
 _S_QQQ_32s = _struct.Struct('<QQQ32s')
-_S_QQQ_32s_QH = _struct.Struct('<QQQ32sQH')
 _S_QQQ_32s_QHI = _struct.Struct('<QQQ32sQHI')
 _S_QQ_32s = _struct.Struct('<QQ32s')
+_S_QQ_32s_B = _struct.Struct('<QQ32sB')
 _S_Q_32s_Q = _struct.Struct('<Q32sQ')
 _S_Qq = _struct.Struct('<Qq')
+_S_QqB = _struct.Struct('<QqB')
 _S_d = _struct.Struct('<d')
 _S_f = _struct.Struct('<f')
 _S_q = _struct.Struct('<q')
 _S_qQQ = _struct.Struct('<qQQ')
+_S_qQQB = _struct.Struct('<qQQB')
 _UUID_LEN = _S_Q.pack(16)
 _ENUM0 = ('None', 'Zstd', 'Lz4')
 _ENUM0_INDEX = {'None': 0, 'Zstd': 1, 'Lz4': 2}
@@ -117,8 +123,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     p += 8
     at3 = p
     if e - p < 8:
-        raise _E.truncated(p, 'segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
@@ -132,8 +138,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         a6(r8)
     at9 = p
     if e - p < 8:
-        raise _E.truncated(p, 'frames', 8, e - p)
-    n10 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'frames'),))
+    n10, = _S_Q.unpack_from(b, p)
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
@@ -151,8 +157,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     except ReplayFormatError as err:
         raise err.prefix('indexes') from None
     at17 = p
-    if p >= e:
-        raise _E.truncated(p, 'time_index', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
     o19: Rec | None
@@ -167,8 +173,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     else:
         raise _E.invalid_tag(p - 1, 'time_index', t18)
     at21 = p
-    if p >= e:
-        raise _E.truncated(p, 'temporal_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
     o23: Rec | None
@@ -183,8 +189,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     else:
         raise _E.invalid_tag(p - 1, 'temporal_track', t22)
     at25 = p
-    if p >= e:
-        raise _E.truncated(p, 'memories_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
     o27: Rec | None
@@ -199,8 +205,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     else:
         raise _E.invalid_tag(p - 1, 'memories_track', t26)
     at29 = p
-    if p >= e:
-        raise _E.truncated(p, 'logic_mesh', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
     o31: Rec | None
@@ -215,8 +221,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     else:
         raise _E.invalid_tag(p - 1, 'logic_mesh', t30)
     at33 = p
-    if p >= e:
-        raise _E.truncated(p, 'sketch_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'sketch_track'),))
     t34 = b[p]
     p += 1
     o35: Rec | None
@@ -241,8 +247,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     except ReplayFormatError as err:
         raise err.prefix('ticket_ref') from None
     at41 = p
-    if p >= e:
-        raise _E.truncated(p, 'memory_binding', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t42 = b[p]
     p += 1
     o43: Rec | None
@@ -257,8 +263,8 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     else:
         raise _E.invalid_tag(p - 1, 'memory_binding', t42)
     at45 = p
-    if p >= e:
-        raise _E.truncated(p, 'replay_manifest', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'replay_manifest'),))
     t46 = b[p]
     p += 1
     o47: Rec | None
@@ -360,14 +366,10 @@ def parse_SegmentMeta(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         r2, p = parse_SegmentMeta_frame_range(b, p, e)
     except ReplayFormatError as err:
         raise err.prefix('frame_range') from None
-    if e - p < 32:
-        raise _E.truncated_in(p, e, ((0, 32, 'primary_checksum'),))
-    v3, = _S_32s.unpack_from(b, p)
-    p += 32
-    if e - p < 4:
-        raise _E.truncated(p, 'compression', 4, e - p)
-    k4 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 36:
+        raise _E.truncated_in(p, e, ((0, 32, 'primary_checksum'), (32, 4, 'compression'),))
+    v3, k4 = _S_32s_I.unpack_from(b, p)
+    p += 36
     if k4 >= 3:
         raise _E.unknown_variant(p - 4, 'compression', k4, 3)
     if e - p < 16:
@@ -386,14 +388,10 @@ def build_SegmentMeta(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one Frame from b[p:e]; returns (value, next offset)."""
-    if e - p < 16:
-        raise _E.truncated_in(p, e, ((0, 8, 'id'), (8, 8, 'timestamp'),))
-    v1, v2 = _S_Qq.unpack_from(b, p)
-    p += 16
-    if p >= e:
-        raise _E.truncated(p, 'anchor_ts', 1, e - p)
-    t3 = b[p]
-    p += 1
+    if e - p < 17:
+        raise _E.truncated_in(p, e, ((0, 8, 'id'), (8, 8, 'timestamp'), (16, 1, 'anchor_ts'),))
+    v1, v2, t3 = _S_QqB.unpack_from(b, p)
+    p += 17
     o4: int | None
     if t3 == 0:
         o4 = None
@@ -405,8 +403,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o4 = v5
     else:
         raise _E.invalid_tag(p - 1, 'anchor_ts', t3)
-    if p >= e:
-        raise _E.truncated(p, 'anchor_source', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'anchor_source'),))
     t6 = b[p]
     p += 1
     o7: str | None
@@ -414,16 +412,16 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o7 = None
     elif t6 == 1:
         if e - p < 4:
-            raise _E.truncated(p, 'anchor_source', 4, e - p)
-        k8 = _S_I.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 4, 'anchor_source'),))
+        k8, = _S_I.unpack_from(b, p)
         p += 4
         if k8 >= 4:
             raise _E.unknown_variant(p - 4, 'anchor_source', k8, 4)
         o7 = _ENUM1[k8]
     else:
         raise _E.invalid_tag(p - 1, 'anchor_source', t6)
-    if p >= e:
-        raise _E.truncated(p, 'kind', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'kind'),))
     t9 = b[p]
     p += 1
     o10: str | None
@@ -431,8 +429,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = None
     elif t9 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'kind', 8, e - p)
-        n11 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'kind'),))
+        n11, = _S_Q.unpack_from(b, p)
         p += 8
         if n11 > e - p:
             raise _E.overflow(p - 8, 'kind', n11, e - p, 'string length')
@@ -444,8 +442,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = s12
     else:
         raise _E.invalid_tag(p - 1, 'kind', t9)
-    if p >= e:
-        raise _E.truncated(p, 'track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'track'),))
     t13 = b[p]
     p += 1
     o14: str | None
@@ -453,8 +451,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = None
     elif t13 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'track', 8, e - p)
-        n15 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'track'),))
+        n15, = _S_Q.unpack_from(b, p)
         p += 8
         if n15 > e - p:
             raise _E.overflow(p - 8, 'track', n15, e - p, 'string length')
@@ -466,21 +464,17 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = s16
     else:
         raise _E.invalid_tag(p - 1, 'track', t13)
-    if e - p < 48:
-        raise _E.truncated_in(p, e, ((0, 8, 'payload_offset'), (8, 8, 'payload_length'), (16, 32, 'checksum'),))
-    v17, v18, v19 = _S_QQ_32s.unpack_from(b, p)
-    p += 48
-    if p >= e:
-        raise _E.truncated(p, 'uri', 1, e - p)
-    t20 = b[p]
-    p += 1
+    if e - p < 49:
+        raise _E.truncated_in(p, e, ((0, 8, 'payload_offset'), (8, 8, 'payload_length'), (16, 32, 'checksum'), (48, 1, 'uri'),))
+    v17, v18, v19, t20 = _S_QQ_32s_B.unpack_from(b, p)
+    p += 49
     o21: str | None
     if t20 == 0:
         o21 = None
     elif t20 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'uri', 8, e - p)
-        n22 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'uri'),))
+        n22, = _S_Q.unpack_from(b, p)
         p += 8
         if n22 > e - p:
             raise _E.overflow(p - 8, 'uri', n22, e - p, 'string length')
@@ -492,8 +486,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o21 = s23
     else:
         raise _E.invalid_tag(p - 1, 'uri', t20)
-    if p >= e:
-        raise _E.truncated(p, 'title', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'title'),))
     t24 = b[p]
     p += 1
     o25: str | None
@@ -501,8 +495,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o25 = None
     elif t24 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'title', 8, e - p)
-        n26 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'title'),))
+        n26, = _S_Q.unpack_from(b, p)
         p += 8
         if n26 > e - p:
             raise _E.overflow(p - 8, 'title', n26, e - p, 'string length')
@@ -514,14 +508,10 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o25 = s27
     else:
         raise _E.invalid_tag(p - 1, 'title', t24)
-    if e - p < 4:
-        raise _E.truncated_in(p, e, ((0, 4, 'canonical_encoding'),))
-    v28, = _S_L.unpack_from(b, p)
-    p += 4
-    if p >= e:
-        raise _E.truncated(p, 'canonical_length', 1, e - p)
-    t29 = b[p]
-    p += 1
+    if e - p < 5:
+        raise _E.truncated_in(p, e, ((0, 4, 'canonical_encoding'), (4, 1, 'canonical_length'),))
+    v28, t29 = _S_LB.unpack_from(b, p)
+    p += 5
     o30: int | None
     if t29 == 0:
         o30 = None
@@ -533,8 +523,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o30 = v31
     else:
         raise _E.invalid_tag(p - 1, 'canonical_length', t29)
-    if p >= e:
-        raise _E.truncated(p, 'metadata', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'metadata'),))
     t32 = b[p]
     p += 1
     o33: Rec | None
@@ -548,8 +538,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o33 = r34
     else:
         raise _E.invalid_tag(p - 1, 'metadata', t32)
-    if p >= e:
-        raise _E.truncated(p, 'search_text', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'search_text'),))
     t35 = b[p]
     p += 1
     o36: str | None
@@ -557,8 +547,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o36 = None
     elif t35 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'search_text', 8, e - p)
-        n37 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'search_text'),))
+        n37, = _S_Q.unpack_from(b, p)
         p += 8
         if n37 > e - p:
             raise _E.overflow(p - 8, 'search_text', n37, e - p, 'string length')
@@ -571,8 +561,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'search_text', t35)
     if e - p < 8:
-        raise _E.truncated(p, 'tags', 8, e - p)
-    n39 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'tags'),))
+    n39, = _S_Q.unpack_from(b, p)
     p += 8
     if n39 > (e - p) // 8:
         raise _E.overflow(p - 8, 'tags', n39, e - p, 'element count', 8)
@@ -580,8 +570,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     a41 = l40.append
     for i42 in range(n39):
         if e - p < 8:
-            raise _E.truncated(p, 'tags' + '[%d]' % i42, 8, e - p)
-        n43 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'tags' + '[%d]' % i42),))
+        n43, = _S_Q.unpack_from(b, p)
         p += 8
         if n43 > e - p:
             raise _E.overflow(p - 8, 'tags' + '[%d]' % i42, n43, e - p, 'string length')
@@ -592,8 +582,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         p += n43
         a41(s44)
     if e - p < 8:
-        raise _E.truncated(p, 'labels', 8, e - p)
-    n45 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'labels'),))
+    n45, = _S_Q.unpack_from(b, p)
     p += 8
     if n45 > (e - p) // 8:
         raise _E.overflow(p - 8, 'labels', n45, e - p, 'element count', 8)
@@ -601,8 +591,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     a47 = l46.append
     for i48 in range(n45):
         if e - p < 8:
-            raise _E.truncated(p, 'labels' + '[%d]' % i48, 8, e - p)
-        n49 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'labels' + '[%d]' % i48),))
+        n49, = _S_Q.unpack_from(b, p)
         p += 8
         if n49 > e - p:
             raise _E.overflow(p - 8, 'labels' + '[%d]' % i48, n49, e - p, 'string length')
@@ -613,8 +603,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         p += n49
         a47(s50)
     if e - p < 8:
-        raise _E.truncated(p, 'extra_metadata', 8, e - p)
-    n51 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'extra_metadata'),))
+    n51, = _S_Q.unpack_from(b, p)
     p += 8
     if n51 > (e - p) // 16:
         raise _E.overflow(p - 8, 'extra_metadata', n51, e - p, 'entry count', 16)
@@ -622,8 +612,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     for i53 in range(n51):
         kp54 = p
         if e - p < 8:
-            raise _E.truncated(p, 'extra_metadata' + '[%d].key' % i53, 8, e - p)
-        n55 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'extra_metadata' + '[%d].key' % i53),))
+        n55, = _S_Q.unpack_from(b, p)
         p += 8
         if n55 > e - p:
             raise _E.overflow(p - 8, 'extra_metadata' + '[%d].key' % i53, n55, e - p, 'string length')
@@ -633,8 +623,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise _E.invalid_utf8(p + exc.start, 'extra_metadata' + '[%d].key' % i53, exc.reason, index=exc.start) from None
         p += n55
         if e - p < 8:
-            raise _E.truncated(p, 'extra_metadata' + '[%d].value' % i53, 8, e - p)
-        n57 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'extra_metadata' + '[%d].value' % i53),))
+        n57, = _S_Q.unpack_from(b, p)
         p += 8
         if n57 > e - p:
             raise _E.overflow(p - 8, 'extra_metadata' + '[%d].value' % i53, n57, e - p, 'string length')
@@ -647,8 +637,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise _E.duplicate_key(kp54, 'extra_metadata' + '[%d].key' % i53, s56)
         d52[s56] = s58
     if e - p < 8:
-        raise _E.truncated(p, 'content_dates', 8, e - p)
-    n59 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'content_dates'),))
+    n59, = _S_Q.unpack_from(b, p)
     p += 8
     if n59 > (e - p) // 8:
         raise _E.overflow(p - 8, 'content_dates', n59, e - p, 'element count', 8)
@@ -656,8 +646,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     a61 = l60.append
     for i62 in range(n59):
         if e - p < 8:
-            raise _E.truncated(p, 'content_dates' + '[%d]' % i62, 8, e - p)
-        n63 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'content_dates' + '[%d]' % i62),))
+        n63, = _S_Q.unpack_from(b, p)
         p += 8
         if n63 > e - p:
             raise _E.overflow(p - 8, 'content_dates' + '[%d]' % i62, n63, e - p, 'string length')
@@ -667,8 +657,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise _E.invalid_utf8(p + exc.start, 'content_dates' + '[%d]' % i62, exc.reason, index=exc.start) from None
         p += n63
         a61(s64)
-    if p >= e:
-        raise _E.truncated(p, 'chunk_manifest', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'chunk_manifest'),))
     t65 = b[p]
     p += 1
     o66: Rec | None
@@ -683,13 +673,13 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'chunk_manifest', t65)
     if e - p < 4:
-        raise _E.truncated(p, 'role', 4, e - p)
-    k68 = _S_I.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 4, 'role'),))
+    k68, = _S_I.unpack_from(b, p)
     p += 4
     if k68 >= 3:
         raise _E.unknown_variant(p - 4, 'role', k68, 3)
-    if p >= e:
-        raise _E.truncated(p, 'parent_id', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'parent_id'),))
     t69 = b[p]
     p += 1
     o70: int | None
@@ -703,8 +693,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o70 = v71
     else:
         raise _E.invalid_tag(p - 1, 'parent_id', t69)
-    if p >= e:
-        raise _E.truncated(p, 'chunk_index', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'chunk_index'),))
     t72 = b[p]
     p += 1
     o73: int | None
@@ -718,8 +708,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o73 = v74
     else:
         raise _E.invalid_tag(p - 1, 'chunk_index', t72)
-    if p >= e:
-        raise _E.truncated(p, 'chunk_count', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'chunk_count'),))
     t75 = b[p]
     p += 1
     o76: int | None
@@ -734,13 +724,13 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'chunk_count', t75)
     if e - p < 4:
-        raise _E.truncated(p, 'status', 4, e - p)
-    k78 = _S_I.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 4, 'status'),))
+    k78, = _S_I.unpack_from(b, p)
     p += 4
     if k78 >= 3:
         raise _E.unknown_variant(p - 4, 'status', k78, 3)
-    if p >= e:
-        raise _E.truncated(p, 'supersedes', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'supersedes'),))
     t79 = b[p]
     p += 1
     o80: int | None
@@ -754,8 +744,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o80 = v81
     else:
         raise _E.invalid_tag(p - 1, 'supersedes', t79)
-    if p >= e:
-        raise _E.truncated(p, 'superseded_by', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'superseded_by'),))
     t82 = b[p]
     p += 1
     o83: int | None
@@ -769,8 +759,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o83 = v84
     else:
         raise _E.invalid_tag(p - 1, 'superseded_by', t82)
-    if p >= e:
-        raise _E.truncated(p, 'source_sha256', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'source_sha256'),))
     t85 = b[p]
     p += 1
     o86: bytes | None
@@ -784,8 +774,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o86 = v87
     else:
         raise _E.invalid_tag(p - 1, 'source_sha256', t85)
-    if p >= e:
-        raise _E.truncated(p, 'source_path', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'source_path'),))
     t88 = b[p]
     p += 1
     o89: str | None
@@ -793,8 +783,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o89 = None
     elif t88 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'source_path', 8, e - p)
-        n90 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'source_path'),))
+        n90, = _S_Q.unpack_from(b, p)
         p += 8
         if n90 > e - p:
             raise _E.overflow(p - 8, 'source_path', n90, e - p, 'string length')
@@ -807,8 +797,8 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'source_path', t88)
     if e - p < 4:
-        raise _E.truncated(p, 'enrichment_state', 4, e - p)
-    k92 = _S_I.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 4, 'enrichment_state'),))
+    k92, = _S_I.unpack_from(b, p)
     p += 4
     if k92 >= 2:
         raise _E.unknown_variant(p - 4, 'enrichment_state', k92, 2)
@@ -968,8 +958,8 @@ def build_Frame(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one IndexManifests from b[p:e]; returns (value, next offset)."""
-    if p >= e:
-        raise _E.truncated(p, 'lex', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'lex'),))
     t1 = b[p]
     p += 1
     o2: Rec | None
@@ -984,8 +974,8 @@ def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'lex', t1)
     if e - p < 8:
-        raise _E.truncated(p, 'lex_segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'lex_segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 56:
         raise _E.overflow(p - 8, 'lex_segments', n4, e - p, 'element count', 56)
@@ -997,8 +987,8 @@ def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         except ReplayFormatError as err:
             raise err.prefix('lex_segments' + '[%d]' % i7) from None
         a6(r8)
-    if p >= e:
-        raise _E.truncated(p, 'vec', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'vec'),))
     t9 = b[p]
     p += 1
     o10: Rec | None
@@ -1012,8 +1002,8 @@ def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = r11
     else:
         raise _E.invalid_tag(p - 1, 'vec', t9)
-    if p >= e:
-        raise _E.truncated(p, 'clip', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'clip'),))
     t12 = b[p]
     p += 1
     o13: Rec | None
@@ -1128,19 +1118,15 @@ def build_SketchTrackManifest(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one SegmentCatalog from b[p:e]; returns (value, next offset)."""
-    if e - p < 12:
-        raise _E.truncated_in(p, e, ((0, 8, 'next_segment_id'), (8, 4, 'version'),))
-    v1, v2 = _S_QL.unpack_from(b, p)
-    p += 12
-    if p >= e:
-        raise _E.truncated(p, 'lex_enabled', 1, e - p)
-    t3 = b[p]
-    p += 1
+    if e - p < 13:
+        raise _E.truncated_in(p, e, ((0, 8, 'next_segment_id'), (8, 4, 'version'), (12, 1, 'lex_enabled'),))
+    v1, v2, t3 = _S_QLB.unpack_from(b, p)
+    p += 13
     if t3 > 1:
         raise _E.invalid_bool(p - 1, 'lex_enabled', t3)
     if e - p < 8:
-        raise _E.truncated(p, 'lex_segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'lex_segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 79:
         raise _E.overflow(p - 8, 'lex_segments', n4, e - p, 'element count', 79)
@@ -1153,8 +1139,8 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise err.prefix('lex_segments' + '[%d]' % i7) from None
         a6(r8)
     if e - p < 8:
-        raise _E.truncated(p, 'vec_segments', 8, e - p)
-    n9 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'vec_segments'),))
+    n9, = _S_Q.unpack_from(b, p)
     p += 8
     if n9 > (e - p) // 87:
         raise _E.overflow(p - 8, 'vec_segments', n9, e - p, 'element count', 87)
@@ -1167,8 +1153,8 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise err.prefix('vec_segments' + '[%d]' % i12) from None
         a11(r13)
     if e - p < 8:
-        raise _E.truncated(p, 'time_segments', 8, e - p)
-    n14 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'time_segments'),))
+    n14, = _S_Q.unpack_from(b, p)
     p += 8
     if n14 > (e - p) // 79:
         raise _E.overflow(p - 8, 'time_segments', n14, e - p, 'element count', 79)
@@ -1181,8 +1167,8 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise err.prefix('time_segments' + '[%d]' % i17) from None
         a16(r18)
     if e - p < 8:
-        raise _E.truncated(p, 'temporal_segments', 8, e - p)
-    n19 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'temporal_segments'),))
+    n19, = _S_Q.unpack_from(b, p)
     p += 8
     if n19 > (e - p) // 91:
         raise _E.overflow(p - 8, 'temporal_segments', n19, e - p, 'element count', 91)
@@ -1195,8 +1181,8 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise err.prefix('temporal_segments' + '[%d]' % i22) from None
         a21(r23)
     if e - p < 8:
-        raise _E.truncated(p, 'tantivy_segments', 8, e - p)
-    n24 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'tantivy_segments'),))
+    n24, = _S_Q.unpack_from(b, p)
     p += 8
     if n24 > (e - p) // 79:
         raise _E.overflow(p - 8, 'tantivy_segments', n24, e - p, 'element count', 79)
@@ -1209,8 +1195,8 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise err.prefix('tantivy_segments' + '[%d]' % i27) from None
         a26(r28)
     if e - p < 8:
-        raise _E.truncated(p, 'index_segments', 8, e - p)
-    n29 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'index_segments'),))
+    n29, = _S_Q.unpack_from(b, p)
     p += 8
     if n29 > (e - p) // 115:
         raise _E.overflow(p - 8, 'index_segments', n29, e - p, 'element count', 115)
@@ -1258,8 +1244,8 @@ def build_SegmentCatalog(o: Mapping[str, Any], out: bytearray) -> None:
 def parse_TicketRef(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one TicketRef from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
-        raise _E.truncated(p, 'issuer', 8, e - p)
-    n1 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'issuer'),))
+    n1, = _S_Q.unpack_from(b, p)
     p += 8
     if n1 > e - p:
         raise _E.overflow(p - 8, 'issuer', n1, e - p, 'string length')
@@ -1268,14 +1254,10 @@ def parse_TicketRef(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     except UnicodeDecodeError as exc:
         raise _E.invalid_utf8(p + exc.start, 'issuer', exc.reason, index=exc.start) from None
     p += n1
-    if e - p < 24:
-        raise _E.truncated_in(p, e, ((0, 8, 'seq_no'), (8, 8, 'expires_in_secs'), (16, 8, 'capacity_bytes'),))
-    v3, v4, v5 = _S_qQQ.unpack_from(b, p)
-    p += 24
-    if p >= e:
-        raise _E.truncated(p, 'verified', 1, e - p)
-    t6 = b[p]
-    p += 1
+    if e - p < 25:
+        raise _E.truncated_in(p, e, ((0, 8, 'seq_no'), (8, 8, 'expires_in_secs'), (16, 8, 'capacity_bytes'), (24, 1, 'verified'),))
+    v3, v4, v5, t6 = _S_qQQB.unpack_from(b, p)
+    p += 25
     if t6 > 1:
         raise _E.invalid_bool(p - 1, 'verified', t6)
     return Rec({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5, 'verified': t6 == 1}), p
@@ -1293,8 +1275,8 @@ def build_TicketRef(o: Mapping[str, Any], out: bytearray) -> None:
 def parse_MemoryBinding(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one MemoryBinding from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
-        raise _E.truncated(p, 'memory_id', 8, e - p)
-    n1 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'memory_id'),))
+    n1, = _S_Q.unpack_from(b, p)
     p += 8
     if n1 != 16:
         raise _E.bad_uuid_length(p - 8, 'memory_id', n1)
@@ -1303,8 +1285,8 @@ def parse_MemoryBinding(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     u2 = _UUID(bytes=bytes(b[p:p + 16]))
     p += 16
     if e - p < 8:
-        raise _E.truncated(p, 'memory_name', 8, e - p)
-    n3 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'memory_name'),))
+    n3, = _S_Q.unpack_from(b, p)
     p += 8
     if n3 > e - p:
         raise _E.overflow(p - 8, 'memory_name', n3, e - p, 'string length')
@@ -1314,8 +1296,8 @@ def parse_MemoryBinding(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.invalid_utf8(p + exc.start, 'memory_name', exc.reason, index=exc.start) from None
     p += n3
     if e - p < 8:
-        raise _E.truncated(p, 'bound_at', 8, e - p)
-    n5 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'bound_at'),))
+    n5, = _S_Q.unpack_from(b, p)
     p += 8
     if n5 > e - p:
         raise _E.overflow(p - 8, 'bound_at', n5, e - p, 'string length')
@@ -1325,8 +1307,8 @@ def parse_MemoryBinding(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.invalid_utf8(p + exc.start, 'bound_at', exc.reason, index=exc.start) from None
     p += n5
     if e - p < 8:
-        raise _E.truncated(p, 'api_url', 8, e - p)
-    n7 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'api_url'),))
+    n7, = _S_Q.unpack_from(b, p)
     p += 8
     if n7 > e - p:
         raise _E.overflow(p - 8, 'api_url', n7, e - p, 'string length')
@@ -1369,8 +1351,8 @@ def build_ReplayManifest(o: Mapping[str, Any], out: bytearray) -> None:
 def parse_EnrichmentQueueManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one EnrichmentQueueManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
-        raise _E.truncated(p, 'tasks', 8, e - p)
-    n1 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'tasks'),))
+    n1, = _S_Q.unpack_from(b, p)
     p += 8
     if n1 > (e - p) // 24:
         raise _E.overflow(p - 8, 'tasks', n1, e - p, 'element count', 24)
@@ -1414,8 +1396,8 @@ def build_SegmentMeta_frame_range(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one DocMetadata from b[p:e]; returns (value, next offset)."""
-    if p >= e:
-        raise _E.truncated(p, 'mime', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'mime'),))
     t1 = b[p]
     p += 1
     o2: str | None
@@ -1423,8 +1405,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o2 = None
     elif t1 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'mime', 8, e - p)
-        n3 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'mime'),))
+        n3, = _S_Q.unpack_from(b, p)
         p += 8
         if n3 > e - p:
             raise _E.overflow(p - 8, 'mime', n3, e - p, 'string length')
@@ -1436,8 +1418,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o2 = s4
     else:
         raise _E.invalid_tag(p - 1, 'mime', t1)
-    if p >= e:
-        raise _E.truncated(p, 'bytes', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'bytes'),))
     t5 = b[p]
     p += 1
     o6: int | None
@@ -1451,8 +1433,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o6 = v7
     else:
         raise _E.invalid_tag(p - 1, 'bytes', t5)
-    if p >= e:
-        raise _E.truncated(p, 'hash', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'hash'),))
     t8 = b[p]
     p += 1
     o9: str | None
@@ -1460,8 +1442,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o9 = None
     elif t8 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'hash', 8, e - p)
-        n10 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'hash'),))
+        n10, = _S_Q.unpack_from(b, p)
         p += 8
         if n10 > e - p:
             raise _E.overflow(p - 8, 'hash', n10, e - p, 'string length')
@@ -1473,8 +1455,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o9 = s11
     else:
         raise _E.invalid_tag(p - 1, 'hash', t8)
-    if p >= e:
-        raise _E.truncated(p, 'width', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'width'),))
     t12 = b[p]
     p += 1
     o13: int | None
@@ -1488,8 +1470,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o13 = v14
     else:
         raise _E.invalid_tag(p - 1, 'width', t12)
-    if p >= e:
-        raise _E.truncated(p, 'height', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'height'),))
     t15 = b[p]
     p += 1
     o16: int | None
@@ -1503,8 +1485,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o16 = v17
     else:
         raise _E.invalid_tag(p - 1, 'height', t15)
-    if p >= e:
-        raise _E.truncated(p, 'colors', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'colors'),))
     t18 = b[p]
     p += 1
     o19: list[str] | None
@@ -1512,8 +1494,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o19 = None
     elif t18 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'colors', 8, e - p)
-        n20 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'colors'),))
+        n20, = _S_Q.unpack_from(b, p)
         p += 8
         if n20 > (e - p) // 8:
             raise _E.overflow(p - 8, 'colors', n20, e - p, 'element count', 8)
@@ -1521,8 +1503,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         a22 = l21.append
         for i23 in range(n20):
             if e - p < 8:
-                raise _E.truncated(p, 'colors' + '[%d]' % i23, 8, e - p)
-            n24 = _S_Q.unpack_from(b, p)[0]
+                raise _E.truncated_in(p, e, ((0, 8, 'colors' + '[%d]' % i23),))
+            n24, = _S_Q.unpack_from(b, p)
             p += 8
             if n24 > e - p:
                 raise _E.overflow(p - 8, 'colors' + '[%d]' % i23, n24, e - p, 'string length')
@@ -1535,8 +1517,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o19 = l21
     else:
         raise _E.invalid_tag(p - 1, 'colors', t18)
-    if p >= e:
-        raise _E.truncated(p, 'caption', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'caption'),))
     t26 = b[p]
     p += 1
     o27: str | None
@@ -1544,8 +1526,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o27 = None
     elif t26 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'caption', 8, e - p)
-        n28 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'caption'),))
+        n28, = _S_Q.unpack_from(b, p)
         p += 8
         if n28 > e - p:
             raise _E.overflow(p - 8, 'caption', n28, e - p, 'string length')
@@ -1557,8 +1539,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o27 = s29
     else:
         raise _E.invalid_tag(p - 1, 'caption', t26)
-    if p >= e:
-        raise _E.truncated(p, 'exif', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'exif'),))
     t30 = b[p]
     p += 1
     o31: Rec | None
@@ -1572,8 +1554,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o31 = r32
     else:
         raise _E.invalid_tag(p - 1, 'exif', t30)
-    if p >= e:
-        raise _E.truncated(p, 'audio', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'audio'),))
     t33 = b[p]
     p += 1
     o34: Rec | None
@@ -1587,8 +1569,8 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o34 = r35
     else:
         raise _E.invalid_tag(p - 1, 'audio', t33)
-    if p >= e:
-        raise _E.truncated(p, 'media', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'media'),))
     t36 = b[p]
     p += 1
     o37: Rec | None
@@ -1682,14 +1664,10 @@ def build_DocMetadata(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_TextChunkManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one TextChunkManifest from b[p:e]; returns (value, next offset)."""
-    if e - p < 8:
-        raise _E.truncated_in(p, e, ((0, 8, 'chunk_chars'),))
-    v1, = _S_Q.unpack_from(b, p)
-    p += 8
-    if e - p < 8:
-        raise _E.truncated(p, 'chunks', 8, e - p)
-    n2 = _S_Q.unpack_from(b, p)[0]
-    p += 8
+    if e - p < 16:
+        raise _E.truncated_in(p, e, ((0, 8, 'chunk_chars'), (8, 8, 'chunks'),))
+    v1, n2 = _S_QQ.unpack_from(b, p)
+    p += 16
     if n2 > (e - p) // 16:
         raise _E.overflow(p - 8, 'chunks', n2, e - p, 'element count', 16)
     l3: list[Rec] = []
@@ -1729,8 +1707,8 @@ def build_LexIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
 def parse_LexSegmentManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one LexSegmentManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
-        raise _E.truncated(p, 'path', 8, e - p)
-    n1 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'path'),))
+    n1, = _S_Q.unpack_from(b, p)
     p += 8
     if n1 > e - p:
         raise _E.overflow(p - 8, 'path', n1, e - p, 'string length')
@@ -1756,18 +1734,14 @@ def build_LexSegmentManifest(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_VecIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one VecIndexManifest from b[p:e]; returns (value, next offset)."""
-    if e - p < 60:
-        raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'), (12, 8, 'bytes_offset'), (20, 8, 'bytes_length'), (28, 32, 'checksum'),))
-    v1, v2, v3, v4, v5 = _S_QLQQ_32s.unpack_from(b, p)
-    p += 60
-    if e - p < 4:
-        raise _E.truncated(p, 'compression_mode', 4, e - p)
-    k6 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 64:
+        raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'), (12, 8, 'bytes_offset'), (20, 8, 'bytes_length'), (28, 32, 'checksum'), (60, 4, 'compression_mode'),))
+    v1, v2, v3, v4, v5, k6 = _S_QLQQ_32s_I.unpack_from(b, p)
+    p += 64
     if k6 >= 2:
         raise _E.unknown_variant(p - 4, 'compression_mode', k6, 2)
-    if p >= e:
-        raise _E.truncated(p, 'model', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'model'),))
     t7 = b[p]
     p += 1
     o8: str | None
@@ -1775,8 +1749,8 @@ def parse_VecIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o8 = None
     elif t7 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'model', 8, e - p)
-        n9 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'model'),))
+        n9, = _S_Q.unpack_from(b, p)
         p += 8
         if n9 > e - p:
             raise _E.overflow(p - 8, 'model', n9, e - p, 'string length')
@@ -1806,14 +1780,10 @@ def build_VecIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_ClipIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one ClipIndexManifest from b[p:e]; returns (value, next offset)."""
-    if e - p < 60:
-        raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'vector_count'), (24, 4, 'dimension'), (28, 32, 'checksum'),))
-    v1, v2, v3, v4, v5 = _S_QQQL_32s.unpack_from(b, p)
-    p += 60
-    if e - p < 8:
-        raise _E.truncated(p, 'model_name', 8, e - p)
-    n6 = _S_Q.unpack_from(b, p)[0]
-    p += 8
+    if e - p < 68:
+        raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'vector_count'), (24, 4, 'dimension'), (28, 32, 'checksum'), (60, 8, 'model_name'),))
+    v1, v2, v3, v4, v5, n6 = _S_QQQL_32s_Q.unpack_from(b, p)
+    p += 68
     if n6 > e - p:
         raise _E.overflow(p - 8, 'model_name', n6, e - p, 'string length')
     try:
@@ -1834,18 +1804,14 @@ def build_ClipIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_LexSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one LexSegmentDescriptor from b[p:e]; returns (value, next offset)."""
-    if e - p < 66:
-        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'),))
-    v1, v2, v3, v4, v5, v6 = _S_QQQ_32s_QH.unpack_from(b, p)
-    p += 66
-    if e - p < 4:
-        raise _E.truncated(p, 'compression', 4, e - p)
-    k7 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 70:
+        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
+    v1, v2, v3, v4, v5, v6, k7 = _S_QQQ_32s_QHI.unpack_from(b, p)
+    p += 70
     if k7 >= 3:
         raise _E.unknown_variant(p - 4, 'compression', k7, 3)
-    if p >= e:
-        raise _E.truncated(p, 'span', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
     o9: Rec | None
@@ -1880,18 +1846,14 @@ def build_LexSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_VecSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one VecSegmentDescriptor from b[p:e]; returns (value, next offset)."""
-    if e - p < 66:
-        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'),))
-    v1, v2, v3, v4, v5, v6 = _S_QQQ_32s_QH.unpack_from(b, p)
-    p += 66
-    if e - p < 4:
-        raise _E.truncated(p, 'compression', 4, e - p)
-    k7 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 70:
+        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
+    v1, v2, v3, v4, v5, v6, k7 = _S_QQQ_32s_QHI.unpack_from(b, p)
+    p += 70
     if k7 >= 3:
         raise _E.unknown_variant(p - 4, 'compression', k7, 3)
-    if p >= e:
-        raise _E.truncated(p, 'span', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
     o9: Rec | None
@@ -1905,14 +1867,10 @@ def parse_VecSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o9 = r10
     else:
         raise _E.invalid_tag(p - 1, 'span', t8)
-    if e - p < 12:
-        raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'),))
-    v11, v12 = _S_QL.unpack_from(b, p)
-    p += 12
-    if e - p < 4:
-        raise _E.truncated(p, 'vector_compression', 4, e - p)
-    k13 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 16:
+        raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'), (12, 4, 'vector_compression'),))
+    v11, v12, k13 = _S_QLI.unpack_from(b, p)
+    p += 16
     if k13 >= 2:
         raise _E.unknown_variant(p - 4, 'vector_compression', k13, 2)
     return Rec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'vector_count': v11, 'dimension': v12, 'vector_compression': _ENUM5[k13]}), p
@@ -1932,18 +1890,14 @@ def build_VecSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_TimeSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one TimeSegmentDescriptor from b[p:e]; returns (value, next offset)."""
-    if e - p < 66:
-        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'),))
-    v1, v2, v3, v4, v5, v6 = _S_QQQ_32s_QH.unpack_from(b, p)
-    p += 66
-    if e - p < 4:
-        raise _E.truncated(p, 'compression', 4, e - p)
-    k7 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 70:
+        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
+    v1, v2, v3, v4, v5, v6, k7 = _S_QQQ_32s_QHI.unpack_from(b, p)
+    p += 70
     if k7 >= 3:
         raise _E.unknown_variant(p - 4, 'compression', k7, 3)
-    if p >= e:
-        raise _E.truncated(p, 'span', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
     o9: Rec | None
@@ -1978,18 +1932,14 @@ def build_TimeSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_TemporalSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one TemporalSegmentDescriptor from b[p:e]; returns (value, next offset)."""
-    if e - p < 66:
-        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'),))
-    v1, v2, v3, v4, v5, v6 = _S_QQQ_32s_QH.unpack_from(b, p)
-    p += 66
-    if e - p < 4:
-        raise _E.truncated(p, 'compression', 4, e - p)
-    k7 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 70:
+        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
+    v1, v2, v3, v4, v5, v6, k7 = _S_QQQ_32s_QHI.unpack_from(b, p)
+    p += 70
     if k7 >= 3:
         raise _E.unknown_variant(p - 4, 'compression', k7, 3)
-    if p >= e:
-        raise _E.truncated(p, 'span', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
     o9: Rec | None
@@ -2024,18 +1974,14 @@ def build_TemporalSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> Non
 
 def parse_TantivySegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one TantivySegmentDescriptor from b[p:e]; returns (value, next offset)."""
-    if e - p < 66:
-        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'),))
-    v1, v2, v3, v4, v5, v6 = _S_QQQ_32s_QH.unpack_from(b, p)
-    p += 66
-    if e - p < 4:
-        raise _E.truncated(p, 'compression', 4, e - p)
-    k7 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 70:
+        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
+    v1, v2, v3, v4, v5, v6, k7 = _S_QQQ_32s_QHI.unpack_from(b, p)
+    p += 70
     if k7 >= 3:
         raise _E.unknown_variant(p - 4, 'compression', k7, 3)
-    if p >= e:
-        raise _E.truncated(p, 'span', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
     o9: Rec | None
@@ -2050,8 +1996,8 @@ def parse_TantivySegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'span', t8)
     if e - p < 8:
-        raise _E.truncated(p, 'path', 8, e - p)
-    n11 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'path'),))
+    n11, = _S_Q.unpack_from(b, p)
     p += 8
     if n11 > e - p:
         raise _E.overflow(p - 8, 'path', n11, e - p, 'string length')
@@ -2080,8 +2026,8 @@ def build_TantivySegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None
 def parse_IndexSegmentRef(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one IndexSegmentRef from b[p:e]; returns (value, next offset)."""
     if e - p < 4:
-        raise _E.truncated(p, 'kind', 4, e - p)
-    k1 = _S_I.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 4, 'kind'),))
+    k1, = _S_I.unpack_from(b, p)
     p += 4
     if k1 >= 5:
         raise _E.unknown_variant(p - 4, 'kind', k1, 5)
@@ -2119,8 +2065,8 @@ def build_EnrichmentTask(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one DocExifMetadata from b[p:e]; returns (value, next offset)."""
-    if p >= e:
-        raise _E.truncated(p, 'make', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'make'),))
     t1 = b[p]
     p += 1
     o2: str | None
@@ -2128,8 +2074,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o2 = None
     elif t1 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'make', 8, e - p)
-        n3 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'make'),))
+        n3, = _S_Q.unpack_from(b, p)
         p += 8
         if n3 > e - p:
             raise _E.overflow(p - 8, 'make', n3, e - p, 'string length')
@@ -2141,8 +2087,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o2 = s4
     else:
         raise _E.invalid_tag(p - 1, 'make', t1)
-    if p >= e:
-        raise _E.truncated(p, 'model', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'model'),))
     t5 = b[p]
     p += 1
     o6: str | None
@@ -2150,8 +2096,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o6 = None
     elif t5 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'model', 8, e - p)
-        n7 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'model'),))
+        n7, = _S_Q.unpack_from(b, p)
         p += 8
         if n7 > e - p:
             raise _E.overflow(p - 8, 'model', n7, e - p, 'string length')
@@ -2163,8 +2109,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o6 = s8
     else:
         raise _E.invalid_tag(p - 1, 'model', t5)
-    if p >= e:
-        raise _E.truncated(p, 'lens', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'lens'),))
     t9 = b[p]
     p += 1
     o10: str | None
@@ -2172,8 +2118,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = None
     elif t9 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'lens', 8, e - p)
-        n11 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'lens'),))
+        n11, = _S_Q.unpack_from(b, p)
         p += 8
         if n11 > e - p:
             raise _E.overflow(p - 8, 'lens', n11, e - p, 'string length')
@@ -2185,8 +2131,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = s12
     else:
         raise _E.invalid_tag(p - 1, 'lens', t9)
-    if p >= e:
-        raise _E.truncated(p, 'datetime', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'datetime'),))
     t13 = b[p]
     p += 1
     o14: str | None
@@ -2194,8 +2140,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = None
     elif t13 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'datetime', 8, e - p)
-        n15 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'datetime'),))
+        n15, = _S_Q.unpack_from(b, p)
         p += 8
         if n15 > e - p:
             raise _E.overflow(p - 8, 'datetime', n15, e - p, 'string length')
@@ -2207,8 +2153,8 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = s16
     else:
         raise _E.invalid_tag(p - 1, 'datetime', t13)
-    if p >= e:
-        raise _E.truncated(p, 'gps', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'gps'),))
     t17 = b[p]
     p += 1
     o18: Rec | None
@@ -2269,8 +2215,8 @@ def build_DocExifMetadata(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one DocAudioMetadata from b[p:e]; returns (value, next offset)."""
-    if p >= e:
-        raise _E.truncated(p, 'duration_secs', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'duration_secs'),))
     t1 = b[p]
     p += 1
     o2: float | None
@@ -2284,8 +2230,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o2 = f3
     else:
         raise _E.invalid_tag(p - 1, 'duration_secs', t1)
-    if p >= e:
-        raise _E.truncated(p, 'sample_rate_hz', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'sample_rate_hz'),))
     t4 = b[p]
     p += 1
     o5: int | None
@@ -2299,8 +2245,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o5 = v6
     else:
         raise _E.invalid_tag(p - 1, 'sample_rate_hz', t4)
-    if p >= e:
-        raise _E.truncated(p, 'channels', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'channels'),))
     t7 = b[p]
     p += 1
     o8: int | None
@@ -2309,13 +2255,13 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     elif t7 == 1:
         if e - p < 1:
             raise _E.truncated_in(p, e, ((0, 1, 'channels'),))
-        v9, = _S_B.unpack_from(b, p)
+        v9 = b[p]
         p += 1
         o8 = v9
     else:
         raise _E.invalid_tag(p - 1, 'channels', t7)
-    if p >= e:
-        raise _E.truncated(p, 'bitrate_kbps', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'bitrate_kbps'),))
     t10 = b[p]
     p += 1
     o11: int | None
@@ -2329,8 +2275,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o11 = v12
     else:
         raise _E.invalid_tag(p - 1, 'bitrate_kbps', t10)
-    if p >= e:
-        raise _E.truncated(p, 'codec', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'codec'),))
     t13 = b[p]
     p += 1
     o14: str | None
@@ -2338,8 +2284,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = None
     elif t13 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'codec', 8, e - p)
-        n15 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'codec'),))
+        n15, = _S_Q.unpack_from(b, p)
         p += 8
         if n15 > e - p:
             raise _E.overflow(p - 8, 'codec', n15, e - p, 'string length')
@@ -2352,8 +2298,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'codec', t13)
     if e - p < 8:
-        raise _E.truncated(p, 'segments', 8, e - p)
-    n17 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'segments'),))
+    n17, = _S_Q.unpack_from(b, p)
     p += 8
     if n17 > (e - p) // 9:
         raise _E.overflow(p - 8, 'segments', n17, e - p, 'element count', 9)
@@ -2366,8 +2312,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise err.prefix('segments' + '[%d]' % i20) from None
         a19(r21)
     if e - p < 8:
-        raise _E.truncated(p, 'tags', 8, e - p)
-    n22 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'tags'),))
+    n22, = _S_Q.unpack_from(b, p)
     p += 8
     if n22 > (e - p) // 16:
         raise _E.overflow(p - 8, 'tags', n22, e - p, 'entry count', 16)
@@ -2375,8 +2321,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     for i24 in range(n22):
         kp25 = p
         if e - p < 8:
-            raise _E.truncated(p, 'tags' + '[%d].key' % i24, 8, e - p)
-        n26 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'tags' + '[%d].key' % i24),))
+        n26, = _S_Q.unpack_from(b, p)
         p += 8
         if n26 > e - p:
             raise _E.overflow(p - 8, 'tags' + '[%d].key' % i24, n26, e - p, 'string length')
@@ -2386,8 +2332,8 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise _E.invalid_utf8(p + exc.start, 'tags' + '[%d].key' % i24, exc.reason, index=exc.start) from None
         p += n26
         if e - p < 8:
-            raise _E.truncated(p, 'tags' + '[%d].value' % i24, 8, e - p)
-        n28 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'tags' + '[%d].value' % i24),))
+        n28, = _S_Q.unpack_from(b, p)
         p += 8
         if n28 > e - p:
             raise _E.overflow(p - 8, 'tags' + '[%d].value' % i24, n28, e - p, 'string length')
@@ -2454,8 +2400,8 @@ def build_DocAudioMetadata(o: Mapping[str, Any], out: bytearray) -> None:
 def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one MediaManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
-        raise _E.truncated(p, 'kind', 8, e - p)
-    n1 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'kind'),))
+    n1, = _S_Q.unpack_from(b, p)
     p += 8
     if n1 > e - p:
         raise _E.overflow(p - 8, 'kind', n1, e - p, 'string length')
@@ -2465,8 +2411,8 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.invalid_utf8(p + exc.start, 'kind', exc.reason, index=exc.start) from None
     p += n1
     if e - p < 8:
-        raise _E.truncated(p, 'mime', 8, e - p)
-    n3 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'mime'),))
+    n3, = _S_Q.unpack_from(b, p)
     p += 8
     if n3 > e - p:
         raise _E.overflow(p - 8, 'mime', n3, e - p, 'string length')
@@ -2475,21 +2421,17 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     except UnicodeDecodeError as exc:
         raise _E.invalid_utf8(p + exc.start, 'mime', exc.reason, index=exc.start) from None
     p += n3
-    if e - p < 8:
-        raise _E.truncated_in(p, e, ((0, 8, 'bytes'),))
-    v5, = _S_Q.unpack_from(b, p)
-    p += 8
-    if p >= e:
-        raise _E.truncated(p, 'filename', 1, e - p)
-    t6 = b[p]
-    p += 1
+    if e - p < 9:
+        raise _E.truncated_in(p, e, ((0, 8, 'bytes'), (8, 1, 'filename'),))
+    v5, t6 = _S_QB.unpack_from(b, p)
+    p += 9
     o7: str | None
     if t6 == 0:
         o7 = None
     elif t6 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'filename', 8, e - p)
-        n8 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'filename'),))
+        n8, = _S_Q.unpack_from(b, p)
         p += 8
         if n8 > e - p:
             raise _E.overflow(p - 8, 'filename', n8, e - p, 'string length')
@@ -2501,8 +2443,8 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o7 = s9
     else:
         raise _E.invalid_tag(p - 1, 'filename', t6)
-    if p >= e:
-        raise _E.truncated(p, 'duration_ms', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'duration_ms'),))
     t10 = b[p]
     p += 1
     o11: int | None
@@ -2516,8 +2458,8 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o11 = v12
     else:
         raise _E.invalid_tag(p - 1, 'duration_ms', t10)
-    if p >= e:
-        raise _E.truncated(p, 'width', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'width'),))
     t13 = b[p]
     p += 1
     o14: int | None
@@ -2531,8 +2473,8 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = v15
     else:
         raise _E.invalid_tag(p - 1, 'width', t13)
-    if p >= e:
-        raise _E.truncated(p, 'height', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'height'),))
     t16 = b[p]
     p += 1
     o17: int | None
@@ -2546,8 +2488,8 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o17 = v18
     else:
         raise _E.invalid_tag(p - 1, 'height', t16)
-    if p >= e:
-        raise _E.truncated(p, 'codec', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'codec'),))
     t19 = b[p]
     p += 1
     o20: str | None
@@ -2555,8 +2497,8 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o20 = None
     elif t19 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'codec', 8, e - p)
-        n21 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'codec'),))
+        n21, = _S_Q.unpack_from(b, p)
         p += 8
         if n21 > e - p:
             raise _E.overflow(p - 8, 'codec', n21, e - p, 'string length')
@@ -2646,18 +2588,14 @@ def build_SegmentSpan(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_SegmentCommon(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one SegmentCommon from b[p:e]; returns (value, next offset)."""
-    if e - p < 66:
-        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'),))
-    v1, v2, v3, v4, v5, v6 = _S_QQQ_32s_QH.unpack_from(b, p)
-    p += 66
-    if e - p < 4:
-        raise _E.truncated(p, 'compression', 4, e - p)
-    k7 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 70:
+        raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
+    v1, v2, v3, v4, v5, v6, k7 = _S_QQQ_32s_QHI.unpack_from(b, p)
+    p += 70
     if k7 >= 3:
         raise _E.unknown_variant(p - 4, 'compression', k7, 3)
-    if p >= e:
-        raise _E.truncated(p, 'span', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
     o9: Rec | None
@@ -2728,8 +2666,8 @@ def parse_AudioSegmentMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated(p, 'end_seconds', 4, e - p)
     f2 = _float(_S_f, b, p)
     p += 4
-    if p >= e:
-        raise _E.truncated(p, 'label', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'label'),))
     t3 = b[p]
     p += 1
     o4: str | None
@@ -2737,8 +2675,8 @@ def parse_AudioSegmentMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o4 = None
     elif t3 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'label', 8, e - p)
-        n5 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'label'),))
+        n5, = _S_Q.unpack_from(b, p)
         p += 8
         if n5 > e - p:
             raise _E.overflow(p - 8, 'label', n5, e - p, 'string length')
@@ -2776,8 +2714,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     p += 8
     at3 = p
     if e - p < 8:
-        raise _E.truncated(p, 'segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
@@ -2791,8 +2729,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         a6(r8)
     at9 = p
     if e - p < 8:
-        raise _E.truncated(p, 'frames', 8, e - p)
-    n10 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'frames'),))
+    n10, = _S_Q.unpack_from(b, p)
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
@@ -2810,8 +2748,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     except ReplayFormatError as err:
         raise err.prefix('indexes') from None
     at17 = p
-    if p >= e:
-        raise _E.truncated(p, 'time_index', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
     o19: Rec | None
@@ -2826,8 +2764,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     else:
         raise _E.invalid_tag(p - 1, 'time_index', t18)
     at21 = p
-    if p >= e:
-        raise _E.truncated(p, 'temporal_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
     o23: Rec | None
@@ -2842,8 +2780,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     else:
         raise _E.invalid_tag(p - 1, 'temporal_track', t22)
     at25 = p
-    if p >= e:
-        raise _E.truncated(p, 'memories_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
     o27: Rec | None
@@ -2858,8 +2796,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     else:
         raise _E.invalid_tag(p - 1, 'memories_track', t26)
     at29 = p
-    if p >= e:
-        raise _E.truncated(p, 'logic_mesh', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
     o31: Rec | None
@@ -2874,8 +2812,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     else:
         raise _E.invalid_tag(p - 1, 'logic_mesh', t30)
     at33 = p
-    if p >= e:
-        raise _E.truncated(p, 'sketch_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'sketch_track'),))
     t34 = b[p]
     p += 1
     o35: Rec | None
@@ -2900,8 +2838,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     except ReplayFormatError as err:
         raise err.prefix('ticket_ref') from None
     at41 = p
-    if p >= e:
-        raise _E.truncated(p, 'memory_binding', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t42 = b[p]
     p += 1
     o43: Rec | None
@@ -2916,8 +2854,8 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     else:
         raise _E.invalid_tag(p - 1, 'memory_binding', t42)
     at45 = p
-    if p >= e:
-        raise _E.truncated(p, 'replay_manifest', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'replay_manifest'),))
     t46 = b[p]
     p += 1
     o47: Rec | None
@@ -3011,8 +2949,8 @@ def build_toc_pre_ticket_signature(o: Mapping[str, Any], out: bytearray) -> None
 
 def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one IndexManifestsV1 from b[p:e]; returns (value, next offset)."""
-    if p >= e:
-        raise _E.truncated(p, 'lex', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'lex'),))
     t1 = b[p]
     p += 1
     o2: Rec | None
@@ -3027,8 +2965,8 @@ def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'lex', t1)
     if e - p < 8:
-        raise _E.truncated(p, 'lex_segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'lex_segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 56:
         raise _E.overflow(p - 8, 'lex_segments', n4, e - p, 'element count', 56)
@@ -3040,8 +2978,8 @@ def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         except ReplayFormatError as err:
             raise err.prefix('lex_segments' + '[%d]' % i7) from None
         a6(r8)
-    if p >= e:
-        raise _E.truncated(p, 'vec', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'vec'),))
     t9 = b[p]
     p += 1
     o10: Rec | None
@@ -3055,8 +2993,8 @@ def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = r11
     else:
         raise _E.invalid_tag(p - 1, 'vec', t9)
-    if p >= e:
-        raise _E.truncated(p, 'clip', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'clip'),))
     t12 = b[p]
     p += 1
     o13: Rec | None
@@ -3102,8 +3040,8 @@ def build_IndexManifestsV1(o: Mapping[str, Any], out: bytearray) -> None:
 def parse_TicketRefV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one TicketRefV1 from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
-        raise _E.truncated(p, 'issuer', 8, e - p)
-    n1 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'issuer'),))
+    n1, = _S_Q.unpack_from(b, p)
     p += 8
     if n1 > e - p:
         raise _E.overflow(p - 8, 'issuer', n1, e - p, 'string length')
@@ -3129,14 +3067,10 @@ def build_TicketRefV1(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_VecIndexManifestV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one VecIndexManifestV1 from b[p:e]; returns (value, next offset)."""
-    if e - p < 60:
-        raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'), (12, 8, 'bytes_offset'), (20, 8, 'bytes_length'), (28, 32, 'checksum'),))
-    v1, v2, v3, v4, v5 = _S_QLQQ_32s.unpack_from(b, p)
-    p += 60
-    if e - p < 4:
-        raise _E.truncated(p, 'compression_mode', 4, e - p)
-    k6 = _S_I.unpack_from(b, p)[0]
-    p += 4
+    if e - p < 64:
+        raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'), (12, 8, 'bytes_offset'), (20, 8, 'bytes_length'), (28, 32, 'checksum'), (60, 4, 'compression_mode'),))
+    v1, v2, v3, v4, v5, k6 = _S_QLQQ_32s_I.unpack_from(b, p)
+    p += 64
     if k6 >= 2:
         raise _E.unknown_variant(p - 4, 'compression_mode', k6, 2)
     return Rec({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5, 'compression_mode': _ENUM5[k6]}), p
@@ -3156,8 +3090,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     p += 8
     at3 = p
     if e - p < 8:
-        raise _E.truncated(p, 'segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
@@ -3171,8 +3105,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         a6(r8)
     at9 = p
     if e - p < 8:
-        raise _E.truncated(p, 'frames', 8, e - p)
-    n10 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'frames'),))
+    n10, = _S_Q.unpack_from(b, p)
     p += 8
     if n10 > (e - p) // 123:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 123)
@@ -3190,8 +3124,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     except ReplayFormatError as err:
         raise err.prefix('indexes') from None
     at17 = p
-    if p >= e:
-        raise _E.truncated(p, 'time_index', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
     o19: Rec | None
@@ -3206,8 +3140,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     else:
         raise _E.invalid_tag(p - 1, 'time_index', t18)
     at21 = p
-    if p >= e:
-        raise _E.truncated(p, 'temporal_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
     o23: Rec | None
@@ -3222,8 +3156,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     else:
         raise _E.invalid_tag(p - 1, 'temporal_track', t22)
     at25 = p
-    if p >= e:
-        raise _E.truncated(p, 'memories_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
     o27: Rec | None
@@ -3238,8 +3172,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     else:
         raise _E.invalid_tag(p - 1, 'memories_track', t26)
     at29 = p
-    if p >= e:
-        raise _E.truncated(p, 'logic_mesh', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
     o31: Rec | None
@@ -3264,8 +3198,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     except ReplayFormatError as err:
         raise err.prefix('ticket_ref') from None
     at37 = p
-    if p >= e:
-        raise _E.truncated(p, 'memory_binding', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t38 = b[p]
     p += 1
     o39: Rec | None
@@ -3280,8 +3214,8 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     else:
         raise _E.invalid_tag(p - 1, 'memory_binding', t38)
     at41 = p
-    if p >= e:
-        raise _E.truncated(p, 'replay_manifest', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'replay_manifest'),))
     t42 = b[p]
     p += 1
     o43: Rec | None
@@ -3363,14 +3297,10 @@ def build_toc_pre_sketch(o: Mapping[str, Any], out: bytearray) -> None:
 
 def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     """Parse one FrameV0 from b[p:e]; returns (value, next offset)."""
-    if e - p < 16:
-        raise _E.truncated_in(p, e, ((0, 8, 'id'), (8, 8, 'timestamp'),))
-    v1, v2 = _S_Qq.unpack_from(b, p)
-    p += 16
-    if p >= e:
-        raise _E.truncated(p, 'anchor_ts', 1, e - p)
-    t3 = b[p]
-    p += 1
+    if e - p < 17:
+        raise _E.truncated_in(p, e, ((0, 8, 'id'), (8, 8, 'timestamp'), (16, 1, 'anchor_ts'),))
+    v1, v2, t3 = _S_QqB.unpack_from(b, p)
+    p += 17
     o4: int | None
     if t3 == 0:
         o4 = None
@@ -3382,8 +3312,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o4 = v5
     else:
         raise _E.invalid_tag(p - 1, 'anchor_ts', t3)
-    if p >= e:
-        raise _E.truncated(p, 'anchor_source', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'anchor_source'),))
     t6 = b[p]
     p += 1
     o7: str | None
@@ -3391,16 +3321,16 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o7 = None
     elif t6 == 1:
         if e - p < 4:
-            raise _E.truncated(p, 'anchor_source', 4, e - p)
-        k8 = _S_I.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 4, 'anchor_source'),))
+        k8, = _S_I.unpack_from(b, p)
         p += 4
         if k8 >= 4:
             raise _E.unknown_variant(p - 4, 'anchor_source', k8, 4)
         o7 = _ENUM1[k8]
     else:
         raise _E.invalid_tag(p - 1, 'anchor_source', t6)
-    if p >= e:
-        raise _E.truncated(p, 'kind', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'kind'),))
     t9 = b[p]
     p += 1
     o10: str | None
@@ -3408,8 +3338,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = None
     elif t9 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'kind', 8, e - p)
-        n11 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'kind'),))
+        n11, = _S_Q.unpack_from(b, p)
         p += 8
         if n11 > e - p:
             raise _E.overflow(p - 8, 'kind', n11, e - p, 'string length')
@@ -3421,8 +3351,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o10 = s12
     else:
         raise _E.invalid_tag(p - 1, 'kind', t9)
-    if p >= e:
-        raise _E.truncated(p, 'track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'track'),))
     t13 = b[p]
     p += 1
     o14: str | None
@@ -3430,8 +3360,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = None
     elif t13 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'track', 8, e - p)
-        n15 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'track'),))
+        n15, = _S_Q.unpack_from(b, p)
         p += 8
         if n15 > e - p:
             raise _E.overflow(p - 8, 'track', n15, e - p, 'string length')
@@ -3443,21 +3373,17 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o14 = s16
     else:
         raise _E.invalid_tag(p - 1, 'track', t13)
-    if e - p < 48:
-        raise _E.truncated_in(p, e, ((0, 8, 'payload_offset'), (8, 8, 'payload_length'), (16, 32, 'checksum'),))
-    v17, v18, v19 = _S_QQ_32s.unpack_from(b, p)
-    p += 48
-    if p >= e:
-        raise _E.truncated(p, 'uri', 1, e - p)
-    t20 = b[p]
-    p += 1
+    if e - p < 49:
+        raise _E.truncated_in(p, e, ((0, 8, 'payload_offset'), (8, 8, 'payload_length'), (16, 32, 'checksum'), (48, 1, 'uri'),))
+    v17, v18, v19, t20 = _S_QQ_32s_B.unpack_from(b, p)
+    p += 49
     o21: str | None
     if t20 == 0:
         o21 = None
     elif t20 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'uri', 8, e - p)
-        n22 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'uri'),))
+        n22, = _S_Q.unpack_from(b, p)
         p += 8
         if n22 > e - p:
             raise _E.overflow(p - 8, 'uri', n22, e - p, 'string length')
@@ -3469,8 +3395,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o21 = s23
     else:
         raise _E.invalid_tag(p - 1, 'uri', t20)
-    if p >= e:
-        raise _E.truncated(p, 'title', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'title'),))
     t24 = b[p]
     p += 1
     o25: str | None
@@ -3478,8 +3404,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o25 = None
     elif t24 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'title', 8, e - p)
-        n26 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'title'),))
+        n26, = _S_Q.unpack_from(b, p)
         p += 8
         if n26 > e - p:
             raise _E.overflow(p - 8, 'title', n26, e - p, 'string length')
@@ -3491,14 +3417,10 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o25 = s27
     else:
         raise _E.invalid_tag(p - 1, 'title', t24)
-    if e - p < 4:
-        raise _E.truncated_in(p, e, ((0, 4, 'canonical_encoding'),))
-    v28, = _S_L.unpack_from(b, p)
-    p += 4
-    if p >= e:
-        raise _E.truncated(p, 'canonical_length', 1, e - p)
-    t29 = b[p]
-    p += 1
+    if e - p < 5:
+        raise _E.truncated_in(p, e, ((0, 4, 'canonical_encoding'), (4, 1, 'canonical_length'),))
+    v28, t29 = _S_LB.unpack_from(b, p)
+    p += 5
     o30: int | None
     if t29 == 0:
         o30 = None
@@ -3510,8 +3432,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o30 = v31
     else:
         raise _E.invalid_tag(p - 1, 'canonical_length', t29)
-    if p >= e:
-        raise _E.truncated(p, 'metadata', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'metadata'),))
     t32 = b[p]
     p += 1
     o33: Rec | None
@@ -3525,8 +3447,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o33 = r34
     else:
         raise _E.invalid_tag(p - 1, 'metadata', t32)
-    if p >= e:
-        raise _E.truncated(p, 'search_text', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'search_text'),))
     t35 = b[p]
     p += 1
     o36: str | None
@@ -3534,8 +3456,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o36 = None
     elif t35 == 1:
         if e - p < 8:
-            raise _E.truncated(p, 'search_text', 8, e - p)
-        n37 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'search_text'),))
+        n37, = _S_Q.unpack_from(b, p)
         p += 8
         if n37 > e - p:
             raise _E.overflow(p - 8, 'search_text', n37, e - p, 'string length')
@@ -3548,8 +3470,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'search_text', t35)
     if e - p < 8:
-        raise _E.truncated(p, 'tags', 8, e - p)
-    n39 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'tags'),))
+    n39, = _S_Q.unpack_from(b, p)
     p += 8
     if n39 > (e - p) // 8:
         raise _E.overflow(p - 8, 'tags', n39, e - p, 'element count', 8)
@@ -3557,8 +3479,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     a41 = l40.append
     for i42 in range(n39):
         if e - p < 8:
-            raise _E.truncated(p, 'tags' + '[%d]' % i42, 8, e - p)
-        n43 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'tags' + '[%d]' % i42),))
+        n43, = _S_Q.unpack_from(b, p)
         p += 8
         if n43 > e - p:
             raise _E.overflow(p - 8, 'tags' + '[%d]' % i42, n43, e - p, 'string length')
@@ -3569,8 +3491,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         p += n43
         a41(s44)
     if e - p < 8:
-        raise _E.truncated(p, 'labels', 8, e - p)
-    n45 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'labels'),))
+    n45, = _S_Q.unpack_from(b, p)
     p += 8
     if n45 > (e - p) // 8:
         raise _E.overflow(p - 8, 'labels', n45, e - p, 'element count', 8)
@@ -3578,8 +3500,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     a47 = l46.append
     for i48 in range(n45):
         if e - p < 8:
-            raise _E.truncated(p, 'labels' + '[%d]' % i48, 8, e - p)
-        n49 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'labels' + '[%d]' % i48),))
+        n49, = _S_Q.unpack_from(b, p)
         p += 8
         if n49 > e - p:
             raise _E.overflow(p - 8, 'labels' + '[%d]' % i48, n49, e - p, 'string length')
@@ -3590,8 +3512,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         p += n49
         a47(s50)
     if e - p < 8:
-        raise _E.truncated(p, 'extra_metadata', 8, e - p)
-    n51 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'extra_metadata'),))
+    n51, = _S_Q.unpack_from(b, p)
     p += 8
     if n51 > (e - p) // 16:
         raise _E.overflow(p - 8, 'extra_metadata', n51, e - p, 'entry count', 16)
@@ -3599,8 +3521,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     for i53 in range(n51):
         kp54 = p
         if e - p < 8:
-            raise _E.truncated(p, 'extra_metadata' + '[%d].key' % i53, 8, e - p)
-        n55 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'extra_metadata' + '[%d].key' % i53),))
+        n55, = _S_Q.unpack_from(b, p)
         p += 8
         if n55 > e - p:
             raise _E.overflow(p - 8, 'extra_metadata' + '[%d].key' % i53, n55, e - p, 'string length')
@@ -3610,8 +3532,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise _E.invalid_utf8(p + exc.start, 'extra_metadata' + '[%d].key' % i53, exc.reason, index=exc.start) from None
         p += n55
         if e - p < 8:
-            raise _E.truncated(p, 'extra_metadata' + '[%d].value' % i53, 8, e - p)
-        n57 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'extra_metadata' + '[%d].value' % i53),))
+        n57, = _S_Q.unpack_from(b, p)
         p += 8
         if n57 > e - p:
             raise _E.overflow(p - 8, 'extra_metadata' + '[%d].value' % i53, n57, e - p, 'string length')
@@ -3624,8 +3546,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise _E.duplicate_key(kp54, 'extra_metadata' + '[%d].key' % i53, s56)
         d52[s56] = s58
     if e - p < 8:
-        raise _E.truncated(p, 'content_dates', 8, e - p)
-    n59 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'content_dates'),))
+    n59, = _S_Q.unpack_from(b, p)
     p += 8
     if n59 > (e - p) // 8:
         raise _E.overflow(p - 8, 'content_dates', n59, e - p, 'element count', 8)
@@ -3633,8 +3555,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     a61 = l60.append
     for i62 in range(n59):
         if e - p < 8:
-            raise _E.truncated(p, 'content_dates' + '[%d]' % i62, 8, e - p)
-        n63 = _S_Q.unpack_from(b, p)[0]
+            raise _E.truncated_in(p, e, ((0, 8, 'content_dates' + '[%d]' % i62),))
+        n63, = _S_Q.unpack_from(b, p)
         p += 8
         if n63 > e - p:
             raise _E.overflow(p - 8, 'content_dates' + '[%d]' % i62, n63, e - p, 'string length')
@@ -3644,8 +3566,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
             raise _E.invalid_utf8(p + exc.start, 'content_dates' + '[%d]' % i62, exc.reason, index=exc.start) from None
         p += n63
         a61(s64)
-    if p >= e:
-        raise _E.truncated(p, 'chunk_manifest', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'chunk_manifest'),))
     t65 = b[p]
     p += 1
     o66: Rec | None
@@ -3660,13 +3582,13 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'chunk_manifest', t65)
     if e - p < 4:
-        raise _E.truncated(p, 'role', 4, e - p)
-    k68 = _S_I.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 4, 'role'),))
+    k68, = _S_I.unpack_from(b, p)
     p += 4
     if k68 >= 3:
         raise _E.unknown_variant(p - 4, 'role', k68, 3)
-    if p >= e:
-        raise _E.truncated(p, 'parent_id', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'parent_id'),))
     t69 = b[p]
     p += 1
     o70: int | None
@@ -3680,8 +3602,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o70 = v71
     else:
         raise _E.invalid_tag(p - 1, 'parent_id', t69)
-    if p >= e:
-        raise _E.truncated(p, 'chunk_index', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'chunk_index'),))
     t72 = b[p]
     p += 1
     o73: int | None
@@ -3695,8 +3617,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o73 = v74
     else:
         raise _E.invalid_tag(p - 1, 'chunk_index', t72)
-    if p >= e:
-        raise _E.truncated(p, 'chunk_count', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'chunk_count'),))
     t75 = b[p]
     p += 1
     o76: int | None
@@ -3711,13 +3633,13 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     else:
         raise _E.invalid_tag(p - 1, 'chunk_count', t75)
     if e - p < 4:
-        raise _E.truncated(p, 'status', 4, e - p)
-    k78 = _S_I.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 4, 'status'),))
+    k78, = _S_I.unpack_from(b, p)
     p += 4
     if k78 >= 3:
         raise _E.unknown_variant(p - 4, 'status', k78, 3)
-    if p >= e:
-        raise _E.truncated(p, 'supersedes', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'supersedes'),))
     t79 = b[p]
     p += 1
     o80: int | None
@@ -3731,8 +3653,8 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o80 = v81
     else:
         raise _E.invalid_tag(p - 1, 'supersedes', t79)
-    if p >= e:
-        raise _E.truncated(p, 'superseded_by', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'superseded_by'),))
     t82 = b[p]
     p += 1
     o83: int | None
@@ -3894,8 +3816,8 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     p += 8
     at3 = p
     if e - p < 8:
-        raise _E.truncated(p, 'segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
@@ -3909,8 +3831,8 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         a6(r8)
     at9 = p
     if e - p < 8:
-        raise _E.truncated(p, 'frames', 8, e - p)
-    n10 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'frames'),))
+    n10, = _S_Q.unpack_from(b, p)
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
@@ -3928,8 +3850,8 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     except ReplayFormatError as err:
         raise err.prefix('indexes') from None
     at17 = p
-    if p >= e:
-        raise _E.truncated(p, 'time_index', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
     o19: Rec | None
@@ -3944,8 +3866,8 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     else:
         raise _E.invalid_tag(p - 1, 'time_index', t18)
     at21 = p
-    if p >= e:
-        raise _E.truncated(p, 'temporal_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
     o23: Rec | None
@@ -3960,8 +3882,8 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     else:
         raise _E.invalid_tag(p - 1, 'temporal_track', t22)
     at25 = p
-    if p >= e:
-        raise _E.truncated(p, 'memories_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
     o27: Rec | None
@@ -3976,8 +3898,8 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     else:
         raise _E.invalid_tag(p - 1, 'memories_track', t26)
     at29 = p
-    if p >= e:
-        raise _E.truncated(p, 'logic_mesh', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
     o31: Rec | None
@@ -4002,8 +3924,8 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     except ReplayFormatError as err:
         raise err.prefix('ticket_ref') from None
     at37 = p
-    if p >= e:
-        raise _E.truncated(p, 'memory_binding', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t38 = b[p]
     p += 1
     o39: Rec | None
@@ -4086,8 +4008,8 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     p += 8
     at3 = p
     if e - p < 8:
-        raise _E.truncated(p, 'segments', 8, e - p)
-    n4 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'segments'),))
+    n4, = _S_Q.unpack_from(b, p)
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
@@ -4101,8 +4023,8 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         a6(r8)
     at9 = p
     if e - p < 8:
-        raise _E.truncated(p, 'frames', 8, e - p)
-    n10 = _S_Q.unpack_from(b, p)[0]
+        raise _E.truncated_in(p, e, ((0, 8, 'frames'),))
+    n10, = _S_Q.unpack_from(b, p)
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
@@ -4120,8 +4042,8 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     except ReplayFormatError as err:
         raise err.prefix('indexes') from None
     at17 = p
-    if p >= e:
-        raise _E.truncated(p, 'time_index', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
     o19: Rec | None
@@ -4136,8 +4058,8 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     else:
         raise _E.invalid_tag(p - 1, 'time_index', t18)
     at21 = p
-    if p >= e:
-        raise _E.truncated(p, 'temporal_track', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
     o23: Rec | None
@@ -4162,8 +4084,8 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     except ReplayFormatError as err:
         raise err.prefix('ticket_ref') from None
     at29 = p
-    if p >= e:
-        raise _E.truncated(p, 'memory_binding', 1, e - p)
+    if e - p < 1:
+        raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t30 = b[p]
     p += 1
     o31: Rec | None

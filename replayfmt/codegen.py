@@ -954,8 +954,7 @@ class _ContainerEmitter:
                 v = w.var("v")
                 pending.append((fmt, path, v))
             else:
-                self.flush(pending, 1)
-                v = self.value(sub, path, 1, f"{name}_{fname}")
+                v = self.value(sub, path, 1, f"{name}_{fname}", pending)
             parts.append(f"{fname!r}: {v}")
         self.flush(pending, 1)
         value = "Rec({" + ", ".join(parts) + "})"
@@ -976,31 +975,40 @@ class _ContainerEmitter:
             fmt += f
         w.line(ind, f"if e - p < {rel}:")
         w.line(ind + 1, f"raise _E.truncated_in(p, e, ({', '.join(layout)},))")
+        if fmt == "B":  # a lone tag byte: indexing beats an unpack
+            w.line(ind, f"{pending[0][2]} = b[p]")
+            w.line(ind, "p += 1")
+            pending.clear()
+            return
         targets = ", ".join(v for _, _, v in pending) + ("," if len(pending) == 1 else "")
         w.line(ind, f"{targets} = {w.struct(fmt)}.unpack_from(b, p)")
         w.line(ind, f"p += {rel}")
         pending.clear()
 
-    def prefix(self, path: str, n: int, ind: int) -> str:
-        """Read a u64 length or count prefix at p into a new variable."""
-        w = self.w
-        v = w.var("n")
-        w.line(ind, "if e - p < 8:")
-        w.line(ind + 1, f"raise _E.truncated(p, {path}, 8, e - p)")
-        w.line(ind, f"{v} = _S_Q.unpack_from(b, p)[0]")
-        w.line(ind, "p += 8")
+    def prefix(self, fmt: str, hint: str, path: str, ind: int, pending: list) -> str:
+        """Read a length, count, tag or variant index at p into a new variable, in one read
+        with the fixed-size fields pending before it."""
+        v = self.w.var(hint)
+        pending.append((fmt, path, v))
+        self.flush(pending, ind)
         return v
 
-    def value(self, node, path: str, ind: int, hint: str) -> str:
-        """Emit the reading of one `node` at p (its errors at `path`, a Python expression);
-        returns the variable holding the value."""
+    def value(self, node, path: str, ind: int, hint: str, pending: list | None = None
+              ) -> str:
+        """Emit the reading of one `node` at p (its errors at `path`, a Python expression),
+        the `pending` fixed-size fields before it read together with its first fixed part;
+        returns the variable (or expression) holding the value."""
         w = self.w
+        pending = [] if pending is None else pending
         node0, node = node, _unwrap(node)
         fmt = _leaf_format(node)
         if fmt is not None:
             v = w.var("v")
-            self.flush([(fmt, path, v)], ind)
+            pending.append((fmt, path, v))
+            self.flush(pending, ind)
             return v
+        if not isinstance(node, (String, Option, Bool, Vec, Map, Enum, Uuid)):
+            self.flush(pending, ind)
         if isinstance(node, FormatField):  # f32 / f64
             size = _struct_size(node.fmtstr[1:])
             v = w.var("f")
@@ -1018,7 +1026,7 @@ class _ContainerEmitter:
             w.line(ind + 1, f"raise err.prefix({path}) from None")
             return v
         if isinstance(node, String):
-            n = self.prefix(path, 8, ind)
+            n = self.prefix("Q", "n", path, ind, pending)
             v = w.var("s")
             w.line(ind, f"if {n} > e - p:")
             w.line(ind + 1, f"raise _E.overflow(p - 8, {path}, {n}, e - p, 'string length')")
@@ -1030,11 +1038,8 @@ class _ContainerEmitter:
             w.line(ind, f"p += {n}")
             return v
         if isinstance(node, Option):
-            t, v = w.var("t"), w.var("o")
-            w.line(ind, "if p >= e:")
-            w.line(ind + 1, f"raise _E.truncated(p, {path}, 1, e - p)")
-            w.line(ind, f"{t} = b[p]")
-            w.line(ind, "p += 1")
+            t = self.prefix("B", "t", path, ind, pending)
+            v = w.var("o")
             w.line(ind, f"{v}: {self.py_type(node)}")
             w.line(ind, f"if {t} == 0:")
             w.line(ind + 1, f"{v} = None")
@@ -1045,16 +1050,12 @@ class _ContainerEmitter:
             w.line(ind + 1, f"raise _E.invalid_tag(p - 1, {path}, {t})")
             return v
         if isinstance(node, Bool):
-            t = w.var("t")
-            w.line(ind, "if p >= e:")
-            w.line(ind + 1, f"raise _E.truncated(p, {path}, 1, e - p)")
-            w.line(ind, f"{t} = b[p]")
-            w.line(ind, "p += 1")
+            t = self.prefix("B", "t", path, ind, pending)
             w.line(ind, f"if {t} > 1:")
             w.line(ind + 1, f"raise _E.invalid_bool(p - 1, {path}, {t})")
             return f"{t} == 1"
         if isinstance(node, Vec):
-            n = self.prefix(path, 8, ind)
+            n = self.prefix("Q", "n", path, ind, pending)
             m = min_size(node.subcon)
             limit = "e - p" if m == 1 else f"(e - p) // {m}"
             w.line(ind, f"if {n} > {limit}:")
@@ -1068,7 +1069,7 @@ class _ContainerEmitter:
             w.line(ind + 1, f"{a}({x})")
             return v
         if isinstance(node, Map):
-            n = self.prefix(path, 8, ind)
+            n = self.prefix("Q", "n", path, ind, pending)
             m = min_size(node.key) + min_size(node.value)
             w.line(ind, f"if {n} > (e - p) // {m}:")
             w.line(ind + 1, f"raise _E.overflow(p - 8, {path}, {n}, e - p, 'entry count', {m})")
@@ -1086,17 +1087,13 @@ class _ContainerEmitter:
             return d
         if isinstance(node, Enum):
             names = self.enum_names(node)
-            k = w.var("k")
-            w.line(ind, "if e - p < 4:")
-            w.line(ind + 1, f"raise _E.truncated(p, {path}, 4, e - p)")
-            w.line(ind, f"{k} = _S_I.unpack_from(b, p)[0]")
-            w.line(ind, "p += 4")
+            k = self.prefix("I", "k", path, ind, pending)
             w.line(ind, f"if {k} >= {len(node.variants)}:")
             w.line(ind + 1, f"raise _E.unknown_variant(p - 4, {path}, {k}, "
                    f"{len(node.variants)})")
             return f"{names}[{k}]"
         if isinstance(node, Uuid):
-            n = self.prefix(path, 8, ind)
+            n = self.prefix("Q", "n", path, ind, pending)
             v = w.var("u")
             w.line(ind, f"if {n} != 16:")
             w.line(ind + 1, f"raise _E.bad_uuid_length(p - 8, {path}, {n})")
