@@ -1,19 +1,21 @@
 """Decoding a large `.mv2` TOC, against the time memvid takes to open the same file.
 
-    .venv/bin/python benchmarks/toc.py [FILE.mv2] [--frames N]
+    .venv/bin/python benchmarks/toc.py [FILE.mv2] [--frames N] [--repeat N] [--oracle]
 
 Without FILE, a file with N frames (default 10,000) is built from the memvid-sdk 2.0.160 fixture
 by repeating its frame records (ids and uris renumbered, every checksum recomputed): memvid opens
 it like its own. Reports the TOC size, decode (the generated container codec, every layout tried
 in order), re-encode (checked byte-identical), the container checks, `mv2.live_segment`, and
-`memvid stats` / `memvid session list` wall times (process start included) when the memvid CLI
-is installed: medians of --repeat runs (default 3), and the ratios to `memvid stats`.
+`memvid stats` / `memvid session list` times (process start included) when the memvid CLI is
+installed: medians of --repeat runs (default 3) of wall and CPU time, and their ratios to
+`memvid stats`. `--oracle` adds the Construct decode the tests compare against.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,14 +41,22 @@ def build(frames: int) -> bytes:
     return toc.with_toc(data, toc.encode_toc(t, dict(t.value, frames=out)))
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (less sensitive to other load
+    on the machine than wall time)."""
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
+
+
 def timed(fn, repeat: int):
-    """(median wall time of `repeat` runs, the last run's value)."""
-    times, value = [], None
+    """(median wall time, median CPU time, the last value) of `repeat` runs of `fn`."""
+    times, cpus, value = [], [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         value = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), value
+        cpus.append(_cpu() - c0)
+    return statistics.median(times), statistics.median(cpus), value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("file", nargs="?")
     ap.add_argument("--frames", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--oracle", action="store_true",
+                    help="also decode through the Construct oracle (the test reference; slow)")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="toc-bench-"))
     try:
@@ -64,22 +76,30 @@ def main(argv: list[str] | None = None) -> int:
             path.write_bytes(build(args.frames))
         data = path.read_bytes()
         lay = mv2.read_layout(data)
-        dt, t = timed(lambda: mv2.read_toc(data, lay), args.repeat)
+        dt, ct, t = timed(lambda: mv2.read_toc(data, lay), args.repeat)
         print(f"file {len(data):,} bytes; TOC {lay.toc_len:,} bytes, {len(t.frames):,} frames, "
               f"layout {t.layout}; medians of {args.repeat} runs")
-        rows = [("decode TOC", dt, "")]
-        de, raw = timed(lambda: toc.encode_toc(t), args.repeat)
+        rows = [("decode TOC", dt, ct, "")]
+        if args.oracle:
+            from replayfmt import oracle
+
+            do, co, _ = timed(lambda: oracle.parse_toc(data, lay.footer_offset, lay.footer_pos),
+                              args.repeat)
+            rows.append(("decode (Construct)", do, co, "the test oracle"))
+        de, ce, raw = timed(lambda: toc.encode_toc(t), args.repeat)
         same = raw == data[lay.footer_offset:lay.footer_pos]
-        rows.append(("re-encode TOC", de, f"byte-identical: {same}"))
-        dc, checks = timed(lambda: toc.container_checks(data, lay.footer_offset,
+        rows.append(("re-encode TOC", de, ce, f"byte-identical: {same}"))
+        dc, cc, checks = timed(lambda: toc.container_checks(data, lay.footer_offset,
                                                         lay.footer_pos, t), args.repeat)
-        rows.append(("container checks", dc, f"all ok: {all(c.ok for c in checks)}"))
-        dl, _ = timed(lambda: mv2.live_segment(data), args.repeat)
-        rows.append(("mv2.live_segment", dl, ""))
-        di, proc = timed(lambda: subprocess.run(
+        rows.append(("container checks", dc, cc,
+                     f"all ok: {all(c.ok for c in checks)}"))
+        dl, cl, _ = timed(lambda: mv2.live_segment(data), args.repeat)
+        rows.append(("mv2.live_segment", dl, cl, ""))
+        di, ci, proc = timed(lambda: subprocess.run(
             [sys.executable, "-m", "replayfmt", "info", str(path)], capture_output=True,
             cwd=ROOT), args.repeat)
-        rows.append(("replayfmt info", di, f"exit {proc.returncode} (process start included)"))
+        rows.append(("replayfmt info", di, ci,
+                     f"exit {proc.returncode} (process start included)"))
         stats = None
         try:
             from replayfmt.peer import MemvidCLI
@@ -87,14 +107,15 @@ def main(argv: list[str] | None = None) -> int:
             with MemvidCLI() as cli:
                 for label, cmd in (("memvid stats", ("stats", path, "--json")),
                                    ("memvid session list", ("session", "list", path))):
-                    dm, proc = timed(lambda c=cmd: cli.run(*c, cwd=work), args.repeat)
-                    rows.append((label, dm, f"exit {proc.returncode}"))
-                    stats = dm if stats is None else stats
+                    dm, cm, proc = timed(lambda c=cmd: cli.run(*c, cwd=work), args.repeat)
+                    rows.append((label, dm, cm, f"exit {proc.returncode}"))
+                    stats = (dm, cm) if stats is None else stats
         except Exception as exc:  # no CLI installed: the decode figures still stand
             print(f"memvid CLI not run: {exc}")
-        for label, secs, note in rows:
-            ratio = f"{secs / stats:6.2f}x memvid stats" if stats else ""
-            print(f"{label:<20} {secs:8.3f} s  {ratio}  {note}".rstrip())
+        print(f"{'':<20} {'wall':>8}    {'cpu':>8}    ratios to memvid stats (wall, cpu)")
+        for label, secs, cpu, note in rows:
+            ratio = f"{secs / stats[0]:6.2f}x {cpu / stats[1]:6.2f}x" if stats else ""
+            print(f"{label:<20} {secs:8.3f} s  {cpu:8.3f} s  {ratio}  {note}".rstrip())
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
