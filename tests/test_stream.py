@@ -151,12 +151,11 @@ def test_chunked_memvid_json_errors_are_those_of_the_full_decoder():
 
 @pytest.mark.parametrize("rel, heavy", [
     ("p17_mixed_medium/segment-0.bin", b"[]"),
-    # A .mv2's TOC is decoded through the Construct schema until the generated codec covers
-    # the container records; the model layer stays out.
-    ("p17_mixed_medium/mem.mv2", b"['construct']"),
+    ("p17_mixed_medium/mem.mv2", b"[]"),  # the TOC through the generated container codec
 ])
 def test_reading_commands_do_not_import_the_model_layer_or_construct(rel, heavy):
-    """info and dump start fast: no attrs, no model, no Construct (benchmarks depend on it)."""
+    """info and dump start fast: no attrs, no model, no Construct or schema (benchmarks
+    depend on it)."""
     import subprocess
     import sys
 
@@ -164,7 +163,7 @@ def test_reading_commands_do_not_import_the_model_layer_or_construct(rel, heavy)
             "from replayfmt import cli\n"
             "cli.main(sys.argv[1:])\n"
             "print(sorted(m for m in ('attrs', 'construct', 'replayfmt.model', "
-            "'replayfmt.memvid_json') if m in sys.modules))")
+            "'replayfmt.memvid_json', 'replayfmt.schema') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(REAL / rel)],
                          capture_output=True, check=True).stdout
     assert out.strip().splitlines()[-1] == heavy
