@@ -2871,5 +2871,4095 @@ def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int
     return o.parts
 
 
+# --- the .mv2 TOC ----------------------------------------------------------------------------
+
+cdef object _TocRec = None
+cdef object _TocNaN = None
+
+
+cdef int _toc_ready() except -1:
+    global _TocRec, _TocNaN
+    from ._generated_toc import NaN, Rec
+    _TocRec, _TocNaN = Rec, NaN
+    return 0
+
+
+cdef int _toc_utf8_error(const unsigned char* b, Py_ssize_t p, Py_ssize_t n,
+                         object path) except -1:
+    try:
+        (<bytes>PyBytes_FromStringAndSize(<const char*>b + p, n)).decode()
+    except UnicodeDecodeError as exc:
+        raise _E.invalid_utf8(p + exc.start, path, exc.reason, index=exc.start) from None
+    raise AssertionError("UTF-8 check disagrees with the decoder")
+
+
+cdef inline object _toc_str(const unsigned char* b, Py_ssize_t p, Py_ssize_t n, object path):
+    cdef PyObject* r = PyUnicode_DecodeUTF8(<const char*>b + p, n, NULL)
+    if r == NULL:
+        PyErr_Clear()
+        _toc_utf8_error(b, p, n, path)
+    s = <object>r
+    Py_DECREF(s)
+    return s
+
+
+cdef object _toc_f32(const unsigned char* q):
+    cdef float f
+    memcpy(&f, q, 4)
+    cdef double d = f
+    if d != d:
+        x = _TocNaN(d)
+        x.raw = PyBytes_FromStringAndSize(<const char*>q, 4)
+        return x
+    return d
+
+
+cdef object _toc_f64(const unsigned char* q):
+    cdef double d
+    memcpy(&d, q, 8)
+    if d != d:
+        x = _TocNaN(d)
+        x.raw = PyBytes_FromStringAndSize(<const char*>q, 8)
+        return x
+    return d
+
+cdef tuple _TENUM0 = ('None', 'Zstd', 'Lz4')
+cdef tuple _TENUM1 = ('Explicit', 'FrameTimestamp', 'Metadata', 'IngestionClock')
+cdef tuple _TENUM2 = ('Document', 'DocumentChunk', 'ExtractedImage')
+cdef tuple _TENUM3 = ('Active', 'Superseded', 'Deleted')
+cdef tuple _TENUM4 = ('Searchable', 'Enriched')
+cdef tuple _TENUM5 = ('None', 'Pq96')
+cdef tuple _TENUM6 = ('Lexical', 'Vector', 'Time', 'Temporal', 'Tantivy')
+
+
+cdef tuple c_toc_current(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef Py_ssize_t at1
+    cdef uint64_t v2
+    cdef Py_ssize_t at3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef Py_ssize_t at8
+    cdef uint64_t n9
+    cdef object l10
+    cdef Py_ssize_t i11
+    cdef object r12
+    cdef Py_ssize_t at13
+    cdef object r14
+    cdef Py_ssize_t at15
+    cdef uint8_t t16
+    cdef object o17
+    cdef object r18
+    cdef Py_ssize_t at19
+    cdef uint8_t t20
+    cdef object o21
+    cdef object r22
+    cdef Py_ssize_t at23
+    cdef uint8_t t24
+    cdef object o25
+    cdef object r26
+    cdef Py_ssize_t at27
+    cdef uint8_t t28
+    cdef object o29
+    cdef object r30
+    cdef Py_ssize_t at31
+    cdef uint8_t t32
+    cdef object o33
+    cdef object r34
+    cdef Py_ssize_t at35
+    cdef object r36
+    cdef Py_ssize_t at37
+    cdef object r38
+    cdef Py_ssize_t at39
+    cdef uint8_t t40
+    cdef object o41
+    cdef object r42
+    cdef Py_ssize_t at43
+    cdef uint8_t t44
+    cdef object o45
+    cdef object r46
+    cdef Py_ssize_t at47
+    cdef object r48
+    cdef Py_ssize_t at49
+    cdef object h50
+    cdef Py_ssize_t at51
+    cdef object h52
+    cdef Py_ssize_t p = pp[0]
+    at1 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'toc_version')
+    v2 = _u64(b + p)
+    p += 8
+    at3 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 76):
+        _ovf(p, e, n4, 76, 'element count', 'segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_SegmentMeta(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    at8 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'frames')
+    n9 = _u64(b + p)
+    p += 8
+    if n9 > <uint64_t>((e - p) // 129):
+        _ovf(p, e, n9, 129, 'element count', 'frames')
+    l10 = []
+    for i11 in range(<Py_ssize_t>n9):
+        try:
+            r12 = c_Frame(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('frames' + '[%d]' % i11) from None
+        l10.append(r12)
+    at13 = p
+    try:
+        r14 = c_IndexManifests(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('indexes') from None
+    at15 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'time_index')
+    t16 = b[p]
+    p += 1
+    if t16 == 0:
+        o17 = None
+    elif t16 == 1:
+        try:
+            r18 = c_TimeIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('time_index') from None
+        o17 = r18
+    else:
+        raise _E.invalid_tag(p - 1, 'time_index', t16)
+    at19 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'temporal_track')
+    t20 = b[p]
+    p += 1
+    if t20 == 0:
+        o21 = None
+    elif t20 == 1:
+        try:
+            r22 = c_TemporalTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('temporal_track') from None
+        o21 = r22
+    else:
+        raise _E.invalid_tag(p - 1, 'temporal_track', t20)
+    at23 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memories_track')
+    t24 = b[p]
+    p += 1
+    if t24 == 0:
+        o25 = None
+    elif t24 == 1:
+        try:
+            r26 = c_MemoriesTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memories_track') from None
+        o25 = r26
+    else:
+        raise _E.invalid_tag(p - 1, 'memories_track', t24)
+    at27 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'logic_mesh')
+    t28 = b[p]
+    p += 1
+    if t28 == 0:
+        o29 = None
+    elif t28 == 1:
+        try:
+            r30 = c_LogicMeshManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('logic_mesh') from None
+        o29 = r30
+    else:
+        raise _E.invalid_tag(p - 1, 'logic_mesh', t28)
+    at31 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'sketch_track')
+    t32 = b[p]
+    p += 1
+    if t32 == 0:
+        o33 = None
+    elif t32 == 1:
+        try:
+            r34 = c_SketchTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('sketch_track') from None
+        o33 = r34
+    else:
+        raise _E.invalid_tag(p - 1, 'sketch_track', t32)
+    at35 = p
+    try:
+        r36 = c_SegmentCatalog(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('segment_catalog') from None
+    at37 = p
+    try:
+        r38 = c_TicketRef(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('ticket_ref') from None
+    at39 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memory_binding')
+    t40 = b[p]
+    p += 1
+    if t40 == 0:
+        o41 = None
+    elif t40 == 1:
+        try:
+            r42 = c_MemoryBinding(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memory_binding') from None
+        o41 = r42
+    else:
+        raise _E.invalid_tag(p - 1, 'memory_binding', t40)
+    at43 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'replay_manifest')
+    t44 = b[p]
+    p += 1
+    if t44 == 0:
+        o45 = None
+    elif t44 == 1:
+        try:
+            r46 = c_ReplayManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('replay_manifest') from None
+        o45 = r46
+    else:
+        raise _E.invalid_tag(p - 1, 'replay_manifest', t44)
+    at47 = p
+    try:
+        r48 = c_EnrichmentQueueManifest(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('enrichment_queue') from None
+    at49 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'merkle_root')
+    h50 = _hash32(b + p, 32)
+    p += 32
+    at51 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'toc_checksum')
+    h52 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'sketch_track': o33, 'segment_catalog': r36, 'ticket_ref': r38, 'memory_binding': o41, 'replay_manifest': o45, 'enrichment_queue': r48, 'merkle_root': h50, 'toc_checksum': h52}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at35, at37, at39, at43, at47, at49, at51,)
+
+
+cdef object c_SegmentMeta(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef object r2
+    cdef object h3
+    cdef uint32_t k4
+    cdef uint64_t v5
+    cdef uint64_t v6
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'id')
+    v1 = _u64(b + p)
+    p += 8
+    try:
+        r2 = c_SegmentMeta_frame_range(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('frame_range') from None
+    if e - p < 32:
+        _trunc(p, e, 32, 'primary_checksum')
+    h3 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression')
+    k4 = _u32(b + p)
+    p += 4
+    if k4 >= 3:
+        raise _E.unknown_variant(p - 4, 'compression', k4, 3)
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v6 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'id': v1, 'frame_range': r2, 'primary_checksum': h3, 'compression': _TENUM0[k4], 'bytes_offset': v5, 'bytes_length': v6})
+
+
+cdef object c_Frame(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef int64_t v2
+    cdef uint8_t t3
+    cdef object o4
+    cdef int64_t v5
+    cdef uint8_t t6
+    cdef object o7
+    cdef uint32_t k8
+    cdef uint8_t t9
+    cdef object o10
+    cdef uint64_t n11
+    cdef object s12
+    cdef uint8_t t13
+    cdef object o14
+    cdef uint64_t n15
+    cdef object s16
+    cdef uint64_t v17
+    cdef uint64_t v18
+    cdef object h19
+    cdef uint8_t t20
+    cdef object o21
+    cdef uint64_t n22
+    cdef object s23
+    cdef uint8_t t24
+    cdef object o25
+    cdef uint64_t n26
+    cdef object s27
+    cdef uint32_t v28
+    cdef uint8_t t29
+    cdef object o30
+    cdef uint64_t v31
+    cdef uint8_t t32
+    cdef object o33
+    cdef object r34
+    cdef uint8_t t35
+    cdef object o36
+    cdef uint64_t n37
+    cdef object s38
+    cdef uint64_t n39
+    cdef object l40
+    cdef Py_ssize_t i41
+    cdef uint64_t n42
+    cdef object s43
+    cdef uint64_t n44
+    cdef object l45
+    cdef Py_ssize_t i46
+    cdef uint64_t n47
+    cdef object s48
+    cdef uint64_t n49
+    cdef object d50
+    cdef Py_ssize_t i51
+    cdef Py_ssize_t kp52
+    cdef uint64_t n53
+    cdef object s54
+    cdef uint64_t n55
+    cdef object s56
+    cdef uint64_t n57
+    cdef object l58
+    cdef Py_ssize_t i59
+    cdef uint64_t n60
+    cdef object s61
+    cdef uint8_t t62
+    cdef object o63
+    cdef object r64
+    cdef uint32_t k65
+    cdef uint8_t t66
+    cdef object o67
+    cdef uint64_t v68
+    cdef uint8_t t69
+    cdef object o70
+    cdef uint32_t v71
+    cdef uint8_t t72
+    cdef object o73
+    cdef uint32_t v74
+    cdef uint32_t k75
+    cdef uint8_t t76
+    cdef object o77
+    cdef uint64_t v78
+    cdef uint8_t t79
+    cdef object o80
+    cdef uint64_t v81
+    cdef uint8_t t82
+    cdef object o83
+    cdef object h84
+    cdef uint8_t t85
+    cdef object o86
+    cdef uint64_t n87
+    cdef object s88
+    cdef uint32_t k89
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'timestamp')
+    v2 = _i64(b + p)
+    p += 8
+    if e - p < 1:
+        _trunc(p, e, 1, 'anchor_ts')
+    t3 = b[p]
+    p += 1
+    if t3 == 0:
+        o4 = None
+    elif t3 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'anchor_ts')
+        v5 = _i64(b + p)
+        p += 8
+        o4 = v5
+    else:
+        raise _E.invalid_tag(p - 1, 'anchor_ts', t3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'anchor_source')
+    t6 = b[p]
+    p += 1
+    if t6 == 0:
+        o7 = None
+    elif t6 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'anchor_source')
+        k8 = _u32(b + p)
+        p += 4
+        if k8 >= 4:
+            raise _E.unknown_variant(p - 4, 'anchor_source', k8, 4)
+        o7 = _TENUM1[k8]
+    else:
+        raise _E.invalid_tag(p - 1, 'anchor_source', t6)
+    if e - p < 1:
+        _trunc(p, e, 1, 'kind')
+    t9 = b[p]
+    p += 1
+    if t9 == 0:
+        o10 = None
+    elif t9 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'kind')
+        n11 = _u64(b + p)
+        p += 8
+        if n11 > <uint64_t>(e - p):
+            _ovf(p, e, n11, 1, 'string length', 'kind')
+        s12 = _toc_str(b, p, <Py_ssize_t>n11, 'kind')
+        p += <Py_ssize_t>n11
+        o10 = s12
+    else:
+        raise _E.invalid_tag(p - 1, 'kind', t9)
+    if e - p < 1:
+        _trunc(p, e, 1, 'track')
+    t13 = b[p]
+    p += 1
+    if t13 == 0:
+        o14 = None
+    elif t13 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'track')
+        n15 = _u64(b + p)
+        p += 8
+        if n15 > <uint64_t>(e - p):
+            _ovf(p, e, n15, 1, 'string length', 'track')
+        s16 = _toc_str(b, p, <Py_ssize_t>n15, 'track')
+        p += <Py_ssize_t>n15
+        o14 = s16
+    else:
+        raise _E.invalid_tag(p - 1, 'track', t13)
+    if e - p < 8:
+        _trunc(p, e, 8, 'payload_offset')
+    v17 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'payload_length')
+    v18 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h19 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 1:
+        _trunc(p, e, 1, 'uri')
+    t20 = b[p]
+    p += 1
+    if t20 == 0:
+        o21 = None
+    elif t20 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'uri')
+        n22 = _u64(b + p)
+        p += 8
+        if n22 > <uint64_t>(e - p):
+            _ovf(p, e, n22, 1, 'string length', 'uri')
+        s23 = _toc_str(b, p, <Py_ssize_t>n22, 'uri')
+        p += <Py_ssize_t>n22
+        o21 = s23
+    else:
+        raise _E.invalid_tag(p - 1, 'uri', t20)
+    if e - p < 1:
+        _trunc(p, e, 1, 'title')
+    t24 = b[p]
+    p += 1
+    if t24 == 0:
+        o25 = None
+    elif t24 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'title')
+        n26 = _u64(b + p)
+        p += 8
+        if n26 > <uint64_t>(e - p):
+            _ovf(p, e, n26, 1, 'string length', 'title')
+        s27 = _toc_str(b, p, <Py_ssize_t>n26, 'title')
+        p += <Py_ssize_t>n26
+        o25 = s27
+    else:
+        raise _E.invalid_tag(p - 1, 'title', t24)
+    if e - p < 4:
+        _trunc(p, e, 4, 'canonical_encoding')
+    v28 = _u32(b + p)
+    p += 4
+    if e - p < 1:
+        _trunc(p, e, 1, 'canonical_length')
+    t29 = b[p]
+    p += 1
+    if t29 == 0:
+        o30 = None
+    elif t29 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'canonical_length')
+        v31 = _u64(b + p)
+        p += 8
+        o30 = v31
+    else:
+        raise _E.invalid_tag(p - 1, 'canonical_length', t29)
+    if e - p < 1:
+        _trunc(p, e, 1, 'metadata')
+    t32 = b[p]
+    p += 1
+    if t32 == 0:
+        o33 = None
+    elif t32 == 1:
+        try:
+            r34 = c_DocMetadata(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('metadata') from None
+        o33 = r34
+    else:
+        raise _E.invalid_tag(p - 1, 'metadata', t32)
+    if e - p < 1:
+        _trunc(p, e, 1, 'search_text')
+    t35 = b[p]
+    p += 1
+    if t35 == 0:
+        o36 = None
+    elif t35 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'search_text')
+        n37 = _u64(b + p)
+        p += 8
+        if n37 > <uint64_t>(e - p):
+            _ovf(p, e, n37, 1, 'string length', 'search_text')
+        s38 = _toc_str(b, p, <Py_ssize_t>n37, 'search_text')
+        p += <Py_ssize_t>n37
+        o36 = s38
+    else:
+        raise _E.invalid_tag(p - 1, 'search_text', t35)
+    if e - p < 8:
+        _trunc(p, e, 8, 'tags')
+    n39 = _u64(b + p)
+    p += 8
+    if n39 > <uint64_t>((e - p) // 8):
+        _ovf(p, e, n39, 8, 'element count', 'tags')
+    l40 = []
+    for i41 in range(<Py_ssize_t>n39):
+        if e - p < 8:
+            _trunc(p, e, 8, 'tags' + '[%d]' % i41)
+        n42 = _u64(b + p)
+        p += 8
+        if n42 > <uint64_t>(e - p):
+            _ovf(p, e, n42, 1, 'string length', 'tags' + '[%d]' % i41)
+        s43 = _toc_str(b, p, <Py_ssize_t>n42, 'tags' + '[%d]' % i41)
+        p += <Py_ssize_t>n42
+        l40.append(s43)
+    if e - p < 8:
+        _trunc(p, e, 8, 'labels')
+    n44 = _u64(b + p)
+    p += 8
+    if n44 > <uint64_t>((e - p) // 8):
+        _ovf(p, e, n44, 8, 'element count', 'labels')
+    l45 = []
+    for i46 in range(<Py_ssize_t>n44):
+        if e - p < 8:
+            _trunc(p, e, 8, 'labels' + '[%d]' % i46)
+        n47 = _u64(b + p)
+        p += 8
+        if n47 > <uint64_t>(e - p):
+            _ovf(p, e, n47, 1, 'string length', 'labels' + '[%d]' % i46)
+        s48 = _toc_str(b, p, <Py_ssize_t>n47, 'labels' + '[%d]' % i46)
+        p += <Py_ssize_t>n47
+        l45.append(s48)
+    if e - p < 8:
+        _trunc(p, e, 8, 'extra_metadata')
+    n49 = _u64(b + p)
+    p += 8
+    if n49 > <uint64_t>((e - p) // 16):
+        _ovf(p, e, n49, 16, 'entry count', 'extra_metadata')
+    d50 = {}
+    for i51 in range(<Py_ssize_t>n49):
+        kp52 = p
+        if e - p < 8:
+            _trunc(p, e, 8, 'extra_metadata' + '[%d].key' % i51)
+        n53 = _u64(b + p)
+        p += 8
+        if n53 > <uint64_t>(e - p):
+            _ovf(p, e, n53, 1, 'string length', 'extra_metadata' + '[%d].key' % i51)
+        s54 = _toc_str(b, p, <Py_ssize_t>n53, 'extra_metadata' + '[%d].key' % i51)
+        p += <Py_ssize_t>n53
+        if e - p < 8:
+            _trunc(p, e, 8, 'extra_metadata' + '[%d].value' % i51)
+        n55 = _u64(b + p)
+        p += 8
+        if n55 > <uint64_t>(e - p):
+            _ovf(p, e, n55, 1, 'string length', 'extra_metadata' + '[%d].value' % i51)
+        s56 = _toc_str(b, p, <Py_ssize_t>n55, 'extra_metadata' + '[%d].value' % i51)
+        p += <Py_ssize_t>n55
+        if s54 in d50:
+            raise _E.duplicate_key(kp52, 'extra_metadata' + '[%d].key' % i51, s54)
+        d50[s54] = s56
+    if e - p < 8:
+        _trunc(p, e, 8, 'content_dates')
+    n57 = _u64(b + p)
+    p += 8
+    if n57 > <uint64_t>((e - p) // 8):
+        _ovf(p, e, n57, 8, 'element count', 'content_dates')
+    l58 = []
+    for i59 in range(<Py_ssize_t>n57):
+        if e - p < 8:
+            _trunc(p, e, 8, 'content_dates' + '[%d]' % i59)
+        n60 = _u64(b + p)
+        p += 8
+        if n60 > <uint64_t>(e - p):
+            _ovf(p, e, n60, 1, 'string length', 'content_dates' + '[%d]' % i59)
+        s61 = _toc_str(b, p, <Py_ssize_t>n60, 'content_dates' + '[%d]' % i59)
+        p += <Py_ssize_t>n60
+        l58.append(s61)
+    if e - p < 1:
+        _trunc(p, e, 1, 'chunk_manifest')
+    t62 = b[p]
+    p += 1
+    if t62 == 0:
+        o63 = None
+    elif t62 == 1:
+        try:
+            r64 = c_TextChunkManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('chunk_manifest') from None
+        o63 = r64
+    else:
+        raise _E.invalid_tag(p - 1, 'chunk_manifest', t62)
+    if e - p < 4:
+        _trunc(p, e, 4, 'role')
+    k65 = _u32(b + p)
+    p += 4
+    if k65 >= 3:
+        raise _E.unknown_variant(p - 4, 'role', k65, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'parent_id')
+    t66 = b[p]
+    p += 1
+    if t66 == 0:
+        o67 = None
+    elif t66 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'parent_id')
+        v68 = _u64(b + p)
+        p += 8
+        o67 = v68
+    else:
+        raise _E.invalid_tag(p - 1, 'parent_id', t66)
+    if e - p < 1:
+        _trunc(p, e, 1, 'chunk_index')
+    t69 = b[p]
+    p += 1
+    if t69 == 0:
+        o70 = None
+    elif t69 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'chunk_index')
+        v71 = _u32(b + p)
+        p += 4
+        o70 = v71
+    else:
+        raise _E.invalid_tag(p - 1, 'chunk_index', t69)
+    if e - p < 1:
+        _trunc(p, e, 1, 'chunk_count')
+    t72 = b[p]
+    p += 1
+    if t72 == 0:
+        o73 = None
+    elif t72 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'chunk_count')
+        v74 = _u32(b + p)
+        p += 4
+        o73 = v74
+    else:
+        raise _E.invalid_tag(p - 1, 'chunk_count', t72)
+    if e - p < 4:
+        _trunc(p, e, 4, 'status')
+    k75 = _u32(b + p)
+    p += 4
+    if k75 >= 3:
+        raise _E.unknown_variant(p - 4, 'status', k75, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'supersedes')
+    t76 = b[p]
+    p += 1
+    if t76 == 0:
+        o77 = None
+    elif t76 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'supersedes')
+        v78 = _u64(b + p)
+        p += 8
+        o77 = v78
+    else:
+        raise _E.invalid_tag(p - 1, 'supersedes', t76)
+    if e - p < 1:
+        _trunc(p, e, 1, 'superseded_by')
+    t79 = b[p]
+    p += 1
+    if t79 == 0:
+        o80 = None
+    elif t79 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'superseded_by')
+        v81 = _u64(b + p)
+        p += 8
+        o80 = v81
+    else:
+        raise _E.invalid_tag(p - 1, 'superseded_by', t79)
+    if e - p < 1:
+        _trunc(p, e, 1, 'source_sha256')
+    t82 = b[p]
+    p += 1
+    if t82 == 0:
+        o83 = None
+    elif t82 == 1:
+        if e - p < 32:
+            _trunc(p, e, 32, 'source_sha256')
+        h84 = _hash32(b + p, 32)
+        p += 32
+        o83 = h84
+    else:
+        raise _E.invalid_tag(p - 1, 'source_sha256', t82)
+    if e - p < 1:
+        _trunc(p, e, 1, 'source_path')
+    t85 = b[p]
+    p += 1
+    if t85 == 0:
+        o86 = None
+    elif t85 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'source_path')
+        n87 = _u64(b + p)
+        p += 8
+        if n87 > <uint64_t>(e - p):
+            _ovf(p, e, n87, 1, 'string length', 'source_path')
+        s88 = _toc_str(b, p, <Py_ssize_t>n87, 'source_path')
+        p += <Py_ssize_t>n87
+        o86 = s88
+    else:
+        raise _E.invalid_tag(p - 1, 'source_path', t85)
+    if e - p < 4:
+        _trunc(p, e, 4, 'enrichment_state')
+    k89 = _u32(b + p)
+    p += 4
+    if k89 >= 2:
+        raise _E.unknown_variant(p - 4, 'enrichment_state', k89, 2)
+    pp[0] = p
+    return _TocRec({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': h19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l45, 'extra_metadata': d50, 'content_dates': l58, 'chunk_manifest': o63, 'role': _TENUM2[k65], 'parent_id': o67, 'chunk_index': o70, 'chunk_count': o73, 'status': _TENUM3[k75], 'supersedes': o77, 'superseded_by': o80, 'source_sha256': o83, 'source_path': o86, 'enrichment_state': _TENUM4[k89]})
+
+
+cdef object c_IndexManifests(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint8_t t1
+    cdef object o2
+    cdef object r3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef uint8_t t11
+    cdef object o12
+    cdef object r13
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 1:
+        _trunc(p, e, 1, 'lex')
+    t1 = b[p]
+    p += 1
+    if t1 == 0:
+        o2 = None
+    elif t1 == 1:
+        try:
+            r3 = c_LexIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('lex') from None
+        o2 = r3
+    else:
+        raise _E.invalid_tag(p - 1, 'lex', t1)
+    if e - p < 8:
+        _trunc(p, e, 8, 'lex_segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 56):
+        _ovf(p, e, n4, 56, 'element count', 'lex_segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_LexSegmentManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('lex_segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    if e - p < 1:
+        _trunc(p, e, 1, 'vec')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_VecIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('vec') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'vec', t8)
+    if e - p < 1:
+        _trunc(p, e, 1, 'clip')
+    t11 = b[p]
+    p += 1
+    if t11 == 0:
+        o12 = None
+    elif t11 == 1:
+        try:
+            r13 = c_ClipIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('clip') from None
+        o12 = r13
+    else:
+        raise _E.invalid_tag(p - 1, 'clip', t11)
+    pp[0] = p
+    return _TocRec({'lex': o2, 'lex_segments': l5, 'vec': o9, 'clip': o12})
+
+
+cdef object c_TimeIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef object h4
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'entry_count')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h4 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'checksum': h4})
+
+
+cdef object c_TemporalTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef object h5
+    cdef uint32_t v6
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'entry_count')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'anchor_count')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 4:
+        _trunc(p, e, 4, 'flags')
+    v6 = _u32(b + p)
+    p += 4
+    pp[0] = p
+    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'anchor_count': v4, 'checksum': h5, 'flags': v6})
+
+
+cdef object c_MemoriesTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef object h5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'card_count')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'entity_count')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'card_count': v3, 'entity_count': v4, 'checksum': h5})
+
+
+cdef object c_LogicMeshManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef object h5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'node_count')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'edge_count')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'node_count': v3, 'edge_count': v4, 'checksum': h5})
+
+
+cdef object c_SketchTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef uint16_t v4
+    cdef uint32_t v5
+    cdef object h6
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'entry_count')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 2:
+        _trunc(p, e, 2, 'entry_size')
+    v4 = _u16(b + p)
+    p += 2
+    if e - p < 4:
+        _trunc(p, e, 4, 'flags')
+    v5 = _u32(b + p)
+    p += 4
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h6 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'entry_size': v4, 'flags': v5, 'checksum': h6})
+
+
+cdef object c_SegmentCatalog(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint32_t v2
+    cdef uint8_t t3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef uint64_t n8
+    cdef object l9
+    cdef Py_ssize_t i10
+    cdef object r11
+    cdef uint64_t n12
+    cdef object l13
+    cdef Py_ssize_t i14
+    cdef object r15
+    cdef uint64_t n16
+    cdef object l17
+    cdef Py_ssize_t i18
+    cdef object r19
+    cdef uint64_t n20
+    cdef object l21
+    cdef Py_ssize_t i22
+    cdef object r23
+    cdef uint64_t n24
+    cdef object l25
+    cdef Py_ssize_t i26
+    cdef object r27
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'next_segment_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'version')
+    v2 = _u32(b + p)
+    p += 4
+    if e - p < 1:
+        _trunc(p, e, 1, 'lex_enabled')
+    t3 = b[p]
+    p += 1
+    if t3 > 1:
+        raise _E.invalid_bool(p - 1, 'lex_enabled', t3)
+    if e - p < 8:
+        _trunc(p, e, 8, 'lex_segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 79):
+        _ovf(p, e, n4, 79, 'element count', 'lex_segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_LexSegmentDescriptor(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('lex_segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    if e - p < 8:
+        _trunc(p, e, 8, 'vec_segments')
+    n8 = _u64(b + p)
+    p += 8
+    if n8 > <uint64_t>((e - p) // 87):
+        _ovf(p, e, n8, 87, 'element count', 'vec_segments')
+    l9 = []
+    for i10 in range(<Py_ssize_t>n8):
+        try:
+            r11 = c_VecSegmentDescriptor(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('vec_segments' + '[%d]' % i10) from None
+        l9.append(r11)
+    if e - p < 8:
+        _trunc(p, e, 8, 'time_segments')
+    n12 = _u64(b + p)
+    p += 8
+    if n12 > <uint64_t>((e - p) // 79):
+        _ovf(p, e, n12, 79, 'element count', 'time_segments')
+    l13 = []
+    for i14 in range(<Py_ssize_t>n12):
+        try:
+            r15 = c_TimeSegmentDescriptor(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('time_segments' + '[%d]' % i14) from None
+        l13.append(r15)
+    if e - p < 8:
+        _trunc(p, e, 8, 'temporal_segments')
+    n16 = _u64(b + p)
+    p += 8
+    if n16 > <uint64_t>((e - p) // 91):
+        _ovf(p, e, n16, 91, 'element count', 'temporal_segments')
+    l17 = []
+    for i18 in range(<Py_ssize_t>n16):
+        try:
+            r19 = c_TemporalSegmentDescriptor(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('temporal_segments' + '[%d]' % i18) from None
+        l17.append(r19)
+    if e - p < 8:
+        _trunc(p, e, 8, 'tantivy_segments')
+    n20 = _u64(b + p)
+    p += 8
+    if n20 > <uint64_t>((e - p) // 79):
+        _ovf(p, e, n20, 79, 'element count', 'tantivy_segments')
+    l21 = []
+    for i22 in range(<Py_ssize_t>n20):
+        try:
+            r23 = c_TantivySegmentDescriptor(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('tantivy_segments' + '[%d]' % i22) from None
+        l21.append(r23)
+    if e - p < 8:
+        _trunc(p, e, 8, 'index_segments')
+    n24 = _u64(b + p)
+    p += 8
+    if n24 > <uint64_t>((e - p) // 115):
+        _ovf(p, e, n24, 115, 'element count', 'index_segments')
+    l25 = []
+    for i26 in range(<Py_ssize_t>n24):
+        try:
+            r27 = c_IndexSegmentRef(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('index_segments' + '[%d]' % i26) from None
+        l25.append(r27)
+    pp[0] = p
+    return _TocRec({'next_segment_id': v1, 'version': v2, 'lex_enabled': (t3 == 1), 'lex_segments': l5, 'vec_segments': l9, 'time_segments': l13, 'temporal_segments': l17, 'tantivy_segments': l21, 'index_segments': l25})
+
+
+cdef object c_TicketRef(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t n1
+    cdef object s2
+    cdef int64_t v3
+    cdef uint64_t v4
+    cdef uint64_t v5
+    cdef uint8_t t6
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'issuer')
+    n1 = _u64(b + p)
+    p += 8
+    if n1 > <uint64_t>(e - p):
+        _ovf(p, e, n1, 1, 'string length', 'issuer')
+    s2 = _toc_str(b, p, <Py_ssize_t>n1, 'issuer')
+    p += <Py_ssize_t>n1
+    if e - p < 8:
+        _trunc(p, e, 8, 'seq_no')
+    v3 = _i64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'expires_in_secs')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'capacity_bytes')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 1:
+        _trunc(p, e, 1, 'verified')
+    t6 = b[p]
+    p += 1
+    if t6 > 1:
+        raise _E.invalid_bool(p - 1, 'verified', t6)
+    pp[0] = p
+    return _TocRec({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5, 'verified': (t6 == 1)})
+
+
+cdef object c_MemoryBinding(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t n1
+    cdef object u2
+    cdef uint64_t n3
+    cdef object s4
+    cdef uint64_t n5
+    cdef object s6
+    cdef uint64_t n7
+    cdef object s8
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'memory_id')
+    n1 = _u64(b + p)
+    p += 8
+    if n1 != 16:
+        raise _E.bad_uuid_length(p - 8, 'memory_id', n1)
+    if e - p < 16:
+        _trunc(p, e, 16, 'memory_id')
+    u2 = _uuid(b + p)
+    p += 16
+    if e - p < 8:
+        _trunc(p, e, 8, 'memory_name')
+    n3 = _u64(b + p)
+    p += 8
+    if n3 > <uint64_t>(e - p):
+        _ovf(p, e, n3, 1, 'string length', 'memory_name')
+    s4 = _toc_str(b, p, <Py_ssize_t>n3, 'memory_name')
+    p += <Py_ssize_t>n3
+    if e - p < 8:
+        _trunc(p, e, 8, 'bound_at')
+    n5 = _u64(b + p)
+    p += 8
+    if n5 > <uint64_t>(e - p):
+        _ovf(p, e, n5, 1, 'string length', 'bound_at')
+    s6 = _toc_str(b, p, <Py_ssize_t>n5, 'bound_at')
+    p += <Py_ssize_t>n5
+    if e - p < 8:
+        _trunc(p, e, 8, 'api_url')
+    n7 = _u64(b + p)
+    p += 8
+    if n7 > <uint64_t>(e - p):
+        _ovf(p, e, n7, 1, 'string length', 'api_url')
+    s8 = _toc_str(b, p, <Py_ssize_t>n7, 'api_url')
+    p += <Py_ssize_t>n7
+    pp[0] = p
+    return _TocRec({'memory_id': u2, 'memory_name': s4, 'bound_at': s6, 'api_url': s8})
+
+
+cdef object c_ReplayManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint32_t v3
+    cdef uint64_t v4
+    cdef uint32_t v5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_offset')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_size')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'session_count')
+    v3 = _u32(b + p)
+    p += 4
+    if e - p < 8:
+        _trunc(p, e, 8, 'total_actions')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'version')
+    v5 = _u32(b + p)
+    p += 4
+    pp[0] = p
+    return _TocRec({'segment_offset': v1, 'segment_size': v2, 'session_count': v3, 'total_actions': v4, 'version': v5})
+
+
+cdef object c_EnrichmentQueueManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t n1
+    cdef object l2
+    cdef Py_ssize_t i3
+    cdef object r4
+    cdef uint64_t v5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'tasks')
+    n1 = _u64(b + p)
+    p += 8
+    if n1 > <uint64_t>((e - p) // 24):
+        _ovf(p, e, n1, 24, 'element count', 'tasks')
+    l2 = []
+    for i3 in range(<Py_ssize_t>n1):
+        try:
+            r4 = c_EnrichmentTask(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('tasks' + '[%d]' % i3) from None
+        l2.append(r4)
+    if e - p < 8:
+        _trunc(p, e, 8, 'updated_at')
+    v5 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'tasks': l2, 'updated_at': v5})
+
+
+cdef object c_SegmentMeta_frame_range(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'start')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'end')
+    v2 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'start': v1, 'end': v2})
+
+
+cdef object c_DocMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint8_t t1
+    cdef object o2
+    cdef uint64_t n3
+    cdef object s4
+    cdef uint8_t t5
+    cdef object o6
+    cdef uint64_t v7
+    cdef uint8_t t8
+    cdef object o9
+    cdef uint64_t n10
+    cdef object s11
+    cdef uint8_t t12
+    cdef object o13
+    cdef uint32_t v14
+    cdef uint8_t t15
+    cdef object o16
+    cdef uint32_t v17
+    cdef uint8_t t18
+    cdef object o19
+    cdef uint64_t n20
+    cdef object l21
+    cdef Py_ssize_t i22
+    cdef uint64_t n23
+    cdef object s24
+    cdef uint8_t t25
+    cdef object o26
+    cdef uint64_t n27
+    cdef object s28
+    cdef uint8_t t29
+    cdef object o30
+    cdef object r31
+    cdef uint8_t t32
+    cdef object o33
+    cdef object r34
+    cdef uint8_t t35
+    cdef object o36
+    cdef object r37
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 1:
+        _trunc(p, e, 1, 'mime')
+    t1 = b[p]
+    p += 1
+    if t1 == 0:
+        o2 = None
+    elif t1 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'mime')
+        n3 = _u64(b + p)
+        p += 8
+        if n3 > <uint64_t>(e - p):
+            _ovf(p, e, n3, 1, 'string length', 'mime')
+        s4 = _toc_str(b, p, <Py_ssize_t>n3, 'mime')
+        p += <Py_ssize_t>n3
+        o2 = s4
+    else:
+        raise _E.invalid_tag(p - 1, 'mime', t1)
+    if e - p < 1:
+        _trunc(p, e, 1, 'bytes')
+    t5 = b[p]
+    p += 1
+    if t5 == 0:
+        o6 = None
+    elif t5 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'bytes')
+        v7 = _u64(b + p)
+        p += 8
+        o6 = v7
+    else:
+        raise _E.invalid_tag(p - 1, 'bytes', t5)
+    if e - p < 1:
+        _trunc(p, e, 1, 'hash')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'hash')
+        n10 = _u64(b + p)
+        p += 8
+        if n10 > <uint64_t>(e - p):
+            _ovf(p, e, n10, 1, 'string length', 'hash')
+        s11 = _toc_str(b, p, <Py_ssize_t>n10, 'hash')
+        p += <Py_ssize_t>n10
+        o9 = s11
+    else:
+        raise _E.invalid_tag(p - 1, 'hash', t8)
+    if e - p < 1:
+        _trunc(p, e, 1, 'width')
+    t12 = b[p]
+    p += 1
+    if t12 == 0:
+        o13 = None
+    elif t12 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'width')
+        v14 = _u32(b + p)
+        p += 4
+        o13 = v14
+    else:
+        raise _E.invalid_tag(p - 1, 'width', t12)
+    if e - p < 1:
+        _trunc(p, e, 1, 'height')
+    t15 = b[p]
+    p += 1
+    if t15 == 0:
+        o16 = None
+    elif t15 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'height')
+        v17 = _u32(b + p)
+        p += 4
+        o16 = v17
+    else:
+        raise _E.invalid_tag(p - 1, 'height', t15)
+    if e - p < 1:
+        _trunc(p, e, 1, 'colors')
+    t18 = b[p]
+    p += 1
+    if t18 == 0:
+        o19 = None
+    elif t18 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'colors')
+        n20 = _u64(b + p)
+        p += 8
+        if n20 > <uint64_t>((e - p) // 8):
+            _ovf(p, e, n20, 8, 'element count', 'colors')
+        l21 = []
+        for i22 in range(<Py_ssize_t>n20):
+            if e - p < 8:
+                _trunc(p, e, 8, 'colors' + '[%d]' % i22)
+            n23 = _u64(b + p)
+            p += 8
+            if n23 > <uint64_t>(e - p):
+                _ovf(p, e, n23, 1, 'string length', 'colors' + '[%d]' % i22)
+            s24 = _toc_str(b, p, <Py_ssize_t>n23, 'colors' + '[%d]' % i22)
+            p += <Py_ssize_t>n23
+            l21.append(s24)
+        o19 = l21
+    else:
+        raise _E.invalid_tag(p - 1, 'colors', t18)
+    if e - p < 1:
+        _trunc(p, e, 1, 'caption')
+    t25 = b[p]
+    p += 1
+    if t25 == 0:
+        o26 = None
+    elif t25 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'caption')
+        n27 = _u64(b + p)
+        p += 8
+        if n27 > <uint64_t>(e - p):
+            _ovf(p, e, n27, 1, 'string length', 'caption')
+        s28 = _toc_str(b, p, <Py_ssize_t>n27, 'caption')
+        p += <Py_ssize_t>n27
+        o26 = s28
+    else:
+        raise _E.invalid_tag(p - 1, 'caption', t25)
+    if e - p < 1:
+        _trunc(p, e, 1, 'exif')
+    t29 = b[p]
+    p += 1
+    if t29 == 0:
+        o30 = None
+    elif t29 == 1:
+        try:
+            r31 = c_DocExifMetadata(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('exif') from None
+        o30 = r31
+    else:
+        raise _E.invalid_tag(p - 1, 'exif', t29)
+    if e - p < 1:
+        _trunc(p, e, 1, 'audio')
+    t32 = b[p]
+    p += 1
+    if t32 == 0:
+        o33 = None
+    elif t32 == 1:
+        try:
+            r34 = c_DocAudioMetadata(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('audio') from None
+        o33 = r34
+    else:
+        raise _E.invalid_tag(p - 1, 'audio', t32)
+    if e - p < 1:
+        _trunc(p, e, 1, 'media')
+    t35 = b[p]
+    p += 1
+    if t35 == 0:
+        o36 = None
+    elif t35 == 1:
+        try:
+            r37 = c_MediaManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('media') from None
+        o36 = r37
+    else:
+        raise _E.invalid_tag(p - 1, 'media', t35)
+    pp[0] = p
+    return _TocRec({'mime': o2, 'bytes': o6, 'hash': o9, 'width': o13, 'height': o16, 'colors': o19, 'caption': o26, 'exif': o30, 'audio': o33, 'media': o36})
+
+
+cdef object c_TextChunkManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t n2
+    cdef object l3
+    cdef Py_ssize_t i4
+    cdef object r5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'chunk_chars')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'chunks')
+    n2 = _u64(b + p)
+    p += 8
+    if n2 > <uint64_t>((e - p) // 16):
+        _ovf(p, e, n2, 16, 'element count', 'chunks')
+    l3 = []
+    for i4 in range(<Py_ssize_t>n2):
+        try:
+            r5 = c_TextChunkRange(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('chunks' + '[%d]' % i4) from None
+        l3.append(r5)
+    pp[0] = p
+    return _TocRec({'chunk_chars': v1, 'chunks': l3})
+
+
+cdef object c_LexIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef object h5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'doc_count')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'generation')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'doc_count': v1, 'generation': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5})
+
+
+cdef object c_LexSegmentManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t n1
+    cdef object s2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef object h5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'path')
+    n1 = _u64(b + p)
+    p += 8
+    if n1 > <uint64_t>(e - p):
+        _ovf(p, e, n1, 1, 'string length', 'path')
+    s2 = _toc_str(b, p, <Py_ssize_t>n1, 'path')
+    p += <Py_ssize_t>n1
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'path': s2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5})
+
+
+cdef object c_VecIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint32_t v2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef object h5
+    cdef uint32_t k6
+    cdef uint8_t t7
+    cdef object o8
+    cdef uint64_t n9
+    cdef object s10
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'vector_count')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'dimension')
+    v2 = _u32(b + p)
+    p += 4
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression_mode')
+    k6 = _u32(b + p)
+    p += 4
+    if k6 >= 2:
+        raise _E.unknown_variant(p - 4, 'compression_mode', k6, 2)
+    if e - p < 1:
+        _trunc(p, e, 1, 'model')
+    t7 = b[p]
+    p += 1
+    if t7 == 0:
+        o8 = None
+    elif t7 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'model')
+        n9 = _u64(b + p)
+        p += 8
+        if n9 > <uint64_t>(e - p):
+            _ovf(p, e, n9, 1, 'string length', 'model')
+        s10 = _toc_str(b, p, <Py_ssize_t>n9, 'model')
+        p += <Py_ssize_t>n9
+        o8 = s10
+    else:
+        raise _E.invalid_tag(p - 1, 'model', t7)
+    pp[0] = p
+    return _TocRec({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5, 'compression_mode': _TENUM5[k6], 'model': o8})
+
+
+cdef object c_ClipIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef uint32_t v4
+    cdef object h5
+    cdef uint64_t n6
+    cdef object s7
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'vector_count')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'dimension')
+    v4 = _u32(b + p)
+    p += 4
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'model_name')
+    n6 = _u64(b + p)
+    p += 8
+    if n6 > <uint64_t>(e - p):
+        _ovf(p, e, n6, 1, 'string length', 'model_name')
+    s7 = _toc_str(b, p, <Py_ssize_t>n6, 'model_name')
+    p += <Py_ssize_t>n6
+    pp[0] = p
+    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'vector_count': v3, 'dimension': v4, 'checksum': h5, 'model_name': s7})
+
+
+cdef object c_LexSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef object h4
+    cdef uint64_t v5
+    cdef uint16_t v6
+    cdef uint32_t k7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef uint64_t v11
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h4 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'build_sequence')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 2:
+        _trunc(p, e, 2, 'codec_version')
+    v6 = _u16(b + p)
+    p += 2
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression')
+    k7 = _u32(b + p)
+    p += 4
+    if k7 >= 3:
+        raise _E.unknown_variant(p - 4, 'compression', k7, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'span')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_SegmentSpan(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('span') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'span', t8)
+    if e - p < 8:
+        _trunc(p, e, 8, 'doc_count')
+    v11 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'doc_count': v11})
+
+
+cdef object c_VecSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef object h4
+    cdef uint64_t v5
+    cdef uint16_t v6
+    cdef uint32_t k7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef uint64_t v11
+    cdef uint32_t v12
+    cdef uint32_t k13
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h4 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'build_sequence')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 2:
+        _trunc(p, e, 2, 'codec_version')
+    v6 = _u16(b + p)
+    p += 2
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression')
+    k7 = _u32(b + p)
+    p += 4
+    if k7 >= 3:
+        raise _E.unknown_variant(p - 4, 'compression', k7, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'span')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_SegmentSpan(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('span') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'span', t8)
+    if e - p < 8:
+        _trunc(p, e, 8, 'vector_count')
+    v11 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'dimension')
+    v12 = _u32(b + p)
+    p += 4
+    if e - p < 4:
+        _trunc(p, e, 4, 'vector_compression')
+    k13 = _u32(b + p)
+    p += 4
+    if k13 >= 2:
+        raise _E.unknown_variant(p - 4, 'vector_compression', k13, 2)
+    pp[0] = p
+    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'vector_count': v11, 'dimension': v12, 'vector_compression': _TENUM5[k13]})
+
+
+cdef object c_TimeSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef object h4
+    cdef uint64_t v5
+    cdef uint16_t v6
+    cdef uint32_t k7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef uint64_t v11
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h4 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'build_sequence')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 2:
+        _trunc(p, e, 2, 'codec_version')
+    v6 = _u16(b + p)
+    p += 2
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression')
+    k7 = _u32(b + p)
+    p += 4
+    if k7 >= 3:
+        raise _E.unknown_variant(p - 4, 'compression', k7, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'span')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_SegmentSpan(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('span') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'span', t8)
+    if e - p < 8:
+        _trunc(p, e, 8, 'entry_count')
+    v11 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'entry_count': v11})
+
+
+cdef object c_TemporalSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef object h4
+    cdef uint64_t v5
+    cdef uint16_t v6
+    cdef uint32_t k7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef uint64_t v11
+    cdef uint64_t v12
+    cdef uint32_t v13
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h4 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'build_sequence')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 2:
+        _trunc(p, e, 2, 'codec_version')
+    v6 = _u16(b + p)
+    p += 2
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression')
+    k7 = _u32(b + p)
+    p += 4
+    if k7 >= 3:
+        raise _E.unknown_variant(p - 4, 'compression', k7, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'span')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_SegmentSpan(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('span') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'span', t8)
+    if e - p < 8:
+        _trunc(p, e, 8, 'entry_count')
+    v11 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'anchor_count')
+    v12 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'flags')
+    v13 = _u32(b + p)
+    p += 4
+    pp[0] = p
+    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'entry_count': v11, 'anchor_count': v12, 'flags': v13})
+
+
+cdef object c_TantivySegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef object h4
+    cdef uint64_t v5
+    cdef uint16_t v6
+    cdef uint32_t k7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef uint64_t n11
+    cdef object s12
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h4 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'build_sequence')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 2:
+        _trunc(p, e, 2, 'codec_version')
+    v6 = _u16(b + p)
+    p += 2
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression')
+    k7 = _u32(b + p)
+    p += 4
+    if k7 >= 3:
+        raise _E.unknown_variant(p - 4, 'compression', k7, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'span')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_SegmentSpan(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('span') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'span', t8)
+    if e - p < 8:
+        _trunc(p, e, 8, 'path')
+    n11 = _u64(b + p)
+    p += 8
+    if n11 > <uint64_t>(e - p):
+        _ovf(p, e, n11, 1, 'string length', 'path')
+    s12 = _toc_str(b, p, <Py_ssize_t>n11, 'path')
+    p += <Py_ssize_t>n11
+    pp[0] = p
+    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'path': s12})
+
+
+cdef object c_IndexSegmentRef(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint32_t k1
+    cdef object r2
+    cdef object r3
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 4:
+        _trunc(p, e, 4, 'kind')
+    k1 = _u32(b + p)
+    p += 4
+    if k1 >= 5:
+        raise _E.unknown_variant(p - 4, 'kind', k1, 5)
+    try:
+        r2 = c_SegmentCommon(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('common') from None
+    try:
+        r3 = c_SegmentStats(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('stats') from None
+    pp[0] = p
+    return _TocRec({'kind': _TENUM6[k1], 'common': r2, 'stats': r3})
+
+
+cdef object c_EnrichmentTask(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint32_t v3
+    cdef uint32_t v4
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'frame_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'created_at')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'chunks_done')
+    v3 = _u32(b + p)
+    p += 4
+    if e - p < 4:
+        _trunc(p, e, 4, 'chunks_total')
+    v4 = _u32(b + p)
+    p += 4
+    pp[0] = p
+    return _TocRec({'frame_id': v1, 'created_at': v2, 'chunks_done': v3, 'chunks_total': v4})
+
+
+cdef object c_DocExifMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint8_t t1
+    cdef object o2
+    cdef uint64_t n3
+    cdef object s4
+    cdef uint8_t t5
+    cdef object o6
+    cdef uint64_t n7
+    cdef object s8
+    cdef uint8_t t9
+    cdef object o10
+    cdef uint64_t n11
+    cdef object s12
+    cdef uint8_t t13
+    cdef object o14
+    cdef uint64_t n15
+    cdef object s16
+    cdef uint8_t t17
+    cdef object o18
+    cdef object r19
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 1:
+        _trunc(p, e, 1, 'make')
+    t1 = b[p]
+    p += 1
+    if t1 == 0:
+        o2 = None
+    elif t1 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'make')
+        n3 = _u64(b + p)
+        p += 8
+        if n3 > <uint64_t>(e - p):
+            _ovf(p, e, n3, 1, 'string length', 'make')
+        s4 = _toc_str(b, p, <Py_ssize_t>n3, 'make')
+        p += <Py_ssize_t>n3
+        o2 = s4
+    else:
+        raise _E.invalid_tag(p - 1, 'make', t1)
+    if e - p < 1:
+        _trunc(p, e, 1, 'model')
+    t5 = b[p]
+    p += 1
+    if t5 == 0:
+        o6 = None
+    elif t5 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'model')
+        n7 = _u64(b + p)
+        p += 8
+        if n7 > <uint64_t>(e - p):
+            _ovf(p, e, n7, 1, 'string length', 'model')
+        s8 = _toc_str(b, p, <Py_ssize_t>n7, 'model')
+        p += <Py_ssize_t>n7
+        o6 = s8
+    else:
+        raise _E.invalid_tag(p - 1, 'model', t5)
+    if e - p < 1:
+        _trunc(p, e, 1, 'lens')
+    t9 = b[p]
+    p += 1
+    if t9 == 0:
+        o10 = None
+    elif t9 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'lens')
+        n11 = _u64(b + p)
+        p += 8
+        if n11 > <uint64_t>(e - p):
+            _ovf(p, e, n11, 1, 'string length', 'lens')
+        s12 = _toc_str(b, p, <Py_ssize_t>n11, 'lens')
+        p += <Py_ssize_t>n11
+        o10 = s12
+    else:
+        raise _E.invalid_tag(p - 1, 'lens', t9)
+    if e - p < 1:
+        _trunc(p, e, 1, 'datetime')
+    t13 = b[p]
+    p += 1
+    if t13 == 0:
+        o14 = None
+    elif t13 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'datetime')
+        n15 = _u64(b + p)
+        p += 8
+        if n15 > <uint64_t>(e - p):
+            _ovf(p, e, n15, 1, 'string length', 'datetime')
+        s16 = _toc_str(b, p, <Py_ssize_t>n15, 'datetime')
+        p += <Py_ssize_t>n15
+        o14 = s16
+    else:
+        raise _E.invalid_tag(p - 1, 'datetime', t13)
+    if e - p < 1:
+        _trunc(p, e, 1, 'gps')
+    t17 = b[p]
+    p += 1
+    if t17 == 0:
+        o18 = None
+    elif t17 == 1:
+        try:
+            r19 = c_DocGpsMetadata(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('gps') from None
+        o18 = r19
+    else:
+        raise _E.invalid_tag(p - 1, 'gps', t17)
+    pp[0] = p
+    return _TocRec({'make': o2, 'model': o6, 'lens': o10, 'datetime': o14, 'gps': o18})
+
+
+cdef object c_DocAudioMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint8_t t1
+    cdef object o2
+    cdef object f3
+    cdef uint8_t t4
+    cdef object o5
+    cdef uint32_t v6
+    cdef uint8_t t7
+    cdef object o8
+    cdef uint8_t v9
+    cdef uint8_t t10
+    cdef object o11
+    cdef uint32_t v12
+    cdef uint8_t t13
+    cdef object o14
+    cdef uint64_t n15
+    cdef object s16
+    cdef uint64_t n17
+    cdef object l18
+    cdef Py_ssize_t i19
+    cdef object r20
+    cdef uint64_t n21
+    cdef object d22
+    cdef Py_ssize_t i23
+    cdef Py_ssize_t kp24
+    cdef uint64_t n25
+    cdef object s26
+    cdef uint64_t n27
+    cdef object s28
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 1:
+        _trunc(p, e, 1, 'duration_secs')
+    t1 = b[p]
+    p += 1
+    if t1 == 0:
+        o2 = None
+    elif t1 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'duration_secs')
+        f3 = _toc_f32(b + p)
+        p += 4
+        o2 = f3
+    else:
+        raise _E.invalid_tag(p - 1, 'duration_secs', t1)
+    if e - p < 1:
+        _trunc(p, e, 1, 'sample_rate_hz')
+    t4 = b[p]
+    p += 1
+    if t4 == 0:
+        o5 = None
+    elif t4 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'sample_rate_hz')
+        v6 = _u32(b + p)
+        p += 4
+        o5 = v6
+    else:
+        raise _E.invalid_tag(p - 1, 'sample_rate_hz', t4)
+    if e - p < 1:
+        _trunc(p, e, 1, 'channels')
+    t7 = b[p]
+    p += 1
+    if t7 == 0:
+        o8 = None
+    elif t7 == 1:
+        if e - p < 1:
+            _trunc(p, e, 1, 'channels')
+        v9 = _u8(b + p)
+        p += 1
+        o8 = v9
+    else:
+        raise _E.invalid_tag(p - 1, 'channels', t7)
+    if e - p < 1:
+        _trunc(p, e, 1, 'bitrate_kbps')
+    t10 = b[p]
+    p += 1
+    if t10 == 0:
+        o11 = None
+    elif t10 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'bitrate_kbps')
+        v12 = _u32(b + p)
+        p += 4
+        o11 = v12
+    else:
+        raise _E.invalid_tag(p - 1, 'bitrate_kbps', t10)
+    if e - p < 1:
+        _trunc(p, e, 1, 'codec')
+    t13 = b[p]
+    p += 1
+    if t13 == 0:
+        o14 = None
+    elif t13 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'codec')
+        n15 = _u64(b + p)
+        p += 8
+        if n15 > <uint64_t>(e - p):
+            _ovf(p, e, n15, 1, 'string length', 'codec')
+        s16 = _toc_str(b, p, <Py_ssize_t>n15, 'codec')
+        p += <Py_ssize_t>n15
+        o14 = s16
+    else:
+        raise _E.invalid_tag(p - 1, 'codec', t13)
+    if e - p < 8:
+        _trunc(p, e, 8, 'segments')
+    n17 = _u64(b + p)
+    p += 8
+    if n17 > <uint64_t>((e - p) // 9):
+        _ovf(p, e, n17, 9, 'element count', 'segments')
+    l18 = []
+    for i19 in range(<Py_ssize_t>n17):
+        try:
+            r20 = c_AudioSegmentMetadata(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('segments' + '[%d]' % i19) from None
+        l18.append(r20)
+    if e - p < 8:
+        _trunc(p, e, 8, 'tags')
+    n21 = _u64(b + p)
+    p += 8
+    if n21 > <uint64_t>((e - p) // 16):
+        _ovf(p, e, n21, 16, 'entry count', 'tags')
+    d22 = {}
+    for i23 in range(<Py_ssize_t>n21):
+        kp24 = p
+        if e - p < 8:
+            _trunc(p, e, 8, 'tags' + '[%d].key' % i23)
+        n25 = _u64(b + p)
+        p += 8
+        if n25 > <uint64_t>(e - p):
+            _ovf(p, e, n25, 1, 'string length', 'tags' + '[%d].key' % i23)
+        s26 = _toc_str(b, p, <Py_ssize_t>n25, 'tags' + '[%d].key' % i23)
+        p += <Py_ssize_t>n25
+        if e - p < 8:
+            _trunc(p, e, 8, 'tags' + '[%d].value' % i23)
+        n27 = _u64(b + p)
+        p += 8
+        if n27 > <uint64_t>(e - p):
+            _ovf(p, e, n27, 1, 'string length', 'tags' + '[%d].value' % i23)
+        s28 = _toc_str(b, p, <Py_ssize_t>n27, 'tags' + '[%d].value' % i23)
+        p += <Py_ssize_t>n27
+        if s26 in d22:
+            raise _E.duplicate_key(kp24, 'tags' + '[%d].key' % i23, s26)
+        d22[s26] = s28
+    pp[0] = p
+    return _TocRec({'duration_secs': o2, 'sample_rate_hz': o5, 'channels': o8, 'bitrate_kbps': o11, 'codec': o14, 'segments': l18, 'tags': d22})
+
+
+cdef object c_MediaManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t n1
+    cdef object s2
+    cdef uint64_t n3
+    cdef object s4
+    cdef uint64_t v5
+    cdef uint8_t t6
+    cdef object o7
+    cdef uint64_t n8
+    cdef object s9
+    cdef uint8_t t10
+    cdef object o11
+    cdef uint64_t v12
+    cdef uint8_t t13
+    cdef object o14
+    cdef uint32_t v15
+    cdef uint8_t t16
+    cdef object o17
+    cdef uint32_t v18
+    cdef uint8_t t19
+    cdef object o20
+    cdef uint64_t n21
+    cdef object s22
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'kind')
+    n1 = _u64(b + p)
+    p += 8
+    if n1 > <uint64_t>(e - p):
+        _ovf(p, e, n1, 1, 'string length', 'kind')
+    s2 = _toc_str(b, p, <Py_ssize_t>n1, 'kind')
+    p += <Py_ssize_t>n1
+    if e - p < 8:
+        _trunc(p, e, 8, 'mime')
+    n3 = _u64(b + p)
+    p += 8
+    if n3 > <uint64_t>(e - p):
+        _ovf(p, e, n3, 1, 'string length', 'mime')
+    s4 = _toc_str(b, p, <Py_ssize_t>n3, 'mime')
+    p += <Py_ssize_t>n3
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 1:
+        _trunc(p, e, 1, 'filename')
+    t6 = b[p]
+    p += 1
+    if t6 == 0:
+        o7 = None
+    elif t6 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'filename')
+        n8 = _u64(b + p)
+        p += 8
+        if n8 > <uint64_t>(e - p):
+            _ovf(p, e, n8, 1, 'string length', 'filename')
+        s9 = _toc_str(b, p, <Py_ssize_t>n8, 'filename')
+        p += <Py_ssize_t>n8
+        o7 = s9
+    else:
+        raise _E.invalid_tag(p - 1, 'filename', t6)
+    if e - p < 1:
+        _trunc(p, e, 1, 'duration_ms')
+    t10 = b[p]
+    p += 1
+    if t10 == 0:
+        o11 = None
+    elif t10 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'duration_ms')
+        v12 = _u64(b + p)
+        p += 8
+        o11 = v12
+    else:
+        raise _E.invalid_tag(p - 1, 'duration_ms', t10)
+    if e - p < 1:
+        _trunc(p, e, 1, 'width')
+    t13 = b[p]
+    p += 1
+    if t13 == 0:
+        o14 = None
+    elif t13 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'width')
+        v15 = _u32(b + p)
+        p += 4
+        o14 = v15
+    else:
+        raise _E.invalid_tag(p - 1, 'width', t13)
+    if e - p < 1:
+        _trunc(p, e, 1, 'height')
+    t16 = b[p]
+    p += 1
+    if t16 == 0:
+        o17 = None
+    elif t16 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'height')
+        v18 = _u32(b + p)
+        p += 4
+        o17 = v18
+    else:
+        raise _E.invalid_tag(p - 1, 'height', t16)
+    if e - p < 1:
+        _trunc(p, e, 1, 'codec')
+    t19 = b[p]
+    p += 1
+    if t19 == 0:
+        o20 = None
+    elif t19 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'codec')
+        n21 = _u64(b + p)
+        p += 8
+        if n21 > <uint64_t>(e - p):
+            _ovf(p, e, n21, 1, 'string length', 'codec')
+        s22 = _toc_str(b, p, <Py_ssize_t>n21, 'codec')
+        p += <Py_ssize_t>n21
+        o20 = s22
+    else:
+        raise _E.invalid_tag(p - 1, 'codec', t19)
+    pp[0] = p
+    return _TocRec({'kind': s2, 'mime': s4, 'bytes': v5, 'filename': o7, 'duration_ms': o11, 'width': o14, 'height': o17, 'codec': o20})
+
+
+cdef object c_TextChunkRange(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'start')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'end')
+    v2 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'start': v1, 'end': v2})
+
+
+cdef object c_SegmentSpan(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint32_t v3
+    cdef uint32_t v4
+    cdef uint64_t v5
+    cdef uint64_t v6
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'frame_start')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'frame_end')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'page_start')
+    v3 = _u32(b + p)
+    p += 4
+    if e - p < 4:
+        _trunc(p, e, 4, 'page_end')
+    v4 = _u32(b + p)
+    p += 4
+    if e - p < 8:
+        _trunc(p, e, 8, 'token_start')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'token_end')
+    v6 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'frame_start': v1, 'frame_end': v2, 'page_start': v3, 'page_end': v4, 'token_start': v5, 'token_end': v6})
+
+
+cdef object c_SegmentCommon(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef object h4
+    cdef uint64_t v5
+    cdef uint16_t v6
+    cdef uint32_t k7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'segment_id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h4 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'build_sequence')
+    v5 = _u64(b + p)
+    p += 8
+    if e - p < 2:
+        _trunc(p, e, 2, 'codec_version')
+    v6 = _u16(b + p)
+    p += 2
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression')
+    k7 = _u32(b + p)
+    p += 4
+    if k7 >= 3:
+        raise _E.unknown_variant(p - 4, 'compression', k7, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'span')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_SegmentSpan(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('span') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'span', t8)
+    pp[0] = p
+    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9})
+
+
+cdef object c_SegmentStats(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef uint64_t v5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'doc_count')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'vector_count')
+    v2 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'time_entries')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_uncompressed')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'build_micros')
+    v5 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'doc_count': v1, 'vector_count': v2, 'time_entries': v3, 'bytes_uncompressed': v4, 'build_micros': v5})
+
+
+cdef object c_DocGpsMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef object f1
+    cdef object f2
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'latitude')
+    f1 = _toc_f64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'longitude')
+    f2 = _toc_f64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'latitude': f1, 'longitude': f2})
+
+
+cdef object c_AudioSegmentMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef object f1
+    cdef object f2
+    cdef uint8_t t3
+    cdef object o4
+    cdef uint64_t n5
+    cdef object s6
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 4:
+        _trunc(p, e, 4, 'start_seconds')
+    f1 = _toc_f32(b + p)
+    p += 4
+    if e - p < 4:
+        _trunc(p, e, 4, 'end_seconds')
+    f2 = _toc_f32(b + p)
+    p += 4
+    if e - p < 1:
+        _trunc(p, e, 1, 'label')
+    t3 = b[p]
+    p += 1
+    if t3 == 0:
+        o4 = None
+    elif t3 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'label')
+        n5 = _u64(b + p)
+        p += 8
+        if n5 > <uint64_t>(e - p):
+            _ovf(p, e, n5, 1, 'string length', 'label')
+        s6 = _toc_str(b, p, <Py_ssize_t>n5, 'label')
+        p += <Py_ssize_t>n5
+        o4 = s6
+    else:
+        raise _E.invalid_tag(p - 1, 'label', t3)
+    pp[0] = p
+    return _TocRec({'start_seconds': f1, 'end_seconds': f2, 'label': o4})
+
+
+cdef tuple c_toc_pre_ticket_signature(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef Py_ssize_t at1
+    cdef uint64_t v2
+    cdef Py_ssize_t at3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef Py_ssize_t at8
+    cdef uint64_t n9
+    cdef object l10
+    cdef Py_ssize_t i11
+    cdef object r12
+    cdef Py_ssize_t at13
+    cdef object r14
+    cdef Py_ssize_t at15
+    cdef uint8_t t16
+    cdef object o17
+    cdef object r18
+    cdef Py_ssize_t at19
+    cdef uint8_t t20
+    cdef object o21
+    cdef object r22
+    cdef Py_ssize_t at23
+    cdef uint8_t t24
+    cdef object o25
+    cdef object r26
+    cdef Py_ssize_t at27
+    cdef uint8_t t28
+    cdef object o29
+    cdef object r30
+    cdef Py_ssize_t at31
+    cdef uint8_t t32
+    cdef object o33
+    cdef object r34
+    cdef Py_ssize_t at35
+    cdef object r36
+    cdef Py_ssize_t at37
+    cdef object r38
+    cdef Py_ssize_t at39
+    cdef uint8_t t40
+    cdef object o41
+    cdef object r42
+    cdef Py_ssize_t at43
+    cdef uint8_t t44
+    cdef object o45
+    cdef object r46
+    cdef Py_ssize_t at47
+    cdef object r48
+    cdef Py_ssize_t at49
+    cdef object h50
+    cdef Py_ssize_t at51
+    cdef object h52
+    cdef Py_ssize_t p = pp[0]
+    at1 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'toc_version')
+    v2 = _u64(b + p)
+    p += 8
+    at3 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 76):
+        _ovf(p, e, n4, 76, 'element count', 'segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_SegmentMeta(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    at8 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'frames')
+    n9 = _u64(b + p)
+    p += 8
+    if n9 > <uint64_t>((e - p) // 129):
+        _ovf(p, e, n9, 129, 'element count', 'frames')
+    l10 = []
+    for i11 in range(<Py_ssize_t>n9):
+        try:
+            r12 = c_Frame(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('frames' + '[%d]' % i11) from None
+        l10.append(r12)
+    at13 = p
+    try:
+        r14 = c_IndexManifestsV1(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('indexes') from None
+    at15 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'time_index')
+    t16 = b[p]
+    p += 1
+    if t16 == 0:
+        o17 = None
+    elif t16 == 1:
+        try:
+            r18 = c_TimeIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('time_index') from None
+        o17 = r18
+    else:
+        raise _E.invalid_tag(p - 1, 'time_index', t16)
+    at19 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'temporal_track')
+    t20 = b[p]
+    p += 1
+    if t20 == 0:
+        o21 = None
+    elif t20 == 1:
+        try:
+            r22 = c_TemporalTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('temporal_track') from None
+        o21 = r22
+    else:
+        raise _E.invalid_tag(p - 1, 'temporal_track', t20)
+    at23 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memories_track')
+    t24 = b[p]
+    p += 1
+    if t24 == 0:
+        o25 = None
+    elif t24 == 1:
+        try:
+            r26 = c_MemoriesTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memories_track') from None
+        o25 = r26
+    else:
+        raise _E.invalid_tag(p - 1, 'memories_track', t24)
+    at27 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'logic_mesh')
+    t28 = b[p]
+    p += 1
+    if t28 == 0:
+        o29 = None
+    elif t28 == 1:
+        try:
+            r30 = c_LogicMeshManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('logic_mesh') from None
+        o29 = r30
+    else:
+        raise _E.invalid_tag(p - 1, 'logic_mesh', t28)
+    at31 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'sketch_track')
+    t32 = b[p]
+    p += 1
+    if t32 == 0:
+        o33 = None
+    elif t32 == 1:
+        try:
+            r34 = c_SketchTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('sketch_track') from None
+        o33 = r34
+    else:
+        raise _E.invalid_tag(p - 1, 'sketch_track', t32)
+    at35 = p
+    try:
+        r36 = c_SegmentCatalog(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('segment_catalog') from None
+    at37 = p
+    try:
+        r38 = c_TicketRefV1(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('ticket_ref') from None
+    at39 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memory_binding')
+    t40 = b[p]
+    p += 1
+    if t40 == 0:
+        o41 = None
+    elif t40 == 1:
+        try:
+            r42 = c_MemoryBinding(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memory_binding') from None
+        o41 = r42
+    else:
+        raise _E.invalid_tag(p - 1, 'memory_binding', t40)
+    at43 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'replay_manifest')
+    t44 = b[p]
+    p += 1
+    if t44 == 0:
+        o45 = None
+    elif t44 == 1:
+        try:
+            r46 = c_ReplayManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('replay_manifest') from None
+        o45 = r46
+    else:
+        raise _E.invalid_tag(p - 1, 'replay_manifest', t44)
+    at47 = p
+    try:
+        r48 = c_EnrichmentQueueManifest(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('enrichment_queue') from None
+    at49 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'merkle_root')
+    h50 = _hash32(b + p, 32)
+    p += 32
+    at51 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'toc_checksum')
+    h52 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'sketch_track': o33, 'segment_catalog': r36, 'ticket_ref': r38, 'memory_binding': o41, 'replay_manifest': o45, 'enrichment_queue': r48, 'merkle_root': h50, 'toc_checksum': h52}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at35, at37, at39, at43, at47, at49, at51,)
+
+
+cdef object c_IndexManifestsV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint8_t t1
+    cdef object o2
+    cdef object r3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef uint8_t t8
+    cdef object o9
+    cdef object r10
+    cdef uint8_t t11
+    cdef object o12
+    cdef object r13
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 1:
+        _trunc(p, e, 1, 'lex')
+    t1 = b[p]
+    p += 1
+    if t1 == 0:
+        o2 = None
+    elif t1 == 1:
+        try:
+            r3 = c_LexIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('lex') from None
+        o2 = r3
+    else:
+        raise _E.invalid_tag(p - 1, 'lex', t1)
+    if e - p < 8:
+        _trunc(p, e, 8, 'lex_segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 56):
+        _ovf(p, e, n4, 56, 'element count', 'lex_segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_LexSegmentManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('lex_segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    if e - p < 1:
+        _trunc(p, e, 1, 'vec')
+    t8 = b[p]
+    p += 1
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        try:
+            r10 = c_VecIndexManifestV1(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('vec') from None
+        o9 = r10
+    else:
+        raise _E.invalid_tag(p - 1, 'vec', t8)
+    if e - p < 1:
+        _trunc(p, e, 1, 'clip')
+    t11 = b[p]
+    p += 1
+    if t11 == 0:
+        o12 = None
+    elif t11 == 1:
+        try:
+            r13 = c_ClipIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('clip') from None
+        o12 = r13
+    else:
+        raise _E.invalid_tag(p - 1, 'clip', t11)
+    pp[0] = p
+    return _TocRec({'lex': o2, 'lex_segments': l5, 'vec': o9, 'clip': o12})
+
+
+cdef object c_TicketRefV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t n1
+    cdef object s2
+    cdef int64_t v3
+    cdef uint64_t v4
+    cdef uint64_t v5
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'issuer')
+    n1 = _u64(b + p)
+    p += 8
+    if n1 > <uint64_t>(e - p):
+        _ovf(p, e, n1, 1, 'string length', 'issuer')
+    s2 = _toc_str(b, p, <Py_ssize_t>n1, 'issuer')
+    p += <Py_ssize_t>n1
+    if e - p < 8:
+        _trunc(p, e, 8, 'seq_no')
+    v3 = _i64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'expires_in_secs')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'capacity_bytes')
+    v5 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return _TocRec({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5})
+
+
+cdef object c_VecIndexManifestV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef uint32_t v2
+    cdef uint64_t v3
+    cdef uint64_t v4
+    cdef object h5
+    cdef uint32_t k6
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'vector_count')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 4:
+        _trunc(p, e, 4, 'dimension')
+    v2 = _u32(b + p)
+    p += 4
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_offset')
+    v3 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'bytes_length')
+    v4 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h5 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 4:
+        _trunc(p, e, 4, 'compression_mode')
+    k6 = _u32(b + p)
+    p += 4
+    if k6 >= 2:
+        raise _E.unknown_variant(p - 4, 'compression_mode', k6, 2)
+    pp[0] = p
+    return _TocRec({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5, 'compression_mode': _TENUM5[k6]})
+
+
+cdef tuple c_toc_pre_sketch(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef Py_ssize_t at1
+    cdef uint64_t v2
+    cdef Py_ssize_t at3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef Py_ssize_t at8
+    cdef uint64_t n9
+    cdef object l10
+    cdef Py_ssize_t i11
+    cdef object r12
+    cdef Py_ssize_t at13
+    cdef object r14
+    cdef Py_ssize_t at15
+    cdef uint8_t t16
+    cdef object o17
+    cdef object r18
+    cdef Py_ssize_t at19
+    cdef uint8_t t20
+    cdef object o21
+    cdef object r22
+    cdef Py_ssize_t at23
+    cdef uint8_t t24
+    cdef object o25
+    cdef object r26
+    cdef Py_ssize_t at27
+    cdef uint8_t t28
+    cdef object o29
+    cdef object r30
+    cdef Py_ssize_t at31
+    cdef object r32
+    cdef Py_ssize_t at33
+    cdef object r34
+    cdef Py_ssize_t at35
+    cdef uint8_t t36
+    cdef object o37
+    cdef object r38
+    cdef Py_ssize_t at39
+    cdef uint8_t t40
+    cdef object o41
+    cdef object r42
+    cdef Py_ssize_t at43
+    cdef object h44
+    cdef Py_ssize_t at45
+    cdef object h46
+    cdef Py_ssize_t p = pp[0]
+    at1 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'toc_version')
+    v2 = _u64(b + p)
+    p += 8
+    at3 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 76):
+        _ovf(p, e, n4, 76, 'element count', 'segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_SegmentMeta(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    at8 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'frames')
+    n9 = _u64(b + p)
+    p += 8
+    if n9 > <uint64_t>((e - p) // 123):
+        _ovf(p, e, n9, 123, 'element count', 'frames')
+    l10 = []
+    for i11 in range(<Py_ssize_t>n9):
+        try:
+            r12 = c_FrameV0(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('frames' + '[%d]' % i11) from None
+        l10.append(r12)
+    at13 = p
+    try:
+        r14 = c_IndexManifestsV1(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('indexes') from None
+    at15 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'time_index')
+    t16 = b[p]
+    p += 1
+    if t16 == 0:
+        o17 = None
+    elif t16 == 1:
+        try:
+            r18 = c_TimeIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('time_index') from None
+        o17 = r18
+    else:
+        raise _E.invalid_tag(p - 1, 'time_index', t16)
+    at19 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'temporal_track')
+    t20 = b[p]
+    p += 1
+    if t20 == 0:
+        o21 = None
+    elif t20 == 1:
+        try:
+            r22 = c_TemporalTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('temporal_track') from None
+        o21 = r22
+    else:
+        raise _E.invalid_tag(p - 1, 'temporal_track', t20)
+    at23 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memories_track')
+    t24 = b[p]
+    p += 1
+    if t24 == 0:
+        o25 = None
+    elif t24 == 1:
+        try:
+            r26 = c_MemoriesTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memories_track') from None
+        o25 = r26
+    else:
+        raise _E.invalid_tag(p - 1, 'memories_track', t24)
+    at27 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'logic_mesh')
+    t28 = b[p]
+    p += 1
+    if t28 == 0:
+        o29 = None
+    elif t28 == 1:
+        try:
+            r30 = c_LogicMeshManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('logic_mesh') from None
+        o29 = r30
+    else:
+        raise _E.invalid_tag(p - 1, 'logic_mesh', t28)
+    at31 = p
+    try:
+        r32 = c_SegmentCatalog(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('segment_catalog') from None
+    at33 = p
+    try:
+        r34 = c_TicketRefV1(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('ticket_ref') from None
+    at35 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memory_binding')
+    t36 = b[p]
+    p += 1
+    if t36 == 0:
+        o37 = None
+    elif t36 == 1:
+        try:
+            r38 = c_MemoryBinding(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memory_binding') from None
+        o37 = r38
+    else:
+        raise _E.invalid_tag(p - 1, 'memory_binding', t36)
+    at39 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'replay_manifest')
+    t40 = b[p]
+    p += 1
+    if t40 == 0:
+        o41 = None
+    elif t40 == 1:
+        try:
+            r42 = c_ReplayManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('replay_manifest') from None
+        o41 = r42
+    else:
+        raise _E.invalid_tag(p - 1, 'replay_manifest', t40)
+    at43 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'merkle_root')
+    h44 = _hash32(b + p, 32)
+    p += 32
+    at45 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'toc_checksum')
+    h46 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'segment_catalog': r32, 'ticket_ref': r34, 'memory_binding': o37, 'replay_manifest': o41, 'merkle_root': h44, 'toc_checksum': h46}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at33, at35, at39, at43, at45,)
+
+
+cdef object c_FrameV0(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef uint64_t v1
+    cdef int64_t v2
+    cdef uint8_t t3
+    cdef object o4
+    cdef int64_t v5
+    cdef uint8_t t6
+    cdef object o7
+    cdef uint32_t k8
+    cdef uint8_t t9
+    cdef object o10
+    cdef uint64_t n11
+    cdef object s12
+    cdef uint8_t t13
+    cdef object o14
+    cdef uint64_t n15
+    cdef object s16
+    cdef uint64_t v17
+    cdef uint64_t v18
+    cdef object h19
+    cdef uint8_t t20
+    cdef object o21
+    cdef uint64_t n22
+    cdef object s23
+    cdef uint8_t t24
+    cdef object o25
+    cdef uint64_t n26
+    cdef object s27
+    cdef uint32_t v28
+    cdef uint8_t t29
+    cdef object o30
+    cdef uint64_t v31
+    cdef uint8_t t32
+    cdef object o33
+    cdef object r34
+    cdef uint8_t t35
+    cdef object o36
+    cdef uint64_t n37
+    cdef object s38
+    cdef uint64_t n39
+    cdef object l40
+    cdef Py_ssize_t i41
+    cdef uint64_t n42
+    cdef object s43
+    cdef uint64_t n44
+    cdef object l45
+    cdef Py_ssize_t i46
+    cdef uint64_t n47
+    cdef object s48
+    cdef uint64_t n49
+    cdef object d50
+    cdef Py_ssize_t i51
+    cdef Py_ssize_t kp52
+    cdef uint64_t n53
+    cdef object s54
+    cdef uint64_t n55
+    cdef object s56
+    cdef uint64_t n57
+    cdef object l58
+    cdef Py_ssize_t i59
+    cdef uint64_t n60
+    cdef object s61
+    cdef uint8_t t62
+    cdef object o63
+    cdef object r64
+    cdef uint32_t k65
+    cdef uint8_t t66
+    cdef object o67
+    cdef uint64_t v68
+    cdef uint8_t t69
+    cdef object o70
+    cdef uint32_t v71
+    cdef uint8_t t72
+    cdef object o73
+    cdef uint32_t v74
+    cdef uint32_t k75
+    cdef uint8_t t76
+    cdef object o77
+    cdef uint64_t v78
+    cdef uint8_t t79
+    cdef object o80
+    cdef uint64_t v81
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'id')
+    v1 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'timestamp')
+    v2 = _i64(b + p)
+    p += 8
+    if e - p < 1:
+        _trunc(p, e, 1, 'anchor_ts')
+    t3 = b[p]
+    p += 1
+    if t3 == 0:
+        o4 = None
+    elif t3 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'anchor_ts')
+        v5 = _i64(b + p)
+        p += 8
+        o4 = v5
+    else:
+        raise _E.invalid_tag(p - 1, 'anchor_ts', t3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'anchor_source')
+    t6 = b[p]
+    p += 1
+    if t6 == 0:
+        o7 = None
+    elif t6 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'anchor_source')
+        k8 = _u32(b + p)
+        p += 4
+        if k8 >= 4:
+            raise _E.unknown_variant(p - 4, 'anchor_source', k8, 4)
+        o7 = _TENUM1[k8]
+    else:
+        raise _E.invalid_tag(p - 1, 'anchor_source', t6)
+    if e - p < 1:
+        _trunc(p, e, 1, 'kind')
+    t9 = b[p]
+    p += 1
+    if t9 == 0:
+        o10 = None
+    elif t9 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'kind')
+        n11 = _u64(b + p)
+        p += 8
+        if n11 > <uint64_t>(e - p):
+            _ovf(p, e, n11, 1, 'string length', 'kind')
+        s12 = _toc_str(b, p, <Py_ssize_t>n11, 'kind')
+        p += <Py_ssize_t>n11
+        o10 = s12
+    else:
+        raise _E.invalid_tag(p - 1, 'kind', t9)
+    if e - p < 1:
+        _trunc(p, e, 1, 'track')
+    t13 = b[p]
+    p += 1
+    if t13 == 0:
+        o14 = None
+    elif t13 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'track')
+        n15 = _u64(b + p)
+        p += 8
+        if n15 > <uint64_t>(e - p):
+            _ovf(p, e, n15, 1, 'string length', 'track')
+        s16 = _toc_str(b, p, <Py_ssize_t>n15, 'track')
+        p += <Py_ssize_t>n15
+        o14 = s16
+    else:
+        raise _E.invalid_tag(p - 1, 'track', t13)
+    if e - p < 8:
+        _trunc(p, e, 8, 'payload_offset')
+    v17 = _u64(b + p)
+    p += 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'payload_length')
+    v18 = _u64(b + p)
+    p += 8
+    if e - p < 32:
+        _trunc(p, e, 32, 'checksum')
+    h19 = _hash32(b + p, 32)
+    p += 32
+    if e - p < 1:
+        _trunc(p, e, 1, 'uri')
+    t20 = b[p]
+    p += 1
+    if t20 == 0:
+        o21 = None
+    elif t20 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'uri')
+        n22 = _u64(b + p)
+        p += 8
+        if n22 > <uint64_t>(e - p):
+            _ovf(p, e, n22, 1, 'string length', 'uri')
+        s23 = _toc_str(b, p, <Py_ssize_t>n22, 'uri')
+        p += <Py_ssize_t>n22
+        o21 = s23
+    else:
+        raise _E.invalid_tag(p - 1, 'uri', t20)
+    if e - p < 1:
+        _trunc(p, e, 1, 'title')
+    t24 = b[p]
+    p += 1
+    if t24 == 0:
+        o25 = None
+    elif t24 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'title')
+        n26 = _u64(b + p)
+        p += 8
+        if n26 > <uint64_t>(e - p):
+            _ovf(p, e, n26, 1, 'string length', 'title')
+        s27 = _toc_str(b, p, <Py_ssize_t>n26, 'title')
+        p += <Py_ssize_t>n26
+        o25 = s27
+    else:
+        raise _E.invalid_tag(p - 1, 'title', t24)
+    if e - p < 4:
+        _trunc(p, e, 4, 'canonical_encoding')
+    v28 = _u32(b + p)
+    p += 4
+    if e - p < 1:
+        _trunc(p, e, 1, 'canonical_length')
+    t29 = b[p]
+    p += 1
+    if t29 == 0:
+        o30 = None
+    elif t29 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'canonical_length')
+        v31 = _u64(b + p)
+        p += 8
+        o30 = v31
+    else:
+        raise _E.invalid_tag(p - 1, 'canonical_length', t29)
+    if e - p < 1:
+        _trunc(p, e, 1, 'metadata')
+    t32 = b[p]
+    p += 1
+    if t32 == 0:
+        o33 = None
+    elif t32 == 1:
+        try:
+            r34 = c_DocMetadata(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('metadata') from None
+        o33 = r34
+    else:
+        raise _E.invalid_tag(p - 1, 'metadata', t32)
+    if e - p < 1:
+        _trunc(p, e, 1, 'search_text')
+    t35 = b[p]
+    p += 1
+    if t35 == 0:
+        o36 = None
+    elif t35 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'search_text')
+        n37 = _u64(b + p)
+        p += 8
+        if n37 > <uint64_t>(e - p):
+            _ovf(p, e, n37, 1, 'string length', 'search_text')
+        s38 = _toc_str(b, p, <Py_ssize_t>n37, 'search_text')
+        p += <Py_ssize_t>n37
+        o36 = s38
+    else:
+        raise _E.invalid_tag(p - 1, 'search_text', t35)
+    if e - p < 8:
+        _trunc(p, e, 8, 'tags')
+    n39 = _u64(b + p)
+    p += 8
+    if n39 > <uint64_t>((e - p) // 8):
+        _ovf(p, e, n39, 8, 'element count', 'tags')
+    l40 = []
+    for i41 in range(<Py_ssize_t>n39):
+        if e - p < 8:
+            _trunc(p, e, 8, 'tags' + '[%d]' % i41)
+        n42 = _u64(b + p)
+        p += 8
+        if n42 > <uint64_t>(e - p):
+            _ovf(p, e, n42, 1, 'string length', 'tags' + '[%d]' % i41)
+        s43 = _toc_str(b, p, <Py_ssize_t>n42, 'tags' + '[%d]' % i41)
+        p += <Py_ssize_t>n42
+        l40.append(s43)
+    if e - p < 8:
+        _trunc(p, e, 8, 'labels')
+    n44 = _u64(b + p)
+    p += 8
+    if n44 > <uint64_t>((e - p) // 8):
+        _ovf(p, e, n44, 8, 'element count', 'labels')
+    l45 = []
+    for i46 in range(<Py_ssize_t>n44):
+        if e - p < 8:
+            _trunc(p, e, 8, 'labels' + '[%d]' % i46)
+        n47 = _u64(b + p)
+        p += 8
+        if n47 > <uint64_t>(e - p):
+            _ovf(p, e, n47, 1, 'string length', 'labels' + '[%d]' % i46)
+        s48 = _toc_str(b, p, <Py_ssize_t>n47, 'labels' + '[%d]' % i46)
+        p += <Py_ssize_t>n47
+        l45.append(s48)
+    if e - p < 8:
+        _trunc(p, e, 8, 'extra_metadata')
+    n49 = _u64(b + p)
+    p += 8
+    if n49 > <uint64_t>((e - p) // 16):
+        _ovf(p, e, n49, 16, 'entry count', 'extra_metadata')
+    d50 = {}
+    for i51 in range(<Py_ssize_t>n49):
+        kp52 = p
+        if e - p < 8:
+            _trunc(p, e, 8, 'extra_metadata' + '[%d].key' % i51)
+        n53 = _u64(b + p)
+        p += 8
+        if n53 > <uint64_t>(e - p):
+            _ovf(p, e, n53, 1, 'string length', 'extra_metadata' + '[%d].key' % i51)
+        s54 = _toc_str(b, p, <Py_ssize_t>n53, 'extra_metadata' + '[%d].key' % i51)
+        p += <Py_ssize_t>n53
+        if e - p < 8:
+            _trunc(p, e, 8, 'extra_metadata' + '[%d].value' % i51)
+        n55 = _u64(b + p)
+        p += 8
+        if n55 > <uint64_t>(e - p):
+            _ovf(p, e, n55, 1, 'string length', 'extra_metadata' + '[%d].value' % i51)
+        s56 = _toc_str(b, p, <Py_ssize_t>n55, 'extra_metadata' + '[%d].value' % i51)
+        p += <Py_ssize_t>n55
+        if s54 in d50:
+            raise _E.duplicate_key(kp52, 'extra_metadata' + '[%d].key' % i51, s54)
+        d50[s54] = s56
+    if e - p < 8:
+        _trunc(p, e, 8, 'content_dates')
+    n57 = _u64(b + p)
+    p += 8
+    if n57 > <uint64_t>((e - p) // 8):
+        _ovf(p, e, n57, 8, 'element count', 'content_dates')
+    l58 = []
+    for i59 in range(<Py_ssize_t>n57):
+        if e - p < 8:
+            _trunc(p, e, 8, 'content_dates' + '[%d]' % i59)
+        n60 = _u64(b + p)
+        p += 8
+        if n60 > <uint64_t>(e - p):
+            _ovf(p, e, n60, 1, 'string length', 'content_dates' + '[%d]' % i59)
+        s61 = _toc_str(b, p, <Py_ssize_t>n60, 'content_dates' + '[%d]' % i59)
+        p += <Py_ssize_t>n60
+        l58.append(s61)
+    if e - p < 1:
+        _trunc(p, e, 1, 'chunk_manifest')
+    t62 = b[p]
+    p += 1
+    if t62 == 0:
+        o63 = None
+    elif t62 == 1:
+        try:
+            r64 = c_TextChunkManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('chunk_manifest') from None
+        o63 = r64
+    else:
+        raise _E.invalid_tag(p - 1, 'chunk_manifest', t62)
+    if e - p < 4:
+        _trunc(p, e, 4, 'role')
+    k65 = _u32(b + p)
+    p += 4
+    if k65 >= 3:
+        raise _E.unknown_variant(p - 4, 'role', k65, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'parent_id')
+    t66 = b[p]
+    p += 1
+    if t66 == 0:
+        o67 = None
+    elif t66 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'parent_id')
+        v68 = _u64(b + p)
+        p += 8
+        o67 = v68
+    else:
+        raise _E.invalid_tag(p - 1, 'parent_id', t66)
+    if e - p < 1:
+        _trunc(p, e, 1, 'chunk_index')
+    t69 = b[p]
+    p += 1
+    if t69 == 0:
+        o70 = None
+    elif t69 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'chunk_index')
+        v71 = _u32(b + p)
+        p += 4
+        o70 = v71
+    else:
+        raise _E.invalid_tag(p - 1, 'chunk_index', t69)
+    if e - p < 1:
+        _trunc(p, e, 1, 'chunk_count')
+    t72 = b[p]
+    p += 1
+    if t72 == 0:
+        o73 = None
+    elif t72 == 1:
+        if e - p < 4:
+            _trunc(p, e, 4, 'chunk_count')
+        v74 = _u32(b + p)
+        p += 4
+        o73 = v74
+    else:
+        raise _E.invalid_tag(p - 1, 'chunk_count', t72)
+    if e - p < 4:
+        _trunc(p, e, 4, 'status')
+    k75 = _u32(b + p)
+    p += 4
+    if k75 >= 3:
+        raise _E.unknown_variant(p - 4, 'status', k75, 3)
+    if e - p < 1:
+        _trunc(p, e, 1, 'supersedes')
+    t76 = b[p]
+    p += 1
+    if t76 == 0:
+        o77 = None
+    elif t76 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'supersedes')
+        v78 = _u64(b + p)
+        p += 8
+        o77 = v78
+    else:
+        raise _E.invalid_tag(p - 1, 'supersedes', t76)
+    if e - p < 1:
+        _trunc(p, e, 1, 'superseded_by')
+    t79 = b[p]
+    p += 1
+    if t79 == 0:
+        o80 = None
+    elif t79 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'superseded_by')
+        v81 = _u64(b + p)
+        p += 8
+        o80 = v81
+    else:
+        raise _E.invalid_tag(p - 1, 'superseded_by', t79)
+    pp[0] = p
+    return _TocRec({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': h19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l45, 'extra_metadata': d50, 'content_dates': l58, 'chunk_manifest': o63, 'role': _TENUM2[k65], 'parent_id': o67, 'chunk_index': o70, 'chunk_count': o73, 'status': _TENUM3[k75], 'supersedes': o77, 'superseded_by': o80})
+
+
+cdef tuple c_toc_legacy_v2(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef Py_ssize_t at1
+    cdef uint64_t v2
+    cdef Py_ssize_t at3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef Py_ssize_t at8
+    cdef uint64_t n9
+    cdef object l10
+    cdef Py_ssize_t i11
+    cdef object r12
+    cdef Py_ssize_t at13
+    cdef object r14
+    cdef Py_ssize_t at15
+    cdef uint8_t t16
+    cdef object o17
+    cdef object r18
+    cdef Py_ssize_t at19
+    cdef uint8_t t20
+    cdef object o21
+    cdef object r22
+    cdef Py_ssize_t at23
+    cdef uint8_t t24
+    cdef object o25
+    cdef object r26
+    cdef Py_ssize_t at27
+    cdef uint8_t t28
+    cdef object o29
+    cdef object r30
+    cdef Py_ssize_t at31
+    cdef object r32
+    cdef Py_ssize_t at33
+    cdef object r34
+    cdef Py_ssize_t at35
+    cdef uint8_t t36
+    cdef object o37
+    cdef object r38
+    cdef Py_ssize_t at39
+    cdef object h40
+    cdef Py_ssize_t at41
+    cdef object h42
+    cdef Py_ssize_t p = pp[0]
+    at1 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'toc_version')
+    v2 = _u64(b + p)
+    p += 8
+    at3 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 76):
+        _ovf(p, e, n4, 76, 'element count', 'segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_SegmentMeta(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    at8 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'frames')
+    n9 = _u64(b + p)
+    p += 8
+    if n9 > <uint64_t>((e - p) // 129):
+        _ovf(p, e, n9, 129, 'element count', 'frames')
+    l10 = []
+    for i11 in range(<Py_ssize_t>n9):
+        try:
+            r12 = c_Frame(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('frames' + '[%d]' % i11) from None
+        l10.append(r12)
+    at13 = p
+    try:
+        r14 = c_IndexManifests(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('indexes') from None
+    at15 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'time_index')
+    t16 = b[p]
+    p += 1
+    if t16 == 0:
+        o17 = None
+    elif t16 == 1:
+        try:
+            r18 = c_TimeIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('time_index') from None
+        o17 = r18
+    else:
+        raise _E.invalid_tag(p - 1, 'time_index', t16)
+    at19 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'temporal_track')
+    t20 = b[p]
+    p += 1
+    if t20 == 0:
+        o21 = None
+    elif t20 == 1:
+        try:
+            r22 = c_TemporalTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('temporal_track') from None
+        o21 = r22
+    else:
+        raise _E.invalid_tag(p - 1, 'temporal_track', t20)
+    at23 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memories_track')
+    t24 = b[p]
+    p += 1
+    if t24 == 0:
+        o25 = None
+    elif t24 == 1:
+        try:
+            r26 = c_MemoriesTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memories_track') from None
+        o25 = r26
+    else:
+        raise _E.invalid_tag(p - 1, 'memories_track', t24)
+    at27 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'logic_mesh')
+    t28 = b[p]
+    p += 1
+    if t28 == 0:
+        o29 = None
+    elif t28 == 1:
+        try:
+            r30 = c_LogicMeshManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('logic_mesh') from None
+        o29 = r30
+    else:
+        raise _E.invalid_tag(p - 1, 'logic_mesh', t28)
+    at31 = p
+    try:
+        r32 = c_SegmentCatalog(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('segment_catalog') from None
+    at33 = p
+    try:
+        r34 = c_TicketRef(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('ticket_ref') from None
+    at35 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memory_binding')
+    t36 = b[p]
+    p += 1
+    if t36 == 0:
+        o37 = None
+    elif t36 == 1:
+        try:
+            r38 = c_MemoryBinding(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memory_binding') from None
+        o37 = r38
+    else:
+        raise _E.invalid_tag(p - 1, 'memory_binding', t36)
+    at39 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'merkle_root')
+    h40 = _hash32(b + p, 32)
+    p += 32
+    at41 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'toc_checksum')
+    h42 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'segment_catalog': r32, 'ticket_ref': r34, 'memory_binding': o37, 'merkle_root': h40, 'toc_checksum': h42}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at33, at35, at39, at41,)
+
+
+cdef tuple c_toc_legacy_v1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
+    cdef Py_ssize_t at1
+    cdef uint64_t v2
+    cdef Py_ssize_t at3
+    cdef uint64_t n4
+    cdef object l5
+    cdef Py_ssize_t i6
+    cdef object r7
+    cdef Py_ssize_t at8
+    cdef uint64_t n9
+    cdef object l10
+    cdef Py_ssize_t i11
+    cdef object r12
+    cdef Py_ssize_t at13
+    cdef object r14
+    cdef Py_ssize_t at15
+    cdef uint8_t t16
+    cdef object o17
+    cdef object r18
+    cdef Py_ssize_t at19
+    cdef uint8_t t20
+    cdef object o21
+    cdef object r22
+    cdef Py_ssize_t at23
+    cdef object r24
+    cdef Py_ssize_t at25
+    cdef object r26
+    cdef Py_ssize_t at27
+    cdef uint8_t t28
+    cdef object o29
+    cdef object r30
+    cdef Py_ssize_t at31
+    cdef object h32
+    cdef Py_ssize_t at33
+    cdef object h34
+    cdef Py_ssize_t p = pp[0]
+    at1 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'toc_version')
+    v2 = _u64(b + p)
+    p += 8
+    at3 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'segments')
+    n4 = _u64(b + p)
+    p += 8
+    if n4 > <uint64_t>((e - p) // 76):
+        _ovf(p, e, n4, 76, 'element count', 'segments')
+    l5 = []
+    for i6 in range(<Py_ssize_t>n4):
+        try:
+            r7 = c_SegmentMeta(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('segments' + '[%d]' % i6) from None
+        l5.append(r7)
+    at8 = p
+    if e - p < 8:
+        _trunc(p, e, 8, 'frames')
+    n9 = _u64(b + p)
+    p += 8
+    if n9 > <uint64_t>((e - p) // 129):
+        _ovf(p, e, n9, 129, 'element count', 'frames')
+    l10 = []
+    for i11 in range(<Py_ssize_t>n9):
+        try:
+            r12 = c_Frame(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('frames' + '[%d]' % i11) from None
+        l10.append(r12)
+    at13 = p
+    try:
+        r14 = c_IndexManifests(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('indexes') from None
+    at15 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'time_index')
+    t16 = b[p]
+    p += 1
+    if t16 == 0:
+        o17 = None
+    elif t16 == 1:
+        try:
+            r18 = c_TimeIndexManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('time_index') from None
+        o17 = r18
+    else:
+        raise _E.invalid_tag(p - 1, 'time_index', t16)
+    at19 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'temporal_track')
+    t20 = b[p]
+    p += 1
+    if t20 == 0:
+        o21 = None
+    elif t20 == 1:
+        try:
+            r22 = c_TemporalTrackManifest(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('temporal_track') from None
+        o21 = r22
+    else:
+        raise _E.invalid_tag(p - 1, 'temporal_track', t20)
+    at23 = p
+    try:
+        r24 = c_SegmentCatalog(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('segment_catalog') from None
+    at25 = p
+    try:
+        r26 = c_TicketRef(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('ticket_ref') from None
+    at27 = p
+    if e - p < 1:
+        _trunc(p, e, 1, 'memory_binding')
+    t28 = b[p]
+    p += 1
+    if t28 == 0:
+        o29 = None
+    elif t28 == 1:
+        try:
+            r30 = c_MemoryBinding(b, &p, e)
+        except ReplayFormatError as err:
+            raise err.prefix('memory_binding') from None
+        o29 = r30
+    else:
+        raise _E.invalid_tag(p - 1, 'memory_binding', t28)
+    at31 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'merkle_root')
+    h32 = _hash32(b + p, 32)
+    p += 32
+    at33 = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'toc_checksum')
+    h34 = _hash32(b + p, 32)
+    p += 32
+    pp[0] = p
+    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'segment_catalog': r24, 'ticket_ref': r26, 'memory_binding': o29, 'merkle_root': h32, 'toc_checksum': h34}), (at1, at3, at8, at13, at15, at19, at23, at25, at27, at31, at33,)
+
+
+def parse_toc_current(buf, Py_ssize_t p, Py_ssize_t e):
+    """Parse one toc_current from b[p:e]; returns (value, next offset, start offset of
+    each top-level field), as _generated_toc's."""
+    if _TocRec is None:
+        _toc_ready()
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    value, starts = c_toc_current(v.ptr(), &p, e)
+    return value, p, starts
+
+
+def parse_toc_pre_ticket_signature(buf, Py_ssize_t p, Py_ssize_t e):
+    """Parse one toc_pre_ticket_signature from b[p:e]; returns (value, next offset, start offset of
+    each top-level field), as _generated_toc's."""
+    if _TocRec is None:
+        _toc_ready()
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    value, starts = c_toc_pre_ticket_signature(v.ptr(), &p, e)
+    return value, p, starts
+
+
+def parse_toc_pre_sketch(buf, Py_ssize_t p, Py_ssize_t e):
+    """Parse one toc_pre_sketch from b[p:e]; returns (value, next offset, start offset of
+    each top-level field), as _generated_toc's."""
+    if _TocRec is None:
+        _toc_ready()
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    value, starts = c_toc_pre_sketch(v.ptr(), &p, e)
+    return value, p, starts
+
+
+def parse_toc_legacy_v2(buf, Py_ssize_t p, Py_ssize_t e):
+    """Parse one toc_legacy_v2 from b[p:e]; returns (value, next offset, start offset of
+    each top-level field), as _generated_toc's."""
+    if _TocRec is None:
+        _toc_ready()
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    value, starts = c_toc_legacy_v2(v.ptr(), &p, e)
+    return value, p, starts
+
+
+def parse_toc_legacy_v1(buf, Py_ssize_t p, Py_ssize_t e):
+    """Parse one toc_legacy_v1 from b[p:e]; returns (value, next offset, start offset of
+    each top-level field), as _generated_toc's."""
+    if _TocRec is None:
+        _toc_ready()
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    value, starts = c_toc_legacy_v1(v.ptr(), &p, e)
+    return value, p, starts
+
+
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = 'b78b758fc8761dea'
+SOURCE_DIGEST = '89b78d5063254df7'

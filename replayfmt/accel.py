@@ -1,8 +1,9 @@
 """Which codec runs: the compiled fast path (`_native`, built from `_native.pyx` when the
 package is installed with a C compiler) or the generated Python, the reference.
 
-`G` has every name of `_generated` (summaries, JSON, encoders) and `GM` every name of
-`_generated_model` (the model-building parse_X, imported on first use); where `_native`
+`G` has every name of `_generated` (summaries, JSON, encoders), `GM` every name of
+`_generated_model` (the model-building parse_X, imported on first use) and `GT` every name of
+`_generated_toc` (the `.mv2` container codec, imported on first use); where `_native`
 compiles a function (same name, same signature, same values and errors) they hold the compiled
 one. Readers use `G`/`GM` and never choose themselves. `REPLAYFMT_PURE=1` in the environment
 forces the pure-Python codec; so does a compiled module built from an older `_native.pyx` than
@@ -19,7 +20,8 @@ import types
 from pathlib import Path
 from typing import Any
 
-__all__ = ["G", "GM", "native", "NATIVE_NAMES", "NATIVE_MODEL_NAMES", "native_built"]
+__all__ = ["G", "GM", "GT", "native", "NATIVE_NAMES", "NATIVE_MODEL_NAMES",
+           "NATIVE_TOC_NAMES", "native_built"]
 
 #: The functions the compiled path provides in place of `_generated`'s.
 NATIVE_NAMES = ("summary_ReplaySession", "summary_ActiveSession", "build_ReplaySession",
@@ -27,6 +29,9 @@ NATIVE_NAMES = ("summary_ReplaySession", "summary_ActiveSession", "build_ReplayS
 #: The functions the compiled path provides in place of `_generated_model`'s.
 NATIVE_MODEL_NAMES = ("parse_ReplaySession", "parse_ActiveSession", "parse_ReplayAction",
                       "parse_Checkpoint")
+#: The functions the compiled path provides in place of `_generated_toc`'s (the TOC decoders).
+NATIVE_TOC_NAMES = ("parse_toc_current", "parse_toc_pre_ticket_signature", "parse_toc_pre_sketch",
+                    "parse_toc_legacy_v2", "parse_toc_legacy_v1")
 
 
 def native_built() -> bool:
@@ -83,7 +88,12 @@ G = _Codec("replayfmt.accel.G", "The codec in use: `_generated`, with compiled f
 GM = _Codec("replayfmt.accel.GM",
             "The model parsers in use: `_generated_model`, with compiled functions.",
             "._generated_model")
+GT = _Codec("replayfmt.accel.GT",
+            "The .mv2 container codec in use: `_generated_toc`, with compiled TOC decoders.",
+            "._generated_toc")
 if native is not None:
+    for _name in NATIVE_TOC_NAMES:
+        setattr(GT, _name, getattr(native, _name))
     for _name in NATIVE_NAMES:
         setattr(G, _name, getattr(native, _name))
     for _name in NATIVE_MODEL_NAMES:

@@ -29,7 +29,7 @@ import struct
 import sys
 from pathlib import Path
 
-from construct import Bytes, FormatField, Renamed
+from construct import Bytes, FormatField, Renamed, Struct
 
 from . import schema
 from .schema import Bool, Enum, Map, Option, String, Uuid, Vec
@@ -1203,6 +1203,260 @@ def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int
 '''
 
 
+# --- the .mv2 TOC (decoders only; as _generated_toc's parse_toc_<layout>) --------------------
+
+_TOC_SUPPORT = '''
+
+# --- the .mv2 TOC ----------------------------------------------------------------------------
+
+cdef object _TocRec = None
+cdef object _TocNaN = None
+
+
+cdef int _toc_ready() except -1:
+    global _TocRec, _TocNaN
+    from ._generated_toc import NaN, Rec
+    _TocRec, _TocNaN = Rec, NaN
+    return 0
+
+
+cdef int _toc_utf8_error(const unsigned char* b, Py_ssize_t p, Py_ssize_t n,
+                         object path) except -1:
+    try:
+        (<bytes>PyBytes_FromStringAndSize(<const char*>b + p, n)).decode()
+    except UnicodeDecodeError as exc:
+        raise _E.invalid_utf8(p + exc.start, path, exc.reason, index=exc.start) from None
+    raise AssertionError("UTF-8 check disagrees with the decoder")
+
+
+cdef inline object _toc_str(const unsigned char* b, Py_ssize_t p, Py_ssize_t n, object path):
+    cdef PyObject* r = PyUnicode_DecodeUTF8(<const char*>b + p, n, NULL)
+    if r == NULL:
+        PyErr_Clear()
+        _toc_utf8_error(b, p, n, path)
+    s = <object>r
+    Py_DECREF(s)
+    return s
+
+
+cdef object _toc_f32(const unsigned char* q):
+    cdef float f
+    memcpy(&f, q, 4)
+    cdef double d = f
+    if d != d:
+        x = _TocNaN(d)
+        x.raw = PyBytes_FromStringAndSize(<const char*>q, 4)
+        return x
+    return d
+
+
+cdef object _toc_f64(const unsigned char* q):
+    cdef double d
+    memcpy(&d, q, 8)
+    if d != d:
+        x = _TocNaN(d)
+        x.raw = PyBytes_FromStringAndSize(<const char*>q, 8)
+        return x
+    return d
+'''
+
+
+def _toc_struct_names() -> dict[int, str]:
+    names = {id(obj): name for name, obj in vars(schema).items()
+             if isinstance(obj, Struct) and not name.startswith("_")}
+    for lname, node in schema.TOC_LAYOUTS.items():
+        names[id(node)] = f"toc_{lname}"
+    return names
+
+
+class _TocEmitter:
+    """Emits one C function per container Struct, `c_NAME(b, pp, e)` -> Rec, with the checks
+    of `_generated_toc`'s parse_NAME in the same order (each field checked on its own, which is
+    what its fused reads report), so values and errors are the same."""
+
+    def __init__(self) -> None:
+        self.names = _toc_struct_names()
+        self.done: set[str] = set()
+        self.todo: list[tuple[str, object]] = []
+        self.enums: dict[tuple[str, ...], str] = {}
+        self.body: list[str] = []
+
+    def name(self, node0, hint: str) -> str:
+        node = node0 if id(node0) in self.names else _unwrap(node0)
+        name = self.names.get(id(node))
+        if name is None:
+            name = self.names[id(node)] = hint
+        if name not in self.done:
+            self.done.add(name)
+            self.todo.append((name, node))
+        return name
+
+    def emit(self, name: str, node) -> None:
+        self.name(node, name)
+        while self.todo:
+            n, s = self.todo.pop(0)
+            self.record(n, s, s is node)
+
+    def record(self, name: str, node, top: bool) -> None:
+        ret = "tuple" if top else "object"
+        fn = _Fn(f"cdef {ret} c_{name}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):")
+        fn.line(1, "cdef Py_ssize_t p = pp[0]")
+        parts, starts = [], []
+        for fname, sub in _fields(node):
+            if top:
+                s = fn.var("at", "Py_ssize_t")
+                fn.line(1, f"{s} = p")
+                starts.append(s)
+            v = self.value(fn, sub, repr(fname), 1, f"{name}_{fname}")
+            parts.append(f"{fname!r}: {v}")
+        fn.line(1, "pp[0] = p")
+        value = "_TocRec({" + ", ".join(parts) + "})"
+        if top:
+            fn.line(1, f"return {value}, ({', '.join(starts)},)")
+        else:
+            fn.line(1, f"return {value}")
+        self.body += fn.render()
+
+    def need(self, fn: _Fn, ind: int, size: int, path: str) -> None:
+        fn.line(ind, f"if e - p < {size}:")
+        fn.line(ind + 1, f"_trunc(p, e, {size}, {path})")
+
+    def length(self, fn: _Fn, path: str, ind: int) -> str:
+        self.need(fn, ind, 8, path)
+        n = fn.var("n", "uint64_t")
+        fn.line(ind, f"{n} = _u64(b + p)")
+        fn.line(ind, "p += 8")
+        return n
+
+    def value(self, fn: _Fn, node0, path: str, ind: int, hint: str) -> str:
+        node = _unwrap(node0)
+        if isinstance(node, FormatField):
+            fmt = node.fmtstr[1:]
+            size = struct.calcsize("<" + fmt)
+            self.need(fn, ind, size, path)
+            if fmt in ("f", "d"):
+                v = fn.var("f")
+                fn.line(ind, f"{v} = _toc_{'f32' if fmt == 'f' else 'f64'}(b + p)")
+            else:
+                ctype, load = _CTYPES[fmt]
+                v = fn.var("v", ctype)
+                fn.line(ind, f"{v} = {load}(b + p)")
+            fn.line(ind, f"p += {size}")
+            return v
+        if isinstance(node, Bytes) and isinstance(node.length, int):
+            n = node.length
+            self.need(fn, ind, n, path)
+            v = fn.var("h")
+            fn.line(ind, f"{v} = {'_hash32' if n == 32 else '_bytes'}(b + p, {n})")
+            fn.line(ind, f"p += {n}")
+            return v
+        if isinstance(node, Struct):
+            sub = self.name(node0, hint)
+            r = fn.var("r")
+            fn.line(ind, "try:")
+            fn.line(ind + 1, f"{r} = c_{sub}(b, &p, e)")
+            fn.line(ind, "except ReplayFormatError as err:")
+            fn.line(ind + 1, f"raise err.prefix({path}) from None")
+            return r
+        if isinstance(node, String):
+            n = self.length(fn, path, ind)
+            fn.line(ind, f"if {n} > <uint64_t>(e - p):")
+            fn.line(ind + 1, f"_ovf(p, e, {n}, 1, 'string length', {path})")
+            s = fn.var("s")
+            fn.line(ind, f"{s} = _toc_str(b, p, <Py_ssize_t>{n}, {path})")
+            fn.line(ind, f"p += <Py_ssize_t>{n}")
+            return s
+        if isinstance(node, (Option, Bool)):
+            self.need(fn, ind, 1, path)
+            t = fn.var("t", "uint8_t")
+            fn.line(ind, f"{t} = b[p]")
+            fn.line(ind, "p += 1")
+            if isinstance(node, Bool):
+                fn.line(ind, f"if {t} > 1:")
+                fn.line(ind + 1, f"raise _E.invalid_bool(p - 1, {path}, {t})")
+                return f"({t} == 1)"
+            o = fn.var("o")
+            fn.line(ind, f"if {t} == 0:")
+            fn.line(ind + 1, f"{o} = None")
+            fn.line(ind, f"elif {t} == 1:")
+            inner = self.value(fn, node.subcon, path, ind + 1, hint)
+            fn.line(ind + 1, f"{o} = {inner}")
+            fn.line(ind, "else:")
+            fn.line(ind + 1, f"raise _E.invalid_tag(p - 1, {path}, {t})")
+            return o
+        if isinstance(node, Vec):
+            n = self.length(fn, path, ind)
+            m = schema.min_size(node.subcon)
+            fn.line(ind, f"if {n} > <uint64_t>((e - p) // {m}):")
+            fn.line(ind + 1, f"_ovf(p, e, {n}, {m}, 'element count', {path})")
+            lst, i = fn.var("l"), fn.var("i", "Py_ssize_t")
+            fn.line(ind, f"{lst} = []")
+            fn.line(ind, f"for {i} in range(<Py_ssize_t>{n}):")
+            x = self.value(fn, node.subcon, f"{path} + '[%d]' % {i}", ind + 1, f"{hint}_item")
+            fn.line(ind + 1, f"{lst}.append({x})")
+            return lst
+        if isinstance(node, Map):
+            n = self.length(fn, path, ind)
+            m = schema.min_size(node.key) + schema.min_size(node.value)
+            fn.line(ind, f"if {n} > <uint64_t>((e - p) // {m}):")
+            fn.line(ind + 1, f"_ovf(p, e, {n}, {m}, 'entry count', {path})")
+            d, i, kp = fn.var("d"), fn.var("i", "Py_ssize_t"), fn.var("kp", "Py_ssize_t")
+            fn.line(ind, f"{d} = {{}}")
+            fn.line(ind, f"for {i} in range(<Py_ssize_t>{n}):")
+            fn.line(ind + 1, f"{kp} = p")
+            kpath = f"{path} + '[%d].key' % {i}"
+            k = self.value(fn, node.key, kpath, ind + 1, f"{hint}_key")
+            x = self.value(fn, node.value, f"{path} + '[%d].value' % {i}", ind + 1,
+                           f"{hint}_value")
+            fn.line(ind + 1, f"if {k} in {d}:")
+            fn.line(ind + 2, f"raise _E.duplicate_key({kp}, {kpath}, {k})")
+            fn.line(ind + 1, f"{d}[{k}] = {x}")
+            return d
+        if isinstance(node, Enum):
+            names = tuple(vn for vn, _ in node.variants)
+            if names not in self.enums:
+                self.enums[names] = f"_TENUM{len(self.enums)}"
+            self.need(fn, ind, 4, path)
+            k = fn.var("k", "uint32_t")
+            fn.line(ind, f"{k} = _u32(b + p)")
+            fn.line(ind, "p += 4")
+            fn.line(ind, f"if {k} >= {len(names)}:")
+            fn.line(ind + 1, f"raise _E.unknown_variant(p - 4, {path}, {k}, {len(names)})")
+            return f"{self.enums[names]}[{k}]"
+        if isinstance(node, Uuid):
+            n = self.length(fn, path, ind)
+            fn.line(ind, f"if {n} != 16:")
+            fn.line(ind + 1, f"raise _E.bad_uuid_length(p - 8, {path}, {n})")
+            self.need(fn, ind, 16, path)
+            u = fn.var("u")
+            fn.line(ind, f"{u} = _uuid(b + p)")
+            fn.line(ind, "p += 16")
+            return u
+        raise TypeError(f"codegen_native does not know {type(node).__name__} in the TOC")
+
+
+def _toc_source() -> str:
+    """The TOC decoders: support code, one C function per Struct, one entry per layout."""
+    em = _TocEmitter()
+    for lname, node in schema.TOC_LAYOUTS.items():
+        em.emit(f"toc_{lname}", node)
+    out = [_TOC_SUPPORT]
+    for names, cname in em.enums.items():
+        out.append(f"cdef tuple {cname} = {names!r}")
+    out += em.body
+    for lname in schema.TOC_LAYOUTS:
+        out += ["", "", f"def parse_toc_{lname}(buf, Py_ssize_t p, Py_ssize_t e):",
+                f'    """Parse one toc_{lname} from b[p:e]; returns (value, next offset, '
+                'start offset of\n    each top-level field), as _generated_toc\'s."""',
+                "    if _TocRec is None:",
+                "        _toc_ready()",
+                "    cdef _View v = _View(buf)",
+                "    _bounds(v, p, e)",
+                f"    value, starts = c_toc_{lname}(v.ptr(), &p, e)",
+                "    return value, p, starts"]
+    return "\n".join(out) + "\n"
+
+
 def generate() -> str:
     """The source of `_native.pyx` for the current schema."""
     body: list[str] = []
@@ -1256,7 +1510,7 @@ def generate() -> str:
             else:
                 entries += [f"    value = {call}", "    return value, p"]
     src = HEADER + "\n".join(_model_init(models)) + "\n\n\n# --- records " + "-" * 80
-    src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _TAIL
+    src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _TAIL + _toc_source()
     digest = hashlib.sha256(src.encode()).hexdigest()[:16]
     return src + f"\n\n#: What this module was generated as (`accel` ignores a stale build).\n" \
         f"SOURCE_DIGEST = {digest!r}\n"

@@ -2,7 +2,8 @@
 
 The TOC is one bincode record (`schema.Toc`, or one of the earlier layouts in
 `schema.TOC_LAYOUTS`) that fills [footer_offset, footer) exactly. It is decoded and encoded by
-the generated container codec (`_generated_toc`, made from the schema by `codegen`), layout by
+the generated container codec (`_generated_toc`, made from the schema by `codegen`; decoded by
+its compiled twin in `_native` where that is built, `accel` chooses), layout by
 layout in the order memvid's reader tries them; a layout counts only when it consumes every
 byte of the TOC. A TOC that no layout decodes is a ReplayFormatError at the offset and path
 where the layout that got furthest failed, never a guess. Decoded records are
@@ -26,6 +27,7 @@ from typing import Any, NamedTuple
 import blake3
 
 from . import _generated_toc as GT
+from .accel import GT as _codec
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 
@@ -141,7 +143,7 @@ def decode_toc(data, start: int, end: int, layouts: tuple[str, ...] | None = Non
     n = len(raw)
     best: ReplayFormatError | None = None
     for name in layouts or GT.TOC_LAYOUTS:
-        parse = GT.TOC_LAYOUTS[name][0]
+        parse = getattr(_codec, f"parse_toc_{name}")  # compiled where built (`accel`)
         try:
             value, stop, starts = parse(raw, 0, n)
         except ReplayFormatError as exc:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from replayfmt import _generated as G
 from replayfmt import _generated_model as GM
+from replayfmt import _generated_toc as GT
 from replayfmt import _native as N  # fails loudly when the build is missing
 from replayfmt import accel, codec, codegen_native, oracle, scan, strategies, stream
 from replayfmt.errors import ReplayFormatError
@@ -54,6 +55,8 @@ def test_the_built_extension_is_the_checked_in_source_and_is_used():
             assert getattr(accel.G, name) is getattr(G, name)
         for name in accel.NATIVE_MODEL_NAMES:
             assert getattr(accel.GM, name) is getattr(GM, name)
+        for name in accel.NATIVE_TOC_NAMES:
+            assert getattr(accel.GT, name) is getattr(GT, name)
         assert scan.DEPTHS["full"] is G.summary_ReplaySession
         return
     assert accel.native is N, "the compiled module is built but accel runs the pure path"
@@ -63,6 +66,9 @@ def test_the_built_extension_is_the_checked_in_source_and_is_used():
     for name in accel.NATIVE_MODEL_NAMES:
         assert getattr(accel.GM, name) is getattr(N, name)
         assert getattr(GM, name) is not getattr(N, name)
+    for name in accel.NATIVE_TOC_NAMES:
+        assert getattr(accel.GT, name) is getattr(N, name)
+        assert getattr(GT, name) is not getattr(N, name)
     assert scan.DEPTHS["full"] is N.summary_ReplaySession
     assert stream.DEPTHS is scan.DEPTHS and stream.native is N
     # the other names are the generated Python's own
@@ -472,3 +478,85 @@ def test_differential_fuzz_harness_runs(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Done 300 runs" in proc.stderr
+
+
+# --- the .mv2 TOC ----------------------------------------------------------------------------
+
+def _toc_outcome(fn, raw: bytes, e: int):
+    """(value with NaNs by their bytes, next offset, field starts) or the whole error."""
+    try:
+        value, p, starts = fn(raw, 0, e)
+    except ReplayFormatError as err:
+        return ("error", err.kind, err.offset, err.path, err.reason, err.expected, err.actual,
+                str(err))
+    return (_nan_bytes(value), p, starts)
+
+
+def _nan_bytes(value):
+    if isinstance(value, dict):
+        return {k: _nan_bytes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_bytes(v) for v in value]
+    if isinstance(value, GT.NaN):
+        return ("NaN", value.raw)
+    return value
+
+
+def _same_toc(raw: bytes, e: int | None = None):
+    e = len(raw) if e is None else e
+    out = []
+    for name in accel.NATIVE_TOC_NAMES:
+        got = _toc_outcome(getattr(N, name), raw, e)
+        assert got == _toc_outcome(getattr(GT, name), raw, e), name
+        out.append(got[0] == "error")
+    return out
+
+
+def _tocs() -> list[bytes]:
+    import gzip
+
+    from replayfmt import mv2
+
+    out = []
+    for path in sorted(FIXTURES.rglob("*.mv2")) + sorted(FIXTURES.rglob("mem.mv2.gz")):
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        try:
+            lay = mv2.read_layout(data)
+        except ValueError:
+            continue
+        out.append(data[lay.footer_offset:lay.footer_pos])
+    assert len(out) > 30
+    return out
+
+
+TOCS = _tocs()
+
+
+def test_toc_decoders_same_on_both_paths_on_every_fixture():
+    for raw in TOCS:
+        _same_toc(raw)
+
+
+def test_toc_decoders_same_on_truncations_and_mutations():
+    rng = random.Random(9)
+    for raw in TOCS[::3]:
+        for cut in sorted(rng.sample(range(len(raw)), min(len(raw), 60))):
+            assert all(_same_toc(raw, cut)) or cut == len(raw)
+        for _ in range(60):
+            b = bytearray(raw)
+            for _ in range(rng.choice((1, 2, 4))):
+                i = rng.randrange(len(b))
+                b[i] = rng.choice((0, 1, 2, 0xFF, 0x80, b[i] ^ 1 << rng.randrange(8)))
+            _same_toc(bytes(b))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(value=strategies.toc_values("current"), layout=st.sampled_from(
+    ["current", "pre_ticket_signature", "pre_sketch", "legacy_v2", "legacy_v1"]))
+def test_toc_decoders_same_on_generated_tocs(value, layout):
+    from replayfmt import toc
+
+    _same_toc(toc.build_toc(value, layout))  # a layout's fields are a subset of current's
