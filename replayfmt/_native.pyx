@@ -2873,8 +2873,11 @@ def session_memvid_json(buf, Py_ssize_t start, Py_ssize_t stop, str path="", int
 
 # --- the .mv2 TOC ----------------------------------------------------------------------------
 
+from cpython.dict cimport PyDict_SetItem
+
 cdef object _TocRec = None
 cdef object _TocNaN = None
+cdef object _TocNew = dict.__new__
 
 
 cdef int _toc_ready() except -1:
@@ -2882,6 +2885,11 @@ cdef int _toc_ready() except -1:
     from ._generated_toc import NaN, Rec
     _TocRec, _TocNaN = Rec, NaN
     return 0
+
+
+cdef inline object _toc_rec():
+    """An empty Rec, filled field by field (no dict built and copied)."""
+    return _TocNew(_TocRec)
 
 
 cdef int _toc_utf8_error(const unsigned char* b, Py_ssize_t p, Py_ssize_t n,
@@ -2985,6 +2993,7 @@ cdef tuple c_toc_current(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef object h50
     cdef Py_ssize_t at51
     cdef object h52
+    cdef object rec53
     cdef Py_ssize_t p = pp[0]
     at1 = p
     if e - p < 8:
@@ -3155,7 +3164,24 @@ cdef tuple c_toc_current(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     h52 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'sketch_track': o33, 'segment_catalog': r36, 'ticket_ref': r38, 'memory_binding': o41, 'replay_manifest': o45, 'enrichment_queue': r48, 'merkle_root': h50, 'toc_checksum': h52}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at35, at37, at39, at43, at47, at49, at51,)
+    rec53 = _toc_rec()
+    PyDict_SetItem(rec53, 'toc_version', v2)
+    PyDict_SetItem(rec53, 'segments', l5)
+    PyDict_SetItem(rec53, 'frames', l10)
+    PyDict_SetItem(rec53, 'indexes', r14)
+    PyDict_SetItem(rec53, 'time_index', o17)
+    PyDict_SetItem(rec53, 'temporal_track', o21)
+    PyDict_SetItem(rec53, 'memories_track', o25)
+    PyDict_SetItem(rec53, 'logic_mesh', o29)
+    PyDict_SetItem(rec53, 'sketch_track', o33)
+    PyDict_SetItem(rec53, 'segment_catalog', r36)
+    PyDict_SetItem(rec53, 'ticket_ref', r38)
+    PyDict_SetItem(rec53, 'memory_binding', o41)
+    PyDict_SetItem(rec53, 'replay_manifest', o45)
+    PyDict_SetItem(rec53, 'enrichment_queue', r48)
+    PyDict_SetItem(rec53, 'merkle_root', h50)
+    PyDict_SetItem(rec53, 'toc_checksum', h52)
+    return rec53, (at1, at3, at8, at13, at15, at19, at23, at27, at31, at35, at37, at39, at43, at47, at49, at51,)
 
 
 cdef object c_SegmentMeta(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3165,6 +3191,7 @@ cdef object c_SegmentMeta(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint32_t k4
     cdef uint64_t v5
     cdef uint64_t v6
+    cdef object rec7
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'id')
@@ -3193,7 +3220,14 @@ cdef object c_SegmentMeta(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     v6 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'id': v1, 'frame_range': r2, 'primary_checksum': h3, 'compression': _TENUM0[k4], 'bytes_offset': v5, 'bytes_length': v6})
+    rec7 = _toc_rec()
+    PyDict_SetItem(rec7, 'id', v1)
+    PyDict_SetItem(rec7, 'frame_range', r2)
+    PyDict_SetItem(rec7, 'primary_checksum', h3)
+    PyDict_SetItem(rec7, 'compression', _TENUM0[k4])
+    PyDict_SetItem(rec7, 'bytes_offset', v5)
+    PyDict_SetItem(rec7, 'bytes_length', v6)
+    return rec7
 
 
 cdef object c_Frame(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3286,6 +3320,7 @@ cdef object c_Frame(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint64_t n87
     cdef object s88
     cdef uint32_t k89
+    cdef object rec90
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'id')
@@ -3673,7 +3708,38 @@ cdef object c_Frame(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     if k89 >= 2:
         raise _E.unknown_variant(p - 4, 'enrichment_state', k89, 2)
     pp[0] = p
-    return _TocRec({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': h19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l45, 'extra_metadata': d50, 'content_dates': l58, 'chunk_manifest': o63, 'role': _TENUM2[k65], 'parent_id': o67, 'chunk_index': o70, 'chunk_count': o73, 'status': _TENUM3[k75], 'supersedes': o77, 'superseded_by': o80, 'source_sha256': o83, 'source_path': o86, 'enrichment_state': _TENUM4[k89]})
+    rec90 = _toc_rec()
+    PyDict_SetItem(rec90, 'id', v1)
+    PyDict_SetItem(rec90, 'timestamp', v2)
+    PyDict_SetItem(rec90, 'anchor_ts', o4)
+    PyDict_SetItem(rec90, 'anchor_source', o7)
+    PyDict_SetItem(rec90, 'kind', o10)
+    PyDict_SetItem(rec90, 'track', o14)
+    PyDict_SetItem(rec90, 'payload_offset', v17)
+    PyDict_SetItem(rec90, 'payload_length', v18)
+    PyDict_SetItem(rec90, 'checksum', h19)
+    PyDict_SetItem(rec90, 'uri', o21)
+    PyDict_SetItem(rec90, 'title', o25)
+    PyDict_SetItem(rec90, 'canonical_encoding', v28)
+    PyDict_SetItem(rec90, 'canonical_length', o30)
+    PyDict_SetItem(rec90, 'metadata', o33)
+    PyDict_SetItem(rec90, 'search_text', o36)
+    PyDict_SetItem(rec90, 'tags', l40)
+    PyDict_SetItem(rec90, 'labels', l45)
+    PyDict_SetItem(rec90, 'extra_metadata', d50)
+    PyDict_SetItem(rec90, 'content_dates', l58)
+    PyDict_SetItem(rec90, 'chunk_manifest', o63)
+    PyDict_SetItem(rec90, 'role', _TENUM2[k65])
+    PyDict_SetItem(rec90, 'parent_id', o67)
+    PyDict_SetItem(rec90, 'chunk_index', o70)
+    PyDict_SetItem(rec90, 'chunk_count', o73)
+    PyDict_SetItem(rec90, 'status', _TENUM3[k75])
+    PyDict_SetItem(rec90, 'supersedes', o77)
+    PyDict_SetItem(rec90, 'superseded_by', o80)
+    PyDict_SetItem(rec90, 'source_sha256', o83)
+    PyDict_SetItem(rec90, 'source_path', o86)
+    PyDict_SetItem(rec90, 'enrichment_state', _TENUM4[k89])
+    return rec90
 
 
 cdef object c_IndexManifests(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3690,6 +3756,7 @@ cdef object c_IndexManifests(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     cdef uint8_t t11
     cdef object o12
     cdef object r13
+    cdef object rec14
     cdef Py_ssize_t p = pp[0]
     if e - p < 1:
         _trunc(p, e, 1, 'lex')
@@ -3747,7 +3814,12 @@ cdef object c_IndexManifests(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     else:
         raise _E.invalid_tag(p - 1, 'clip', t11)
     pp[0] = p
-    return _TocRec({'lex': o2, 'lex_segments': l5, 'vec': o9, 'clip': o12})
+    rec14 = _toc_rec()
+    PyDict_SetItem(rec14, 'lex', o2)
+    PyDict_SetItem(rec14, 'lex_segments', l5)
+    PyDict_SetItem(rec14, 'vec', o9)
+    PyDict_SetItem(rec14, 'clip', o12)
+    return rec14
 
 
 cdef object c_TimeIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3755,6 +3827,7 @@ cdef object c_TimeIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
     cdef uint64_t v2
     cdef uint64_t v3
     cdef object h4
+    cdef object rec5
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'bytes_offset')
@@ -3773,7 +3846,12 @@ cdef object c_TimeIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
     h4 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'checksum': h4})
+    rec5 = _toc_rec()
+    PyDict_SetItem(rec5, 'bytes_offset', v1)
+    PyDict_SetItem(rec5, 'bytes_length', v2)
+    PyDict_SetItem(rec5, 'entry_count', v3)
+    PyDict_SetItem(rec5, 'checksum', h4)
+    return rec5
 
 
 cdef object c_TemporalTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3783,6 +3861,7 @@ cdef object c_TemporalTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_s
     cdef uint64_t v4
     cdef object h5
     cdef uint32_t v6
+    cdef object rec7
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'bytes_offset')
@@ -3809,7 +3888,14 @@ cdef object c_TemporalTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_s
     v6 = _u32(b + p)
     p += 4
     pp[0] = p
-    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'anchor_count': v4, 'checksum': h5, 'flags': v6})
+    rec7 = _toc_rec()
+    PyDict_SetItem(rec7, 'bytes_offset', v1)
+    PyDict_SetItem(rec7, 'bytes_length', v2)
+    PyDict_SetItem(rec7, 'entry_count', v3)
+    PyDict_SetItem(rec7, 'anchor_count', v4)
+    PyDict_SetItem(rec7, 'checksum', h5)
+    PyDict_SetItem(rec7, 'flags', v6)
+    return rec7
 
 
 cdef object c_MemoriesTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3818,6 +3904,7 @@ cdef object c_MemoriesTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_s
     cdef uint64_t v3
     cdef uint64_t v4
     cdef object h5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'bytes_offset')
@@ -3840,7 +3927,13 @@ cdef object c_MemoriesTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_s
     h5 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'card_count': v3, 'entity_count': v4, 'checksum': h5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'bytes_offset', v1)
+    PyDict_SetItem(rec6, 'bytes_length', v2)
+    PyDict_SetItem(rec6, 'card_count', v3)
+    PyDict_SetItem(rec6, 'entity_count', v4)
+    PyDict_SetItem(rec6, 'checksum', h5)
+    return rec6
 
 
 cdef object c_LogicMeshManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3849,6 +3942,7 @@ cdef object c_LogicMeshManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
     cdef uint64_t v3
     cdef uint64_t v4
     cdef object h5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'bytes_offset')
@@ -3871,7 +3965,13 @@ cdef object c_LogicMeshManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
     h5 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'node_count': v3, 'edge_count': v4, 'checksum': h5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'bytes_offset', v1)
+    PyDict_SetItem(rec6, 'bytes_length', v2)
+    PyDict_SetItem(rec6, 'node_count', v3)
+    PyDict_SetItem(rec6, 'edge_count', v4)
+    PyDict_SetItem(rec6, 'checksum', h5)
+    return rec6
 
 
 cdef object c_SketchTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3881,6 +3981,7 @@ cdef object c_SketchTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssi
     cdef uint16_t v4
     cdef uint32_t v5
     cdef object h6
+    cdef object rec7
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'bytes_offset')
@@ -3907,7 +4008,14 @@ cdef object c_SketchTrackManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssi
     h6 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'entry_size': v4, 'flags': v5, 'checksum': h6})
+    rec7 = _toc_rec()
+    PyDict_SetItem(rec7, 'bytes_offset', v1)
+    PyDict_SetItem(rec7, 'bytes_length', v2)
+    PyDict_SetItem(rec7, 'entry_count', v3)
+    PyDict_SetItem(rec7, 'entry_size', v4)
+    PyDict_SetItem(rec7, 'flags', v5)
+    PyDict_SetItem(rec7, 'checksum', h6)
+    return rec7
 
 
 cdef object c_SegmentCatalog(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -3938,6 +4046,7 @@ cdef object c_SegmentCatalog(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     cdef object l25
     cdef Py_ssize_t i26
     cdef object r27
+    cdef object rec28
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'next_segment_id')
@@ -4032,7 +4141,17 @@ cdef object c_SegmentCatalog(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
             raise err.prefix('index_segments' + '[%d]' % i26) from None
         l25.append(r27)
     pp[0] = p
-    return _TocRec({'next_segment_id': v1, 'version': v2, 'lex_enabled': (t3 == 1), 'lex_segments': l5, 'vec_segments': l9, 'time_segments': l13, 'temporal_segments': l17, 'tantivy_segments': l21, 'index_segments': l25})
+    rec28 = _toc_rec()
+    PyDict_SetItem(rec28, 'next_segment_id', v1)
+    PyDict_SetItem(rec28, 'version', v2)
+    PyDict_SetItem(rec28, 'lex_enabled', (t3 == 1))
+    PyDict_SetItem(rec28, 'lex_segments', l5)
+    PyDict_SetItem(rec28, 'vec_segments', l9)
+    PyDict_SetItem(rec28, 'time_segments', l13)
+    PyDict_SetItem(rec28, 'temporal_segments', l17)
+    PyDict_SetItem(rec28, 'tantivy_segments', l21)
+    PyDict_SetItem(rec28, 'index_segments', l25)
+    return rec28
 
 
 cdef object c_TicketRef(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4042,6 +4161,7 @@ cdef object c_TicketRef(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint64_t v4
     cdef uint64_t v5
     cdef uint8_t t6
+    cdef object rec7
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'issuer')
@@ -4070,7 +4190,13 @@ cdef object c_TicketRef(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     if t6 > 1:
         raise _E.invalid_bool(p - 1, 'verified', t6)
     pp[0] = p
-    return _TocRec({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5, 'verified': (t6 == 1)})
+    rec7 = _toc_rec()
+    PyDict_SetItem(rec7, 'issuer', s2)
+    PyDict_SetItem(rec7, 'seq_no', v3)
+    PyDict_SetItem(rec7, 'expires_in_secs', v4)
+    PyDict_SetItem(rec7, 'capacity_bytes', v5)
+    PyDict_SetItem(rec7, 'verified', (t6 == 1))
+    return rec7
 
 
 cdef object c_MemoryBinding(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4082,6 +4208,7 @@ cdef object c_MemoryBinding(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     cdef object s6
     cdef uint64_t n7
     cdef object s8
+    cdef object rec9
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'memory_id')
@@ -4118,7 +4245,12 @@ cdef object c_MemoryBinding(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     s8 = _toc_str(b, p, <Py_ssize_t>n7, 'api_url')
     p += <Py_ssize_t>n7
     pp[0] = p
-    return _TocRec({'memory_id': u2, 'memory_name': s4, 'bound_at': s6, 'api_url': s8})
+    rec9 = _toc_rec()
+    PyDict_SetItem(rec9, 'memory_id', u2)
+    PyDict_SetItem(rec9, 'memory_name', s4)
+    PyDict_SetItem(rec9, 'bound_at', s6)
+    PyDict_SetItem(rec9, 'api_url', s8)
+    return rec9
 
 
 cdef object c_ReplayManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4127,6 +4259,7 @@ cdef object c_ReplayManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     cdef uint32_t v3
     cdef uint64_t v4
     cdef uint32_t v5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'segment_offset')
@@ -4149,7 +4282,13 @@ cdef object c_ReplayManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     v5 = _u32(b + p)
     p += 4
     pp[0] = p
-    return _TocRec({'segment_offset': v1, 'segment_size': v2, 'session_count': v3, 'total_actions': v4, 'version': v5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'segment_offset', v1)
+    PyDict_SetItem(rec6, 'segment_size', v2)
+    PyDict_SetItem(rec6, 'session_count', v3)
+    PyDict_SetItem(rec6, 'total_actions', v4)
+    PyDict_SetItem(rec6, 'version', v5)
+    return rec6
 
 
 cdef object c_EnrichmentQueueManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4158,6 +4297,7 @@ cdef object c_EnrichmentQueueManifest(const unsigned char* b, Py_ssize_t* pp, Py
     cdef Py_ssize_t i3
     cdef object r4
     cdef uint64_t v5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'tasks')
@@ -4177,12 +4317,16 @@ cdef object c_EnrichmentQueueManifest(const unsigned char* b, Py_ssize_t* pp, Py
     v5 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'tasks': l2, 'updated_at': v5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'tasks', l2)
+    PyDict_SetItem(rec6, 'updated_at', v5)
+    return rec6
 
 
 cdef object c_SegmentMeta_frame_range(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint64_t v1
     cdef uint64_t v2
+    cdef object rec3
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'start')
@@ -4193,7 +4337,10 @@ cdef object c_SegmentMeta_frame_range(const unsigned char* b, Py_ssize_t* pp, Py
     v2 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'start': v1, 'end': v2})
+    rec3 = _toc_rec()
+    PyDict_SetItem(rec3, 'start', v1)
+    PyDict_SetItem(rec3, 'end', v2)
+    return rec3
 
 
 cdef object c_DocMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4234,6 +4381,7 @@ cdef object c_DocMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint8_t t35
     cdef object o36
     cdef object r37
+    cdef object rec38
     cdef Py_ssize_t p = pp[0]
     if e - p < 1:
         _trunc(p, e, 1, 'mime')
@@ -4401,7 +4549,18 @@ cdef object c_DocMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     else:
         raise _E.invalid_tag(p - 1, 'media', t35)
     pp[0] = p
-    return _TocRec({'mime': o2, 'bytes': o6, 'hash': o9, 'width': o13, 'height': o16, 'colors': o19, 'caption': o26, 'exif': o30, 'audio': o33, 'media': o36})
+    rec38 = _toc_rec()
+    PyDict_SetItem(rec38, 'mime', o2)
+    PyDict_SetItem(rec38, 'bytes', o6)
+    PyDict_SetItem(rec38, 'hash', o9)
+    PyDict_SetItem(rec38, 'width', o13)
+    PyDict_SetItem(rec38, 'height', o16)
+    PyDict_SetItem(rec38, 'colors', o19)
+    PyDict_SetItem(rec38, 'caption', o26)
+    PyDict_SetItem(rec38, 'exif', o30)
+    PyDict_SetItem(rec38, 'audio', o33)
+    PyDict_SetItem(rec38, 'media', o36)
+    return rec38
 
 
 cdef object c_TextChunkManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4410,6 +4569,7 @@ cdef object c_TextChunkManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
     cdef object l3
     cdef Py_ssize_t i4
     cdef object r5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'chunk_chars')
@@ -4429,7 +4589,10 @@ cdef object c_TextChunkManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
             raise err.prefix('chunks' + '[%d]' % i4) from None
         l3.append(r5)
     pp[0] = p
-    return _TocRec({'chunk_chars': v1, 'chunks': l3})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'chunk_chars', v1)
+    PyDict_SetItem(rec6, 'chunks', l3)
+    return rec6
 
 
 cdef object c_LexIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4438,6 +4601,7 @@ cdef object c_LexIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
     cdef uint64_t v3
     cdef uint64_t v4
     cdef object h5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'doc_count')
@@ -4460,7 +4624,13 @@ cdef object c_LexIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
     h5 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'doc_count': v1, 'generation': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'doc_count', v1)
+    PyDict_SetItem(rec6, 'generation', v2)
+    PyDict_SetItem(rec6, 'bytes_offset', v3)
+    PyDict_SetItem(rec6, 'bytes_length', v4)
+    PyDict_SetItem(rec6, 'checksum', h5)
+    return rec6
 
 
 cdef object c_LexSegmentManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4469,6 +4639,7 @@ cdef object c_LexSegmentManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssiz
     cdef uint64_t v3
     cdef uint64_t v4
     cdef object h5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'path')
@@ -4491,7 +4662,12 @@ cdef object c_LexSegmentManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssiz
     h5 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'path': s2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'path', s2)
+    PyDict_SetItem(rec6, 'bytes_offset', v3)
+    PyDict_SetItem(rec6, 'bytes_length', v4)
+    PyDict_SetItem(rec6, 'checksum', h5)
+    return rec6
 
 
 cdef object c_VecIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4505,6 +4681,7 @@ cdef object c_VecIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
     cdef object o8
     cdef uint64_t n9
     cdef object s10
+    cdef object rec11
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'vector_count')
@@ -4551,7 +4728,15 @@ cdef object c_VecIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
     else:
         raise _E.invalid_tag(p - 1, 'model', t7)
     pp[0] = p
-    return _TocRec({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5, 'compression_mode': _TENUM5[k6], 'model': o8})
+    rec11 = _toc_rec()
+    PyDict_SetItem(rec11, 'vector_count', v1)
+    PyDict_SetItem(rec11, 'dimension', v2)
+    PyDict_SetItem(rec11, 'bytes_offset', v3)
+    PyDict_SetItem(rec11, 'bytes_length', v4)
+    PyDict_SetItem(rec11, 'checksum', h5)
+    PyDict_SetItem(rec11, 'compression_mode', _TENUM5[k6])
+    PyDict_SetItem(rec11, 'model', o8)
+    return rec11
 
 
 cdef object c_ClipIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4562,6 +4747,7 @@ cdef object c_ClipIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
     cdef object h5
     cdef uint64_t n6
     cdef object s7
+    cdef object rec8
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'bytes_offset')
@@ -4592,7 +4778,14 @@ cdef object c_ClipIndexManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize
     s7 = _toc_str(b, p, <Py_ssize_t>n6, 'model_name')
     p += <Py_ssize_t>n6
     pp[0] = p
-    return _TocRec({'bytes_offset': v1, 'bytes_length': v2, 'vector_count': v3, 'dimension': v4, 'checksum': h5, 'model_name': s7})
+    rec8 = _toc_rec()
+    PyDict_SetItem(rec8, 'bytes_offset', v1)
+    PyDict_SetItem(rec8, 'bytes_length', v2)
+    PyDict_SetItem(rec8, 'vector_count', v3)
+    PyDict_SetItem(rec8, 'dimension', v4)
+    PyDict_SetItem(rec8, 'checksum', h5)
+    PyDict_SetItem(rec8, 'model_name', s7)
+    return rec8
 
 
 cdef object c_LexSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4607,6 +4800,7 @@ cdef object c_LexSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ss
     cdef object o9
     cdef object r10
     cdef uint64_t v11
+    cdef object rec12
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'segment_id')
@@ -4657,7 +4851,17 @@ cdef object c_LexSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ss
     v11 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'doc_count': v11})
+    rec12 = _toc_rec()
+    PyDict_SetItem(rec12, 'segment_id', v1)
+    PyDict_SetItem(rec12, 'bytes_offset', v2)
+    PyDict_SetItem(rec12, 'bytes_length', v3)
+    PyDict_SetItem(rec12, 'checksum', h4)
+    PyDict_SetItem(rec12, 'build_sequence', v5)
+    PyDict_SetItem(rec12, 'codec_version', v6)
+    PyDict_SetItem(rec12, 'compression', _TENUM0[k7])
+    PyDict_SetItem(rec12, 'span', o9)
+    PyDict_SetItem(rec12, 'doc_count', v11)
+    return rec12
 
 
 cdef object c_VecSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4674,6 +4878,7 @@ cdef object c_VecSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ss
     cdef uint64_t v11
     cdef uint32_t v12
     cdef uint32_t k13
+    cdef object rec14
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'segment_id')
@@ -4734,7 +4939,19 @@ cdef object c_VecSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ss
     if k13 >= 2:
         raise _E.unknown_variant(p - 4, 'vector_compression', k13, 2)
     pp[0] = p
-    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'vector_count': v11, 'dimension': v12, 'vector_compression': _TENUM5[k13]})
+    rec14 = _toc_rec()
+    PyDict_SetItem(rec14, 'segment_id', v1)
+    PyDict_SetItem(rec14, 'bytes_offset', v2)
+    PyDict_SetItem(rec14, 'bytes_length', v3)
+    PyDict_SetItem(rec14, 'checksum', h4)
+    PyDict_SetItem(rec14, 'build_sequence', v5)
+    PyDict_SetItem(rec14, 'codec_version', v6)
+    PyDict_SetItem(rec14, 'compression', _TENUM0[k7])
+    PyDict_SetItem(rec14, 'span', o9)
+    PyDict_SetItem(rec14, 'vector_count', v11)
+    PyDict_SetItem(rec14, 'dimension', v12)
+    PyDict_SetItem(rec14, 'vector_compression', _TENUM5[k13])
+    return rec14
 
 
 cdef object c_TimeSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4749,6 +4966,7 @@ cdef object c_TimeSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_s
     cdef object o9
     cdef object r10
     cdef uint64_t v11
+    cdef object rec12
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'segment_id')
@@ -4799,7 +5017,17 @@ cdef object c_TimeSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_s
     v11 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'entry_count': v11})
+    rec12 = _toc_rec()
+    PyDict_SetItem(rec12, 'segment_id', v1)
+    PyDict_SetItem(rec12, 'bytes_offset', v2)
+    PyDict_SetItem(rec12, 'bytes_length', v3)
+    PyDict_SetItem(rec12, 'checksum', h4)
+    PyDict_SetItem(rec12, 'build_sequence', v5)
+    PyDict_SetItem(rec12, 'codec_version', v6)
+    PyDict_SetItem(rec12, 'compression', _TENUM0[k7])
+    PyDict_SetItem(rec12, 'span', o9)
+    PyDict_SetItem(rec12, 'entry_count', v11)
+    return rec12
 
 
 cdef object c_TemporalSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4816,6 +5044,7 @@ cdef object c_TemporalSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, 
     cdef uint64_t v11
     cdef uint64_t v12
     cdef uint32_t v13
+    cdef object rec14
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'segment_id')
@@ -4874,7 +5103,19 @@ cdef object c_TemporalSegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, 
     v13 = _u32(b + p)
     p += 4
     pp[0] = p
-    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'entry_count': v11, 'anchor_count': v12, 'flags': v13})
+    rec14 = _toc_rec()
+    PyDict_SetItem(rec14, 'segment_id', v1)
+    PyDict_SetItem(rec14, 'bytes_offset', v2)
+    PyDict_SetItem(rec14, 'bytes_length', v3)
+    PyDict_SetItem(rec14, 'checksum', h4)
+    PyDict_SetItem(rec14, 'build_sequence', v5)
+    PyDict_SetItem(rec14, 'codec_version', v6)
+    PyDict_SetItem(rec14, 'compression', _TENUM0[k7])
+    PyDict_SetItem(rec14, 'span', o9)
+    PyDict_SetItem(rec14, 'entry_count', v11)
+    PyDict_SetItem(rec14, 'anchor_count', v12)
+    PyDict_SetItem(rec14, 'flags', v13)
+    return rec14
 
 
 cdef object c_TantivySegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4890,6 +5131,7 @@ cdef object c_TantivySegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, P
     cdef object r10
     cdef uint64_t n11
     cdef object s12
+    cdef object rec13
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'segment_id')
@@ -4944,13 +5186,24 @@ cdef object c_TantivySegmentDescriptor(const unsigned char* b, Py_ssize_t* pp, P
     s12 = _toc_str(b, p, <Py_ssize_t>n11, 'path')
     p += <Py_ssize_t>n11
     pp[0] = p
-    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9, 'path': s12})
+    rec13 = _toc_rec()
+    PyDict_SetItem(rec13, 'segment_id', v1)
+    PyDict_SetItem(rec13, 'bytes_offset', v2)
+    PyDict_SetItem(rec13, 'bytes_length', v3)
+    PyDict_SetItem(rec13, 'checksum', h4)
+    PyDict_SetItem(rec13, 'build_sequence', v5)
+    PyDict_SetItem(rec13, 'codec_version', v6)
+    PyDict_SetItem(rec13, 'compression', _TENUM0[k7])
+    PyDict_SetItem(rec13, 'span', o9)
+    PyDict_SetItem(rec13, 'path', s12)
+    return rec13
 
 
 cdef object c_IndexSegmentRef(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint32_t k1
     cdef object r2
     cdef object r3
+    cdef object rec4
     cdef Py_ssize_t p = pp[0]
     if e - p < 4:
         _trunc(p, e, 4, 'kind')
@@ -4967,7 +5220,11 @@ cdef object c_IndexSegmentRef(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t
     except ReplayFormatError as err:
         raise err.prefix('stats') from None
     pp[0] = p
-    return _TocRec({'kind': _TENUM6[k1], 'common': r2, 'stats': r3})
+    rec4 = _toc_rec()
+    PyDict_SetItem(rec4, 'kind', _TENUM6[k1])
+    PyDict_SetItem(rec4, 'common', r2)
+    PyDict_SetItem(rec4, 'stats', r3)
+    return rec4
 
 
 cdef object c_EnrichmentTask(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -4975,6 +5232,7 @@ cdef object c_EnrichmentTask(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     cdef uint64_t v2
     cdef uint32_t v3
     cdef uint32_t v4
+    cdef object rec5
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'frame_id')
@@ -4993,7 +5251,12 @@ cdef object c_EnrichmentTask(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     v4 = _u32(b + p)
     p += 4
     pp[0] = p
-    return _TocRec({'frame_id': v1, 'created_at': v2, 'chunks_done': v3, 'chunks_total': v4})
+    rec5 = _toc_rec()
+    PyDict_SetItem(rec5, 'frame_id', v1)
+    PyDict_SetItem(rec5, 'created_at', v2)
+    PyDict_SetItem(rec5, 'chunks_done', v3)
+    PyDict_SetItem(rec5, 'chunks_total', v4)
+    return rec5
 
 
 cdef object c_DocExifMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5016,6 +5279,7 @@ cdef object c_DocExifMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t
     cdef uint8_t t17
     cdef object o18
     cdef object r19
+    cdef object rec20
     cdef Py_ssize_t p = pp[0]
     if e - p < 1:
         _trunc(p, e, 1, 'make')
@@ -5104,7 +5368,13 @@ cdef object c_DocExifMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t
     else:
         raise _E.invalid_tag(p - 1, 'gps', t17)
     pp[0] = p
-    return _TocRec({'make': o2, 'model': o6, 'lens': o10, 'datetime': o14, 'gps': o18})
+    rec20 = _toc_rec()
+    PyDict_SetItem(rec20, 'make', o2)
+    PyDict_SetItem(rec20, 'model', o6)
+    PyDict_SetItem(rec20, 'lens', o10)
+    PyDict_SetItem(rec20, 'datetime', o14)
+    PyDict_SetItem(rec20, 'gps', o18)
+    return rec20
 
 
 cdef object c_DocAudioMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5136,6 +5406,7 @@ cdef object c_DocAudioMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
     cdef object s26
     cdef uint64_t n27
     cdef object s28
+    cdef object rec29
     cdef Py_ssize_t p = pp[0]
     if e - p < 1:
         _trunc(p, e, 1, 'duration_secs')
@@ -5253,7 +5524,15 @@ cdef object c_DocAudioMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
             raise _E.duplicate_key(kp24, 'tags' + '[%d].key' % i23, s26)
         d22[s26] = s28
     pp[0] = p
-    return _TocRec({'duration_secs': o2, 'sample_rate_hz': o5, 'channels': o8, 'bitrate_kbps': o11, 'codec': o14, 'segments': l18, 'tags': d22})
+    rec29 = _toc_rec()
+    PyDict_SetItem(rec29, 'duration_secs', o2)
+    PyDict_SetItem(rec29, 'sample_rate_hz', o5)
+    PyDict_SetItem(rec29, 'channels', o8)
+    PyDict_SetItem(rec29, 'bitrate_kbps', o11)
+    PyDict_SetItem(rec29, 'codec', o14)
+    PyDict_SetItem(rec29, 'segments', l18)
+    PyDict_SetItem(rec29, 'tags', d22)
+    return rec29
 
 
 cdef object c_MediaManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5279,6 +5558,7 @@ cdef object c_MediaManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     cdef object o20
     cdef uint64_t n21
     cdef object s22
+    cdef object rec23
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'kind')
@@ -5379,12 +5659,22 @@ cdef object c_MediaManifest(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     else:
         raise _E.invalid_tag(p - 1, 'codec', t19)
     pp[0] = p
-    return _TocRec({'kind': s2, 'mime': s4, 'bytes': v5, 'filename': o7, 'duration_ms': o11, 'width': o14, 'height': o17, 'codec': o20})
+    rec23 = _toc_rec()
+    PyDict_SetItem(rec23, 'kind', s2)
+    PyDict_SetItem(rec23, 'mime', s4)
+    PyDict_SetItem(rec23, 'bytes', v5)
+    PyDict_SetItem(rec23, 'filename', o7)
+    PyDict_SetItem(rec23, 'duration_ms', o11)
+    PyDict_SetItem(rec23, 'width', o14)
+    PyDict_SetItem(rec23, 'height', o17)
+    PyDict_SetItem(rec23, 'codec', o20)
+    return rec23
 
 
 cdef object c_TextChunkRange(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint64_t v1
     cdef uint64_t v2
+    cdef object rec3
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'start')
@@ -5395,7 +5685,10 @@ cdef object c_TextChunkRange(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     v2 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'start': v1, 'end': v2})
+    rec3 = _toc_rec()
+    PyDict_SetItem(rec3, 'start', v1)
+    PyDict_SetItem(rec3, 'end', v2)
+    return rec3
 
 
 cdef object c_SegmentSpan(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5405,6 +5698,7 @@ cdef object c_SegmentSpan(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint32_t v4
     cdef uint64_t v5
     cdef uint64_t v6
+    cdef object rec7
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'frame_start')
@@ -5431,7 +5725,14 @@ cdef object c_SegmentSpan(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     v6 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'frame_start': v1, 'frame_end': v2, 'page_start': v3, 'page_end': v4, 'token_start': v5, 'token_end': v6})
+    rec7 = _toc_rec()
+    PyDict_SetItem(rec7, 'frame_start', v1)
+    PyDict_SetItem(rec7, 'frame_end', v2)
+    PyDict_SetItem(rec7, 'page_start', v3)
+    PyDict_SetItem(rec7, 'page_end', v4)
+    PyDict_SetItem(rec7, 'token_start', v5)
+    PyDict_SetItem(rec7, 'token_end', v6)
+    return rec7
 
 
 cdef object c_SegmentCommon(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5445,6 +5746,7 @@ cdef object c_SegmentCommon(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     cdef uint8_t t8
     cdef object o9
     cdef object r10
+    cdef object rec11
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'segment_id')
@@ -5491,7 +5793,16 @@ cdef object c_SegmentCommon(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     else:
         raise _E.invalid_tag(p - 1, 'span', t8)
     pp[0] = p
-    return _TocRec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': h4, 'build_sequence': v5, 'codec_version': v6, 'compression': _TENUM0[k7], 'span': o9})
+    rec11 = _toc_rec()
+    PyDict_SetItem(rec11, 'segment_id', v1)
+    PyDict_SetItem(rec11, 'bytes_offset', v2)
+    PyDict_SetItem(rec11, 'bytes_length', v3)
+    PyDict_SetItem(rec11, 'checksum', h4)
+    PyDict_SetItem(rec11, 'build_sequence', v5)
+    PyDict_SetItem(rec11, 'codec_version', v6)
+    PyDict_SetItem(rec11, 'compression', _TENUM0[k7])
+    PyDict_SetItem(rec11, 'span', o9)
+    return rec11
 
 
 cdef object c_SegmentStats(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5500,6 +5811,7 @@ cdef object c_SegmentStats(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e)
     cdef uint64_t v3
     cdef uint64_t v4
     cdef uint64_t v5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'doc_count')
@@ -5522,12 +5834,19 @@ cdef object c_SegmentStats(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e)
     v5 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'doc_count': v1, 'vector_count': v2, 'time_entries': v3, 'bytes_uncompressed': v4, 'build_micros': v5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'doc_count', v1)
+    PyDict_SetItem(rec6, 'vector_count', v2)
+    PyDict_SetItem(rec6, 'time_entries', v3)
+    PyDict_SetItem(rec6, 'bytes_uncompressed', v4)
+    PyDict_SetItem(rec6, 'build_micros', v5)
+    return rec6
 
 
 cdef object c_DocGpsMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef object f1
     cdef object f2
+    cdef object rec3
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'latitude')
@@ -5538,7 +5857,10 @@ cdef object c_DocGpsMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t 
     f2 = _toc_f64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'latitude': f1, 'longitude': f2})
+    rec3 = _toc_rec()
+    PyDict_SetItem(rec3, 'latitude', f1)
+    PyDict_SetItem(rec3, 'longitude', f2)
+    return rec3
 
 
 cdef object c_AudioSegmentMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5548,6 +5870,7 @@ cdef object c_AudioSegmentMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ss
     cdef object o4
     cdef uint64_t n5
     cdef object s6
+    cdef object rec7
     cdef Py_ssize_t p = pp[0]
     if e - p < 4:
         _trunc(p, e, 4, 'start_seconds')
@@ -5576,7 +5899,11 @@ cdef object c_AudioSegmentMetadata(const unsigned char* b, Py_ssize_t* pp, Py_ss
     else:
         raise _E.invalid_tag(p - 1, 'label', t3)
     pp[0] = p
-    return _TocRec({'start_seconds': f1, 'end_seconds': f2, 'label': o4})
+    rec7 = _toc_rec()
+    PyDict_SetItem(rec7, 'start_seconds', f1)
+    PyDict_SetItem(rec7, 'end_seconds', f2)
+    PyDict_SetItem(rec7, 'label', o4)
+    return rec7
 
 
 cdef tuple c_toc_pre_ticket_signature(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5632,6 +5959,7 @@ cdef tuple c_toc_pre_ticket_signature(const unsigned char* b, Py_ssize_t* pp, Py
     cdef object h50
     cdef Py_ssize_t at51
     cdef object h52
+    cdef object rec53
     cdef Py_ssize_t p = pp[0]
     at1 = p
     if e - p < 8:
@@ -5802,7 +6130,24 @@ cdef tuple c_toc_pre_ticket_signature(const unsigned char* b, Py_ssize_t* pp, Py
     h52 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'sketch_track': o33, 'segment_catalog': r36, 'ticket_ref': r38, 'memory_binding': o41, 'replay_manifest': o45, 'enrichment_queue': r48, 'merkle_root': h50, 'toc_checksum': h52}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at35, at37, at39, at43, at47, at49, at51,)
+    rec53 = _toc_rec()
+    PyDict_SetItem(rec53, 'toc_version', v2)
+    PyDict_SetItem(rec53, 'segments', l5)
+    PyDict_SetItem(rec53, 'frames', l10)
+    PyDict_SetItem(rec53, 'indexes', r14)
+    PyDict_SetItem(rec53, 'time_index', o17)
+    PyDict_SetItem(rec53, 'temporal_track', o21)
+    PyDict_SetItem(rec53, 'memories_track', o25)
+    PyDict_SetItem(rec53, 'logic_mesh', o29)
+    PyDict_SetItem(rec53, 'sketch_track', o33)
+    PyDict_SetItem(rec53, 'segment_catalog', r36)
+    PyDict_SetItem(rec53, 'ticket_ref', r38)
+    PyDict_SetItem(rec53, 'memory_binding', o41)
+    PyDict_SetItem(rec53, 'replay_manifest', o45)
+    PyDict_SetItem(rec53, 'enrichment_queue', r48)
+    PyDict_SetItem(rec53, 'merkle_root', h50)
+    PyDict_SetItem(rec53, 'toc_checksum', h52)
+    return rec53, (at1, at3, at8, at13, at15, at19, at23, at27, at31, at35, at37, at39, at43, at47, at49, at51,)
 
 
 cdef object c_IndexManifestsV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5819,6 +6164,7 @@ cdef object c_IndexManifestsV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
     cdef uint8_t t11
     cdef object o12
     cdef object r13
+    cdef object rec14
     cdef Py_ssize_t p = pp[0]
     if e - p < 1:
         _trunc(p, e, 1, 'lex')
@@ -5876,7 +6222,12 @@ cdef object c_IndexManifestsV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_
     else:
         raise _E.invalid_tag(p - 1, 'clip', t11)
     pp[0] = p
-    return _TocRec({'lex': o2, 'lex_segments': l5, 'vec': o9, 'clip': o12})
+    rec14 = _toc_rec()
+    PyDict_SetItem(rec14, 'lex', o2)
+    PyDict_SetItem(rec14, 'lex_segments', l5)
+    PyDict_SetItem(rec14, 'vec', o9)
+    PyDict_SetItem(rec14, 'clip', o12)
+    return rec14
 
 
 cdef object c_TicketRefV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5885,6 +6236,7 @@ cdef object c_TicketRefV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef int64_t v3
     cdef uint64_t v4
     cdef uint64_t v5
+    cdef object rec6
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'issuer')
@@ -5907,7 +6259,12 @@ cdef object c_TicketRefV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     v5 = _u64(b + p)
     p += 8
     pp[0] = p
-    return _TocRec({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5})
+    rec6 = _toc_rec()
+    PyDict_SetItem(rec6, 'issuer', s2)
+    PyDict_SetItem(rec6, 'seq_no', v3)
+    PyDict_SetItem(rec6, 'expires_in_secs', v4)
+    PyDict_SetItem(rec6, 'capacity_bytes', v5)
+    return rec6
 
 
 cdef object c_VecIndexManifestV1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5917,6 +6274,7 @@ cdef object c_VecIndexManifestV1(const unsigned char* b, Py_ssize_t* pp, Py_ssiz
     cdef uint64_t v4
     cdef object h5
     cdef uint32_t k6
+    cdef object rec7
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'vector_count')
@@ -5945,7 +6303,14 @@ cdef object c_VecIndexManifestV1(const unsigned char* b, Py_ssize_t* pp, Py_ssiz
     if k6 >= 2:
         raise _E.unknown_variant(p - 4, 'compression_mode', k6, 2)
     pp[0] = p
-    return _TocRec({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': h5, 'compression_mode': _TENUM5[k6]})
+    rec7 = _toc_rec()
+    PyDict_SetItem(rec7, 'vector_count', v1)
+    PyDict_SetItem(rec7, 'dimension', v2)
+    PyDict_SetItem(rec7, 'bytes_offset', v3)
+    PyDict_SetItem(rec7, 'bytes_length', v4)
+    PyDict_SetItem(rec7, 'checksum', h5)
+    PyDict_SetItem(rec7, 'compression_mode', _TENUM5[k6])
+    return rec7
 
 
 cdef tuple c_toc_pre_sketch(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -5995,6 +6360,7 @@ cdef tuple c_toc_pre_sketch(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     cdef object h44
     cdef Py_ssize_t at45
     cdef object h46
+    cdef object rec47
     cdef Py_ssize_t p = pp[0]
     at1 = p
     if e - p < 8:
@@ -6145,7 +6511,22 @@ cdef tuple c_toc_pre_sketch(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     h46 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'segment_catalog': r32, 'ticket_ref': r34, 'memory_binding': o37, 'replay_manifest': o41, 'merkle_root': h44, 'toc_checksum': h46}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at33, at35, at39, at43, at45,)
+    rec47 = _toc_rec()
+    PyDict_SetItem(rec47, 'toc_version', v2)
+    PyDict_SetItem(rec47, 'segments', l5)
+    PyDict_SetItem(rec47, 'frames', l10)
+    PyDict_SetItem(rec47, 'indexes', r14)
+    PyDict_SetItem(rec47, 'time_index', o17)
+    PyDict_SetItem(rec47, 'temporal_track', o21)
+    PyDict_SetItem(rec47, 'memories_track', o25)
+    PyDict_SetItem(rec47, 'logic_mesh', o29)
+    PyDict_SetItem(rec47, 'segment_catalog', r32)
+    PyDict_SetItem(rec47, 'ticket_ref', r34)
+    PyDict_SetItem(rec47, 'memory_binding', o37)
+    PyDict_SetItem(rec47, 'replay_manifest', o41)
+    PyDict_SetItem(rec47, 'merkle_root', h44)
+    PyDict_SetItem(rec47, 'toc_checksum', h46)
+    return rec47, (at1, at3, at8, at13, at15, at19, at23, at27, at31, at33, at35, at39, at43, at45,)
 
 
 cdef object c_FrameV0(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -6230,6 +6611,7 @@ cdef object c_FrameV0(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     cdef uint8_t t79
     cdef object o80
     cdef uint64_t v81
+    cdef object rec82
     cdef Py_ssize_t p = pp[0]
     if e - p < 8:
         _trunc(p, e, 8, 'id')
@@ -6579,7 +6961,35 @@ cdef object c_FrameV0(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
     else:
         raise _E.invalid_tag(p - 1, 'superseded_by', t79)
     pp[0] = p
-    return _TocRec({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': h19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l45, 'extra_metadata': d50, 'content_dates': l58, 'chunk_manifest': o63, 'role': _TENUM2[k65], 'parent_id': o67, 'chunk_index': o70, 'chunk_count': o73, 'status': _TENUM3[k75], 'supersedes': o77, 'superseded_by': o80})
+    rec82 = _toc_rec()
+    PyDict_SetItem(rec82, 'id', v1)
+    PyDict_SetItem(rec82, 'timestamp', v2)
+    PyDict_SetItem(rec82, 'anchor_ts', o4)
+    PyDict_SetItem(rec82, 'anchor_source', o7)
+    PyDict_SetItem(rec82, 'kind', o10)
+    PyDict_SetItem(rec82, 'track', o14)
+    PyDict_SetItem(rec82, 'payload_offset', v17)
+    PyDict_SetItem(rec82, 'payload_length', v18)
+    PyDict_SetItem(rec82, 'checksum', h19)
+    PyDict_SetItem(rec82, 'uri', o21)
+    PyDict_SetItem(rec82, 'title', o25)
+    PyDict_SetItem(rec82, 'canonical_encoding', v28)
+    PyDict_SetItem(rec82, 'canonical_length', o30)
+    PyDict_SetItem(rec82, 'metadata', o33)
+    PyDict_SetItem(rec82, 'search_text', o36)
+    PyDict_SetItem(rec82, 'tags', l40)
+    PyDict_SetItem(rec82, 'labels', l45)
+    PyDict_SetItem(rec82, 'extra_metadata', d50)
+    PyDict_SetItem(rec82, 'content_dates', l58)
+    PyDict_SetItem(rec82, 'chunk_manifest', o63)
+    PyDict_SetItem(rec82, 'role', _TENUM2[k65])
+    PyDict_SetItem(rec82, 'parent_id', o67)
+    PyDict_SetItem(rec82, 'chunk_index', o70)
+    PyDict_SetItem(rec82, 'chunk_count', o73)
+    PyDict_SetItem(rec82, 'status', _TENUM3[k75])
+    PyDict_SetItem(rec82, 'supersedes', o77)
+    PyDict_SetItem(rec82, 'superseded_by', o80)
+    return rec82
 
 
 cdef tuple c_toc_legacy_v2(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -6625,6 +7035,7 @@ cdef tuple c_toc_legacy_v2(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e)
     cdef object h40
     cdef Py_ssize_t at41
     cdef object h42
+    cdef object rec43
     cdef Py_ssize_t p = pp[0]
     at1 = p
     if e - p < 8:
@@ -6760,7 +7171,21 @@ cdef tuple c_toc_legacy_v2(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e)
     h42 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'memories_track': o25, 'logic_mesh': o29, 'segment_catalog': r32, 'ticket_ref': r34, 'memory_binding': o37, 'merkle_root': h40, 'toc_checksum': h42}), (at1, at3, at8, at13, at15, at19, at23, at27, at31, at33, at35, at39, at41,)
+    rec43 = _toc_rec()
+    PyDict_SetItem(rec43, 'toc_version', v2)
+    PyDict_SetItem(rec43, 'segments', l5)
+    PyDict_SetItem(rec43, 'frames', l10)
+    PyDict_SetItem(rec43, 'indexes', r14)
+    PyDict_SetItem(rec43, 'time_index', o17)
+    PyDict_SetItem(rec43, 'temporal_track', o21)
+    PyDict_SetItem(rec43, 'memories_track', o25)
+    PyDict_SetItem(rec43, 'logic_mesh', o29)
+    PyDict_SetItem(rec43, 'segment_catalog', r32)
+    PyDict_SetItem(rec43, 'ticket_ref', r34)
+    PyDict_SetItem(rec43, 'memory_binding', o37)
+    PyDict_SetItem(rec43, 'merkle_root', h40)
+    PyDict_SetItem(rec43, 'toc_checksum', h42)
+    return rec43, (at1, at3, at8, at13, at15, at19, at23, at27, at31, at33, at35, at39, at41,)
 
 
 cdef tuple c_toc_legacy_v1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):
@@ -6798,6 +7223,7 @@ cdef tuple c_toc_legacy_v1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e)
     cdef object h32
     cdef Py_ssize_t at33
     cdef object h34
+    cdef object rec35
     cdef Py_ssize_t p = pp[0]
     at1 = p
     if e - p < 8:
@@ -6903,7 +7329,19 @@ cdef tuple c_toc_legacy_v1(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e)
     h34 = _hash32(b + p, 32)
     p += 32
     pp[0] = p
-    return _TocRec({'toc_version': v2, 'segments': l5, 'frames': l10, 'indexes': r14, 'time_index': o17, 'temporal_track': o21, 'segment_catalog': r24, 'ticket_ref': r26, 'memory_binding': o29, 'merkle_root': h32, 'toc_checksum': h34}), (at1, at3, at8, at13, at15, at19, at23, at25, at27, at31, at33,)
+    rec35 = _toc_rec()
+    PyDict_SetItem(rec35, 'toc_version', v2)
+    PyDict_SetItem(rec35, 'segments', l5)
+    PyDict_SetItem(rec35, 'frames', l10)
+    PyDict_SetItem(rec35, 'indexes', r14)
+    PyDict_SetItem(rec35, 'time_index', o17)
+    PyDict_SetItem(rec35, 'temporal_track', o21)
+    PyDict_SetItem(rec35, 'segment_catalog', r24)
+    PyDict_SetItem(rec35, 'ticket_ref', r26)
+    PyDict_SetItem(rec35, 'memory_binding', o29)
+    PyDict_SetItem(rec35, 'merkle_root', h32)
+    PyDict_SetItem(rec35, 'toc_checksum', h34)
+    return rec35, (at1, at3, at8, at13, at15, at19, at23, at25, at27, at31, at33,)
 
 
 def parse_toc_current(buf, Py_ssize_t p, Py_ssize_t e):
@@ -6962,4 +7400,4 @@ def parse_toc_legacy_v1(buf, Py_ssize_t p, Py_ssize_t e):
 
 
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = '89b78d5063254df7'
+SOURCE_DIGEST = '4f0d490c937d2e9e'

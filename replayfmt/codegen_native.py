@@ -1209,8 +1209,11 @@ _TOC_SUPPORT = '''
 
 # --- the .mv2 TOC ----------------------------------------------------------------------------
 
+from cpython.dict cimport PyDict_SetItem
+
 cdef object _TocRec = None
 cdef object _TocNaN = None
+cdef object _TocNew = dict.__new__
 
 
 cdef int _toc_ready() except -1:
@@ -1218,6 +1221,11 @@ cdef int _toc_ready() except -1:
     from ._generated_toc import NaN, Rec
     _TocRec, _TocNaN = Rec, NaN
     return 0
+
+
+cdef inline object _toc_rec():
+    """An empty Rec, filled field by field (no dict built and copied)."""
+    return _TocNew(_TocRec)
 
 
 cdef int _toc_utf8_error(const unsigned char* b, Py_ssize_t p, Py_ssize_t n,
@@ -1310,11 +1318,15 @@ class _TocEmitter:
             v = self.value(fn, sub, repr(fname), 1, f"{name}_{fname}")
             parts.append(f"{fname!r}: {v}")
         fn.line(1, "pp[0] = p")
-        value = "_TocRec({" + ", ".join(parts) + "})"
+        r = fn.var("rec")
+        fn.line(1, f"{r} = _toc_rec()")
+        for part in parts:
+            key, val = part.split(": ", 1)
+            fn.line(1, f"PyDict_SetItem({r}, {key}, {val})")
         if top:
-            fn.line(1, f"return {value}, ({', '.join(starts)},)")
+            fn.line(1, f"return {r}, ({', '.join(starts)},)")
         else:
-            fn.line(1, f"return {value}")
+            fn.line(1, f"return {r}")
         self.body += fn.render()
 
     def need(self, fn: _Fn, ind: int, size: int, path: str) -> None:
