@@ -21,6 +21,7 @@ Nothing here imports the model layer, Construct or the schema.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -137,9 +138,22 @@ def decode_toc(data, start: int, end: int, layouts: tuple[str, ...] | None = Non
     [start, end) wins.
 
     Raises ReplayFormatError: the failure of the layout that got furthest (a layout that
-    decodes with bytes left over fails with TRAILING_BYTES where it stopped).
+    decodes with bytes left over fails with TRAILING_BYTES where it stopped). The cyclic
+    garbage collector is paused meanwhile (a 10k-frame TOC is some 300,000 objects).
     """
     raw = bytes(data[start:end])
+    paused = gc.isenabled()
+    if paused:  # no cycles are made, and collections would walk every record again and again
+        gc.disable()
+    try:
+        return _decode(data, raw, start, end, layouts)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _decode(data, raw: bytes, start: int, end: int, layouts: tuple[str, ...] | None
+            ) -> DecodedToc:
     n = len(raw)
     best: ReplayFormatError | None = None
     for name in layouts or GT.TOC_LAYOUTS:
