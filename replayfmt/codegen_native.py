@@ -16,6 +16,10 @@ it emits one C function:
     s_X  summary dict, record lists counted (summary_X)
     t_X  memvid JSON text, pretty as serde_json prints it (what json_X + orjson render)
 
+and, for the `.mv2` TOC, one `c_X` per container Struct (a `_generated_toc.Rec`) behind one
+`parse_toc_<layout>` per layout of `schema.TOC_LAYOUTS` (as `_generated_toc`'s; its encoders
+stay Python).
+
 Every check is the one the generated Python makes, in the same order, and every failure is
 built by the same constructors of `errors` (truncated, overflow, invalid_utf8, invalid_tag, ...),
 with the path completed by the enclosing records, so errors are identical: message, kind,
