@@ -199,6 +199,7 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
     bytes are not checked again. `digests=False`: sha256 only for blocks that share their size
     with another (enough for `duplicate_of`; the others keep sha256 "").
     """
+    data = framing.readable(data)
     n = len(data)
     # Both searches merged lazily in offset order: no entry kept per magic string (a file of
     # nothing but magics would otherwise hold millions of them).
@@ -540,6 +541,7 @@ def salvage(data, kind: str | None = None) -> Salvage:
     every checkpoint and action lying wholly before the damage, exactly as the original. A
     segment whose session blocks keep sane length prefixes is read on past a damaged session.
     """
+    data = framing.readable(data)
     n = len(data)
     head = bytes(data[:8])
     if kind is None:

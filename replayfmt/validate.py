@@ -644,6 +644,7 @@ def validate(data, *, kind: str | None = None) -> Report:
 
     `kind` ("segment", "active_session", "mv2") forces the container when the magic is damaged.
     """
+    data = framing.readable(data)
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
@@ -674,6 +675,16 @@ def validate(data, *, kind: str | None = None) -> Report:
 _SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
 
 
+def _uri(path: str) -> str:
+    """A file name as a SARIF artifact URI: percent-encoded (RFC 3986) from the name's bytes
+    (a name that is not UTF-8 included), `file://` for an absolute path, relative otherwise."""
+    import os
+    from urllib.parse import quote
+
+    encoded = quote(os.fsencode(path), safe="/")
+    return "file://" + encoded if path.startswith("/") else encoded
+
+
 def to_sarif(reports: list[Report]) -> dict:
     """One SARIF 2.1.0 run for all reports; regions are byteOffset/byteLength."""
     from . import __version__
@@ -683,7 +694,7 @@ def to_sarif(reports: list[Report]) -> dict:
               "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[c][1]]}} for c in codes]
     artifacts, results = [], []
     for k, report in enumerate(reports):
-        uri = report.file or f"input-{k}"
+        uri = _uri(report.file) if report.file else f"input-{k}"
         artifacts.append({"location": {"uri": uri}, "length": report.size})
         for d in report.diagnostics:
             location = {"physicalLocation": {

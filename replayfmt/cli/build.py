@@ -24,15 +24,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import orjson
+    from ..memvid_json import JSONShapeError, loads
 
     check_output(args.output, inputs=[args.input], force=args.force)
     raw = read_input(args.input)
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        value = loads(raw)
+    except ValueError as exc:
         raise InputError(f"{args.input} is not JSON: {exc}") from exc
-    from ..memvid_json import JSONShapeError
     try:
         data = _build(args, value)
     except InputError:

@@ -1,0 +1,303 @@
+"""The command's process dies only with a message: an input that shrinks under its memory map
+(SIGBUS) is an I/O error naming the file, and what the run had started writing is removed;
+`dump` of a whole segment is written a session at a time, the same bytes as the whole
+document."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gen
+import pytest
+from conftest import GOLDEN, REAL, ROOT
+
+import replayfmt as R
+from replayfmt import files as F
+from replayfmt.files import ReplayFile, dumps
+
+FIXTURES = ROOT / "fixtures"
+
+
+def _segment(path: Path, size: int) -> None:
+    """A segment of at least `size` bytes (sessions of 200 actions, every variant)."""
+    rng = random.Random(7)
+    sessions = [gen.session(rng, 200) for _ in range(8)]
+    one = len(R.build_segment(sessions))
+    path.write_bytes(R.build_segment(sessions * (size // one + 1)))
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            todo += [int(c) for c in task.read_text().split()]
+    return out
+
+
+def _maps(pids: list[int], path: Path) -> bool:
+    for p in pids:
+        try:
+            if str(path) in Path(f"/proc/{p}/maps").read_text():
+                return True
+        except OSError:
+            pass
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("argv", [["validate", "{f}"], ["dump", "{f}", "-o", "{out}"]])
+def test_an_input_that_shrinks_while_mapped_is_a_clear_error(tmp_path, argv):
+    """SIGBUS (exit 135, no message, a temporary file left) before; now exit 2, the file and
+    its two sizes named, and no output left behind."""
+    f = tmp_path / "seg.bin"
+    _segment(f, 48 << 20)
+    size = f.stat().st_size
+    out = tmp_path / "out.json"
+    args = [a.format(f=f, out=out) for a in argv]
+    proc = subprocess.Popen([sys.executable, "-m", "replayfmt", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not _maps(_descendants(proc.pid), f):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        os.truncate(f, 4096)  # another program cuts the evidence while it is read
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 2, err
+    assert err == (f"replayfmt: {f}: the file shrank from {size} to 4096 bytes while it was "
+                   "being read: stopped (output files removed)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seg.bin"]
+
+
+def test_a_command_killed_from_outside_leaves_no_partial_output(tmp_path):
+    """The supervising process removes what the killed command had started writing."""
+    f = tmp_path / "seg.bin"
+    _segment(f, 8 << 20)
+    out = tmp_path / "out.json"
+    code = ("import sys, time\n"
+            "import replayfmt.files as F\n"
+            "real = F.ReplayFile._segment_pieces\n"
+            "def slow(self):\n"
+            "    for k, piece in enumerate(real(self)):\n"
+            "        yield piece\n"
+            "        if k == 3:\n"
+            "            print('writing', file=sys.stderr, flush=True)\n"
+            "            time.sleep(60)\n"
+            "F.ReplayFile._segment_pieces = slow\n"
+            "from replayfmt.cli import main\n"
+            "raise SystemExit(main())\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, "dump", str(f), "-o", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr.readline() == b"writing\n"
+    assert any(p.name.startswith(".out.json.") for p in tmp_path.iterdir())
+    (child,) = _descendants(proc.pid)[1:]
+    os.kill(child, signal.SIGKILL)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 128 + signal.SIGKILL
+    assert err == b"replayfmt: stopped by SIGKILL (output files removed)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seg.bin"]
+
+
+def test_ctrl_c_through_the_supervisor_exits_130(tmp_path):
+    """SIGINT to the program (the watching process) reaches the command: exit 130, one line."""
+    code = ("import sys, time\n"
+            "import replayfmt.forensics as F\n"
+            "def slow(data):\n"
+            "    print('working', file=sys.stderr, flush=True)\n"
+            "    time.sleep(60)\n"
+            "F.carve = slow\n"
+            "from replayfmt.cli import main\n"
+            "raise SystemExit(main())\n")
+    seg = REAL / "p09_auto_checkpoint_3" / "segment-0.bin"
+    proc = subprocess.Popen([sys.executable, "-c", code, "carve", str(seg)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr.readline() == b"working\n"
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130
+    assert err == b"replayfmt: interrupted\n"
+
+
+# --- dump of a whole file, a session at a time ------------------------------------------------
+
+def _fixture_files():
+    for p in sorted(FIXTURES.rglob("*")):
+        if p.is_file() and p.suffix in (".bin", ".mv2", ".session", ".gz"):
+            yield p
+
+
+def _whole_document(data) -> bytes | None:
+    """What `dump` printed before: the whole document built, then rendered."""
+    value = ReplayFile("x", data, "head").memvid_json()
+    return None if value is None else dumps(value)
+
+
+def test_dump_in_pieces_is_byte_identical_on_every_fixture():
+    checked = 0
+    for p in _fixture_files():
+        data = p.read_bytes()
+        if p.suffix == ".gz":
+            data = gzip.decompress(data)
+        try:
+            want = _whole_document(data)
+        except ValueError:  # not a replay file, or damaged: dump prints nothing for it
+            with pytest.raises(ValueError):
+                b"".join(ReplayFile("x", data, "full").memvid_json_pieces() or [])
+            continue
+        pieces = ReplayFile("x", data, "full").memvid_json_pieces()
+        assert (None if pieces is None else b"".join(pieces)) == want, p
+        checked += want is not None
+    assert checked >= 50
+
+
+def test_dump_pieces_render_one_session_at_a_time(monkeypatch):
+    """Bounded memory, counted: the first sessions are out before the next are rendered."""
+    rng = random.Random(3)
+    data = R.build_segment([gen.session(rng, 5) for _ in range(50)])
+    rendered = []
+    real = F.session_memvid_json
+
+    def counting(*args, **kw):
+        rendered.append(args[1])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(F, "session_memvid_json", counting)
+    pieces = ReplayFile("x", data, "full").memvid_json_pieces()
+    for _ in range(4):  # header, separator, first session, separator
+        next(pieces)
+    assert len(rendered) == 1
+    rest = b"".join(pieces)
+    assert len(rendered) == 50 and rest.endswith(b"\n  ]\n}\n")
+
+
+def test_dump_of_a_damaged_segment_prints_nothing(capsys, tmp_path):
+    """Every byte is checked before the first piece: bad UTF-8 in the last session's last
+    action (which the listing depth does not read) gives no output at all."""
+    from replayfmt.cli import main
+
+    rng = random.Random(5)
+    sessions = [gen.session(rng, 5) for _ in range(3)]
+    sessions[-1].actions[-1].input_preview = "the marker"
+    data = R.build_segment(sessions)
+    at = data.rindex(b"marker")
+    path = tmp_path / "damaged.bin"
+    path.write_bytes(data[:at] + b"\xff" + data[at + 1:])
+    assert main(["dump", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "invalid UTF-8" in captured.err and "sessions[2].actions[4]" in captured.err
+
+
+# --- small correctness items -------------------------------------------------------------------
+
+P09 = REAL / "p09_auto_checkpoint_3"
+
+
+def test_from_json_with_a_list_as_variant_name_is_a_shape_error():
+    """TypeError (unhashable list) before."""
+    from replayfmt.memvid_json import JSONShapeError, from_json, to_json
+
+    value = to_json(R.parse_segment((P09 / "segment-0.bin").read_bytes()).sessions[0])
+    value["actions"][0]["action_type"]["type"] = ["Find"]
+    with pytest.raises(JSONShapeError) as info:
+        from_json(value)
+    assert info.value.path == "actions[0].action_type.type"
+    assert "expected a variant name, got list" in str(info.value)
+
+
+@pytest.mark.parametrize("number, shown", [(2**64, "18446744073709551616"),
+                                           (-(2**63) - 1, "-9223372036854775809")])
+def test_integers_beyond_64_bits_are_reported_as_integers(tmp_path, capsys, number, shown):
+    """orjson reads them as floats: "got float" before."""
+    from replayfmt.cli import main
+    from replayfmt.memvid_json import loads, to_json
+
+    value = to_json(R.parse_segment((P09 / "segment-0.bin").read_bytes()).sessions[0])
+    text = dumps(value).replace(b'"created_secs": ', f'"created_secs": {number}, "x": '.encode(),
+                                1)
+    text = text.replace(b', "x": ' + str(value["created_secs"]).encode(), b"", 1)
+    assert loads(text)["created_secs"] == number
+    (tmp_path / "s.json").write_bytes(text)
+    assert main(["build", str(tmp_path / "s.json"), "-o", str(tmp_path / "s.bin")]) == 1
+    err = capsys.readouterr().err
+    assert f"got {shown}" in err and "float" not in err
+    assert not (tmp_path / "s.bin").exists()
+
+
+def test_json_floats_stay_floats():
+    from replayfmt.memvid_json import loads
+
+    assert loads(b'{"a": [1, 2.5, {"b": 18446744073709551616}]}') == \
+        {"a": [1, 2.5, {"b": 2**64}]}
+
+
+def test_sarif_uri_is_percent_encoded():
+    from replayfmt.validate import Report, to_sarif
+
+    reports = [Report("segment", 1, file="dir with space/a#b%c?.bin"),
+               Report("segment", 1, file="/abs/ü\udcff.bin"), Report("segment", 1)]
+    uris = [a["location"]["uri"] for a in to_sarif(reports)["runs"][0]["artifacts"]]
+    assert uris == ["dir%20with%20space/a%23b%25c%3F.bin", "file:///abs/%C3%BC%FF.bin",
+                    "input-2"]
+
+
+def _memoryview_cases():
+    seg = (P09 / "segment-0.bin").read_bytes()
+    mv2 = (P09 / "mem.mv2").read_bytes()
+    active = (P09 / "active-0.bin").read_bytes()
+    return seg, mv2, active
+
+
+def test_every_reader_takes_a_memoryview_as_parse_does():
+    """AttributeError ('memoryview' object has no attribute 'find') before."""
+    from replayfmt import forensics, mv2, stream
+    from replayfmt.validate import validate
+
+    seg, mv2_bytes, active = _memoryview_cases()
+    for data in (seg, mv2_bytes, active):
+        assert validate(memoryview(data)).to_json() == validate(data).to_json()
+        assert [b.to_json() for b in forensics.carve(memoryview(data))] == \
+            [b.to_json() for b in forensics.carve(data)]
+    for data in (seg, active):
+        assert forensics.salvage(memoryview(data)).to_json() == \
+            forensics.salvage(data).to_json()
+    assert stream.scan_segment(memoryview(seg)) == stream.scan_segment(seg)
+    assert stream.summarize_active(memoryview(active)) == stream.summarize_active(active)
+    live = mv2.live_segment(memoryview(mv2_bytes))
+    assert (live.offset, live.size, live.scan) == (lambda x: (x.offset, x.size, x.scan))(
+        mv2.live_segment(mv2_bytes))
+
+
+def test_diff_text_escapes_a_line_feed_in_a_metadata_key(tmp_path, capsys):
+    """A raw line feed in a key split the `diff` line in two (a forged change line)."""
+    from replayfmt.cli import main
+
+    seg = R.parse_segment((P09 / "segment-0.bin").read_bytes())
+    a = tmp_path / "a.bin"
+    b = tmp_path / "b.bin"
+    a.write_bytes(R.build_segment(seg.sessions))
+    seg.sessions[0].metadata = {**seg.sessions[0].metadata,
+                                "k\n+ sessions[9]  forged\x1b[2J": "v"}
+    b.write_bytes(R.build_segment(seg.sessions))
+    assert main(["diff", str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert not any(line.startswith("+ sessions[9]") for line in lines)
+    (added,) = [line for line in lines if "metadata" in line]
+    sid = seg.sessions[0].session_id
+    assert added == f'+ sessions[{sid}].metadata["k\\x0a+ sessions[9]  forged\\x1b[2J"]  "v"'
