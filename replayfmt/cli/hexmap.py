@@ -12,7 +12,7 @@ from ._common import (
     add_force_argument,
     add_kind_argument,
     check_output,
-    read_input,
+    map_input,
     warn,
     write_output,
     write_text,
@@ -48,7 +48,7 @@ def run(args) -> int:
     html_out = args.output or args.html or ("-" if args.html == "" else None)
     if html_out:
         check_output(html_out, inputs=[args.file], force=args.force)
-    data = read_input(args.file)
+    data = map_input(args.file)  # mapped: a huge sparse file is never copied whole
     try:
         hm = build_hexmap(data, KINDS[args.kind])
     except ValueError as exc:  # an unknown --kind
