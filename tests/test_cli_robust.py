@@ -16,9 +16,11 @@ from pathlib import Path
 
 import gen
 import pytest
-from conftest import GOLDEN, REAL, ROOT
+from conftest import REAL, ROOT
+from hypothesis import given, settings
 
 import replayfmt as R
+import replayfmt.strategies as S
 from replayfmt import files as F
 from replayfmt.files import ReplayFile, dumps
 
@@ -301,3 +303,70 @@ def test_diff_text_escapes_a_line_feed_in_a_metadata_key(tmp_path, capsys):
     (added,) = [line for line in lines if "metadata" in line]
     sid = seg.sessions[0].session_id
     assert added == f'+ sessions[{sid}].metadata["k\\x0a+ sessions[9]  forged\\x1b[2J"]  "v"'
+
+
+# --- validate of a damaged segment: one block at a time -----------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(S.malformed_segment_bytes(max_sessions=3))
+def test_damaged_segment_problems_without_tracing_the_file(case):
+    """The container walk and per-block checks find what the whole-file trace found."""
+    from replayfmt.trace import trace_segment
+    from replayfmt.validate import _segment_problems
+
+    data = case[0]
+    t = trace_segment(data)
+    problems, count = _segment_problems(data)
+    assert [(e.kind, e.offset, e.path, str(e)) for e in problems] == \
+        [(e.kind, e.offset, e.path, str(e)) for e in t.problems]
+    head = t.find("session_count")
+    assert count == (None if t.find("total_size") is None else head.value)
+
+
+def test_damaged_segment_problems_on_malformed_fixtures():
+    from replayfmt.trace import trace_segment
+    from replayfmt.validate import _segment_problems
+
+    n = 0
+    for p in sorted((FIXTURES / "malformed").glob("*.bin")):
+        data = p.read_bytes()
+        if data[:8] != b"MV2RPLY!":
+            continue
+        n += 1
+        problems, _ = _segment_problems(data)
+        assert [str(e) for e in problems] == [str(e) for e in trace_segment(data).problems], p
+    assert n >= 10
+
+
+def test_validate_of_a_damaged_segment_traces_only_the_damaged_block(monkeypatch):
+    """Work counted: one session damaged among 200, one record traced, never the whole file."""
+    import copy
+    import uuid
+
+    import importlib
+
+    V = importlib.import_module("replayfmt.validate")
+    real_session = R.parse_segment((P09 / "segment-0.bin").read_bytes()).sessions[0]
+    sessions = []
+    for k in range(200):  # clean copies: no diagnostic needs a session traced
+        s = copy.deepcopy(real_session)
+        s.session_id = uuid.UUID(int=k + 1)
+        sessions.append(s)
+    assert V.validate(R.build_segment(sessions)).diagnostics == []
+    sessions[100].actions[-1].input_preview = "the marker"
+    data = R.build_segment(sessions)
+    at = data.index(b"marker")
+    data = data[:at] + b"\xff" + data[at + 1:]
+    traced = []
+    real = V.trace_record
+
+    def counting(name, b, start, stop, path=""):
+        traced.append((name, stop - start, path))
+        return real(name, b, start, stop, path)
+
+    monkeypatch.setattr(V, "trace_record", counting)
+    monkeypatch.setattr(V, "trace_segment", lambda *a: pytest.fail("whole file traced"))
+    report = V.validate(data)
+    assert "RF006" in report.codes
+    assert [t for t in traced if t[0] == "ReplaySession"] == [
+        ("ReplaySession", len(R.build_segment([sessions[100]])) - 32, "sessions[100]")]
