@@ -341,9 +341,8 @@ def test_damaged_segment_problems_on_malformed_fixtures():
 def test_validate_of_a_damaged_segment_traces_only_the_damaged_block(monkeypatch):
     """Work counted: one session damaged among 200, one record traced, never the whole file."""
     import copy
-    import uuid
-
     import importlib
+    import uuid
 
     V = importlib.import_module("replayfmt.validate")
     real_session = R.parse_segment((P09 / "segment-0.bin").read_bytes()).sessions[0]
