@@ -369,3 +369,61 @@ def test_validate_of_a_damaged_segment_traces_only_the_damaged_block(monkeypatch
     assert "RF006" in report.codes
     assert [t for t in traced if t[0] == "ReplaySession"] == [
         ("ReplaySession", len(R.build_segment([sessions[100]])) - 32, "sessions[100]")]
+
+
+# --- huge sparse inputs ---------------------------------------------------------------------------
+
+def test_build_refuses_a_huge_sparse_file_from_its_first_byte(tmp_path, capsys):
+    """A 4.6 GB file of zeros was read whole (and failed under a memory cap)."""
+    from replayfmt.cli import main
+
+    big = tmp_path / "zeros.json"
+    with open(big, "wb") as fh:
+        fh.truncate(4_600_000_000)
+    t0 = time.monotonic()
+    assert main(["build", str(big), "-o", str(tmp_path / "out.bin")]) == 1
+    assert time.monotonic() - t0 < 10
+    err = capsys.readouterr().err
+    import orjson
+
+    with pytest.raises(orjson.JSONDecodeError) as whole:  # what reading it all would say
+        orjson.loads(bytes(4096))
+    assert err == f"replayfmt: {big} is not JSON: {whole.value}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zeros.json"]
+
+
+def _sparse_mv2(path: Path, hole: int) -> bytes:
+    """A real .mv2 with a sparse gap before its TOC (header footer_offset moved past it)."""
+    import struct
+
+    data = (P09 / "mem.mv2").read_bytes()
+    from replayfmt import mv2
+
+    layout = mv2.read_layout(data)
+    head = bytearray(data[:layout.footer_offset])
+    at = head.find(struct.pack("<Q", layout.footer_offset), 0, 4096)
+    struct.pack_into("<Q", head, at, layout.footer_offset + hole)
+    with open(path, "wb") as fh:
+        fh.write(head)
+        fh.seek(hole, os.SEEK_CUR)
+        fh.write(data[layout.footer_offset:])
+    return data
+
+
+def test_diff_and_hexmap_of_a_huge_sparse_mv2_touch_only_what_they_read(tmp_path):
+    """diff of a 4.6 GB sparse .mv2 used 4.5 GB (the file was copied whole): now mapped, the
+    peak resident set stays small (measured in the command's own processes)."""
+    big = tmp_path / "sparse.mv2"
+    _sparse_mv2(big, 4_600_000_000)
+    seg = P09 / "segment-0.bin"
+    code = ("import resource, subprocess, sys\n"
+            "p = subprocess.run([sys.executable, '-m', 'replayfmt', *sys.argv[1:]],"
+            " stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+            "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+            "print(p.returncode, peak, p.stderr.decode()[-500:])\n")
+    for argv in (["diff", str(big), str(seg)], ["hexmap", str(big)], ["info", str(big)]):
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
+                             text=True, cwd=ROOT, check=True).stdout
+        rc, peak_kb, err = out.split(" ", 2)
+        assert int(rc) in (0, 1), (argv, err)
+        assert int(peak_kb) < 400_000, (argv, peak_kb)  # KiB: far below the 4.6 GB file
