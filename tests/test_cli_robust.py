@@ -427,3 +427,32 @@ def test_diff_and_hexmap_of_a_huge_sparse_mv2_touch_only_what_they_read(tmp_path
         rc, peak_kb, err = out.split(" ", 2)
         assert int(rc) in (0, 1), (argv, err)
         assert int(peak_kb) < 400_000, (argv, peak_kb)  # KiB: far below the 4.6 GB file
+
+
+def shrink_then_read(path: str) -> dict:
+    """A per-file function whose file is cut short under its memory map (SIGBUS)."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        if path.endswith("b.bin"):
+            os.truncate(path, 0)
+        return {"status": "ok", "last": mm[len(mm) - 1]}
+
+
+def test_batch_worker_killed_by_sigbus_says_why(tmp_path):
+    import io
+    import json
+
+    from replayfmt import batch
+
+    for name in ("a.bin", "b.bin", "c.bin"):
+        (tmp_path / name).write_bytes(b"x" * 10_000)
+    out = io.BytesIO()
+    result = batch.run(shrink_then_read, [str(tmp_path)], jobs=2, out=out, progress=False,
+                       ordered=True)
+    got = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [g["status"] for g in got] == ["ok", "error", "ok"]
+    assert got[1]["error"] == (f"worker process died (killed by signal {signal.SIGBUS}: "
+                               "SIGBUS, the file shrank while it was being read)")
+    assert result.exit_status == 2
