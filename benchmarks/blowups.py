@@ -116,7 +116,8 @@ def rows(work: Path) -> list[tuple[str, list[str], Path]]:
 
 def run(argv: list[str], cwd: Path, cap: int) -> tuple[int, float, float]:
     def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        if cap:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "replayfmt", *argv], cwd=cwd,
@@ -133,7 +134,8 @@ def run(argv: list[str], cwd: Path, cap: int) -> tuple[int, float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", help="where to write the inputs (default: a temp dir)")
-    ap.add_argument("--cap-gb", type=float, default=2.0, help="RLIMIT_AS of each command")
+    ap.add_argument("--cap-gb", type=float, default=2.0,
+                    help="RLIMIT_AS of each command (0: no cap)")
     ap.add_argument("--only", help="run only the cases whose label contains this")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run case i alone
     args = ap.parse_args()
@@ -146,8 +148,9 @@ def main() -> int:
             code, wall, rss = run(argv, work, cap)
             print(f"{code} {wall:.2f} {rss:.0f}")
             return 0
-        print("writing the inputs ...", flush=True)
-        write_inputs(work)
+        if not (work / "small.bin").exists():
+            print("writing the inputs ...", flush=True)
+            write_inputs(work)
         print(f"{'what':<50} {'input':>10} {'exit':>5} {'wall s':>7} {'peak RSS MB':>12}")
         for i, (label, _argv, path) in enumerate(rows(work)):
             if args.only and args.only not in label:

@@ -456,3 +456,29 @@ def test_batch_worker_killed_by_sigbus_says_why(tmp_path):
     assert got[1]["error"] == (f"worker process died (killed by signal {signal.SIGBUS}: "
                                "SIGBUS, the file shrank while it was being read)")
     assert result.exit_status == 2
+
+
+def test_hexmap_beyond_memory_is_a_clear_error_not_a_bug(tmp_path):
+    """hexmap holds every field at once: under an address-space cap a large segment was a
+    MemoryError traceback (exit 3); now one line, exit 2, and nothing written."""
+    import resource
+
+    f = tmp_path / "seg.bin"
+    _segment(f, 4 << 20)
+    base = int(subprocess.run(
+        [sys.executable, "-c", "import replayfmt, replayfmt.cli, replayfmt.hexmap;"
+         "print(open('/proc/self/status').read().split('VmSize:')[1].split()[0])"],
+        capture_output=True, text=True, check=True, cwd=ROOT).stdout) * 1024
+    cap = base + (160 << 20)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    proc = subprocess.run([sys.executable, "-m", "replayfmt", "hexmap", str(f), "--html",
+                           str(tmp_path / "map.html")], cwd=ROOT, capture_output=True,
+                          preexec_fn=limit, timeout=600)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.decode() == (f"replayfmt: cannot map {f}: its {f.stat().st_size} bytes "
+                                    "have more fields than fit in memory (map one session: "
+                                    "carve or salvage it to its own file)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seg.bin"]

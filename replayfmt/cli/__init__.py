@@ -208,6 +208,10 @@ def _supervised(args) -> int:
             code = _main(args)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # noqa: BLE001 -- e.g. out of memory while reporting an error
+            with contextlib.suppress(Exception):
+                os.write(2, b"replayfmt: internal error (a bug): the command failed while "
+                            b"reporting a problem (out of memory?)\n")
         finally:
             with contextlib.suppress(Exception):
                 sys.stdout.flush()
