@@ -23,7 +23,13 @@ from .codec import (
     parse_envelope,
     parse_segment,
 )
-from .stream import SessionSummary, scan_segment, session_memvid_json, summarize_active
+from .stream import (
+    SessionSummary,
+    release,
+    scan_segment,
+    session_memvid_json,
+    summarize_active,
+)
 
 if TYPE_CHECKING:  # the model is imported where used: reading starts faster
     from .model import ActiveSession, ReplaySession, Segment
@@ -191,6 +197,7 @@ class ReplayFile:
             yield b",\n    " if k else b"\n    "
             yield from session_memvid_json(self.data, s.offset, s.offset + s.length,
                                            f"sessions[{s.index}]", nesting=2)
+            release(self.data, s.offset, s.offset + s.length)  # a mapped file stays flat
         yield b"\n  ]" + after + b"\n"
 
 
