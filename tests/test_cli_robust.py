@@ -485,3 +485,18 @@ def test_hexmap_beyond_memory_is_a_clear_error_not_a_bug(tmp_path):
                                     "have more fields than fit in memory (map one session: "
                                     "carve or salvage it to its own file)\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seg.bin"]
+
+
+def test_without_a_fork_the_command_runs_in_this_process(tmp_path, monkeypatch, capsys):
+    """A process limit (fork fails): the command still runs, unwatched, same output."""
+    from replayfmt.cli import main
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(sys, "argv", ["replayfmt", "info", str(P09 / "segment-0.bin")])
+    assert main() == 0
+    want = capsys.readouterr().out
+    assert main(["info", str(P09 / "segment-0.bin")]) == 0
+    assert capsys.readouterr().out == want and "segment" in want

@@ -162,11 +162,12 @@ def _input_sizes(args) -> dict[str, int]:
 
 def _journal_fd() -> int:
     if hasattr(os, "memfd_create"):
-        return os.memfd_create("replayfmt-journal", os.MFD_CLOEXEC)
+        with contextlib.suppress(OSError):
+            return os.memfd_create("replayfmt-journal", os.MFD_CLOEXEC)
     import tempfile
 
-    fh = tempfile.TemporaryFile()
-    return os.dup(fh.fileno())
+    with tempfile.TemporaryFile() as fh:  # unlinked already: the duplicate keeps it open
+        return os.dup(fh.fileno())
 
 
 def _leftovers(fd: int) -> list[str]:
@@ -196,10 +197,17 @@ def _supervised(args) -> int:
     from . import _common
 
     sizes = _input_sizes(args)
-    jfd = _journal_fd()
+    try:
+        jfd = _journal_fd()
+    except OSError:  # no journal to be had: the command runs here, unwatched
+        return _main(args)
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # e.g. a process limit: the command runs here, unwatched
+        os.close(jfd)
+        return _main(args)
     if pid == 0:  # the command
         code = EXIT_BUG
         try:
