@@ -280,6 +280,8 @@ class _Pool:
                     code = w[0].exitcode
                     why = (f"killed by signal {-code}" if code is not None and code < 0
                            else f"exited with {code}")
+                    if code == -signal.SIGBUS:  # a mapped file cut short under its reader
+                        why += ": SIGBUS, the file shrank while it was being read"
                     line = {"file": path, "status": "error",
                             "error": f"worker process died ({why})"}
                     self.workers[i] = w = self._replace(w)

@@ -259,6 +259,8 @@ def _summary(value: Any) -> str:
 
 def render_text(d: Diff, a_name: str = "a", b_name: str = "b") -> str:
     """The diff for people: one line per change (+ added, - removed, ~ changed)."""
+    from .text import escape
+
     lines = [f"--- {a_name} ({d.a_kind})", f"+++ {b_name} ({d.b_kind})"]
     if d.a_kind != d.b_kind:
         lines.append("  (different kinds: only the sessions are compared)")
@@ -274,4 +276,6 @@ def render_text(d: Diff, a_name: str = "a", b_name: str = "b") -> str:
         s = d.to_json()["sessions"]
         lines.append(f"{len(d.changes)} difference(s); sessions: {len(s[ADDED])} added, "
                      f"{len(s[REMOVED])} removed, {len(s[CHANGED])} changed")
-    return "\n".join(lines) + "\n"
+    # One change per line: what a file holds (a metadata key with a line feed or an escape
+    # sequence) is shown escaped, never as a line break or a terminal control.
+    return "\n".join(escape(line) for line in lines) + "\n"

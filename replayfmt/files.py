@@ -23,7 +23,13 @@ from .codec import (
     parse_envelope,
     parse_segment,
 )
-from .stream import SessionSummary, scan_segment, session_memvid_json, summarize_active
+from .stream import (
+    SessionSummary,
+    release,
+    scan_segment,
+    session_memvid_json,
+    summarize_active,
+)
 
 if TYPE_CHECKING:  # the model is imported where used: reading starts faster
     from .model import ActiveSession, ReplaySession, Segment
@@ -164,6 +170,35 @@ class ReplayFile:
                         for s in self.scan.sessions]
         return {"version": self.scan.version, "session_count": self.scan.session_count,
                 "total_size": self.scan.total_size, "sessions": sessions}
+
+    def memvid_json_pieces(self):
+        """`dumps(self.memvid_json())`, the same bytes, as pieces to write in order: a
+        segment's sessions are rendered one at a time (`stream.session_memvid_json`), so
+        memory is bounded by the largest session, not the file. None when there is nothing
+        to print (a .mv2 without a live segment). Errors are raised before the first piece
+        only when the file was opened at depth "full" (every byte checked)."""
+        if self.kind == "active_session":
+            return iter([dumps(self.memvid_json())])
+        if self.scan is None:
+            return None
+        return self._segment_pieces()
+
+    def _segment_pieces(self):
+        scan = self.scan
+        text = orjson.dumps({"version": scan.version, "session_count": scan.session_count,
+                             "total_size": scan.total_size, "sessions": []},
+                            option=orjson.OPT_INDENT_2)
+        before, after = text.rsplit(b"[]", 1)
+        if not scan.sessions:
+            yield text + b"\n"
+            return
+        yield before + b"["
+        for k, s in enumerate(scan.sessions):
+            yield b",\n    " if k else b"\n    "
+            yield from session_memvid_json(self.data, s.offset, s.offset + s.length,
+                                           f"sessions[{s.index}]", nesting=2)
+            release(self.data, s.offset, s.offset + s.length)  # a mapped file stays flat
+        yield b"\n  ]" + after + b"\n"
 
 
 # --- info ------------------------------------------------------------------------------------

@@ -199,6 +199,7 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
     bytes are not checked again. `digests=False`: sha256 only for blocks that share their size
     with another (enough for `duplicate_of`; the others keep sha256 "").
     """
+    data = framing.readable(data)
     n = len(data)
     # Both searches merged lazily in offset order: no entry kept per magic string (a file of
     # nothing but magics would otherwise hold millions of them).
@@ -325,9 +326,9 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
     ids: dict[int, frozenset] = {}  # id(block) -> the session ids it holds, built once
     for b in blocks:
         sessions = b.sessions
-        ids[id(b)] = frozenset(s.session_id for s in sessions)
+        ids[id(b)] = frozenset(s.session_id.int for s in sessions)  # ints: a fast hash
         for s in sessions:
-            key = (s.session_id, hashlib.sha256(build_session(s)).digest())
+            key = (s.session_id.int, hashlib.sha256(build_session(s)).digest())
             rec = records.get(key)
             if rec is None:
                 records[key] = rec = SessionRecord(s, [], "")
@@ -335,22 +336,11 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
     save_ids = {id(b) for b in saves}
     by_offset = sorted(saves, key=lambda b: b.offset)
     save_offsets = [b.offset for b in by_offset]
-    # For each last save L: the ids every later save sharing a session with L holds (None when
-    # no later save shares one). A session of L was dropped when some later save sharing
-    # another of L's sessions lacks it, i.e. when it is not in that intersection.
-    kept_by: dict[int, frozenset | None] = {}
-
-    def kept(last: CarvedBlock) -> frozenset | None:
-        if id(last) not in kept_by:
-            mine, common = ids[id(last)], None
-            for b in by_offset[bisect.bisect_right(save_offsets, last.offset):]:
-                if not mine.isdisjoint(ids[id(b)]):
-                    common = ids[id(b)] if common is None else common & ids[id(b)]
-            kept_by[id(last)] = common
-        return kept_by[id(last)]
+    kept = _Kept([ids[id(b)] for b in by_offset])
+    position = {id(b): k for k, b in enumerate(by_offset)}
 
     for rec in records.values():
-        sid = rec.session.session_id
+        sid = rec.session.session_id.int
         if any(b.live or b is whole for b in rec.blocks):
             rec.status = "live"
             continue
@@ -361,7 +351,7 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
             continue
         last = max(segs, key=lambda b: b.offset)
         later = bisect.bisect_right(save_offsets, last.offset) < len(by_offset)
-        common = kept(last)
+        common = kept(position[id(last)])
         dropped = common is not None and sid not in common
         cleared = toc_decoded and not has_live and not later
         if dropped or cleared:
@@ -372,6 +362,77 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
             rec.status = "stale" if is_mv2 else "superseded"
     return sorted(records.values(),
                   key=lambda r: (r.session.created_secs, r.blocks[0].offset))
+
+
+class _Kept:
+    """For a save L (by position in offset order): the sessions of L that every later save
+    sharing a session with L also holds (None when no later save shares one). A session of L
+    whose last save is L was dropped when it is not among them.
+
+    Counted, not compared save against save (which is quadratic in the number of saves): a
+    session r of L is in every later save sharing one with L exactly when the later saves
+    holding r are all of them, i.e. when, for every session x of L, the later saves holding x
+    are among those holding r. Each session's saves are a list of positions with suffix sums
+    of random 128-bit weights (a set's fingerprint), so "the same later saves" is one
+    comparison; "among" is answered once per pair of sessions from the last position where
+    one lacks the other."""
+
+    def __init__(self, saves: list[frozenset]) -> None:
+        import random
+
+        self.saves = saves
+        weights = random.Random(0x5EED).getrandbits
+        w = [weights(128) for _ in saves]
+        self.occ: dict = {}  # session id -> positions of the saves holding it
+        self.at: list[dict] = []  # per save: session id -> its index in occ[id]
+        for k, held in enumerate(saves):
+            here = {}
+            for x in held:
+                positions = self.occ.setdefault(x, [])
+                here[x] = len(positions)
+                positions.append(k)
+            self.at.append(here)
+        mask = (1 << 128) - 1
+        self.suffix: dict = {}  # session id -> fingerprint of occ[id][t:] for each t
+        for x, positions in self.occ.items():
+            sums = [0] * (len(positions) + 1)
+            for t in range(len(positions) - 1, -1, -1):
+                sums[t] = (sums[t + 1] + w[positions[t]]) & mask
+            self.suffix[x] = sums
+        self.last_miss: dict = {}
+        self.memo: dict[int, frozenset | None] = {}
+
+    def _within(self, x, r, t: int) -> bool:
+        """Every save holding x after its t-th one also holds r."""
+        key = (x, r)
+        miss = self.last_miss.get(key)
+        if miss is None:
+            positions = self.occ[x]
+            miss = next((u for u in range(len(positions) - 1, -1, -1)
+                         if r not in self.saves[positions[u]]), -1)
+            self.last_miss[key] = miss
+        return miss <= t
+
+    def __call__(self, k: int) -> frozenset | None:
+        if k not in self.memo:
+            self.memo[k] = self._kept(k)
+        return self.memo[k]
+
+    def _kept(self, k: int) -> frozenset | None:
+        here = self.at[k]
+        later = {x: len(self.occ[x]) - t - 1 for x, t in here.items()}
+        most = max(later.values(), default=0)
+        if most == 0:
+            return None  # no later save shares a session with this one
+        tops = [x for x, n in later.items() if n == most]
+        first = tops[0]
+        mark = self.suffix[first][here[first] + 1]
+        if any(self.suffix[x][here[x] + 1] != mark for x in tops[1:]):
+            return frozenset()  # two different sets of later saves: none holds every one
+        if any(0 < n < most and not self._within(x, first, here[x])
+               for x, n in later.items()):
+            return frozenset()
+        return frozenset(tops)
 
 
 # --- salvage ---------------------------------------------------------------------------------
@@ -540,6 +601,7 @@ def salvage(data, kind: str | None = None) -> Salvage:
     every checkpoint and action lying wholly before the damage, exactly as the original. A
     segment whose session blocks keep sane length prefixes is read on past a damaged session.
     """
+    data = framing.readable(data)
     n = len(data)
     head = bytes(data[:8])
     if kind is None:

@@ -30,7 +30,7 @@ __all__ = [
     "SEGMENT", "SIDECAR", "MV2", "KINDS", "sniff", "Policy",
     "SEGMENT_HEADER_SIZE", "ENVELOPE_HEADER_SIZE", "MV2_HEADER_SIZE", "MV2_FOOTER_SIZE",
     "SegmentHeader", "segment_header", "segment_blocks", "block_length", "exact", "in_block",
-    "envelope_block", "Mv2Layout", "read_layout",
+    "envelope_block", "Mv2Layout", "read_layout", "readable",
 ]
 
 #: The kinds of bytes `sniff` tells apart.
@@ -46,6 +46,14 @@ MV2_FOOTER_SIZE = G.SIZE["Mv2Footer"]  # 56
 VERSION_AT, SESSION_COUNT_AT, TOTAL_SIZE_AT = 8, 12, 16
 _U64 = struct.Struct("<Q")
 _HEAD = struct.Struct("<IIQ")  # version, session_count, total_size after the magic
+
+
+def readable(data):
+    """`data` as the readers take it: bytes, bytearray and mmap as they are, a memoryview
+    (which has no `find`, and slices to memoryviews) as bytes, as `parse_*` read it."""
+    if isinstance(data, memoryview):
+        return data.tobytes()
+    return data
 
 
 def sniff(data, rule: str = "exact") -> str | None:

@@ -114,7 +114,7 @@ def build_hexmap(data, kind: str | None = None) -> HexMap:
     neither a sidecar nor a .mv2 is traced as a segment, so a bad magic is reported as such).
     A .mv2 is mapped whole, damaged or not (what does not decode is raw bytes with the error).
     """
-    data = bytes(data)
+    data = framing.readable(data)  # an mmap stays mapped: a huge sparse file is not copied
     file_kind = kind or _kind_of(data)
     if file_kind == "mv2":
         base, stop = 0, len(data)

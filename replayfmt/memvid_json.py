@@ -20,7 +20,7 @@ import orjson
 from . import model as M
 
 __all__ = ["to_memvid_json", "from_memvid_json", "to_json", "from_json", "dumps_memvid",
-           "dumps", "JSONShapeError"]
+           "dumps", "loads", "JSONShapeError"]
 
 
 class JSONShapeError(ValueError):
@@ -187,6 +187,34 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
 
 
+def loads(text: bytes | str) -> Any:
+    """JSON text -> value, every integer exact.
+
+    orjson reads an integer beyond the 64-bit range as a float, so a field given 2**64 would
+    be reported as "got float". No record holds a float: text in which orjson finds one is
+    read again with the standard library, whose integers are exact (and a float stays a
+    float). Raises ValueError (orjson.JSONDecodeError) for text that is not JSON."""
+    value = orjson.loads(text)
+    if _has_float(value):
+        import json
+
+        value = json.loads(text)
+    return value
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, float):
+            return True
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
 # --- JSON -> model ---------------------------------------------------------------------------
 
 class _Reader:
@@ -234,6 +262,8 @@ class _Reader:
         if isinstance(v, dict) and "type" in v:  # readable form
             name = v["type"]
             fields = {k: x for k, x in v.items() if k != "type"}
+            if not isinstance(name, str):
+                self.fail(f"{path}.type", f"expected a variant name, got {type(name).__name__}")
         elif isinstance(v, dict) and len(v) == 1:
             (name, fields), = v.items()
         else:

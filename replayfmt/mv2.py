@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 from . import _generated as G
 from .codec import parse_segment
 from .errors import ErrorKind, ReplayFormatError
-from .framing import MV2, MV2_FOOTER_SIZE, MV2_HEADER_SIZE, SEGMENT, Mv2Layout, read_layout, sniff
+from .framing import (
+    MV2,
+    MV2_FOOTER_SIZE,
+    MV2_HEADER_SIZE,
+    SEGMENT,
+    Mv2Layout,
+    read_layout,
+    readable,
+    sniff,
+)
 from .scan import SegmentScan, scan_segment
 from .toc import DecodedToc, decode_toc
 
@@ -113,6 +122,7 @@ def live_segment(data, depth: str = "full") -> LiveSegment | None:
     session up to its action count (what a listing needs; decoding a session later checks the
     rest).
     """
+    data = readable(data)
     layout = read_layout(data)
     toc = read_toc(data, layout)
     m = toc.replay_manifest

@@ -14,7 +14,14 @@ import re
 from collections import namedtuple
 
 from .accel import G
-from .framing import envelope_block, exact, in_block, segment_blocks, segment_header
+from .framing import (
+    envelope_block,
+    exact,
+    in_block,
+    readable,
+    segment_blocks,
+    segment_header,
+)
 
 __all__ = ["release", "SessionSummary", "SegmentScan", "DEPTHS", "DISPLAY_NAMES",
            "scan_segment", "summarize_active"]
@@ -127,6 +134,7 @@ def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "ful
     prefix, total_size and session_count are still checked), so it costs O(sessions) and
     gives no counts by type.
     """
+    buf = readable(buf)
     end = len(buf) if end is None else end
     header = segment_header(buf, offset, end)
     parse = DEPTHS[depth]
@@ -141,6 +149,7 @@ def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "ful
 
 def summarize_active(buf) -> tuple[SessionSummary, dict]:
     """Summary of the session in an `MV2ACTIV` envelope, and the envelope's other fields."""
+    buf = readable(buf)
     start, stop = envelope_block(buf)
     raw = in_block(G.summary_ActiveSession, buf, start, stop, "", "active session")
     exact(stop, len(buf), "", "envelope")

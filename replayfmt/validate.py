@@ -483,12 +483,46 @@ class _Damaged(Exception):
     """A session block that does not decode strictly."""
 
 
+def _segment_problems(b) -> tuple[list[ReplayFormatError], int | None]:
+    """What tracing the whole segment reports (`trace_segment(b).problems`: the container's
+    problems from a lenient walk, and the first session that does not decode, which stops the
+    walk) and the header's session_count (None when the header does not decode), found
+    without tracing: the header and blocks by `framing`, each session by the generated
+    checker of every byte, one block at a time, so memory does not grow with the file."""
+    from .scan import DEPTHS
+
+    n = len(b)
+    if n < framing.SEGMENT_HEADER_SIZE:  # a cut header: its trace names the missing field
+        return trace_segment(b).problems, None
+    policy = framing.Policy(lenient=True)
+    try:
+        header = framing.segment_header(b, 0, n, policy)
+    except ReplayFormatError as err:
+        return [*policy.problems, err], None
+    check = DEPTHS["full"]
+    try:
+        for i, start, stop in segment_blocks(b, 0, n, policy, header):
+            where = f"sessions[{i}]"
+            try:
+                _, end = check(b, start, stop)
+            except ReplayFormatError as err:
+                policy.problems.append(err.prefix(where))
+                break
+            framing.exact(end, stop, where, "session", policy)
+            release(b, start, stop)
+    except ReplayFormatError as err:  # the walk itself stops (a bad length prefix)
+        policy.problems.append(err)
+    return policy.problems, header.session_count
+
+
 def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
     A segment that strict parsing accepts is read once (`_validate_clean_segment`); field
-    offsets are traced record by record, only for the records a diagnostic names. Damaged
-    segments are traced whole, to report every problem.
+    offsets are traced record by record, only for the records a diagnostic names. In a
+    damaged segment the container is walked leniently and each block checked on its own:
+    blocks that decode are checked as in a clean segment, a damaged one is traced (only it),
+    so memory is bounded by the largest block, not the file.
     """
     clean = _validate_clean_segment(b, out, base)
     if clean is not None:
@@ -496,19 +530,21 @@ def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     if _validate_container_damage(b, out):
         return None
     n = len(b)
-    t = trace_segment(b)
-    for err in t.problems:
+    problems, count = _segment_problems(b)
+    for err in problems:
         out.error(err, n)
-    if t.find("total_size") is None:  # the header itself did not decode
+    if count is None:  # the header itself did not decode
         return
-    count = t.find("session_count").value
     ids: dict = {}
 
     def check_block(i: int, start: int, stop: int) -> None:
+        got = salvage_session_block(b, start, stop, f"sessions[{i}]")
+        if got is not None and got.complete and got.end == stop:
+            _check_block(b, i, start, stop, got, [], True, ids, out)
+            return
         block_trace = trace_record("ReplaySession", b, start, stop, f"sessions[{i}]")
         for err in block_trace.problems:
             out.error(err, n)
-        got = salvage_session_block(b, start, stop, f"sessions[{i}]")
         if got is not None:
             _check_block(b, i, start, stop, got, [block_trace], False, ids, out)
 
@@ -644,6 +680,7 @@ def validate(data, *, kind: str | None = None) -> Report:
 
     `kind` ("segment", "active_session", "mv2") forces the container when the magic is damaged.
     """
+    data = framing.readable(data)
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
@@ -674,6 +711,16 @@ def validate(data, *, kind: str | None = None) -> Report:
 _SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
 
 
+def _uri(path: str) -> str:
+    """A file name as a SARIF artifact URI: percent-encoded (RFC 3986) from the name's bytes
+    (a name that is not UTF-8 included), `file://` for an absolute path, relative otherwise."""
+    import os
+    from urllib.parse import quote
+
+    encoded = quote(os.fsencode(path), safe="/")
+    return "file://" + encoded if path.startswith("/") else encoded
+
+
 def to_sarif(reports: list[Report]) -> dict:
     """One SARIF 2.1.0 run for all reports; regions are byteOffset/byteLength."""
     from . import __version__
@@ -683,7 +730,7 @@ def to_sarif(reports: list[Report]) -> dict:
               "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[c][1]]}} for c in codes]
     artifacts, results = [], []
     for k, report in enumerate(reports):
-        uri = report.file or f"input-{k}"
+        uri = _uri(report.file) if report.file else f"input-{k}"
         artifacts.append({"location": {"uri": uri}, "length": report.size})
         for d in report.diagnostics:
             location = {"physicalLocation": {

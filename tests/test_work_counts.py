@@ -206,3 +206,90 @@ def test_validate_traces_nothing_for_a_trailing_byte(monkeypatch, n):
     report = V.validate(build_segment(sessions) + b"\0")
     assert {d.code for d in report.diagnostics} == {"RF013"}
     assert traced[0] == 0
+
+
+# --- all_sessions: many saves, no save compared with every later one ---------------------------
+
+def _saves(pattern: str, n: int) -> list[CarvedBlock]:
+    """n saves (CarvedBlocks at increasing offsets) of sessions that are ids only.
+
+    dropped-late: a session in every save, one in every save but the last, and one of each
+    save's own that the next save drops (every save shares with all later ones);
+    distinct: one of its own each."""
+    def session(i: int, created: int):  # what all_sessions reads of a session
+        return types.SimpleNamespace(session_id=uuid.UUID(int=i), created_secs=created)
+
+    common, late = session(1, 0), session(2, 0)
+    blocks = []
+    for k in range(n):
+        own = [session(k + 10, k + 1)]
+        held = {"distinct": own,
+                "dropped-late": [common, *([late] if k < n - 1 else []), *own]}[pattern]
+        b = CarvedBlock("segment", 100 * k, 100, False, [])
+        b._decoded = types.SimpleNamespace(sessions=held)
+        blocks.append(b)
+    return blocks
+
+
+def _kept_lines(func, *args) -> tuple[int, object]:
+    """Lines executed in `forensics._Kept` (where saves meet later saves) while func runs."""
+    import sys
+
+    count = [0]
+
+    def local(frame, event, arg):
+        if event == "line":
+            count[0] += 1
+        return local
+
+    def calls(frame, event, arg):
+        return local if frame.f_code.co_qualname.startswith("_Kept.") else None
+
+    sys.settrace(calls)
+    try:
+        result = func(*args)
+    finally:
+        sys.settrace(None)
+    return count[0], result
+
+
+def _brute_kept(saves: list[frozenset], k: int) -> frozenset | None:
+    """The definition, save against save (quadratic): the reference for `_Kept`."""
+    common = None
+    for later in saves[k + 1:]:
+        if not saves[k].isdisjoint(later):
+            common = later if common is None else common & later
+    return common
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_kept_matches_the_definition(seed):
+    import random
+
+    rng = random.Random(seed)
+    pool = [uuid.UUID(int=i + 1) for i in range(rng.randint(1, 8))]
+    saves = [frozenset(rng.sample(pool, rng.randint(1, len(pool))))
+             for _ in range(rng.randint(1, 12))]
+    kept = forensics._Kept(saves)
+    for k, held in enumerate(saves):
+        want, got = _brute_kept(saves, k), kept(k)
+        assert (want is None) == (got is None)
+        if want is not None:
+            assert {x for x in held if x in want} == {x for x in held if x in got}
+
+
+@pytest.mark.parametrize("pattern", ["dropped-late", "distinct"])
+def test_all_sessions_work_is_linear_in_the_number_of_saves(monkeypatch, pattern):
+    monkeypatch.setattr(forensics, "build_session", lambda s: s.session_id.bytes)
+    counts = {}
+    for n in SIZES:
+        blocks = _saves(pattern, n)
+        lines, records = _kept_lines(all_sessions, b"\0" * (100 * n), blocks)
+        status = {r.session.session_id.int: r.status for r in records}
+        assert status[10] == ("deleted" if pattern != "distinct" else "superseded")
+        assert status[n + 9] == "superseded"  # in the last save (no .mv2 says which is live)
+        if pattern == "dropped-late":
+            assert status[2] == "deleted"
+        counts[n] = lines
+    _linear(counts)
+    assert counts[1_000] <= 100 * 1_000  # a bounded number of steps per save

@@ -18,6 +18,7 @@ import contextlib
 import importlib
 import io
 import os
+import stat
 import sys
 
 from .. import __version__
@@ -107,9 +108,19 @@ class _PipeGuard(io.BufferedIOBase):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. Called without `argv` (the `replayfmt` program itself), the command
+    runs in a child process watched by this one (`_supervised`); with `argv` (tests, other
+    Python code), in this process."""
+    supervise = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    if supervise and hasattr(os, "fork"):
+        return _supervised(args)
+    return _main(args)
+
+
+def _main(args) -> int:
     CREATED.clear()  # the files of this run only (Ctrl-C removes them)
     stdout = sys.stdout
     guard = _PipeGuard(stdout.buffer)
@@ -124,6 +135,150 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout = stdout
             guard.flush()
             OPENED.close()
+
+
+# --- the watching parent ---------------------------------------------------------------------
+
+#: Argument names that hold input paths (their sizes are noted, to say which one shrank).
+_INPUT_ARGS = ("file", "files", "a", "b", "input", "paths")
+#: Signals passed on to the command's process (Ctrl-C from a terminal reaches both).
+_FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+#: Deaths that are replayfmt's own fault (exit 3).
+_BUG_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGILL", "SIGFPE")
+
+
+def _input_sizes(args) -> dict[str, int]:
+    sizes = {}
+    for name in _INPUT_ARGS:
+        value = getattr(args, name, None)
+        for path in value if isinstance(value, list) else [value]:
+            if isinstance(path, str) and path != "-":
+                with contextlib.suppress(OSError):
+                    st = os.stat(path)
+                    if stat.S_ISREG(st.st_mode):
+                        sizes[path] = st.st_size
+    return sizes
+
+
+def _journal_fd() -> int:
+    if hasattr(os, "memfd_create"):
+        with contextlib.suppress(OSError):
+            return os.memfd_create("replayfmt-journal", os.MFD_CLOEXEC)
+    import tempfile
+
+    with tempfile.TemporaryFile() as fh:  # unlinked already: the duplicate keeps it open
+        return os.dup(fh.fileno())
+
+
+def _leftovers(fd: int) -> list[str]:
+    """The files the dead command created and did not finish or remove (its journal)."""
+    size = os.fstat(fd).st_size
+    data = os.pread(fd, size, 0) if size else b""
+    alive: dict[bytes, None] = {}
+    for entry in data.split(b"\0"):
+        if entry[:1] == b"+":
+            alive[entry[1:]] = None
+        elif entry[:1] == b"-":
+            alive.pop(entry[1:], None)
+    return [os.fsdecode(p) for p in alive]
+
+
+def _supervised(args) -> int:
+    """Run the command in a child process and wait for it.
+
+    A file read through a memory map that shrinks meanwhile (truncated or rewritten by
+    another program) kills the reader with SIGBUS: nothing in a Python process can catch
+    that. Here the reader is the child: when it dies of a signal, this process removes the
+    files it had started or written (from its journal), says what happened (which input
+    shrank, for SIGBUS) and exits 2 (an input that could not be read), 3 for a crash, or
+    128 + the signal for one sent from outside."""
+    import signal
+
+    from . import _common
+
+    sizes = _input_sizes(args)
+    try:
+        jfd = _journal_fd()
+    except OSError:  # no journal to be had: the command runs here, unwatched
+        return _main(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+    except OSError:  # e.g. a process limit: the command runs here, unwatched
+        os.close(jfd)
+        return _main(args)
+    if pid == 0:  # the command
+        code = EXIT_BUG
+        try:
+            _common.JOURNAL = jfd
+            signal.signal(signal.SIGINT, _interrupt_once)
+            code = _main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # noqa: BLE001 -- e.g. out of memory while reporting an error
+            with contextlib.suppress(Exception):
+                os.write(2, b"replayfmt: internal error (a bug): the command failed while "
+                            b"reporting a problem (out of memory?)\n")
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+
+    def forward(signum, frame) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+
+    names = [n for n in _FORWARDED if hasattr(signal, n)]
+    old = {n: signal.signal(getattr(signal, n), forward) for n in names}
+    try:
+        _, status = os.waitpid(pid, 0)
+    finally:
+        for n, handler in old.items():
+            signal.signal(getattr(signal, n), handler)
+    try:
+        if not os.WIFSIGNALED(status):
+            return os.waitstatus_to_exitcode(status)
+        sig = os.WTERMSIG(status)
+        for path in _leftovers(jfd):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    finally:
+        os.close(jfd)
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    if name == "SIGBUS":
+        shrunk = []
+        for path, size in sizes.items():
+            try:
+                now = os.stat(path).st_size
+            except OSError:
+                now = None
+            if now is None or now < size:
+                shrunk.append(f"{path}: the file shrank from {size} to "
+                              f"{'nothing (removed)' if now is None else f'{now} bytes'} "
+                              "while it was being read")
+        for line in shrunk or ["an input file shrank or became unreadable while it was "
+                               "being read (SIGBUS on its memory map)"]:
+            warn(f"{line}: stopped (output files removed)")
+        return EXIT_USAGE
+    if name in _BUG_SIGNALS:
+        warn(f"internal error (a bug): the command died of {name} (output files removed)")
+        return EXIT_BUG
+    warn(f"stopped by {name} (output files removed)")
+    return 128 + sig
+
+
+def _interrupt_once(signum, frame) -> None:
+    """SIGINT in the command's process: KeyboardInterrupt once; a second one (a terminal's
+    Ctrl-C reaches both processes, and the parent passes its own on) is ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _run(args) -> int:

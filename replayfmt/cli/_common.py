@@ -130,6 +130,24 @@ def map_input(path: str):
 #: Files this run has created, removed again if it is interrupted (see `main`).
 CREATED: list[str] = []
 
+#: A file descriptor where the files this process creates are noted ("+path" when a file
+#: appears, "-path" when a temporary one is gone again), read by the supervising process
+#: (`cli.main`) when this one dies of a signal, to remove them; None when not supervised.
+JOURNAL: int | None = None
+
+
+def journal(sign: str, path) -> None:
+    """Note a file this run created ("+") or a temporary one that is gone again ("-")."""
+    if JOURNAL is not None:
+        with contextlib.suppress(OSError):
+            os.write(JOURNAL, sign.encode() + os.fsencode(os.path.abspath(path)) + b"\0")
+
+
+def created(path: str) -> None:
+    """An output of this run is complete: removed again if the run is interrupted."""
+    CREATED.append(path)
+    journal("+", path)
+
 
 def _same_file(st: os.stat_result, other: os.stat_result) -> bool:
     return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
@@ -181,6 +199,7 @@ def write_output(path: str, data, *, inputs=(), force: bool = False) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                    suffix=".partial")
+        journal("+", tmp)
         with os.fdopen(fd, "wb") as fh:
             fh.writelines(pieces)
         umask = os.umask(0)
@@ -200,14 +219,16 @@ def write_output(path: str, data, *, inputs=(), force: bool = False) -> None:
                 os.replace(tmp, target)
             else:
                 os.unlink(tmp)
+        journal("-", tmp)
         tmp = None
-        CREATED.append(path)
+        created(path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            journal("-", tmp)
 
 
 def add_force_argument(parser) -> None:
@@ -233,6 +254,7 @@ def output_stream(path: str, inputs=(), force: bool = False):
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    journal("+", tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -253,10 +275,12 @@ def output_stream(path: str, inputs=(), force: bool = False):
                 os.replace(tmp, path)
             else:
                 os.unlink(tmp)
-        CREATED.append(path)
+        journal("-", tmp)
+        created(path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        journal("-", tmp)
         raise
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from ._common import (
     EXIT_OK,
     InputError,
+    UsageError,
     add_force_argument,
     check_output,
-    read_input,
+    opened,
     warn,
     write_output,
 )
@@ -24,15 +25,23 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import orjson
+    from ..memvid_json import JSONShapeError, loads
 
     check_output(args.output, inputs=[args.input], force=args.force)
-    raw = read_input(args.input)
+    with opened(args.input) as data:
+        _not_json_at_all(args.input, data)
+        try:
+            raw = bytes(data)
+        except MemoryError:
+            raise UsageError(f"cannot read {args.input}: {len(data)} bytes of JSON do not fit "
+                             "in memory") from None
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        value = loads(raw)
+    except ValueError as exc:
         raise InputError(f"{args.input} is not JSON: {exc}") from exc
-    from ..memvid_json import JSONShapeError
+    except MemoryError:
+        raise UsageError(f"cannot read {args.input}: {len(raw)} bytes of JSON do not fit in "
+                         "memory once parsed") from None
     try:
         data = _build(args, value)
     except InputError:
@@ -43,6 +52,29 @@ def run(args) -> int:
         raise InputError(f"cannot build: {exc}") from exc
     write_output(args.output, data, inputs=[args.input], force=args.force)
     return EXIT_OK
+
+
+#: Inputs larger than this are looked at before they are read whole.
+_LARGE = 64 << 20
+
+
+def _not_json_at_all(name: str, data) -> None:
+    """A large input whose first byte that is not white space cannot open a record ({ or [),
+    such as a sparse file of zeros, is refused from that byte, with the same message as a
+    whole read gives, instead of reading gigabytes first."""
+    if len(data) <= _LARGE:
+        return
+    from ..memvid_json import loads
+
+    head = bytes(data[:1 << 16])
+    k = len(head) - len(head.lstrip(b" \t\r\n"))
+    if k < len(head) and head[k:k + 1] not in (b"{", b"["):
+        try:
+            loads(head[:k + 1])
+        except ValueError as exc:
+            raise InputError(f"{name} is not JSON: {exc}") from exc
+        raise InputError(f"{name}: a segment, session or active session is a JSON object or "
+                         "list")
 
 
 def _build(args, value) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_USAGE, InputError, UsageError, read_input, warn, write_text
+from ._common import EXIT_USAGE, InputError, UsageError, map_input, warn, write_text
 
 
 def register(subparsers) -> None:
@@ -29,7 +29,7 @@ def run(args) -> int:
     records = []
     for path in (args.a, args.b):
         try:
-            records.append(ReplayFile(path, read_input(path)).record)
+            records.append(ReplayFile(path, map_input(path)).record)
         except (ReplayFormatError, InputError, UsageError) as exc:
             warn(f"{path}: {exc}")
             return EXIT_USAGE

@@ -9,6 +9,7 @@ from ._common import (
     check_output,
     dumps,
     map_input,
+    output_stream,
     write_output,
 )
 
@@ -36,16 +37,21 @@ def run(args) -> int:
     out = {"inputs": [args.file], "force": args.force}
     if args.frames and args.format != "json":
         raise InputError("--frames needs --format json")
-    loaded = ReplayFile(args.file, map_input(args.file), "head")
+    whole = args.format == "memvid-json" and not args.session
+    # A whole file is written a session at a time: every byte is checked first ("full"), so
+    # a damaged file prints nothing rather than the sessions before the damage.
+    loaded = ReplayFile(args.file, map_input(args.file), "full" if whole else "head")
     if args.format == "memvid-json":
         # Straight from the bytes to memvid's JSON shapes: no model objects in between.
         if args.session:
             write_output(args.output, loaded.session_memvid_json(args.session), **out)
             return EXIT_OK
-        value = loaded.memvid_json()
-        if value is None:
+        pieces = loaded.memvid_json_pieces()
+        if pieces is None:
             raise InputError(f"{args.file} holds no live replay segment")
-        write_output(args.output, dumps(value), **out)
+        with output_stream(args.output, **out) as fh:
+            for piece in pieces:
+                fh.write(piece)
         return EXIT_OK
     if args.session:
         obj = loaded.find_session(args.session)

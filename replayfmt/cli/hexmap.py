@@ -9,10 +9,11 @@ from ._common import (
     EXIT_OK,
     KINDS,
     InputError,
+    UsageError,
     add_force_argument,
     add_kind_argument,
     check_output,
-    read_input,
+    map_input,
     warn,
     write_output,
     write_text,
@@ -48,23 +49,42 @@ def run(args) -> int:
     html_out = args.output or args.html or ("-" if args.html == "" else None)
     if html_out:
         check_output(html_out, inputs=[args.file], force=args.force)
-    data = read_input(args.file)
+    data = map_input(args.file)  # mapped: a huge sparse file is never copied whole
+    # Every field is held at once: running out of memory is a resource limit, not a bug. The
+    # error is raised once the handler has let go of the exception (and of the fields its
+    # traceback holds), so there is memory again to report it.
+    too_big = False
     try:
         hm = build_hexmap(data, KINDS[args.kind])
     except ValueError as exc:  # an unknown --kind
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{args.file}: {exc}") from exc
-    if html_out:
-        name = "stdin" if args.file == "-" else args.file
-        page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
-        write_output(html_out, page.encode("utf-8"), inputs=[args.file], force=args.force)
-    if args.json:
-        sys.stdout.buffer.write(dumps(hexmap_json(hm)))
-    elif not html_out:
-        write_text(render_text(hm, args.raw_limit))
+    except MemoryError:
+        too_big = True
+    if too_big:
+        raise _too_big(args.file, data)
+    try:
+        if html_out:
+            name = "stdin" if args.file == "-" else args.file
+            page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
+            write_output(html_out, page.encode("utf-8"), inputs=[args.file], force=args.force)
+        if args.json:
+            sys.stdout.buffer.write(dumps(hexmap_json(hm)))
+        elif not html_out:
+            write_text(render_text(hm, args.raw_limit))
+    except MemoryError:
+        too_big = True
+    if too_big:
+        del hm
+        raise _too_big(args.file, data)
     sys.stdout.flush()
     if hm.error is not None:
         warn(f"{args.file}: {error_text(hm)}")
         return EXIT_BAD_INPUT
     return EXIT_OK
+
+
+def _too_big(name: str, data) -> UsageError:
+    return UsageError(f"cannot map {name}: its {len(data)} bytes have more fields than fit in "
+                      "memory (map one session: carve or salvage it to its own file)")
