@@ -562,7 +562,9 @@ def trace_mv2(data) -> Trace:
                 seg = trace_segment(b[so:so + ss])
                 segment_spans = _shifted(seg.fields, so, "replay_segment")
                 regions.append((so, ss, "replay_segment", None))
-                problems.extend(seg.problems)
+                for err in seg.problems:  # traced from its own first byte: made absolute
+                    err.offset += so
+                    problems.append(err)
     else:
         problems.append(toc_trace.error)
     # lay the data region [page, toc_start) out in byte order, each byte once
