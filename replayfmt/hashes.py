@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import blake3
 
@@ -87,7 +87,7 @@ def _query_hashes(query: bytes) -> tuple[bytes, ...]:
     return (blake3.blake3(query).digest(),)
 
 
-def _query_checks(action, variant: str, verified: bool) -> Iterator[HashCheck]:
+def _query_checks(action: Any, variant: str, verified: bool) -> Iterator[HashCheck]:
     query = action.action_type.query
     raw = query.encode("utf-8", "surrogatepass")
     path = f"action_type.{variant}.query"
@@ -139,7 +139,7 @@ def _preview_check(field: str, digest: bytes, preview: str, verified: bool
     return HashCheck(field, "unchecked", "preview", None, why)
 
 
-def _checks(action, verified: bool) -> Iterator[HashCheck]:
+def _checks(action: Any, verified: bool) -> Iterator[HashCheck]:
     variant = getattr(action.action_type, "VARIANT", None)
     if variant in _QUERY_VARIANTS:
         yield from _query_checks(action, variant, verified)
@@ -152,7 +152,7 @@ def _checks(action, verified: bool) -> Iterator[HashCheck]:
         yield got
 
 
-def check_action(action) -> list[HashCheck]:
+def check_action(action: Any) -> list[HashCheck]:
     """Every hash and preview of `action` (a `model.ReplayAction`) that memvid derives from
     the same bytes, each verified, a mismatch or unchecked (with why)."""
     return list(_checks(action, True))
@@ -171,10 +171,11 @@ def _digest(raw: bytes) -> bytes:
         h = _local.hasher = blake3.blake3()
     h.reset()
     h.update(raw)
-    return h.digest()
+    digest: bytes = h.digest()
+    return digest
 
 
-def mismatches(action) -> tuple[HashCheck, ...]:
+def mismatches(action: Any) -> tuple[HashCheck, ...]:
     """Only the mismatches of `check_action`, cheaply: one BLAKE3 of a Find or Ask query and
     a few comparisons (nothing hashed for other actions); the full check runs only for an
     action that fails this screen."""
