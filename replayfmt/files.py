@@ -34,7 +34,8 @@ from .stream import (
 if TYPE_CHECKING:  # the model is imported where used: reading starts faster
     from .model import ActiveSession, ReplaySession, Segment
 
-__all__ = ["InputError", "ReplayFile", "detect_kind", "describe", "session_summary", "dumps"]
+__all__ = ["InputError", "ReplayFile", "detect_kind", "describe", "describe_frames",
+           "session_summary", "dumps"]
 
 
 class InputError(ValueError):
@@ -249,4 +250,42 @@ def describe(loaded: ReplayFile) -> dict:
                            "actions_since_checkpoint": env["actions_since_checkpoint"],
                            "config": env["config"]}  # already memvid's JSON shape
     out["sessions"] = [session_summary(s) for s in loaded.summaries]
+    return out
+
+
+#: action types whose affected_frames are frame ids (`timeline.frame_context` says why Put's
+#: are not: memvid records the put's write-ahead-log sequence there).
+_RESOLVED = ("Find", "Ask")
+
+
+def describe_frames(loaded: ReplayFile, lookup) -> list[dict]:
+    """What `info --frames` adds to each session of `describe(loaded)`, in the same order:
+    {"actions": [{"index", "type", "query", "frame_ids"}], "checkpoints": [{"index", "id",
+    "at_sequence", "frame_ids"}], "frames": {id: {id, uri, title, kind, time} or None}}: the
+    Find/Ask actions and checkpoints of the session with the frame ids they name, and each
+    named frame once, resolved by `lookup` (id -> `timeline.FrameInfo` or None, e.g.
+    `timeline.frame_context`; None when the TOC's frame table does not hold the id). The
+    sessions are decoded to memvid's JSON shape (no model objects)."""
+    value = loaded.memvid_json()
+    sessions = [value["session"]] if loaded.kind == "active_session" else (
+        value["sessions"] if value else [])
+    out = []
+    for session in sessions:
+        actions, checkpoints, ids = [], [], {}
+        for j, action in enumerate(session["actions"]):
+            ((variant, fields),) = action["action_type"].items()
+            if variant in _RESOLVED:
+                actions.append({"index": j, "type": variant.upper(), "query": fields["query"],
+                                "frame_ids": action["affected_frames"]})
+                ids.update(dict.fromkeys(action["affected_frames"]))
+        for k, cp in enumerate(session["checkpoints"]):
+            frame_ids = cp["snapshot"]["frame_ids"]
+            checkpoints.append({"index": k, "id": cp["id"], "at_sequence": cp["at_sequence"],
+                                "frame_ids": frame_ids})
+            ids.update(dict.fromkeys(frame_ids))
+        frames = {}
+        for fid in sorted(ids):
+            info = lookup(fid)
+            frames[str(fid)] = None if info is None else info._asdict()
+        out.append({"actions": actions, "checkpoints": checkpoints, "frames": frames})
     return out

@@ -30,7 +30,7 @@ U64_MAX = 2**64 - 1
 I64_MIN = -(2**63)
 I64_MAX = 2**63 - 1
 ZERO_HASH = bytes(32)
-OVERSIZE_HASH = b"\xff" * 32  # memvid's sentinel for an input or output over 64 MiB
+OVERSIZE_HASH = b"\xff" * 32  # memvid's sentinel for an input or output over 10 MiB
 
 #: An attrs validator: (instance, attribute, value) -> None, raising on a bad value.
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]

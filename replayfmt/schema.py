@@ -560,6 +560,17 @@ Mv2Footer = Struct(
     "generation" / u64,
 )
 
+#: One record of the write-ahead log (memvid `src/io/wal.rs`): this header, then `length` bytes
+#: of entry (a bincode `WalEntry`: a put's frame and payload, ...) whose BLAKE3 is `checksum`.
+#: Records follow each other from the start of the WAL region up to an all-zero header.
+WalRecordHeader = Struct(
+    "sequence" / u64,
+    "length" / Int32ul,
+    "reserved" / Bytes(4),
+    "checksum" / Hash32,
+)
+WAL_RECORD_HEADER_SIZE = 48
+
 #: Option<ReplayManifest> as it sits in the TOC when present: tag 1, then the manifest.
 TocManifest = Struct("tag" / Const(b"\x01"), "manifest" / ReplayManifest)
 

@@ -497,12 +497,44 @@ def _referenced(toc_spans: list[Span]) -> list[tuple[int, int, str, Any]]:
     return out
 
 
+def _trace_wal(t: _Tracer, b, start: int, size: int) -> None:
+    """The write-ahead log region as memvid's reader scans it (`src/io/wal.rs`): records from
+    its first byte, each a `schema.WalRecordHeader` and its entry, up to an all-zero header;
+    a record counts only when its entry is inside the region and hashes to its checksum. The
+    rest of the region is ``wal.free`` (the zero header, then older or unused bytes)."""
+    import blake3
+
+    end = start + size
+    head = schema.WAL_RECORD_HEADER_SIZE
+    wal = t.open("wal", start, "struct")
+    p, i = start, 0
+    while p + head <= end:
+        seq, length = struct.unpack_from("<QI", b, p)
+        if length == 0 or p + head + length > end:
+            break
+        entry = bytes(b[p + head:p + head + length])
+        if blake3.blake3(entry).digest() != bytes(b[p + 16:p + head]):
+            break
+        path = f"wal.records[{i}]"
+        rec = t.open(path, p, "struct")
+        fields, q = t.walk_fields(schema.WalRecordHeader, path, p, p + head)
+        t.leaf(f"{path}.entry", q, length, {"sequence": seq}, "range")
+        t.close(rec, q + length, fields)
+        p, i = q + length, i + 1
+    if p < end:
+        t.leaf("wal.free", p, end - p, None, "range")
+    t.close(wal, end, {"wal_offset": start, "wal_size": size, "records": i})
+
+
 def trace_mv2(data) -> Trace:
     """Trace a whole `.mv2`: every byte named exactly once, in byte order.
 
     - ``header.*``: the header record (`schema.Mv2Header`), then ``header.reserved`` (a range)
       to the end of the 4096-byte page;
-    - ``wal``: the write-ahead log range the header declares;
+    - ``wal``: the write-ahead log region the header declares: ``wal.records[i]`` (each
+      record's header fields and its ``entry``, whose value gives the record's sequence: the
+      number a Put action records as its frame_id, and the record that holds the put's
+      bytes), then ``wal.free``;
     - ``frame#ID.payload``: each frame's stored payload (a range; ID is the frame's id, the
       value says which ``toc.frames[i]`` holds it);
     - ``replay_segment``: the segment the TOC's replay_manifest names, traced as
@@ -562,7 +594,9 @@ def trace_mv2(data) -> Trace:
                 seg = trace_segment(b[so:so + ss])
                 segment_spans = _shifted(seg.fields, so, "replay_segment")
                 regions.append((so, ss, "replay_segment", None))
-                problems.extend(seg.problems)
+                for err in seg.problems:  # traced from its own first byte: made absolute
+                    err.offset += so
+                    problems.append(err)
     else:
         problems.append(toc_trace.error)
     # lay the data region [page, toc_start) out in byte order, each byte once
@@ -577,6 +611,8 @@ def trace_mv2(data) -> Trace:
                    "unparsed" if not toc_trace.ok else "range")
         if path == "replay_segment" and lo == off and hi == off + size:
             t.spans.extend(segment_spans)
+        elif path == "wal" and lo == off and hi == off + size:
+            _trace_wal(t, b, off, size)
         elif path == "replay_segment":
             t.leaf(path, lo, hi - lo, {"overlaps": True}, "range")
         else:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
-from . import framing, schema
+from . import framing, hashes, schema
 from . import mv2 as mv2mod
 from . import toc as toc_mod
 from .codec import (
@@ -72,13 +72,18 @@ RULES: dict[str, tuple[str, str, str]] = {
     "RF204": ("state-hash-mismatch", ERROR,
               "state_hash is not BLAKE3 of the snapshot's standard (varint) encoding"),
     "RF301": ("oversize-hash-sentinel", INFO,
-              "hash is all 0xFF: the input or output was over 64 MiB"),
+              "hash is all 0xFF: the input or output was over 10 MiB"),
     "RF302": ("preview-too-long", WARNING,
               "preview longer than 512 characters (memvid never writes one)"),
     "RF303": ("preview-control-chars", WARNING,
               "preview holds control characters other than \\n and \\t (memvid drops them)"),
     "RF304": ("find-result-count", WARNING, "Find.result_count != len(affected_frames)"),
     "RF305": ("put-many-count", WARNING, "PutMany.count != len(frame_ids)"),
+    "RF306": ("content-hash-mismatch", ERROR,
+              "input_hash or output_hash is not BLAKE3 of the bytes the action proves it "
+              "recorded (a Find or Ask query; an empty input)"),
+    "RF307": ("query-preview-mismatch", ERROR,
+              "a Find or Ask input_preview is not what memvid makes of the action's query"),
     "RF401": ("next-checkpoint-id", ERROR,
               "envelope next_checkpoint_id disagrees with the session's checkpoints"),
     "RF402": ("actions-since-checkpoint", ERROR,
@@ -371,7 +376,7 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
         for field in ("input_hash", "output_hash"):
             if getattr(a, field) == OVERSIZE_HASH:
                 out.add("RF301", *loc(f"{ap}.{field}"), f"{ap}.{field}",
-                        f"{field} is the over-64-MiB sentinel (all 0xFF)")
+                        f"{field} is the over-10-MiB sentinel (all 0xFF)")
         for field in ("input_preview", "output_preview"):
             text = getattr(a, field)
             if len(text) > PREVIEW_MAX_CHARS:
@@ -381,6 +386,8 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
             if bad:
                 out.add("RF303", *loc(f"{ap}.{field}"), f"{ap}.{field}",
                         f"{field} holds control characters {', '.join(bad)}")
+        for bad in hashes.mismatches(a):
+            out.add(bad.code, *loc(f"{ap}.{bad.field}"), f"{ap}.{bad.field}", bad.message)
         kind = a.action_type
         if isinstance(kind, Find) and kind.result_count != len(a.affected_frames):
             path = f"{ap}.action_type.Find.result_count"

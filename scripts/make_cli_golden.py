@@ -155,6 +155,8 @@ def cases() -> list[dict]:
         add(["build", v.relative_to(ROOT).as_posix(), "-o", "-"])
     add(["build", f"{G}/segment_empty.bin", "-o", "-"])
     add(["build", f"{G}/segment_all_variants.json", "--envelope", "-o", "-"])
+    add(["info", "--frames", f"{P09}/mem.mv2"])
+    add(["info", "--frames", "--json", "fixtures/real/p20_ask_mock_llm/mem.mv2"])
     named = []
     for i, (argv, stdin) in enumerate(out):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(argv))[:70].strip("_") or "no_args"

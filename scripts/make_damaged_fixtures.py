@@ -140,7 +140,20 @@ def fixtures() -> dict[str, tuple[bytes, str, str, list[str], list | None]]:
     add("preview_600.bin", with_action(s01, 0, input_preview="x" * 600), src01,
         "actions[0].input_preview 600 characters", ["RF302"])
     add("preview_control.bin", with_action(s01, 1, output_preview="a\x01b\rc"), src01,
-        "actions[1].output_preview holds U+0001 and U+000D", ["RF303"])
+        "actions[1].output_preview holds U+0001 and U+000D (beside the zero output_hash "
+        "that says there was no output)", ["RF303", "RF306"])
+    ih = span(p01, "sessions[0].actions[1].input_hash")
+    add("find_hash_flip.bin", patch(p01, ih.offset, bytes([p01[ih.offset] ^ 1])), src01,
+        "first byte of actions[1].input_hash flipped (a Find: memvid hashes its whole query)",
+        ["RF306"], [["RF306", ih.offset, "sessions[0].actions[1].input_hash"]])
+    qp = span(p01, "sessions[0].actions[1].input_preview", "string")
+    add("find_preview_edit.bin", patch(p01, qp.offset + 8, b"A"), src01,
+        "first letter of actions[1].input_preview upper-cased (query and hash kept)",
+        ["RF307"], [["RF307", qp.offset, "sessions[0].actions[1].input_preview"]])
+    ph = span(p01, "sessions[0].actions[0].input_hash")
+    add("put_hash_zero.bin", patch(p01, ph.offset, bytes(32)), src01,
+        "actions[0].input_hash (a Put) zeroed, its preview kept: zero means no input",
+        ["RF306"], [["RF306", ph.offset, "sessions[0].actions[0].input_hash"]])
     f = s01.actions[1].action_type
     assert isinstance(f, Find)
     add("find_count.bin", with_action(s01, 1, action_type=attrs.evolve(
@@ -171,6 +184,11 @@ def fixtures() -> dict[str, tuple[bytes, str, str, list[str], list | None]]:
     srcm = "p01_basic_put_find/mem.mv2"
     live = mv2mod.live_segment(m01)
     add("mv2_no_footer.mv2", m01[:-10], srcm, "last 10 bytes cut (no MV2FOOT!)", ["RF501"])
+    at = live.offset + ih.offset
+    add("mv2_find_hash_flip.mv2", patch(m01, at, bytes([m01[at] ^ 1])), srcm,
+        "first byte of the live segment's actions[1].input_hash flipped (outside the TOC: "
+        "no container checksum covers it)", ["RF306"],
+        [["RF306", at, "sessions[0].actions[1].input_hash"]])
     inner = span(p01, "sessions[0].actions[1].input_preview", "string")
     add("mv2_live_damaged.mv2", patch(m01, live.offset + inner.offset + 8, b"\xff"), srcm,
         "0xFF inside the live segment's actions[1].input_preview", ["RF502", "RF006"])

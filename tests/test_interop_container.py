@@ -3,9 +3,9 @@
 For every tamper fixture (fixtures/damaged/mv2_*.mv2) and every memvid-sdk file, the real memvid
 CLI is run (`verify`, `session list`) and its exit code and message are pinned next to what
 `replayfmt validate` says: where memvid rejects, we reject with the code that names the cause;
-where memvid does not look (the header's checksum copy, frame checksums, manifest counts), we
-still report. The SDK files show that the CLI (memvid 2.0.140) cannot read the TOC that
-memvid-sdk 2.0.124 to 2.0.140 wrote, while we decode it exactly.
+where memvid does not look (the header's checksum copy, frame checksums, manifest counts, an
+action's content hash), we still report. The SDK files show that the CLI (memvid 2.0.140)
+cannot read the TOC that memvid-sdk 2.0.124 to 2.0.140 wrote, while we decode it exactly.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ MEMVID_VERDICTS = {
     "mv2_manifest_lost.mv2": (("session", "list"), 4,
                               "unable to recover table of contents"),
     "mv2_live_damaged.mv2": (("session", "list"), 4, "Failed to deserialize replay session"),
+    "mv2_find_hash_flip.mv2": (("verify", "--deep"), 0, "Overall: Passed"),
 }
 
 

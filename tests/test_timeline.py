@@ -508,3 +508,58 @@ def test_dump_frames_is_opt_in_and_adds_only_frames(tmp_path, capsys):
     assert main(["dump", "--format", "json", "--frames", str(seg)]) != 0
     assert main(["dump", "--frames", str(case / "mem.mv2")]) != 0
     assert "--frames" in capsys.readouterr().err
+
+
+def test_info_frames_names_what_dump_frames_resolves(tmp_path, capsys):
+    """`info --frames` lists, per session, the ids each Find/Ask action and checkpoint names,
+    and each of those frames once, as `dump --format json --frames` resolves them."""
+    for case in (real_dir() / "p09_auto_checkpoint_3", real_dir() / "p20_ask_mock_llm"):
+        mv2 = str(case / "mem.mv2")
+        dumped = tmp_path / f"{case.name}.json"
+        assert main(["dump", "--format", "json", "--frames", mv2, "-o", str(dumped)]) == 0
+        sessions = json.loads(dumped.read_bytes())["sessions"]
+        capsys.readouterr()
+        assert main(["info", "--json", "--frames", mv2]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert len(info["sessions"]) == len(sessions)
+        for got, session in zip(info["sessions"], sessions, strict=True):
+            refs = got["frames"]
+            want = [(j, a["action_type"]["type"].upper(), a["action_type"]["query"],
+                     a["affected_frames"]) for j, a in enumerate(session["actions"])
+                    if a["action_type"]["type"] in ("Find", "Ask")]
+            assert [(a["index"], a["type"], a["query"], a["frame_ids"])
+                    for a in refs["actions"]] == want
+            assert [c["frame_ids"] for c in refs["checkpoints"]] == [
+                c["snapshot"]["frame_ids"] for c in session["checkpoints"]]
+            resolved = {}
+            for a in session["actions"]:
+                for f in a.get("frames") or []:
+                    resolved[str(f["id"])] = f
+            for c in session["checkpoints"]:
+                for f in c["snapshot"]["frames"]:
+                    resolved[str(f["id"])] = f
+            assert refs["frames"] == resolved and resolved
+        # the text form: every reference and every frame on a line of its own
+        assert main(["info", "--frames", mv2]) == 0
+        text = capsys.readouterr().out
+        for a in info["sessions"][0]["frames"]["actions"]:
+            assert f"actions[{a['index']}] {a['type']} {a['query']!r}: " in text
+        for fid, f in info["sessions"][0]["frames"]["frames"].items():
+            assert f"frame {fid}: {f['uri']!r} title" in text
+
+
+def test_info_frames_is_opt_in_and_only_for_a_mv2(capsys):
+    case = real_dir() / "p09_auto_checkpoint_3"
+    assert main(["info", "--json", str(case / "mem.mv2")]) == 0
+    assert '"frames"' not in capsys.readouterr().out
+    assert main(["info", "--frames", str(case / "segment-0.bin")]) == 1
+    assert "--frames needs a .mv2" in capsys.readouterr().err
+    assert main(["info", "--frames", "--headers", str(case / "mem.mv2")]) == 2
+    # a frame id the TOC's table does not hold is listed as such, never a neighbour
+    from replayfmt.cli.info import _frames_text, _ids_text
+
+    assert _ids_text([4, 5, 0, 1, 2, 3, 9, 11, 12]) == "4, 5, 0-3, 9, 11, 12"
+    lines = _frames_text({"actions": [{"index": 0, "type": "FIND", "query": "q",
+                                       "frame_ids": [7]}], "checkpoints": [],
+                          "frames": {"7": None}})
+    assert lines[-1] == "      frame 7: not in the TOC's frame table"

@@ -28,6 +28,10 @@ def register(subparsers) -> None:
                    help="list only: read each session up to its action count and never touch "
                         "the actions (O(sessions); the containers and length prefixes are "
                         "still checked, the action bytes are not; no counts by type)")
+    p.add_argument("--frames", action="store_true",
+                   help="for a .mv2: the frames each Find/Ask action and checkpoint names, "
+                        "resolved to their uri, title, kind and time from the TOC (decodes the "
+                        "sessions; Put ids are write-ahead-log sequences and are not resolved)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
 
@@ -81,19 +85,75 @@ def info_text(info: dict) -> str:
         else:
             lines.append(f"    actions {s['action_count']}, "
                          f"checkpoints {s['checkpoint_count']}")
+        if "frames" in s:
+            lines.extend(_frames_text(s["frames"]))
     return escape("\n".join(lines) + "\n", newlines=True)
+
+
+def _ids_text(ids: list[int]) -> str:
+    """Frame ids in their order, runs of consecutive ids as first-last."""
+    parts: list[str] = []
+    i = 0
+    while i < len(ids):
+        j = i
+        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
+            j += 1
+        parts.append(str(ids[i]) if j - i < 2 else f"{ids[i]}-{ids[j]}")
+        if 0 < j - i < 2:
+            parts.extend(str(x) for x in ids[i + 1:j + 1])
+        i = j + 1
+    return ", ".join(parts) or "none"
+
+
+def _frames_text(refs: dict) -> list[str]:
+    """The `--frames` lines of one session: who names which frame ids, then each frame."""
+    if not refs["actions"] and not refs["checkpoints"]:
+        return ["    frames: no Find, Ask or checkpoint in this session names a frame"]
+    lines = ["    frames named (from the TOC's frame table):"]
+    for a in refs["actions"]:
+        lines.append(f"      actions[{a['index']}] {a['type']} {a['query']!r}: "
+                     f"{_ids_text(a['frame_ids'])}")
+    for c in refs["checkpoints"]:
+        lines.append(f"      checkpoints[{c['index']}] (at sequence {c['at_sequence']}): "
+                     f"{_ids_text(c['frame_ids'])}")
+    for fid, f in refs["frames"].items():
+        if f is None:
+            lines.append(f"      frame {fid}: not in the TOC's frame table")
+            continue
+        kind = "-" if f["kind"] is None else repr(f["kind"])
+        title = "-" if f["title"] is None else repr(f["title"])
+        lines.append(f"      frame {fid}: {f['uri']!r} title {title} kind {kind} "
+                     f"time {_when(f['time'])}")
+    return lines
+
+
+def _add_frames(info: dict, loaded) -> None:
+    """`--frames`: each session of `info` gets the frames its actions and checkpoints name."""
+    from ..files import describe_frames
+    from ..timeline import frame_context
+
+    lookup = frame_context(loaded.data, loaded.kind)
+    if lookup is None:
+        raise InputError("--frames needs a .mv2 whose TOC decodes (the frames are in its TOC)")
+    for session, refs in zip(info["sessions"], describe_frames(loaded, lookup), strict=True):
+        session["frames"] = refs
 
 
 def run(args) -> int:
     from ..errors import ReplayFormatError
     from ..files import ReplayFile, describe
 
+    if args.frames and args.headers:
+        raise UsageError("--frames reads the actions: it cannot go with --headers")
     status = EXIT_OK
     results = []
     for path in args.files:
         try:
             with opened(path) as data:  # one file open at a time
-                info = describe(ReplayFile(path, data, "head" if args.headers else "full"))
+                loaded = ReplayFile(path, data, "head" if args.headers else "full")
+                info = describe(loaded)
+                if args.frames:
+                    _add_frames(info, loaded)
         except (ReplayFormatError, InputError) as exc:
             warn(f"{path}: {exc}")
             status = max(status, EXIT_BAD_INPUT)
