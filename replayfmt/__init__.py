@@ -11,6 +11,7 @@ command reading a file does not pay for the model layer, Construct or the forens
 
 import sys as _sys
 import types as _types
+from typing import Any as _Any
 
 from .errors import ErrorKind, ReplayFormatError
 
@@ -71,7 +72,7 @@ class _Package(_types.ModuleType):
     """Keeps `replayfmt.validate` the function when the submodule of the same name is imported
     (the import system would otherwise bind the module over it)."""
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: _Any) -> None:
         if isinstance(value, _types.ModuleType) and _LAZY.get(name, ("",))[0] == name:
             return
         super().__setattr__(name, value)
@@ -80,7 +81,7 @@ class _Package(_types.ModuleType):
 _sys.modules[__name__].__class__ = _Package
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
         import importlib
 
@@ -91,5 +92,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))

@@ -7,14 +7,21 @@ earlier), jsonhead_/jsontail_ (memvid JSON around the actions), build_X (encoder
 (model objects) are in _generated_model. All parsers raise the same errors (`errors`).
 """
 # ruff: noqa
+from __future__ import annotations
+
 import struct as _struct
+from typing import TYPE_CHECKING
 from uuid import UUID as _UUID
 
 from . import errors as _E
 from .errors import ReplayFormatError
 
+if TYPE_CHECKING:
+    from . import model as M
+    from ._types import Buf, JsonDict
 
-def _vec_struct(fmt, n):
+
+def _vec_struct(fmt: str, n: int) -> _struct.Struct:
     """The struct for n elements of `fmt` (counts below the precompiled cache)."""
     return _struct.Struct('<%d%s' % (n, fmt))
 
@@ -56,7 +63,7 @@ _ZL2 = [0] * 2  # shared by json_ values: treat them as read-only
 _Z32 = bytes(32)
 _ZL32 = [0] * 32  # shared by json_ values: treat them as read-only
 
-def json_StateSnapshot(b, p, e):
+def json_StateSnapshot(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one StateSnapshot from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 16:
         raise _E.truncated_in(p, e, ((0, 8, 'frame_count'), (8, 8, 'frame_ids'),))
@@ -70,6 +77,7 @@ def json_StateSnapshot(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'lex_index_hash'),))
     t4, = _S_B.unpack_from(b, p)
     p += 1
+    o5: bytes | None
     if t4 == 0:
         o5 = None
     elif t4 == 1:
@@ -84,6 +92,7 @@ def json_StateSnapshot(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'vec_index_hash'),))
     t7, = _S_B.unpack_from(b, p)
     p += 1
+    o8: bytes | None
     if t7 == 0:
         o8 = None
     elif t7 == 1:
@@ -101,12 +110,13 @@ def json_StateSnapshot(b, p, e):
     return {'frame_count': v1, 'frame_ids': l3, 'lex_index_hash': (None if o5 is None else (_ZL32 if o5 == _Z32 else [*o5])), 'vec_index_hash': (None if o8 is None else (_ZL32 if o8 == _Z32 else [*o8])), 'wal_sequence': v10, 'generation': v11}, p
 
 
-def json_ReplayAction(b, p, e):
+def json_ReplayAction(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one ReplayAction from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 20:
         raise _E.truncated_in(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
     v1, v2, k3 = _S_QqI.unpack_from(b, p)
     p += 20
+    x4: JsonDict
     if k3 == 0:
         if e - p < 80:
             raise _E.truncated_in(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
@@ -481,7 +491,7 @@ def json_ReplayAction(b, p, e):
         raise _E.unknown_variant(p - 4, 'action_type', k3, 8)
 
 
-def json_ReplaySession(b, p, e):
+def json_ReplaySession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one ReplaySession from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'session_id'),))
@@ -497,6 +507,7 @@ def json_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'name'),))
     t3, = _S_B.unpack_from(b, p)
     p += 1
+    o4: str | None
     if t3 == 0:
         o4 = None
     elif t3 == 1:
@@ -518,6 +529,7 @@ def json_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
     v7, t8 = _S_qB.unpack_from(b, p)
     p += 9
+    o9: int | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -535,7 +547,7 @@ def json_ReplaySession(b, p, e):
     if n11 > (e - p) // 90:
         raise _E.overflow(p - 8, 'checkpoints', n11, e - p, 'element count', 90)
     i12 = 0
-    l13 = []
+    l13: list[JsonDict] = []
     a14 = l13.append
     try:
         for i12 in range(n11):
@@ -558,7 +570,7 @@ def json_ReplaySession(b, p, e):
     if n20 > (e - p) // 124:
         raise _E.overflow(p - 8, 'actions', n20, e - p, 'element count', 124)
     i21 = 0
-    l22 = []
+    l22: list[JsonDict] = []
     a23 = l22.append
     try:
         for i21 in range(n20):
@@ -566,6 +578,7 @@ def json_ReplaySession(b, p, e):
                 raise _E.truncated_in(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
             v24, v25, k26 = _S_QqI.unpack_from(b, p)
             p += 20
+            x27: JsonDict
             if k26 == 0:
                 if e - p < 80:
                     raise _E.truncated_in(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
@@ -954,7 +967,7 @@ def json_ReplaySession(b, p, e):
     p += 8
     if n121 > (e - p) // 16:
         raise _E.overflow(p - 8, 'metadata', n121, e - p, 'entry count', 16)
-    d122 = {}
+    d122: dict[str, str] = {}
     for i123 in range(n121):
         kp124 = p
         if e - p < 8:
@@ -989,12 +1002,13 @@ def json_ReplaySession(b, p, e):
     return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': l13, 'actions': l22, 'metadata': d122, 'version': v129}, p
 
 
-def json_ReplayConfig(b, p, e):
+def json_ReplayConfig(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one ReplayConfig from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 9:
         raise _E.truncated_in(p, e, ((0, 8, 'auto_checkpoint_interval'), (8, 1, 'max_actions_per_session'),))
     v1, t2 = _S_QB.unpack_from(b, p)
     p += 9
+    o3: int | None
     if t2 == 0:
         o3 = None
     elif t2 == 1:
@@ -1015,7 +1029,7 @@ def json_ReplayConfig(b, p, e):
     return {'auto_checkpoint_interval': v1, 'max_actions_per_session': o3, 'auto_record': o6}, p
 
 
-def json_ActiveSession(b, p, e):
+def json_ActiveSession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one ActiveSession from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     try:
         r1, p = json_ReplaySession(b, p, e)
@@ -1032,7 +1046,7 @@ def json_ActiveSession(b, p, e):
     return {'session': r1, 'next_checkpoint_id': v2, 'actions_since_checkpoint': v3, 'config': r4}, p
 
 
-def json_ReplayManifest(b, p, e):
+def json_ReplayManifest(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one ReplayManifest from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 32:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_offset'), (8, 8, 'segment_size'), (16, 4, 'session_count'), (20, 8, 'total_actions'), (28, 4, 'version'),))
@@ -1041,7 +1055,7 @@ def json_ReplayManifest(b, p, e):
     return {'segment_offset': v1, 'segment_size': v2, 'session_count': v3, 'total_actions': v4, 'version': v5}, p
 
 
-def json_SegmentHeader(b, p, e):
+def json_SegmentHeader(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one SegmentHeader from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'magic'),))
@@ -1056,7 +1070,7 @@ def json_SegmentHeader(b, p, e):
     return {'magic': c1, 'version': v2, 'session_count': v3, 'total_size': v4}, p
 
 
-def skip_StateSnapshot(b, p, e):
+def skip_StateSnapshot(b: Buf, p: int, e: int) -> int:
     """Check one StateSnapshot in b[p:e] without building it; returns the next offset."""
     if e - p < 16:
         raise _E.truncated_in(p, e, ((0, 8, 'frame_count'), (8, 8, 'frame_ids'),))
@@ -1091,7 +1105,7 @@ def skip_StateSnapshot(b, p, e):
     return p
 
 
-def walk_StateSnapshot(b, p, e):
+def walk_StateSnapshot(b: Buf, p: int, e: int) -> int:
     """Check the structure of one StateSnapshot in b[p:e] (every length, tag and variant; strings are not decoded); returns the next offset."""
     if e - p < 16:
         raise _E.truncated_in(p, e, ((0, 8, 'frame_count'), (8, 8, 'frame_ids'),))
@@ -1126,7 +1140,7 @@ def walk_StateSnapshot(b, p, e):
     return p
 
 
-def summary_ReplaySession(b, p, e):
+def summary_ReplaySession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Summarise one ReplaySession in b[p:e] (record lists counted, not built); returns (dict, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'session_id'),))
@@ -1142,6 +1156,7 @@ def summary_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'name'),))
     t3, = _S_B.unpack_from(b, p)
     p += 1
+    o4: str | None
     if t3 == 0:
         o4 = None
     elif t3 == 1:
@@ -1163,6 +1178,7 @@ def summary_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
     v7, t8 = _S_qB.unpack_from(b, p)
     p += 9
+    o9: int | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -1569,7 +1585,7 @@ def summary_ReplaySession(b, p, e):
     p += 8
     if n70 > (e - p) // 16:
         raise _E.overflow(p - 8, 'metadata', n70, e - p, 'entry count', 16)
-    d71 = {}
+    d71: dict[str, str] = {}
     for i72 in range(n70):
         kp73 = p
         if e - p < 8:
@@ -1604,7 +1620,7 @@ def summary_ReplaySession(b, p, e):
     return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13, 'actions_by_variant': c15, 'metadata': d71, 'version': v78}, p
 
 
-def summary_ActiveSession(b, p, e):
+def summary_ActiveSession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Summarise one ActiveSession in b[p:e] (record lists counted, not built); returns (dict, next offset)."""
     try:
         r1, p = summary_ReplaySession(b, p, e)
@@ -1621,7 +1637,7 @@ def summary_ActiveSession(b, p, e):
     return {'session': r1, 'next_checkpoint_id': v2, 'actions_since_checkpoint': v3, 'config': r4}, p
 
 
-def outline_ReplaySession(b, p, e):
+def outline_ReplaySession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Like summary_ReplaySession, but record lists are only walked (strings inside them are not decoded)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'session_id'),))
@@ -1637,6 +1653,7 @@ def outline_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'name'),))
     t3, = _S_B.unpack_from(b, p)
     p += 1
+    o4: str | None
     if t3 == 0:
         o4 = None
     elif t3 == 1:
@@ -1658,6 +1675,7 @@ def outline_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
     v7, t8 = _S_qB.unpack_from(b, p)
     p += 9
+    o9: int | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -1976,7 +1994,7 @@ def outline_ReplaySession(b, p, e):
     p += 8
     if n48 > (e - p) // 16:
         raise _E.overflow(p - 8, 'metadata', n48, e - p, 'entry count', 16)
-    d49 = {}
+    d49: dict[str, str] = {}
     for i50 in range(n48):
         kp51 = p
         if e - p < 8:
@@ -2011,7 +2029,7 @@ def outline_ReplaySession(b, p, e):
     return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13, 'actions_by_variant': c15, 'metadata': d49, 'version': v56}, p
 
 
-def head_ReplaySession(b, p, e):
+def head_ReplaySession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """The fields of one ReplaySession up to the element count of its last record list (earlier record lists walked and counted), and the offset of that list's first element: a listing that never touches the elements."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'session_id'),))
@@ -2027,6 +2045,7 @@ def head_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'name'),))
     t3, = _S_B.unpack_from(b, p)
     p += 1
+    o4: str | None
     if t3 == 0:
         o4 = None
     elif t3 == 1:
@@ -2048,6 +2067,7 @@ def head_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
     v7, t8 = _S_qB.unpack_from(b, p)
     p += 9
+    o9: int | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -2086,7 +2106,7 @@ def head_ReplaySession(b, p, e):
     return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n13}, p
 
 
-def jsonhead_ReplaySession(b, p, e):
+def jsonhead_ReplaySession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """json_ReplaySession up to the element count of its last record list; returns (dict, offset of that list's first element)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'session_id'),))
@@ -2102,6 +2122,7 @@ def jsonhead_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'name'),))
     t3, = _S_B.unpack_from(b, p)
     p += 1
+    o4: str | None
     if t3 == 0:
         o4 = None
     elif t3 == 1:
@@ -2123,6 +2144,7 @@ def jsonhead_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
     v7, t8 = _S_qB.unpack_from(b, p)
     p += 9
+    o9: int | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -2140,7 +2162,7 @@ def jsonhead_ReplaySession(b, p, e):
     if n11 > (e - p) // 90:
         raise _E.overflow(p - 8, 'checkpoints', n11, e - p, 'element count', 90)
     i12 = 0
-    l13 = []
+    l13: list[JsonDict] = []
     a14 = l13.append
     try:
         for i12 in range(n11):
@@ -2165,7 +2187,7 @@ def jsonhead_ReplaySession(b, p, e):
     return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': l13, 'actions': n20}, p
 
 
-def jsontail_ReplaySession(b, p, e):
+def jsontail_ReplaySession(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """json_ReplaySession from the field after its last record list; returns (dict, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'metadata'),))
@@ -2173,7 +2195,7 @@ def jsontail_ReplaySession(b, p, e):
     p += 8
     if n1 > (e - p) // 16:
         raise _E.overflow(p - 8, 'metadata', n1, e - p, 'entry count', 16)
-    d2 = {}
+    d2: dict[str, str] = {}
     for i3 in range(n1):
         kp4 = p
         if e - p < 8:
@@ -2208,7 +2230,7 @@ def jsontail_ReplaySession(b, p, e):
     return {'metadata': d2, 'version': v9}, p
 
 
-def json_Mv2Header(b, p, e):
+def json_Mv2Header(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one Mv2Header from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 4:
         raise _E.truncated_in(p, e, ((0, 4, 'magic'),))
@@ -2223,7 +2245,7 @@ def json_Mv2Header(b, p, e):
     return {'magic': c1, 'version': v2, 'spec': (_ZL2 if v3 == _Z2 else [*v3]), 'footer_offset': v4, 'wal_offset': v5, 'wal_size': v6, 'wal_checkpoint_pos': v7, 'wal_sequence': v8, 'toc_checksum': (_ZL32 if v9 == _Z32 else [*v9])}, p
 
 
-def json_Mv2Footer(b, p, e):
+def json_Mv2Footer(b: Buf, p: int, e: int) -> tuple[JsonDict, int]:
     """Parse one Mv2Footer from b[p:e] into memvid's JSON shape; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'magic'),))
@@ -2238,7 +2260,7 @@ def json_Mv2Footer(b, p, e):
     return {'magic': c1, 'toc_len': v2, 'toc_hash': (_ZL32 if v3 == _Z32 else [*v3]), 'generation': v4}, p
 
 
-def build_StateSnapshot(o, out):
+def build_StateSnapshot(o: M.StateSnapshot, out: bytearray) -> None:
     """Append the encoding of the StateSnapshot `o` to the bytearray `out`."""
     l1 = o.frame_ids
     out += _S_QQ.pack(o.frame_count, len(l1))
@@ -2258,17 +2280,19 @@ def build_StateSnapshot(o, out):
     out += _S_QQ.pack(o.wal_sequence, o.generation)
 
 
-def build_Checkpoint(o, out):
+def build_Checkpoint(o: M.Checkpoint, out: bytearray) -> None:
     """Append the encoding of the Checkpoint `o` to the bytearray `out`."""
     out += _S_QQq_32s.pack(o.id, o.at_sequence, o.timestamp_secs, o.state_hash)
     build_StateSnapshot(o.snapshot, out)
 
 
-def build_ReplayAction(o, out):
+def build_ReplayAction(o: M.ReplayAction, out: bytearray) -> None:
     """Append the encoding of the ReplayAction `o` to the bytearray `out`."""
     x1 = o.action_type
     i2 = x1.INDEX
     if i2 == 0:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.Put)
         s3 = o.input_preview.encode()
         out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 0, x1.frame_id, o.input_hash, o.output_hash, len(s3))
         out += s3
@@ -2280,6 +2304,8 @@ def build_ReplayAction(o, out):
         out += (_VS_Q[len(l5)] if len(l5) < 64 else _vec_struct('Q', len(l5))).pack(*l5)
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 1:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.PutMany)
         l6 = x1.frame_ids
         out += _S_QqIQ.pack(o.sequence, o.timestamp_secs, 1, len(l6))
         out += (_VS_Q[len(l6)] if len(l6) < 64 else _vec_struct('Q', len(l6))).pack(*l6)
@@ -2294,6 +2320,8 @@ def build_ReplayAction(o, out):
         out += (_VS_Q[len(l9)] if len(l9) < 64 else _vec_struct('Q', len(l9))).pack(*l9)
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 2:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.Find)
         s10 = x1.query.encode()
         out += _S_QqIQ.pack(o.sequence, o.timestamp_secs, 2, len(s10))
         out += s10
@@ -2311,6 +2339,8 @@ def build_ReplayAction(o, out):
         out += (_VS_Q[len(l14)] if len(l14) < 64 else _vec_struct('Q', len(l14))).pack(*l14)
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 3:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.Ask)
         s15 = x1.query.encode()
         out += _S_QqIQ.pack(o.sequence, o.timestamp_secs, 3, len(s15))
         out += s15
@@ -2331,6 +2361,8 @@ def build_ReplayAction(o, out):
         out += (_VS_Q[len(l20)] if len(l20) < 64 else _vec_struct('Q', len(l20))).pack(*l20)
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 4:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.CheckpointAction)
         s21 = o.input_preview.encode()
         out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 4, x1.checkpoint_id, o.input_hash, o.output_hash, len(s21))
         out += s21
@@ -2342,6 +2374,8 @@ def build_ReplayAction(o, out):
         out += (_VS_Q[len(l23)] if len(l23) < 64 else _vec_struct('Q', len(l23))).pack(*l23)
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 5:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.Update)
         s24 = o.input_preview.encode()
         out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 5, x1.frame_id, o.input_hash, o.output_hash, len(s24))
         out += s24
@@ -2353,6 +2387,8 @@ def build_ReplayAction(o, out):
         out += (_VS_Q[len(l26)] if len(l26) < 64 else _vec_struct('Q', len(l26))).pack(*l26)
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 6:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.Delete)
         s27 = o.input_preview.encode()
         out += _S_QqIQ_32s_32s_Q.pack(o.sequence, o.timestamp_secs, 6, x1.frame_id, o.input_hash, o.output_hash, len(s27))
         out += s27
@@ -2364,6 +2400,8 @@ def build_ReplayAction(o, out):
         out += (_VS_Q[len(l29)] if len(l29) < 64 else _vec_struct('Q', len(l29))).pack(*l29)
         out += _S_Q.pack(o.duration_ms)
     elif i2 == 7:
+        if TYPE_CHECKING:  # the variant INDEX selects
+            assert isinstance(x1, M.ToolCall)
         s30 = x1.name.encode()
         out += _S_QqIQ.pack(o.sequence, o.timestamp_secs, 7, len(s30))
         out += s30
@@ -2381,7 +2419,7 @@ def build_ReplayAction(o, out):
         raise ValueError(f'unknown action variant {x1!r}')
 
 
-def build_ReplaySession(o, out):
+def build_ReplaySession(o: M.ReplaySession, out: bytearray) -> None:
     """Append the encoding of the ReplaySession `o` to the bytearray `out`."""
     out += _S_Q_16s.pack(16, o.session_id.bytes)
     o1 = o.name
@@ -2410,6 +2448,8 @@ def build_ReplaySession(o, out):
         x8 = it7.action_type
         i9 = x8.INDEX
         if i9 == 0:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.Put)
             s10 = it7.input_preview.encode()
             out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 0, x8.frame_id, it7.input_hash, it7.output_hash, len(s10))
             out += s10
@@ -2421,6 +2461,8 @@ def build_ReplaySession(o, out):
             out += (_VS_Q[len(l12)] if len(l12) < 64 else _vec_struct('Q', len(l12))).pack(*l12)
             out += _S_Q.pack(it7.duration_ms)
         elif i9 == 1:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.PutMany)
             l13 = x8.frame_ids
             out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 1, len(l13))
             out += (_VS_Q[len(l13)] if len(l13) < 64 else _vec_struct('Q', len(l13))).pack(*l13)
@@ -2435,6 +2477,8 @@ def build_ReplaySession(o, out):
             out += (_VS_Q[len(l16)] if len(l16) < 64 else _vec_struct('Q', len(l16))).pack(*l16)
             out += _S_Q.pack(it7.duration_ms)
         elif i9 == 2:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.Find)
             s17 = x8.query.encode()
             out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 2, len(s17))
             out += s17
@@ -2452,6 +2496,8 @@ def build_ReplaySession(o, out):
             out += (_VS_Q[len(l21)] if len(l21) < 64 else _vec_struct('Q', len(l21))).pack(*l21)
             out += _S_Q.pack(it7.duration_ms)
         elif i9 == 3:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.Ask)
             s22 = x8.query.encode()
             out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 3, len(s22))
             out += s22
@@ -2472,6 +2518,8 @@ def build_ReplaySession(o, out):
             out += (_VS_Q[len(l27)] if len(l27) < 64 else _vec_struct('Q', len(l27))).pack(*l27)
             out += _S_Q.pack(it7.duration_ms)
         elif i9 == 4:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.CheckpointAction)
             s28 = it7.input_preview.encode()
             out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 4, x8.checkpoint_id, it7.input_hash, it7.output_hash, len(s28))
             out += s28
@@ -2483,6 +2531,8 @@ def build_ReplaySession(o, out):
             out += (_VS_Q[len(l30)] if len(l30) < 64 else _vec_struct('Q', len(l30))).pack(*l30)
             out += _S_Q.pack(it7.duration_ms)
         elif i9 == 5:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.Update)
             s31 = it7.input_preview.encode()
             out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 5, x8.frame_id, it7.input_hash, it7.output_hash, len(s31))
             out += s31
@@ -2494,6 +2544,8 @@ def build_ReplaySession(o, out):
             out += (_VS_Q[len(l33)] if len(l33) < 64 else _vec_struct('Q', len(l33))).pack(*l33)
             out += _S_Q.pack(it7.duration_ms)
         elif i9 == 6:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.Delete)
             s34 = it7.input_preview.encode()
             out += _S_QqIQ_32s_32s_Q.pack(it7.sequence, it7.timestamp_secs, 6, x8.frame_id, it7.input_hash, it7.output_hash, len(s34))
             out += s34
@@ -2505,6 +2557,8 @@ def build_ReplaySession(o, out):
             out += (_VS_Q[len(l36)] if len(l36) < 64 else _vec_struct('Q', len(l36))).pack(*l36)
             out += _S_Q.pack(it7.duration_ms)
         elif i9 == 7:
+            if TYPE_CHECKING:  # the variant INDEX selects
+                assert isinstance(x8, M.ToolCall)
             s37 = x8.name.encode()
             out += _S_QqIQ.pack(it7.sequence, it7.timestamp_secs, 7, len(s37))
             out += s37
@@ -2532,7 +2586,7 @@ def build_ReplaySession(o, out):
     out += _S_L.pack(o.version)
 
 
-def build_ReplayConfig(o, out):
+def build_ReplayConfig(o: M.ReplayConfig, out: bytearray) -> None:
     """Append the encoding of the ReplayConfig `o` to the bytearray `out`."""
     out += _S_Q.pack(o.auto_checkpoint_interval)
     o1 = o.max_actions_per_session
@@ -2544,19 +2598,19 @@ def build_ReplayConfig(o, out):
     out += _S_B.pack(1 if o.auto_record else 0)
 
 
-def build_ActiveSession(o, out):
+def build_ActiveSession(o: M.ActiveSession, out: bytearray) -> None:
     """Append the encoding of the ActiveSession `o` to the bytearray `out`."""
     build_ReplaySession(o.session, out)
     out += _S_QQ.pack(o.next_checkpoint_id, o.actions_since_checkpoint)
     build_ReplayConfig(o.config, out)
 
 
-def build_ReplayManifest(o, out):
+def build_ReplayManifest(o: M.ReplayManifest, out: bytearray) -> None:
     """Append the encoding of the ReplayManifest `o` to the bytearray `out`."""
     out += _S_QQLQL.pack(o.segment_offset, o.segment_size, o.session_count, o.total_actions, o.version)
 
 
-def build_SegmentHeader(o, out):
+def build_SegmentHeader(o: M.SegmentHeader, out: bytearray) -> None:
     """Append the encoding of the SegmentHeader `o` to the bytearray `out`."""
     out += _S_8s_LLQ.pack(b'MV2RPLY!', o.version, o.session_count, o.total_size)
 

@@ -4,6 +4,9 @@ The model-building parsers parse_X, split from _generated so that summaries and 
 import attrs and the model (callers import this module where they build model objects).
 """
 # ruff: noqa
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID as _UUID
 
 from . import model as M
@@ -44,7 +47,14 @@ from ._generated import (
     _VS_Q,
 )
 
-_new = object.__new__
+if TYPE_CHECKING:
+    from ._types import Buf, JsonDict
+
+    _T = TypeVar('_T')
+
+    def _new(cls: type[_T]) -> _T: ...
+else:
+    _new = object.__new__
 
 # Slot setters: generated parsers fill model objects without re-running the
 # validators (every value is valid by construction); user code still gets them.
@@ -107,7 +117,7 @@ _set_ToolCall_name = M.ToolCall.__dict__['name'].__set__
 _set_ToolCall_args_hash = M.ToolCall.__dict__['args_hash'].__set__
 _set_Update_frame_id = M.Update.__dict__['frame_id'].__set__
 
-def parse_StateSnapshot(b, p, e):
+def parse_StateSnapshot(b: Buf, p: int, e: int) -> tuple[M.StateSnapshot, int]:
     """Parse one StateSnapshot from b[p:e]; returns (value, next offset)."""
     if e - p < 16:
         raise _E.truncated_in(p, e, ((0, 8, 'frame_count'), (8, 8, 'frame_ids'),))
@@ -121,6 +131,7 @@ def parse_StateSnapshot(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'lex_index_hash'),))
     t4, = _S_B.unpack_from(b, p)
     p += 1
+    o5: bytes | None
     if t4 == 0:
         o5 = None
     elif t4 == 1:
@@ -135,6 +146,7 @@ def parse_StateSnapshot(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'vec_index_hash'),))
     t7, = _S_B.unpack_from(b, p)
     p += 1
+    o8: bytes | None
     if t7 == 0:
         o8 = None
     elif t7 == 1:
@@ -159,7 +171,7 @@ def parse_StateSnapshot(b, p, e):
     return r12, p
 
 
-def parse_Checkpoint(b, p, e):
+def parse_Checkpoint(b: Buf, p: int, e: int) -> tuple[M.Checkpoint, int]:
     """Parse one Checkpoint from b[p:e]; returns (value, next offset)."""
     if e - p < 56:
         raise _E.truncated_in(p, e, ((0, 8, 'id'), (8, 8, 'at_sequence'), (16, 8, 'timestamp_secs'), (24, 32, 'state_hash'),))
@@ -178,12 +190,13 @@ def parse_Checkpoint(b, p, e):
     return r6, p
 
 
-def parse_ReplayAction(b, p, e):
+def parse_ReplayAction(b: Buf, p: int, e: int) -> tuple[M.ReplayAction, int]:
     """Parse one ReplayAction from b[p:e]; returns (value, next offset)."""
     if e - p < 20:
         raise _E.truncated_in(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
     v1, v2, k3 = _S_QqI.unpack_from(b, p)
     p += 20
+    x4: M.ActionType
     if k3 == 0:
         if e - p < 80:
             raise _E.truncated_in(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
@@ -652,7 +665,7 @@ def parse_ReplayAction(b, p, e):
         raise _E.unknown_variant(p - 4, 'action_type', k3, 8)
 
 
-def parse_ReplaySession(b, p, e):
+def parse_ReplaySession(b: Buf, p: int, e: int) -> tuple[M.ReplaySession, int]:
     """Parse one ReplaySession from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'session_id'),))
@@ -668,6 +681,7 @@ def parse_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 1, 'name'),))
     t3, = _S_B.unpack_from(b, p)
     p += 1
+    o4: str | None
     if t3 == 0:
         o4 = None
     elif t3 == 1:
@@ -689,6 +703,7 @@ def parse_ReplaySession(b, p, e):
         raise _E.truncated_in(p, e, ((0, 8, 'created_secs'), (8, 1, 'ended_secs'),))
     v7, t8 = _S_qB.unpack_from(b, p)
     p += 9
+    o9: int | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -706,7 +721,7 @@ def parse_ReplaySession(b, p, e):
     if n11 > (e - p) // 90:
         raise _E.overflow(p - 8, 'checkpoints', n11, e - p, 'element count', 90)
     i12 = 0
-    l13 = []
+    l13: list[M.Checkpoint] = []
     a14 = l13.append
     try:
         for i12 in range(n11):
@@ -735,7 +750,7 @@ def parse_ReplaySession(b, p, e):
     if n21 > (e - p) // 124:
         raise _E.overflow(p - 8, 'actions', n21, e - p, 'element count', 124)
     i22 = 0
-    l23 = []
+    l23: list[M.ReplayAction] = []
     a24 = l23.append
     try:
         for i22 in range(n21):
@@ -743,6 +758,7 @@ def parse_ReplaySession(b, p, e):
                 raise _E.truncated_in(p, e, ((0, 8, 'sequence'), (8, 8, 'timestamp_secs'), (16, 4, 'action_type'),))
             v25, v26, k27 = _S_QqI.unpack_from(b, p)
             p += 20
+            x28: M.ActionType
             if k27 == 0:
                 if e - p < 80:
                     raise _E.truncated_in(p, e, ((0, 8, 'action_type.Put.frame_id'), (8, 32, 'input_hash'), (40, 32, 'output_hash'), (72, 8, 'input_preview'),))
@@ -1225,7 +1241,7 @@ def parse_ReplaySession(b, p, e):
     p += 8
     if n130 > (e - p) // 16:
         raise _E.overflow(p - 8, 'metadata', n130, e - p, 'entry count', 16)
-    d131 = {}
+    d131: dict[str, str] = {}
     for i132 in range(n130):
         kp133 = p
         if e - p < 8:
@@ -1269,12 +1285,13 @@ def parse_ReplaySession(b, p, e):
     return r139, p
 
 
-def parse_ReplayConfig(b, p, e):
+def parse_ReplayConfig(b: Buf, p: int, e: int) -> tuple[M.ReplayConfig, int]:
     """Parse one ReplayConfig from b[p:e]; returns (value, next offset)."""
     if e - p < 9:
         raise _E.truncated_in(p, e, ((0, 8, 'auto_checkpoint_interval'), (8, 1, 'max_actions_per_session'),))
     v1, t2 = _S_QB.unpack_from(b, p)
     p += 9
+    o3: int | None
     if t2 == 0:
         o3 = None
     elif t2 == 1:
@@ -1299,7 +1316,7 @@ def parse_ReplayConfig(b, p, e):
     return r7, p
 
 
-def parse_ActiveSession(b, p, e):
+def parse_ActiveSession(b: Buf, p: int, e: int) -> tuple[M.ActiveSession, int]:
     """Parse one ActiveSession from b[p:e]; returns (value, next offset)."""
     try:
         r1, p = parse_ReplaySession(b, p, e)
@@ -1321,7 +1338,7 @@ def parse_ActiveSession(b, p, e):
     return r5, p
 
 
-def parse_ReplayManifest(b, p, e):
+def parse_ReplayManifest(b: Buf, p: int, e: int) -> tuple[M.ReplayManifest, int]:
     """Parse one ReplayManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 32:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_offset'), (8, 8, 'segment_size'), (16, 4, 'session_count'), (20, 8, 'total_actions'), (28, 4, 'version'),))
@@ -1336,7 +1353,7 @@ def parse_ReplayManifest(b, p, e):
     return r6, p
 
 
-def parse_SegmentHeader(b, p, e):
+def parse_SegmentHeader(b: Buf, p: int, e: int) -> tuple[M.SegmentHeader, int]:
     """Parse one SegmentHeader from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'magic'),))

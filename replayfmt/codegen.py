@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from construct import Bytes, Const, FormatField, Renamed, Struct
+from construct import Bytes, Const, Construct, FormatField, Renamed, Struct
 
 from . import schema
 from .schema import Bool, Enum, Map, Option, String, Uuid, Vec
@@ -46,34 +46,42 @@ earlier), jsonhead_/jsontail_ (memvid JSON around the actions), build_X (encoder
 (model objects) are in _generated_model. All parsers raise the same errors (`errors`).
 """
 # ruff: noqa
+from __future__ import annotations
+
 import struct as _struct
+from typing import TYPE_CHECKING
 from uuid import UUID as _UUID
 
 from . import errors as _E
 from .errors import ReplayFormatError
 
+if TYPE_CHECKING:
+    from . import model as M
+    from ._types import Buf, JsonDict
 
-def _vec_struct(fmt, n):
+
+def _vec_struct(fmt: str, n: int) -> _struct.Struct:
     """The struct for n elements of `fmt` (counts below the precompiled cache)."""
     return _struct.Struct('<%d%s' % (n, fmt))
 '''
 
 
-def field_list(node) -> list[tuple[str, object]]:
+def field_list(node: Construct) -> list[tuple[str, Construct]]:
     return [(sub.name, sub.subcon) for sub in node.subcons]
 
 
-def _unwrap(node):
+def _unwrap(node: Construct) -> Construct:
     while isinstance(node, Renamed):
         node = node.subcon
     return node
 
 
-def fixed_format(node) -> str | None:
+def fixed_format(node: Construct) -> str | None:
     """The struct format of a fixed-size leaf (int or fixed bytes), else None."""
     node = _unwrap(node)
     if isinstance(node, FormatField):
-        return node.fmtstr[1:]
+        fmt: str = node.fmtstr[1:]
+        return fmt
     if isinstance(node, Bytes) and isinstance(node.length, int):
         return f"{node.length}s"
     return None
@@ -94,6 +102,14 @@ class _Writer:
         self.lines: list[str] = []
         self.structs: dict[str, str] = {}
         self.counter = 0
+        # set by generate_all for the replay codec
+        self.setters: dict[str, list[str]] = {}
+        self.zero_lists: set[int] = set()
+        self.vec_structs: dict[str, str] = {}
+
+    def struct_vec(self, fmt: str) -> str:
+        """The name of the tuple of precompiled structs for Vec<fmt> element runs."""
+        return self.vec_structs.setdefault(fmt, f"_VS_{fmt}")
 
     def var(self, hint: str) -> str:
         self.counter += 1
@@ -116,14 +132,16 @@ def _field_path(prefix: str, name: str) -> str:
 class _F:
     """One field to parse: `path` is a Python expression; `var` is set when it is emitted."""
 
-    def __init__(self, name: str, node, path: str) -> None:
-        self.name, self.node, self.path, self.var = name, node, path, None
+    def __init__(self, name: str, node: Construct, path: str) -> None:
+        self.name, self.node, self.path = name, node, path
+        self.var: str | None = None
+        self.counts: str | None = None  # summary modes: the per-variant counts list
 
 
 class _Make:
     """Construct an ActionType variant from its fields (deferred until the record returns)."""
 
-    def __init__(self, variant: str, fields: list[_F], target: str) -> None:
+    def __init__(self, variant: str, fields: list[_F], target: str | None) -> None:
         self.variant, self.fields, self.target = variant, fields, target
 
 
@@ -157,23 +175,56 @@ class _ParseEmitter:
         self.w = w
         self.mode = mode
         self.enum_hook: str | None = None  # a counts list to bump per enum variant
+        self.head_stop: str | None = None  # head modes: the record list they stop at
+        self.head_fields: list[_F] = []
+        self.head_done = False
+
+    def py_type(self, node: Construct) -> str:
+        """The annotation of the variable holding a parsed `node` in this mode."""
+        json = self.mode in ("json", "jsonhead", "jsontail")
+        record = _RECORD_NAMES.get(id(node)) or _RECORD_NAMES.get(id(_unwrap(node)))
+        node = _unwrap(node)
+        if record is not None:
+            return f"M.{record}" if self.mode == "model" else "JsonDict"
+        if isinstance(node, FormatField):
+            return "float" if node.fmtstr[1:] in ("f", "d") else "int"
+        if isinstance(node, (Bytes, Const)):
+            return "bytes"
+        if isinstance(node, String):
+            return "str"
+        if isinstance(node, Bool):
+            return "bool"
+        if isinstance(node, Uuid):
+            return "str" if json else "_UUID"
+        if isinstance(node, Option):
+            return f"{self.py_type(node.subcon)} | None"
+        if isinstance(node, Vec):
+            return f"list[{self.py_type(node.subcon)}]"
+        if isinstance(node, Map):
+            return f"dict[{self.py_type(node.key)}, {self.py_type(node.value)}]"
+        if isinstance(node, Enum):
+            return "JsonDict" if json else "M.ActionType"
+        raise TypeError(f"codegen does not know {type(node).__name__}")
 
     # -- entry ------------------------------------------------------------------------------
 
-    def record(self, name: str, node) -> None:
+    def record(self, name: str, node: Construct) -> None:
         w = self.w
         fields = [_F(n, sub, _field_path("", n)) for n, sub in field_list(node)]
         record_lists = [f.name for f in fields if isinstance(_unwrap(f.node), Vec)
                         and fixed_format(_unwrap(f.node).subcon) is None]
         self.head_stop = record_lists[-1] if record_lists else None
         self.head_fields = fields
+        self.head_done = False
         if self.mode in ("jsonhead", "jsontail"):
+            assert self.head_stop is not None
             stop = [f.name for f in fields].index(self.head_stop)
             if self.mode == "jsontail":
                 fields = fields[stop + 1:]
         w.line(0, "")
         w.line(0, "")
-        w.line(0, f"def {_PREFIX[self.mode]}_{name}(b, p, e):")
+        w.line(0, f"def {_PREFIX[self.mode]}_{name}(b: Buf, p: int, e: int) -> "
+               f"{_RETURNS[self.mode].format(name=name)}:")
         doc = {"model": f"Parse one {name} from b[p:e]; returns (value, next offset).",
                "json": f"Parse one {name} from b[p:e] into memvid's JSON shape; returns "
                        "(value, next offset).",
@@ -251,7 +302,7 @@ class _ParseEmitter:
                     self.string_body(it, n, ind)
                 elif isinstance(node, Vec):
                     self.vec_body(it, node, n, ind)
-                    if getattr(self, "head_done", False):
+                    if self.head_done:
                         self.head_done = False
                         return
                 else:
@@ -298,6 +349,7 @@ class _ParseEmitter:
                 inner = _F(it.name, node.subcon, it.path)
                 if keep:
                     it.var = w.var("o")
+                    w.line(ind, f"{it.var}: {self.py_type(node)}")
                     w.line(ind, f"if {t} == 0:")
                     w.line(ind + 1, f"{it.var} = None")
                     w.line(ind, f"elif {t} == 1:")
@@ -317,6 +369,8 @@ class _ParseEmitter:
                 pending.append(("I", it.path, idx))
                 self.flush(pending, ind)
                 it.var = w.var("x") if keep else None
+                if it.var is not None:
+                    w.line(ind, f"{it.var}: {self.py_type(node)}")
                 static = ast.literal_eval(it.path)
                 for index, (vname, sub) in enumerate(node.variants):
                     w.line(ind, f"{'if' if index == 0 else 'elif'} {idx} == {index}:")
@@ -365,7 +419,7 @@ class _ParseEmitter:
         if sub_fmt is not None:
             if self.mode not in ("skip", "walk"):
                 it.var = w.var("l")
-                vs = w.struct_vec(sub_fmt) if hasattr(w, "struct_vec") else None
+                vs = w.struct_vec(sub_fmt)
                 w.line(ind, f"{it.var} = [*({vs}[{n}] if {n} < {_VEC_CACHE} else "
                        f"_vec_struct({sub_fmt!r}, {n})).unpack_from(b, p)]")
             w.line(ind, f"p += {n} * {m}")
@@ -401,7 +455,9 @@ class _ParseEmitter:
         if element_mode in ("model", "json"):
             it.var = w.var("l")
             app = w.var("a")
-            w.line(ind, f"{it.var} = []")
+            saved, self.mode = self.mode, element_mode
+            w.line(ind, f"{it.var}: list[{self.py_type(sub)}] = []")
+            self.mode = saved
             w.line(ind, f"{app} = {it.var}.append")
         else:
             it.var = n if mode in ("summary", "outline", "head") else None
@@ -421,13 +477,13 @@ class _ParseEmitter:
         w.line(ind, f"if {n} > (e - p) // {m}:")
         w.line(ind + 1, f"raise _E.overflow(p - 8, {it.path}, {n}, e - p, 'entry count', {m})")
         d = w.var("d")
-        w.line(ind, f"{d} = {{}}")
+        mode = self.mode  # keys are decoded in every mode: they are needed to find duplicates
+        self.mode = "json" if mode in ("skip", "walk", "summary", "outline", "head") else mode
+        w.line(ind, f"{d}: {self.py_type(node)} = {{}}")
         i = w.var("i")
         w.line(ind, f"for {i} in range({n}):")
         kpos = w.var("kp")
         w.line(ind + 1, f"{kpos} = p")
-        mode = self.mode  # keys are decoded in every mode: they are needed to find duplicates
-        self.mode = "json" if mode in ("skip", "walk", "summary", "outline", "head") else mode
         key = _F("key", node.key, f"{it.path} + '[%d].key' % {i}")
         val = _F("value", node.value, f"{it.path} + '[%d].value' % {i}")
         self.seq([key], ind + 1, [], [])
@@ -614,6 +670,8 @@ class _BuildEmitter:
                 w.line(ind, f"{idx} = {x}.INDEX")
                 for index, (_vname, sub) in enumerate(node.variants):
                     w.line(ind, f"{'if' if index == 0 else 'elif'} {idx} == {index}:")
+                    w.line(ind + 1, "if TYPE_CHECKING:  # the variant INDEX selects")
+                    w.line(ind + 2, f"assert isinstance({x}, M.{_VARIANT_CLASSES[_vname]})")
                     rest = [(s, f"{x}.{n}") for n, s in field_list(sub)] + items[pos + 1:]
                     self.seq(rest, ind + 1, list(pending) + [("I", str(index))])
                 w.line(ind, "else:")
@@ -625,6 +683,11 @@ class _BuildEmitter:
         self.flush(pending, ind)
 
 
+#: The return type of a parser per mode ({name}: the record).
+_RETURNS = {"model": "tuple[M.{name}, int]", "json": "tuple[JsonDict, int]", "skip": "int",
+            "walk": "int", "summary": "tuple[JsonDict, int]", "outline": "tuple[JsonDict, int]",
+            "head": "tuple[JsonDict, int]", "jsonhead": "tuple[JsonDict, int]",
+            "jsontail": "tuple[JsonDict, int]"}
 #: Function name prefix per parser mode.
 _PREFIX = {"model": "parse", "json": "json", "skip": "skip", "walk": "walk",
            "summary": "summary", "outline": "outline", "head": "head",
@@ -642,6 +705,9 @@ The model-building parsers parse_X, split from _generated so that summaries and 
 import attrs and the model (callers import this module where they build model objects).
 """
 # ruff: noqa
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID as _UUID
 
 from . import model as M
@@ -701,15 +767,9 @@ def generate_all() -> dict:
     w = _Writer()
     w.struct("Q")
     w.struct("I")
-    vec_structs: dict[str, str] = {}
-
-    def struct_vec(fmt: str) -> str:
-        return vec_structs.setdefault(fmt, f"_VS_{fmt}")
-
-    w.struct_vec = struct_vec
-    w.setters = {}
-    w.zero_lists = set()
-    main_lines, model_lines = w.lines, []
+    vec_structs = w.vec_structs
+    main_lines: list[str] = w.lines
+    model_lines: list[str] = []
     for mode in ("model", "json", "skip", "walk"):
         w.lines = model_lines if mode == "model" else main_lines
         emitter = _ParseEmitter(w, mode)
@@ -734,7 +794,7 @@ def generate_all() -> dict:
     for name, node in schema.RECORDS.items():
         w.line(0, "")
         w.line(0, "")
-        w.line(0, f"def build_{name}(o, out):")
+        w.line(0, f"def build_{name}(o: M.{name}, out: bytearray) -> None:")
         w.line(1, f'"""Append the encoding of the {name} `o` to the bytearray `out`."""')
         build.seq([(sub, f"o.{n}") for n, sub in field_list(node)], 1, [])
         w.counter = 0
@@ -749,7 +809,18 @@ def generate_all() -> dict:
         consts.append(f"_Z{n} = bytes({n})")
         consts.append(f"_ZL{n} = [0] * {n}  # shared by json_ values: treat them as read-only")
     shared = sorted(w.structs.values()) + sorted(vec_structs.values())
-    model_consts = [f"    {name}," for name in shared] + [")", "", "_new = object.__new__", ""]
+    model_consts = [f"    {name}," for name in shared] + [")", ""]
+    model_consts += [
+        "if TYPE_CHECKING:",
+        "    from ._types import Buf, JsonDict",
+        "",
+        "    _T = TypeVar('_T')",
+        "",
+        "    def _new(cls: type[_T]) -> _T: ...",
+        "else:",
+        "    _new = object.__new__",
+        "",
+    ]
     model_consts.append("# Slot setters: generated parsers fill model objects without re-running "
                         "the")
     model_consts.append("# validators (every value is valid by construction); user code still "

@@ -7,6 +7,8 @@ travels up), so a failure deep in a session reads `sessions[0].actions[17].input
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["ReplayFormatError", "ErrorKind"]
 
 
@@ -85,12 +87,14 @@ class ReplayFormatError(ValueError):
         return (f"ReplayFormatError(kind={self.kind!r}, offset={self.offset}, "
                 f"path={self.path!r}, reason={self.reason!r})")
 
-    def __reduce__(self):  # picklable across process pools with its path intact
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # picklable across process pools with its path intact
         return (_rebuild, (self.kind, self.reason, self.offset, self.path, self.expected,
                            self.actual))
 
 
-def _rebuild(kind, reason, offset, path, expected, actual):
+def _rebuild(kind: str, reason: str, offset: int, path: str, expected: object,
+             actual: object) -> ReplayFormatError:
     return ReplayFormatError(kind, reason, offset=offset, path=path, expected=expected,
                              actual=actual)
 
@@ -201,7 +205,7 @@ def toc_overflow(offset: int, toc_len: int, left: int) -> ReplayFormatError:
                              actual=toc_len)
 
 
-def truncated_in(p: int, e: int, fields) -> ReplayFormatError:
+def truncated_in(p: int, e: int, fields: tuple[tuple[int, int, str], ...]) -> ReplayFormatError:
     """The first of `fields` ((offset from p, size, path), ...) read together that runs past
     e: what a field-by-field reader reports for a fused read that does not fit."""
     for rel, size, path in fields:
