@@ -129,6 +129,11 @@ def _field_path(prefix: str, name: str) -> str:
     return repr(prefix + name)
 
 
+#: Fixed-size fields waiting for one fused read: (struct format, path expression, variable or
+#: None when the value is not kept).
+_Pending = list[tuple[str, str, "str | None"]]
+
+
 class _F:
     """One field to parse: `path` is a Python expression; `var` is set when it is emitted."""
 
@@ -245,11 +250,11 @@ class _ParseEmitter:
                        "that list's first element: a listing that never touches the "
                        "elements."}[self.mode]
         w.line(1, f'"""{doc}"""')
-        self.seq(fields + [_Ret(name, fields)], 1, [], [])
+        self.seq([*fields, _Ret(name, fields)], 1, [], [])
 
     # -- sequences of fields ----------------------------------------------------------------
 
-    def flush(self, pending: list, ind: int) -> None:
+    def flush(self, pending: _Pending, ind: int) -> None:
         """Read the pending fixed-size fields with one unpack; [] afterwards."""
         if not pending:
             return
@@ -272,7 +277,8 @@ class _ParseEmitter:
         w.line(ind, f"p += {rel}")
         pending.clear()
 
-    def seq(self, items: list, ind: int, pending: list, deferred: list) -> None:
+    def seq(self, items: list[_F | _Make | _Ret], ind: int, pending: _Pending,
+            deferred: list[_Make]) -> None:
         w = self.w
         keep = self.mode not in ("skip", "walk")
         for pos, it in enumerate(items):
@@ -408,7 +414,7 @@ class _ParseEmitter:
         if self.mode == "skip":
             it.var = None
 
-    def vec_body(self, it: _F, node, n: str, ind: int) -> None:
+    def vec_body(self, it: _F, node: Construct, n: str, ind: int) -> None:
         w = self.w
         sub = node.subcon
         m = min_size(sub)
@@ -445,10 +451,11 @@ class _ParseEmitter:
         element_mode = {"summary": "skip", "outline": "walk", "head": "walk",
                         "jsonhead": "json", "jsontail": "json"}.get(mode, mode)
         counts = None
-        if mode in ("summary", "outline") and _enum_offset(_unwrap(sub)) is not None:
+        counted = _enum_offset(_unwrap(sub))
+        if mode in ("summary", "outline") and counted is not None:
             counts = w.var("c")
             it.counts = counts
-            enum_name = _enum_offset(_unwrap(sub))[1]
+            enum_name = counted[1]
             variants = len(_unwrap(dict(field_list(_unwrap(sub)))[enum_name]).variants)
             w.line(ind, f"{counts} = [0] * {variants}")
         app = None
@@ -466,12 +473,12 @@ class _ParseEmitter:
         fields = [_F(fn, fs, _field_path("", fn)) for fn, fs in field_list(_unwrap(sub))]
         self.mode, saved_hook = element_mode, self.enum_hook
         self.enum_hook = counts
-        self.seq(fields + [_Ret(sub_record, fields, app, inline=True)], ind + 2, [], [])
+        self.seq([*fields, _Ret(sub_record, fields, app, inline=True)], ind + 2, [], [])
         self.mode, self.enum_hook = mode, saved_hook
         w.line(ind, "except ReplayFormatError as err:")
         w.line(ind + 1, f"raise err.prefix(f'[{{{i}}}]').prefix({it.path})")
 
-    def map_body(self, it: _F, node, n: str, ind: int) -> None:
+    def map_body(self, it: _F, node: Construct, n: str, ind: int) -> None:
         w = self.w
         m = min_size(node.key) + min_size(node.value)
         w.line(ind, f"if {n} > (e - p) // {m}:")
@@ -515,6 +522,7 @@ class _ParseEmitter:
 
     def value_expr(self, f: _F) -> str:
         """The JSON (or model) value of a parsed field."""
+        assert f.var is not None, f"{f.name} is not kept in mode {self.mode}"
         if self.mode not in ("json", "jsonhead", "jsontail"):
             return f.var
         node = _unwrap(f.node)
@@ -524,7 +532,7 @@ class _ParseEmitter:
             return f"(None if {f.var} is None else {self.bytes_list(_unwrap(node.subcon), f.var)})"
         return f.var
 
-    def bytes_list(self, node, var: str) -> str:
+    def bytes_list(self, node: Construct, var: str) -> str:
         """[u8; N] as a list of ints; all-zero values (no input, no output) share one list."""
         n = node.length
         self.w.zero_lists.add(n)
@@ -548,7 +556,7 @@ class _ParseEmitter:
             w.line(ind, f"_set_{cls}_{f.name}({target}, {f.var})")
         w.setters.setdefault(cls, [f.name for f in fields])
 
-    def finish(self, ret: _Ret, deferred: list, ind: int) -> None:
+    def finish(self, ret: _Ret, deferred: list[_Make], ind: int) -> None:
         w = self.w
         for make in deferred:
             self.make(make, ind)
@@ -574,7 +582,7 @@ class _ParseEmitter:
             w.line(ind, f"return {value}, p")
 
 
-def _enum_offset(node) -> tuple[int, str] | None:
+def _enum_offset(node: Construct) -> tuple[int, str] | None:
     """(offset, field name) of a Struct's enum field when only fixed fields come before it."""
     rel = 0
     for name, sub in field_list(node):
@@ -596,14 +604,15 @@ class _BuildEmitter:
     def __init__(self, w: _Writer) -> None:
         self.w = w
 
-    def flush(self, pending: list, ind: int) -> None:
+    def flush(self, pending: list[tuple[str, str]], ind: int) -> None:
         if not pending:
             return
         fmt = "".join(f for f, _ in pending)
         self.w.line(ind, f"out += {self.w.struct(fmt)}.pack({', '.join(x for _, x in pending)})")
         pending.clear()
 
-    def seq(self, items: list, ind: int, pending: list) -> None:
+    def seq(self, items: list[tuple[Construct, str]], ind: int,
+            pending: list[tuple[str, str]]) -> None:
         """items: (node, expression) pairs; consumed in order, enums duplicate the rest."""
         w = self.w
         for pos, (node0, expr) in enumerate(items):
@@ -737,7 +746,7 @@ ENTRY_POINTS = (
 def _shake(sources: list[str]) -> list[str]:
     """Drop every top-level function that no entry point reaches (through direct calls)."""
     chunks = [src.split("\n\n\ndef ") for src in sources]
-    calls: dict[str, set] = {}
+    calls: dict[str, set[str]] = {}
     for src in sources:
         for node in ast.parse(src).body:
             if isinstance(node, ast.FunctionDef):
@@ -762,7 +771,7 @@ def generate() -> str:
     return generate_all()[TARGET]
 
 
-def generate_all() -> dict:
+def generate_all() -> dict[Path, str]:
     """Path -> source of every generated module (_generated.py, _generated_model.py)."""
     w = _Writer()
     w.struct("Q")
@@ -826,8 +835,8 @@ def generate_all() -> dict:
     model_consts.append("# validators (every value is valid by construction); user code still "
                         "gets them.")
     for cls, names in sorted(w.setters.items()):
-        for n in names:
-            model_consts.append(f"_set_{cls}_{n} = M.{cls}.__dict__[{n!r}].__set__")
+        for fname in names:
+            model_consts.append(f"_set_{cls}_{fname} = M.{cls}.__dict__[{fname!r}].__set__")
     min_sizes = ["", "", "# Constants of the formats (from the schema), so that readers need not"]
     min_sizes.append("# import Construct.")
     for cname in ("SEGMENT_MAGIC", "ACTIVE_MAGIC", "SEGMENT_VERSION", "MV2_MAGIC",
@@ -921,7 +930,7 @@ def _pack_float(s: _struct.Struct, v: float) -> bytes:
 '''
 
 
-def _leaf_format(node) -> str | None:
+def _leaf_format(node: Construct) -> str | None:
     """The struct format of a fixed-size leaf read in a fused run (ints and [u8; N]; floats
     are read one by one to keep NaN bytes)."""
     fmt = fixed_format(node)
@@ -950,7 +959,7 @@ class _ContainerEmitter:
         self.todo: list[tuple[str, object]] = []
         self.enums: dict[tuple[str, ...], str] = {}
 
-    def name(self, node, hint: str) -> str:
+    def name(self, node: Construct, hint: str) -> str:
         name = self.names.get(id(node))
         if name is None:
             name = self.names[id(node)] = hint
@@ -959,14 +968,14 @@ class _ContainerEmitter:
             self.todo.append((name, node))
         return name
 
-    def emit(self, name: str, node, top: bool = False) -> None:
+    def emit(self, name: str, node: Construct, top: bool = False) -> None:
         self.name(node, name)
         while self.todo:
             n, s = self.todo.pop(0)
             self.parser(n, s, top and s is node)
             self.builder(n, s)
 
-    def py_type(self, node) -> str:
+    def py_type(self, node: Construct) -> str:
         node = _unwrap(node)
         if isinstance(node, FormatField):
             return "float" if node.fmtstr[1:] in ("f", "d") else "int"
@@ -990,7 +999,7 @@ class _ContainerEmitter:
             return "str"
         raise TypeError(f"codegen does not know {type(node).__name__}")
 
-    def enum_names(self, node) -> str:
+    def enum_names(self, node: Construct) -> str:
         names = tuple(n for n, _ in node.variants)
         if any(field_list(sub) for _, sub in node.variants):
             raise TypeError("codegen: container enums carry no data (unit variants only)")
@@ -1000,7 +1009,7 @@ class _ContainerEmitter:
 
     # -- parse ------------------------------------------------------------------------------
 
-    def parser(self, name: str, node, top: bool) -> None:
+    def parser(self, name: str, node: Construct, top: bool) -> None:
         w = self.w
         w.counter = 0
         fields = field_list(node)
@@ -1034,7 +1043,7 @@ class _ContainerEmitter:
         else:
             w.line(1, f"return {value}, p")
 
-    def flush(self, pending: list, ind: int) -> None:
+    def flush(self, pending: list[tuple[str, str, str]], ind: int) -> None:
         if not pending:
             return
         w = self.w
@@ -1056,7 +1065,8 @@ class _ContainerEmitter:
         w.line(ind, f"p += {rel}")
         pending.clear()
 
-    def prefix(self, fmt: str, hint: str, path: str, ind: int, pending: list) -> str:
+    def prefix(self, fmt: str, hint: str, path: str, ind: int, pending: list[tuple[str, str, str]]
+               ) -> str:
         """Read a length, count, tag or variant index at p into a new variable, in one read
         with the fixed-size fields pending before it."""
         v = self.w.var(hint)
@@ -1064,8 +1074,8 @@ class _ContainerEmitter:
         self.flush(pending, ind)
         return v
 
-    def value(self, node, path: str, ind: int, hint: str, pending: list | None = None
-              ) -> str:
+    def value(self, node: Construct, path: str, ind: int, hint: str,
+              pending: list[tuple[str, str, str]] | None = None) -> str:
         """Emit the reading of one `node` at p (its errors at `path`, a Python expression),
         the `pending` fixed-size fields before it read together with its first fixed part;
         returns the variable (or expression) holding the value."""
@@ -1187,7 +1197,7 @@ class _ContainerEmitter:
 
     # -- build ------------------------------------------------------------------------------
 
-    def builder(self, name: str, node) -> None:
+    def builder(self, name: str, node: Construct) -> None:
         w = self.w
         w.counter = 0
         w.line(0, "")
@@ -1199,14 +1209,15 @@ class _ContainerEmitter:
             self.put(sub, f"o[{fname!r}]", 1, pending, f"{name}_{fname}")
         self.bflush(pending, 1)
 
-    def bflush(self, pending: list, ind: int) -> None:
+    def bflush(self, pending: list[tuple[str, str]], ind: int) -> None:
         if pending:
             fmt = "".join(f for f, _ in pending)
             args = ", ".join(x for _, x in pending)
             self.w.line(ind, f"out += {self.w.struct(fmt)}.pack({args})")
             pending.clear()
 
-    def put(self, node, expr: str, ind: int, pending: list, hint: str) -> None:
+    def put(self, node: Construct, expr: str, ind: int, pending: list[tuple[str, str]],
+            hint: str) -> None:
         w = self.w
         node0, node = node, _unwrap(node)
         fmt = _leaf_format(node)
