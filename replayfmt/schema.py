@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import struct
 import uuid
+from typing import IO, Any
 
 from construct import (
     Array,
@@ -68,11 +69,12 @@ _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 
 
-def _read_u64(stream, path) -> int:
-    return _U64.unpack(stream_read(stream, 8, path))[0]
+def _read_u64(stream: IO[bytes], path: str) -> int:
+    value: int = _U64.unpack(stream_read(stream, 8, path))[0]
+    return value
 
 
-def _remaining(stream) -> int:
+def _remaining(stream: IO[bytes]) -> int:
     pos = stream.tell()
     end = stream.seek(0, 2)
     stream.seek(pos)
@@ -91,17 +93,17 @@ class OffsetStream(io.BytesIO):
         self.root = root or self  # the outermost stream records every read
         self.last_read = base
 
-    def read(self, size=-1):
+    def read(self, size: int | None = -1, /) -> bytes:
         self.root.last_read = self.base + self.tell()
         return super().read(size)
 
 
-def _at(stream) -> int:
+def _at(stream: IO[bytes]) -> int:
     """Absolute position of `stream` (plain streams count from 0)."""
     return getattr(stream, "base", 0) + stream.tell()
 
 
-class FieldError(ValidationError):
+class FieldError(ValidationError):  # type: ignore[misc]  # construct has no type information
     """A failure raised by the bincode primitives below, with the absolute offset of the
     offending field and an `ErrorKind` name (`replayfmt.errors`)."""
 
@@ -111,59 +113,62 @@ class FieldError(ValidationError):
         self.offset = offset
 
 
-def _overflow(count, stream, min_size, what, start, path):
+def _overflow(count: int, stream: IO[bytes], min_size: int, what: str, start: int,
+              path: str) -> None:
     left = _remaining(stream)
     if count > left // min_size:
         raise FieldError("length_overflow", f"{what} {count} exceeds the {left} bytes left",
                          start, path)
 
 
-class Bool(Construct):
+class Bool(Construct):  # type: ignore[misc]  # construct has no type information
     """bincode bool: one byte, 0 or 1; any other byte is invalid."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> bool:
         start = _at(stream)
-        byte = stream_read(stream, 1, path)[0]
+        byte: int = stream_read(stream, 1, path)[0]
         if byte > 1:
             raise FieldError("invalid_bool", f"invalid bool byte {byte}", start, path)
         return byte == 1
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: bool, stream: IO[bytes], context: Any, path: str
+               ) -> bool:
         stream_write(stream, b"\x01" if obj else b"\x00", 1, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         return 1
 
 
-class String(Construct):
+class String(Construct):  # type: ignore[misc]  # construct has no type information
     """bincode String: u64 byte length, then that many bytes of UTF-8 (strict)."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> str:
         start = _at(stream)
         length = _read_u64(stream, path)
         _overflow(length, stream, 1, "string length", start, path)
         body = _at(stream)
-        raw = stream_read(stream, length, path)
+        raw: bytes = stream_read(stream, length, path)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise FieldError("invalid_utf8", f"invalid UTF-8 at byte {exc.start}",
                              body + exc.start, path) from exc
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: str, stream: IO[bytes], context: Any, path: str
+               ) -> str:
         raw = obj.encode("utf-8")
         stream_write(stream, _U64.pack(len(raw)) + raw, 8 + len(raw), path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("String is variable-sized", path=path)
 
 
-class Option(Subconstruct):
+class Option(Subconstruct):  # type: ignore[misc]  # construct has no type information
     """bincode Option<T>: tag byte 0 = None, 1 = Some followed by T; other tags invalid."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> Any:
         start = _at(stream)
         tag = stream_read(stream, 1, path)[0]
         if tag == 0:
@@ -172,21 +177,22 @@ class Option(Subconstruct):
             raise FieldError("invalid_tag", f"invalid Option tag {tag}", start, path)
         return self.subcon._parsereport(stream, context, path)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: IO[bytes], context: Any, path: str
+               ) -> Any:
         if obj is None:
             stream_write(stream, b"\x00", 1, path)
             return None
         stream_write(stream, b"\x01", 1, path)
         return self.subcon._build(obj, stream, context, path)
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("Option is variable-sized", path=path)
 
 
-class Vec(Subconstruct):
+class Vec(Subconstruct):  # type: ignore[misc]  # construct has no type information
     """bincode Vec<T>: u64 element count, then the elements."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> list[Any]:
         start = _at(stream)
         count = _read_u64(stream, path)
         # Checked against the fewest bytes the elements can take, before anything is built.
@@ -194,27 +200,28 @@ class Vec(Subconstruct):
         return [self.subcon._parsereport(stream, context, f"{path} -> [{i}]")
                 for i in range(count)]
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: list[Any], stream: IO[bytes], context: Any, path: str
+               ) -> list[Any]:
         stream_write(stream, _U64.pack(len(obj)), 8, path)
         return [self.subcon._build(item, stream, context, path) for item in obj]
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("Vec is variable-sized", path=path)
 
 
-class Map(Construct):
+class Map(Construct):  # type: ignore[misc]  # construct has no type information
     """bincode HashMap<K, V>: u64 entry count, then key, value, key, value...
 
     Parsed as a dict in wire order (Rust writes an arbitrary order; keeping it makes a rebuild
     byte-identical). A repeated key is invalid: Rust would silently keep one of them.
     """
 
-    def __init__(self, key, value):
+    def __init__(self, key: Construct, value: Construct) -> None:
         super().__init__()
         self.key = key
         self.value = value
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> dict[Any, Any]:
         start = _at(stream)
         count = _read_u64(stream, path)
         _overflow(count, stream, min_size(self.key) + min_size(self.value), "entry count",
@@ -230,21 +237,22 @@ class Map(Construct):
             out[k] = v
         return out
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: dict[Any, Any], stream: IO[bytes], context: Any, path: str
+               ) -> dict[Any, Any]:
         stream_write(stream, _U64.pack(len(obj)), 8, path)
         for k, v in obj.items():
             self.key._build(k, stream, context, path)
             self.value._build(v, stream, context, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("Map is variable-sized", path=path)
 
 
-class Uuid(Construct):
+class Uuid(Construct):  # type: ignore[misc]  # construct has no type information
     """uuid::Uuid as serde bytes: u64 length (always 16), then 16 bytes in RFC 4122 order."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> uuid.UUID:
         start = _at(stream)
         length = _read_u64(stream, path)
         if length != 16:
@@ -252,23 +260,24 @@ class Uuid(Construct):
                              path)
         return uuid.UUID(bytes=stream_read(stream, 16, path))
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: uuid.UUID, stream: IO[bytes], context: Any, path: str
+               ) -> uuid.UUID:
         stream_write(stream, _U64.pack(16) + obj.bytes, 24, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         return 24
 
 
-class Enum(Construct):
+class Enum(Construct):  # type: ignore[misc]  # construct has no type information
     """A Rust enum: u32 variant index, then the variant's fields (externally tagged on parse)."""
 
-    def __init__(self, *variants: tuple[str, Construct]):
+    def __init__(self, *variants: tuple[str, Construct]) -> None:
         super().__init__()
         self.variants = list(variants)
         self.by_name = {name: (index, sub) for index, (name, sub) in enumerate(variants)}
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> Container:
         start = _at(stream)
         index = _U32.unpack(stream_read(stream, 4, path))[0]
         if index >= len(self.variants):
@@ -276,33 +285,38 @@ class Enum(Construct):
         name, sub = self.variants[index]
         return Container({name: sub._parsereport(stream, context, f"{path} -> {name}")})
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: IO[bytes], context: Any, path: str
+               ) -> Any:
         (name, fields), = obj.items()
         index, sub = self.by_name[name]
         stream_write(stream, _U32.pack(index), 4, path)
         sub._build(fields, stream, context, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("Enum is variable-sized", path=path)
 
 
-class VarUint(Construct):
+class VarUint(Construct):  # type: ignore[misc]  # construct has no type information
     """bincode *standard* varint: < 251 in one byte, else 251/252/253 + u16/u32/u64 LE."""
 
-    def _parse(self, stream, context, path):
-        first = stream_read(stream, 1, path)[0]
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> int:
+        first: int = stream_read(stream, 1, path)[0]
+        value: int
         if first < 251:
             return first
         if first == 251:
-            return struct.unpack("<H", stream_read(stream, 2, path))[0]
+            value, = struct.unpack("<H", stream_read(stream, 2, path))
+            return value
         if first == 252:
-            return struct.unpack("<I", stream_read(stream, 4, path))[0]
+            value, = struct.unpack("<I", stream_read(stream, 4, path))
+            return value
         if first == 253:
             return _read_u64(stream, path)
         raise ValidationError(f"invalid varint marker {first}", path=path)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: int, stream: IO[bytes], context: Any, path: str
+               ) -> int:
         if obj < 251:
             data = bytes([obj])
         elif obj < 1 << 16:
@@ -314,33 +328,34 @@ class VarUint(Construct):
         stream_write(stream, data, len(data), path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("VarUint is variable-sized", path=path)
 
 
-class VarVec(Subconstruct):
+class VarVec(Subconstruct):  # type: ignore[misc]  # construct has no type information
     """bincode *standard* Vec<T>: varint element count, then the elements."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> list[Any]:
         count = VarUint()._parse(stream, context, path)
         if count > _remaining(stream):
             raise StreamError(f"element count {count} exceeds the bytes left", path=path)
         return [self.subcon._parsereport(stream, context, path) for _ in range(count)]
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: list[Any], stream: IO[bytes], context: Any, path: str
+               ) -> list[Any]:
         VarUint()._build(len(obj), stream, context, path)
         return [self.subcon._build(item, stream, context, path) for item in obj]
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("VarVec is variable-sized", path=path)
 
 
-class Block(Subconstruct):
+class Block(Subconstruct):  # type: ignore[misc]  # construct has no type information
     """u64 byte length, then exactly that many bytes holding one `subcon` (a session in a
     segment, the ActiveSession in an envelope). The subcon is parsed from its own
     OffsetStream, so offsets stay absolute and bytes it leaves unread are an error."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> Any:
         start = _at(stream)
         length = _read_u64(stream, path)
         left = _remaining(stream)
@@ -356,19 +371,20 @@ class Block(Subconstruct):
                              base + sub.tell(), path)
         return value
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: IO[bytes], context: Any, path: str
+               ) -> Any:
         data = self.subcon.build(obj)
         stream_write(stream, _U64.pack(len(data)) + data, 8 + len(data), path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Any, path: str) -> int:
         raise SizeofError("Block is variable-sized", path=path)
 
 
-class IndexedArray(Array):
+class IndexedArray(Array):  # type: ignore[misc]  # construct has no type information
     """Construct's Array, with the element index in the error path (`sessions -> [3]`)."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: IO[bytes], context: Any, path: str) -> list[Any]:
         count = self.count(context) if callable(self.count) else self.count
         out = []
         for i in range(count):
@@ -377,7 +393,7 @@ class IndexedArray(Array):
         return out
 
 
-def min_size(node) -> int:
+def min_size(node: Construct) -> int:
     """The fewest bytes one value of `node` can take (the bound a declared count is checked
     against before anything is allocated)."""
     while isinstance(node, Renamed):
