@@ -12,9 +12,9 @@ from __future__ import annotations
 import gc
 import mmap
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import blake3
 
@@ -30,6 +30,7 @@ from .framing import (
 )
 
 if TYPE_CHECKING:  # the model (attrs) is imported where values are built, not to read bytes
+    from ._types import Buf, Readable
     from .model import (
         ActiveSession,
         ReplayManifest,
@@ -52,7 +53,7 @@ _U32 = struct.Struct("<I")
 MANIFEST_SIZE = G.SIZE["ReplayManifest"]  # 32
 
 
-def _as_bytes(data) -> bytes:
+def _as_bytes(data: Readable) -> Buf:
     """bytes, or an mmap as is (the generated parsers read both without copying)."""
     if type(data) is bytes or type(data) is mmap.mmap:
         return data
@@ -62,7 +63,7 @@ def _as_bytes(data) -> bytes:
 
 
 @contextmanager
-def bulk():
+def bulk() -> Iterator[None]:
     """Pause the cyclic GC while a decoder allocates many objects, and restore it after.
 
     Decoded records hold no reference cycles, so the collector's passes over a growing heap
@@ -81,17 +82,17 @@ def bulk():
 
 # --- segment ---------------------------------------------------------------------------------
 
-def parse_segment_header(data) -> SegmentHeader:
+def parse_segment_header(data: Readable) -> SegmentHeader:
     """Decode and check only the 24-byte header (magic, version); returns the header record."""
     from .accel import GM
 
     b = _as_bytes(data)
     segment_header(b)
-    header, _ = GM.parse_SegmentHeader(b, 0, len(b))
+    header: SegmentHeader = GM.parse_SegmentHeader(b, 0, len(b))[0]
     return header
 
 
-def parse_segment(data) -> Segment:
+def parse_segment(data: Readable) -> Segment:
     """Parse a whole `MV2RPLY!` replay segment, strictly.
 
     Rejects: wrong magic, version other than 1, session_count or total_size that disagree with
@@ -102,7 +103,7 @@ def parse_segment(data) -> Segment:
 
     b = _as_bytes(data)
     header = segment_header(b)
-    sessions = []
+    sessions: list[ReplaySession] = []
     with bulk():
         for i, start, stop in segment_blocks(b, header=header):
             sessions.append(in_block(GM.parse_ReplaySession, b, start, stop,
@@ -137,13 +138,14 @@ def build_segment(sessions: Iterable[ReplaySession], *, version: int = 1) -> byt
 
 # --- single session --------------------------------------------------------------------------
 
-def parse_session(data) -> ReplaySession:
+def parse_session(data: Readable) -> ReplaySession:
     """Parse one bincode ReplaySession (the bytes inside a segment's length prefix)."""
     from .accel import GM
 
     b = _as_bytes(data)
     with bulk():
-        return in_block(GM.parse_ReplaySession, b, 0, len(b), "", "session")
+        session: ReplaySession = in_block(GM.parse_ReplaySession, b, 0, len(b), "", "session")
+    return session
 
 
 def build_session(session: ReplaySession) -> bytes:
@@ -153,7 +155,7 @@ def build_session(session: ReplaySession) -> bytes:
     return bytes(out)
 
 
-def _build(build, value, out: bytearray) -> None:
+def _build(build: Callable[[Any, bytearray], None], value: object, out: bytearray) -> None:
     try:
         build(value, out)
     except struct.error as exc:  # a value mutated in place past its range (e.g. list items)
@@ -162,15 +164,17 @@ def _build(build, value, out: bytearray) -> None:
 
 # --- active-session envelope -----------------------------------------------------------------
 
-def parse_active_session(data) -> ActiveSession:
+def parse_active_session(data: Readable) -> ActiveSession:
     """Parse an `MV2ACTIV` envelope (the `NAME.mv2.session` sidecar), strictly."""
     from .accel import GM
 
     with bulk():
-        return parse_envelope(data, GM.parse_ActiveSession)
+        active: ActiveSession = parse_envelope(data, GM.parse_ActiveSession)
+    return active
 
 
-def parse_envelope(data, parse=None):
+def parse_envelope(data: Readable,
+                   parse: Callable[[Buf, int, int], tuple[Any, int]] | None = None) -> Any:
     """Check the `MV2ACTIV` envelope and decode its content with `parse` (a generated parser:
     parse_, json_ or summary_ActiveSession)."""
     if parse is None:
@@ -188,17 +192,19 @@ def build_active_session(active: ActiveSession) -> bytes:
     """Encode an ActiveSession as an `MV2ACTIV` envelope (sidecar file bytes)."""
     out = bytearray()
     _build(G.build_ActiveSession, active, out)
-    return G.ACTIVE_MAGIC + _U64.pack(len(out)) + bytes(out)
+    magic: bytes = G.ACTIVE_MAGIC
+    return magic + _U64.pack(len(out)) + bytes(out)
 
 
 # --- TOC manifest ----------------------------------------------------------------------------
 
-def parse_manifest(data, offset: int = 0) -> ReplayManifest:
+def parse_manifest(data: Readable, offset: int = 0) -> ReplayManifest:
     """Decode the 32-byte ReplayManifest at `offset` (the bytes after the TOC's Some tag)."""
     from .accel import GM
 
     b = _as_bytes(data)
-    value, _ = GM.parse_ReplayManifest(b, offset, min(len(b), offset + MANIFEST_SIZE))
+    value: ReplayManifest = GM.parse_ReplayManifest(b, offset,
+                                                    min(len(b), offset + MANIFEST_SIZE))[0]
     return value
 
 
@@ -216,7 +222,7 @@ def encode_snapshot_standard(snapshot: StateSnapshot) -> bytes:
 
     from . import schema
 
-    return schema.StateSnapshotStandard.build(Container(
+    data: bytes = schema.StateSnapshotStandard.build(Container(
         frame_count=snapshot.frame_count,
         frame_ids=snapshot.frame_ids,
         lex_index_hash=snapshot.lex_index_hash,
@@ -224,6 +230,7 @@ def encode_snapshot_standard(snapshot: StateSnapshot) -> bytes:
         wal_sequence=snapshot.wal_sequence,
         generation=snapshot.generation,
     ))
+    return data
 
 
 def snapshot_state_hash(snapshot: StateSnapshot) -> bytes:
