@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import blake3
 
@@ -31,6 +31,12 @@ from . import _generated_toc as GT
 from .accel import GT as _codec
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
+
+if TYPE_CHECKING:
+    from construct import Construct
+
+    from ._types import Buf
+    from .trace import Span, Trace
 
 __all__ = ["DecodedToc", "decode_toc", "encode_toc", "build_toc", "toc_checksum", "Check",
            "container_checks"]
@@ -49,26 +55,27 @@ class DecodedToc:
 
     __slots__ = ("layout", "value", "start", "end", "raw", "data", "starts", "_trace")
 
-    def __init__(self, layout: str, value: GT.Rec, start: int, end: int, raw: bytes, data,
+    def __init__(self, layout: str, value: GT.Rec, start: int, end: int, raw: bytes, data: Buf,
                  starts: tuple[int, ...] = ()) -> None:
         self.layout, self.value, self.start, self.end, self.raw = layout, value, start, end, raw
         self.data = data
         self.starts = starts
-        self._trace = None
+        self._trace: Trace | None = None
 
     @property
-    def schema(self):
+    def schema(self) -> Construct:
         """The layout's Construct declaration (imports Construct: for tracing and tests)."""
         from .schema import TOC_LAYOUTS
 
         return TOC_LAYOUTS[self.layout]
 
     @property
-    def frames(self) -> list:
-        return self.value["frames"]
+    def frames(self) -> list[GT.Rec]:
+        frames: list[GT.Rec] = self.value["frames"]
+        return frames
 
     @property
-    def replay_manifest(self) -> dict | None:
+    def replay_manifest(self) -> dict[str, int] | None:
         """The ReplayManifest's fields as a dict, or None (also for layouts without one)."""
         m = self.value.get("replay_manifest")
         if m is None:
@@ -91,9 +98,10 @@ class DecodedToc:
 
     @property
     def toc_checksum(self) -> bytes:
-        return self.value["toc_checksum"]
+        checksum: bytes = self.value["toc_checksum"]
+        return checksum
 
-    def trace(self):
+    def trace(self) -> Trace:
         """Every field's span (`trace.Trace`, paths under ``toc``), computed on first use."""
         if self._trace is None:
             from .trace import trace_record
@@ -101,7 +109,7 @@ class DecodedToc:
             self._trace = trace_record(self.schema, self.data, self.start, self.end, "toc")
         return self._trace
 
-    def span(self, path: str):
+    def span(self, path: str) -> Span | None:
         return self.trace().find(path)
 
     def __repr__(self) -> str:
@@ -131,7 +139,7 @@ def _reason(err: ReplayFormatError) -> str:
     return err.reason
 
 
-def decode_toc(data, start: int, end: int, layouts: tuple[str, ...] | None = None
+def decode_toc(data: Buf, start: int, end: int, layouts: tuple[str, ...] | None = None
                ) -> DecodedToc:
     """Decode data[start:end] as a TOC, trying each layout of `layouts` (names from
     `schema.TOC_LAYOUTS`; default all of them) in order; the first that consumes exactly
@@ -152,7 +160,7 @@ def decode_toc(data, start: int, end: int, layouts: tuple[str, ...] | None = Non
             gc.enable()
 
 
-def _decode(data, raw: bytes, start: int, end: int, layouts: tuple[str, ...] | None
+def _decode(data: Buf, raw: bytes, start: int, end: int, layouts: tuple[str, ...] | None
             ) -> DecodedToc:
     n = len(raw)
     best: ReplayFormatError | None = None
@@ -214,13 +222,13 @@ class Check(NamedTuple):
     frame_id: int | None = None
 
 
-def container_checks(data, start: int, footer_pos: int, toc: DecodedToc | None = None
+def container_checks(data: Buf, start: int, footer_pos: int, toc: DecodedToc | None = None
                      ) -> list[Check]:
     """Every checksum the container keeps, checked against the bytes (`Check.ok`): the TOC
     hashes need only the TOC range [start, footer_pos); frame checksums need the decoded `toc`
     (skipped without one)."""
     raw = bytes(data[start:footer_pos])
-    out = []
+    out: list[Check] = []
     stored = bytes(data[footer_pos + 16:footer_pos + 48])
     digest = blake3.blake3(raw).digest()
     out.append(Check("footer_toc_hash", stored == digest, footer_pos + 16, _HASH,
@@ -239,10 +247,10 @@ def container_checks(data, start: int, footer_pos: int, toc: DecodedToc | None =
     return out
 
 
-def frame_checks(data, toc: DecodedToc) -> list[Check]:
+def frame_checks(data: Buf, toc: DecodedToc) -> list[Check]:
     """Frame checksums (BLAKE3 of the stored payload) and payload ranges (inside the data
     region before the TOC). The field offsets come from the trace only for failures."""
-    out = []
+    out: list[Check] = []
     for i, frame in enumerate(toc.frames):
         po, pl = frame.payload_offset, frame.payload_length
         if po < HEADER_SIZE and pl or po + pl > toc.start:
@@ -266,7 +274,7 @@ def stamp_toc(toc_bytes: bytes) -> bytes:
     return bytes(toc_bytes[:-_HASH]) + toc_checksum(toc_bytes)
 
 
-def with_toc(data, toc_bytes: bytes) -> bytes:
+def with_toc(data: Buf, toc_bytes: bytes) -> bytes:
     """A copy of the `.mv2` `data` whose TOC is `toc_bytes` (any length, any layout), with
     every checksum made consistent: the TOC's toc_checksum, the header's copy of it, the footer's
     toc_len and toc_hash; header footer_offset and the footer generation are kept. For building
