@@ -13,7 +13,8 @@ Nothing binary lives here.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import orjson
 
@@ -34,7 +35,22 @@ class JSONShapeError(ValueError):
 
 # --- model -> JSON ---------------------------------------------------------------------------
 
-def _session(s: M.ReplaySession, h) -> dict:
+#: A JSON object.
+_Obj = dict[str, Any]
+_T = TypeVar("_T")
+
+
+class _Shapes(Protocol):
+    """How hashes and ActionType variants are written (`_Serde`, `_Readable`)."""
+
+    @staticmethod
+    def hash(b: bytes) -> Any: ...
+
+    @staticmethod
+    def variant(v: M.ActionType) -> _Obj: ...
+
+
+def _session(s: M.ReplaySession, h: type[_Shapes]) -> _Obj:
     return {
         "session_id": str(s.session_id),
         "name": s.name,
@@ -47,7 +63,7 @@ def _session(s: M.ReplaySession, h) -> dict:
     }
 
 
-def _action(a: M.ReplayAction, h) -> dict:
+def _action(a: M.ReplayAction, h: type[_Shapes]) -> _Obj:
     return {
         "sequence": a.sequence,
         "timestamp_secs": a.timestamp_secs,
@@ -61,7 +77,7 @@ def _action(a: M.ReplayAction, h) -> dict:
     }
 
 
-def _variant_fields(v, h) -> dict:
+def _variant_fields(v: M.ActionType, h: type[_Shapes]) -> _Obj:
     out = {}
     for f in v.__attrs_attrs__:
         value = getattr(v, f.name)
@@ -73,7 +89,7 @@ def _variant_fields(v, h) -> dict:
     return out
 
 
-def _snapshot(s: M.StateSnapshot, h) -> dict:
+def _snapshot(s: M.StateSnapshot, h: type[_Shapes]) -> _Obj:
     return {
         "frame_count": s.frame_count,
         "frame_ids": list(s.frame_ids),
@@ -84,7 +100,7 @@ def _snapshot(s: M.StateSnapshot, h) -> dict:
     }
 
 
-def _checkpoint(c: M.Checkpoint, h) -> dict:
+def _checkpoint(c: M.Checkpoint, h: type[_Shapes]) -> _Obj:
     return {
         "id": c.id,
         "at_sequence": c.at_sequence,
@@ -94,7 +110,7 @@ def _checkpoint(c: M.Checkpoint, h) -> dict:
     }
 
 
-def _config(c: M.ReplayConfig) -> dict:
+def _config(c: M.ReplayConfig) -> _Obj:
     return {
         "auto_checkpoint_interval": c.auto_checkpoint_interval,
         "max_actions_per_session": c.max_actions_per_session,
@@ -102,7 +118,7 @@ def _config(c: M.ReplayConfig) -> dict:
     }
 
 
-def _active(a: M.ActiveSession, h) -> dict:
+def _active(a: M.ActiveSession, h: type[_Shapes]) -> _Obj:
     return {
         "session": _session(a.session, h),
         "next_checkpoint_id": a.next_checkpoint_id,
@@ -119,7 +135,7 @@ class _Serde:
         return list(b)
 
     @staticmethod
-    def variant(v) -> dict:
+    def variant(v: M.ActionType) -> _Obj:
         return {v.VARIANT: _variant_fields(v, _Serde)}
 
 
@@ -131,11 +147,11 @@ class _Readable:
         return b.hex()
 
     @staticmethod
-    def variant(v) -> dict:
+    def variant(v: M.ActionType) -> _Obj:
         return {"type": v.VARIANT, **_variant_fields(v, _Readable)}
 
 
-def _to(obj, h) -> Any:
+def _to(obj: object, h: type[_Shapes]) -> Any:
     if isinstance(obj, M.ReplaySession):
         return _session(obj, h)
     if isinstance(obj, M.ActiveSession):
@@ -162,7 +178,7 @@ def _to(obj, h) -> Any:
     raise TypeError(f"no JSON form for {type(obj).__name__}")
 
 
-def to_memvid_json(obj) -> Any:
+def to_memvid_json(obj: object) -> Any:
     """The JSON-ready value equal to memvid's serde JSON of `obj`.
 
     ReplaySession, ActiveSession, ReplayAction, Checkpoint, StateSnapshot, ReplayConfig and
@@ -172,12 +188,12 @@ def to_memvid_json(obj) -> Any:
     return _to(obj, _Serde)
 
 
-def to_json(obj) -> Any:
+def to_json(obj: object) -> Any:
     """replayfmt's readable JSON: hex hashes, ActionType as {"type": name, ...fields}."""
     return _to(obj, _Readable)
 
 
-def dumps_memvid(obj) -> bytes:
+def dumps_memvid(obj: object) -> bytes:
     """Text identical to memvid's `--format json` output for `obj` (serde_json pretty + \\n)."""
     return orjson.dumps(to_memvid_json(obj), option=orjson.OPT_INDENT_2) + b"\n"
 
@@ -221,10 +237,10 @@ class _Reader:
     def __init__(self, path: str = "") -> None:
         self.path = path
 
-    def fail(self, path: str, reason: str):
+    def fail(self, path: str, reason: str) -> NoReturn:
         raise JSONShapeError(path.lstrip("."), reason)
 
-    def obj(self, v, path: str, keys: tuple[str, ...]) -> dict:
+    def obj(self, v: Any, path: str, keys: tuple[str, ...]) -> _Obj:
         if not isinstance(v, dict):
             self.fail(path, f"expected an object, got {type(v).__name__}")
         missing = [k for k in keys if k not in v]
@@ -235,7 +251,7 @@ class _Reader:
             self.fail(path, f"unknown field(s) {', '.join(extra)}")
         return v
 
-    def hash(self, v, path: str) -> bytes:
+    def hash(self, v: Any, path: str) -> bytes:
         if isinstance(v, str):
             try:
                 out = bytes.fromhex(v)
@@ -249,16 +265,16 @@ class _Reader:
             self.fail(path, f"expected 32 bytes, got {len(out)}")
         return out
 
-    def opt_hash(self, v, path):
+    def opt_hash(self, v: Any, path: str) -> bytes | None:
         return None if v is None else self.hash(v, path)
 
-    def build(self, cls, path: str, **kw):
+    def build(self, cls: type[_T], path: str, **kw: Any) -> _T:
         try:
             return cls(**kw)
         except (TypeError, ValueError) as exc:
             self.fail(path, str(exc))
 
-    def variant(self, v, path: str):
+    def variant(self, v: Any, path: str) -> M.ActionType:
         if isinstance(v, dict) and "type" in v:  # readable form
             name = v["type"]
             fields = {k: x for k, x in v.items() if k != "type"}
@@ -274,7 +290,7 @@ class _Reader:
         names = tuple(f.name for f in cls.__attrs_attrs__)
         sub = f"{path}.{name}"
         self.obj(fields, sub, names)
-        kw = {}
+        kw: _Obj = {}
         for f in cls.__attrs_attrs__:
             value = fields[f.name]
             if f.name.endswith("_hash"):
@@ -282,7 +298,7 @@ class _Reader:
             kw[f.name] = value
         return self.build(cls, sub, **kw)
 
-    def action(self, v, path: str) -> M.ReplayAction:
+    def action(self, v: Any, path: str) -> M.ReplayAction:
         v = self.obj(v, path, _ACTION_KEYS)
         return self.build(
             M.ReplayAction, path,
@@ -293,7 +309,7 @@ class _Reader:
             input_preview=v["input_preview"], output_preview=v["output_preview"],
             affected_frames=v["affected_frames"], duration_ms=v["duration_ms"])
 
-    def snapshot(self, v, path: str) -> M.StateSnapshot:
+    def snapshot(self, v: Any, path: str) -> M.StateSnapshot:
         v = self.obj(v, path, _SNAPSHOT_KEYS)
         return self.build(
             M.StateSnapshot, path, frame_count=v["frame_count"], frame_ids=v["frame_ids"],
@@ -301,7 +317,7 @@ class _Reader:
             vec_index_hash=self.opt_hash(v["vec_index_hash"], f"{path}.vec_index_hash"),
             wal_sequence=v["wal_sequence"], generation=v["generation"])
 
-    def checkpoint(self, v, path: str) -> M.Checkpoint:
+    def checkpoint(self, v: Any, path: str) -> M.Checkpoint:
         v = self.obj(v, path, _CHECKPOINT_KEYS)
         return self.build(
             M.Checkpoint, path, id=v["id"], at_sequence=v["at_sequence"],
@@ -309,7 +325,7 @@ class _Reader:
             state_hash=self.hash(v["state_hash"], f"{path}.state_hash"),
             snapshot=self.snapshot(v["snapshot"], f"{path}.snapshot"))
 
-    def session(self, v, path: str) -> M.ReplaySession:
+    def session(self, v: Any, path: str) -> M.ReplaySession:
         v = self.obj(v, path, _SESSION_KEYS)
         try:
             sid = uuid.UUID(v["session_id"])
@@ -323,16 +339,16 @@ class _Reader:
             checkpoints=checkpoints, actions=actions, metadata=v["metadata"],
             version=v["version"])
 
-    def seq(self, v, path, item):
+    def seq(self, v: Any, path: str, item: Callable[[Any, str], _T]) -> list[_T]:
         if not isinstance(v, list):
             self.fail(path, f"expected a list, got {type(v).__name__}")
         return [item(x, f"{path}[{i}]") for i, x in enumerate(v)]
 
-    def config(self, v, path: str) -> M.ReplayConfig:
+    def config(self, v: Any, path: str) -> M.ReplayConfig:
         v = self.obj(v, path, _CONFIG_KEYS)
         return self.build(M.ReplayConfig, path, **v)
 
-    def active(self, v, path: str) -> M.ActiveSession:
+    def active(self, v: Any, path: str) -> M.ActiveSession:
         v = self.obj(v, path, _ACTIVE_KEYS)
         return self.build(
             M.ActiveSession, path, session=self.session(v["session"], f"{path}.session"),
@@ -340,7 +356,7 @@ class _Reader:
             actions_since_checkpoint=v["actions_since_checkpoint"],
             config=self.config(v["config"], f"{path}.config"))
 
-    def segment(self, v, path: str) -> M.Segment:
+    def segment(self, v: Any, path: str) -> M.Segment:
         v = self.obj(v, path, _SEGMENT_KEYS)
         sessions = self.seq(v["sessions"], f"{path}.sessions", self.session)
         return self.build(M.Segment, path, version=v["version"],
@@ -359,7 +375,7 @@ _SEGMENT_KEYS = tuple(f.name for f in M.Segment.__attrs_attrs__)
 KINDS = ("segment", "session", "active_session", "action", "checkpoint", "sessions")
 
 
-def guess_kind(value) -> str:
+def guess_kind(value: Any) -> str:
     """Which record a JSON value holds, from its keys."""
     if isinstance(value, list):
         return "sessions"
@@ -373,7 +389,7 @@ def guess_kind(value) -> str:
     raise JSONShapeError("", "not a segment, session, active session, action or checkpoint")
 
 
-def from_json(value, kind: str | None = None):
+def from_json(value: Any, kind: str | None = None) -> Any:
     """Model from memvid JSON or the readable form; `kind` is guessed from the keys if None.
 
     Kinds: segment, session, active_session, action, checkpoint, sessions (a list of sessions).

@@ -192,12 +192,13 @@ class ToolCall:
     args_hash: bytes = attrs.field(validator=_hash32)
 
 
-#: Variant classes by wire index.
-VARIANTS: tuple[type, ...] = (Put, PutMany, Find, Ask, CheckpointAction, Update, Delete, ToolCall)
-#: Variant classes by serde name ("Checkpoint" -> CheckpointAction).
-VARIANTS_BY_NAME: dict[str, type] = {cls.VARIANT: cls for cls in VARIANTS}  # type: ignore[attr-defined]
-
 ActionType = Put | PutMany | Find | Ask | CheckpointAction | Update | Delete | ToolCall
+
+#: Variant classes by wire index.
+VARIANTS: tuple[type[ActionType], ...] = (Put, PutMany, Find, Ask, CheckpointAction, Update,
+                                          Delete, ToolCall)
+#: Variant classes by serde name ("Checkpoint" -> CheckpointAction).
+VARIANTS_BY_NAME: dict[str, type[ActionType]] = {cls.VARIANT: cls for cls in VARIANTS}
 
 # --- Records ---------------------------------------------------------------------------------
 
