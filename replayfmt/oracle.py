@@ -17,12 +17,17 @@ session_count against the data, trailing bytes) are applied here as `codec` appl
 
 from __future__ import annotations
 
-from construct import ConstError, ConstructError, StreamError
+from typing import TYPE_CHECKING, Any
+
+from construct import Const, ConstError, Construct, ConstructError, StreamError, Struct
 
 from . import model as M
 from . import schema
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
+
+if TYPE_CHECKING:
+    from ._types import Readable
 
 __all__ = ["to_model", "parse_segment", "parse_session", "parse_active_session",
            "construct_error", "parse_toc", "container_value"]
@@ -32,13 +37,13 @@ _SESSION_BLOCK = schema.Block(schema.ReplaySession)
 _ACTIVE_BLOCK = schema.Block(schema.ActiveSession)
 
 
-def _unwrap(node):
+def _unwrap(node: Construct) -> Construct:
     while hasattr(node, "subcon") and type(node).__name__ == "Renamed":
         node = node.subcon
     return node
 
 
-def to_model(node, value):
+def to_model(node: Construct, value: Any) -> Any:
     """The model value of a Construct-parsed `value` of schema node `node`."""
     name = _RECORD_NAMES.get(id(node))
     node = _unwrap(node)
@@ -87,14 +92,14 @@ def construct_error(exc: ConstructError, stream: schema.OffsetStream,
     return ReplayFormatError(kind, str(exc), offset=offset, path=path)
 
 
-def _parse_block(block, stream, prefix: str):
+def _parse_block(block: Construct, stream: schema.OffsetStream, prefix: str) -> Any:
     try:
         return block.parse_stream(stream)
     except ConstructError as exc:
         raise construct_error(exc, stream, prefix) from exc
 
 
-def parse_segment(data) -> M.Segment:
+def parse_segment(data: Readable) -> M.Segment:
     """Like `codec.parse_segment`, through Construct."""
     b = bytes(data)
     stream = schema.OffsetStream(b)
@@ -105,7 +110,7 @@ def parse_segment(data) -> M.Segment:
     if header.version != schema.SEGMENT_VERSION:
         raise ReplayFormatError(K.UNSUPPORTED_VERSION, "unsupported segment version", offset=8,
                                 path="version")
-    sessions = []
+    sessions: list[M.ReplaySession] = []
     for i in range(header.session_count):
         if stream.tell() == len(b):
             raise ReplayFormatError(K.COUNT_MISMATCH, "fewer sessions than session_count",
@@ -125,7 +130,7 @@ def parse_segment(data) -> M.Segment:
     return M.Segment(header.version, header.session_count, header.total_size, sessions)
 
 
-def parse_session(data) -> M.ReplaySession:
+def parse_session(data: Readable) -> M.ReplaySession:
     """Like `codec.parse_session` (one session, no length prefix), through Construct."""
     b = bytes(data)
     stream = schema.OffsetStream(b)
@@ -136,17 +141,18 @@ def parse_session(data) -> M.ReplaySession:
     if stream.tell() != len(b):
         raise ReplayFormatError(K.TRAILING_BYTES, "bytes after the session",
                                 offset=stream.tell(), path="")
-    return to_model(schema.ReplaySession, value)
+    session: M.ReplaySession = to_model(schema.ReplaySession, value)
+    return session
 
 
-def parse_active_session(data) -> M.ActiveSession:
+def parse_active_session(data: Readable) -> M.ActiveSession:
     """Like `codec.parse_active_session` (an MV2ACTIV envelope), through Construct."""
     b = bytes(data)
     stream = schema.OffsetStream(b)
     if len(b) < len(schema.ACTIVE_MAGIC) and schema.ACTIVE_MAGIC.startswith(b):
         raise ReplayFormatError(K.TRUNCATED, "shorter than the magic", offset=0, path="magic")
     try:
-        schema.Const(schema.ACTIVE_MAGIC).parse_stream(stream)
+        Const(schema.ACTIVE_MAGIC).parse_stream(stream)
     except ConstructError as exc:
         if len(b) < len(schema.ACTIVE_MAGIC):
             raise ReplayFormatError(K.TRUNCATED, "shorter than the magic", offset=0,
@@ -163,16 +169,17 @@ def parse_active_session(data) -> M.ActiveSession:
     if stream.tell() != len(b):
         raise ReplayFormatError(K.TRAILING_BYTES, "bytes after the envelope",
                                 offset=stream.tell(), path="")
-    return to_model(schema.ActiveSession, value)
+    active: M.ActiveSession = to_model(schema.ActiveSession, value)
+    return active
 
 
 # --- the .mv2 TOC ----------------------------------------------------------------------------
 
-def container_value(node, value):
+def container_value(node: Construct, value: Any) -> Any:
     """A Construct-parsed container `value` of `node` in the generated codec's shape
     (`_generated_toc`): records as dicts of their fields, unit enums as their variant name."""
     node = _unwrap(node)
-    if isinstance(node, schema.Struct):
+    if isinstance(node, Struct):
         return {sub.name: container_value(sub.subcon, value[sub.name]) for sub in node.subcons}
     if isinstance(node, schema.Enum):
         ((vname, _),) = ((k, v) for k, v in value.items() if not k.startswith("_"))
@@ -187,7 +194,7 @@ def container_value(node, value):
     return value
 
 
-def parse_toc(data, start: int, end: int) -> tuple[str, dict]:
+def parse_toc(data: Readable, start: int, end: int) -> tuple[str, dict[str, Any]]:
     """Like `toc.decode_toc` through Construct: (layout name, value as `container_value`
     gives it); the same ReplayFormatError (kind, offset, path, text) when no layout decodes."""
     raw = bytes(data[start:end])
@@ -203,7 +210,8 @@ def parse_toc(data, start: int, end: int) -> tuple[str, dict]:
                                     offset=err.offset, path=err.path).prefix("toc")
         else:
             if stream.tell() == len(raw):
-                return name, container_value(node, value)
+                toc: dict[str, Any] = container_value(node, value)
+                return name, toc
             stop = start + stream.tell()
             err = ReplayFormatError(K.TRAILING_BYTES,
                                     f"{end - stop} bytes after the TOC ({name} layout)",
