@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import struct
 import uuid
+from collections.abc import Iterable
+from functools import partial
+from typing import Any, Literal
 
 try:
     from hypothesis import assume
     from hypothesis import strategies as st
+    from hypothesis.strategies import DrawFn, SearchStrategy
 except ImportError as exc:  # the test extra is not installed
     raise ModuleNotFoundError(
         "replayfmt.strategies needs hypothesis, from replayfmt's test extra: "
@@ -62,23 +66,24 @@ previews = st.text(alphabet=_preview_chars, max_size=512)
 uuids = st.uuids() | st.sampled_from([uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)])
 
 
-def _u64_lists(max_size: int):
+def _u64_lists(max_size: int) -> SearchStrategy[list[int]]:
     return st.lists(u64s, max_size=max_size)
 
 
-def _texts(max_text):
+def _texts(max_text: int | None) -> SearchStrategy[str]:
     """Free text, at most `max_text` characters (default 40)."""
     return texts if max_text is None else st.text(max_size=max_text)
 
 
-def _previews(max_text):
+def _previews(max_text: int | None) -> SearchStrategy[str]:
     """Sanitised previews, at most min(`max_text`, 512) characters."""
     if max_text is None or max_text >= 512:
         return previews
     return st.text(alphabet=_preview_chars, max_size=max_text)
 
 
-def action_types(realistic: bool = False, *, max_text: int | None = None, max_frames: int = 8):
+def action_types(realistic: bool = False, *, max_text: int | None = None, max_frames: int = 8
+                 ) -> SearchStrategy[M.ActionType]:
     """One ActionType variant value (the CLI records only Put, Find, Ask, Checkpoint)."""
     texts, previews = _texts(max_text), _previews(max_text)
     put = st.builds(M.Put, frame_id=u64s)
@@ -98,8 +103,9 @@ def action_types(realistic: bool = False, *, max_text: int | None = None, max_fr
 
 
 @st.composite
-def actions(draw, *, realistic: bool = False, sequence: int | None = None,
-            timestamps=None, max_frames: int = 8, max_text: int | None = None):
+def actions(draw: DrawFn, *, realistic: bool = False, sequence: int | None = None,
+            timestamps: SearchStrategy[int] | None = None, max_frames: int = 8,
+            max_text: int | None = None) -> M.ReplayAction:
     """One ReplayAction. `sequence`/`timestamps` pin fields (used by `sessions`).
 
     Bounds: `max_frames` (affected_frames, PutMany.frame_ids), `max_text` (characters per
@@ -134,8 +140,9 @@ snapshots = st.builds(
 
 
 @st.composite
-def checkpoints(draw, *, realistic: bool = False, id: int | None = None,
-                at_sequence: int | None = None, timestamps=None):
+def checkpoints(draw: DrawFn, *, realistic: bool = False, id: int | None = None,
+                at_sequence: int | None = None, timestamps: SearchStrategy[int] | None = None
+                ) -> M.Checkpoint:
     snap = draw(snapshots)
     return M.Checkpoint(
         id=draw(u64s) if id is None else id,
@@ -147,12 +154,12 @@ def checkpoints(draw, *, realistic: bool = False, id: int | None = None,
 
 
 @st.composite
-def sessions(draw, *, realistic: bool = False, max_actions: int = 6,
+def sessions(draw: DrawFn, *, realistic: bool = False, max_actions: int = 6,
              max_checkpoints: int = 3, ended: bool | None = None, max_text: int | None = None,
-             max_frames: int = 8):
+             max_frames: int = 8) -> M.ReplaySession:
     """One ReplaySession; realistic ones keep memvid's invariants."""
     texts, previews = _texts(max_text), _previews(max_text)
-    act = dict(max_text=max_text, max_frames=max_frames)
+    act: dict[str, Any] = dict(max_text=max_text, max_frames=max_frames)
     if not realistic:
         return M.ReplaySession(
             session_id=draw(uuids), name=draw(st.none() | texts), created_secs=draw(i64s),
@@ -183,8 +190,8 @@ replay_configs = st.builds(M.ReplayConfig, auto_checkpoint_interval=u64s,
 
 
 @st.composite
-def active_sessions(draw, *, realistic: bool = False, max_actions: int = 6,
-                    max_text: int | None = None):
+def active_sessions(draw: DrawFn, *, realistic: bool = False, max_actions: int = 6,
+                    max_text: int | None = None) -> M.ActiveSession:
     """One ActiveSession (the sidecar's record); realistic ones as `session start` makes them."""
     s = draw(sessions(realistic=realistic, max_actions=max_actions,
                       ended=False if realistic else None, max_text=max_text))
@@ -198,8 +205,8 @@ def active_sessions(draw, *, realistic: bool = False, max_actions: int = 6,
 
 
 @st.composite
-def segments(draw, *, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6,
-             max_text: int | None = None):
+def segments(draw: DrawFn, *, realistic: bool = False, max_sessions: int = 3,
+             max_actions: int = 6, max_text: int | None = None) -> M.Segment:
     """A Segment value whose header fields match its sessions (as build_segment writes them)."""
     if realistic:
         ss = [draw(sessions(realistic=True, max_actions=max_actions, ended=True,
@@ -212,14 +219,14 @@ def segments(draw, *, realistic: bool = False, max_sessions: int = 3, max_action
 
 
 def segment_bytes(*, realistic: bool = False, max_sessions: int = 3, max_actions: int = 6,
-                  max_text: int | None = None):
+                  max_text: int | None = None) -> SearchStrategy[bytes]:
     """Valid segment encodings."""
     return segments(realistic=realistic, max_sessions=max_sessions, max_actions=max_actions,
                     max_text=max_text).map(lambda seg: build_segment(seg.sessions))
 
 
 def active_session_bytes(*, realistic: bool = False, max_actions: int = 6,
-                         max_text: int | None = None):
+                         max_text: int | None = None) -> SearchStrategy[bytes]:
     """Valid `MV2ACTIV` envelope encodings."""
     return active_sessions(realistic=realistic, max_actions=max_actions,
                            max_text=max_text).map(build_active_session)
@@ -229,7 +236,8 @@ def active_session_bytes(*, realistic: bool = False, max_actions: int = 6,
 
 
 @st.composite
-def _malformed(draw, valid, how):
+def _malformed(draw: DrawFn, valid: SearchStrategy[bytes], how: str | Iterable[str] | None
+               ) -> tuple[bytes, str, int]:
     data = draw(valid)
     names = applicable(data)
     if how is not None:
@@ -246,8 +254,9 @@ def _malformed(draw, valid, how):
 
 
 
-def malformed_segment_bytes(*, realistic: bool = False, how=None, max_sessions: int = 3,
-                            max_actions: int = 6):
+def malformed_segment_bytes(*, realistic: bool = False, how: str | Iterable[str] | None = None,
+                            max_sessions: int = 3, max_actions: int = 6
+                            ) -> SearchStrategy[tuple[bytes, str, int]]:
     """(bytes, ErrorKind, offset): a valid segment with one structural corruption.
 
     `how` restricts the corruption to one name or a list of names from `MALFORMATIONS`
@@ -259,7 +268,9 @@ def malformed_segment_bytes(*, realistic: bool = False, how=None, max_sessions: 
                                     max_actions=max_actions), how)
 
 
-def malformed_active_session_bytes(*, realistic: bool = False, how=None, max_actions: int = 6):
+def malformed_active_session_bytes(*, realistic: bool = False,
+                                   how: str | Iterable[str] | None = None,
+                                   max_actions: int = 6) -> SearchStrategy[tuple[bytes, str, int]]:
     """(bytes, ErrorKind, offset) for `MV2ACTIV` envelopes; see malformed_segment_bytes."""
     return _malformed(active_session_bytes(realistic=realistic, max_actions=max_actions), how)
 
@@ -279,7 +290,7 @@ def _nan(fmt: str, payload: int) -> float:
     return x
 
 
-def _container(node, hint: str = "", max_items: int = 2):
+def _container(node: Any, hint: str = "", max_items: int = 2) -> SearchStrategy[Any]:
     """A strategy for one value of the container schema node `node`."""
     from construct import Bytes, Const, FormatField, Renamed, Struct
 
@@ -290,9 +301,9 @@ def _container(node, hint: str = "", max_items: int = 2):
     if isinstance(node, FormatField):
         fmt = node.fmtstr[1:]
         if fmt in ("f", "d"):
-            bits = 32 if fmt == "f" else 64
+            bits: Literal[32, 64] = 32 if fmt == "f" else 64
             return st.floats(width=bits, allow_nan=False) | st.integers(0, 2**53).map(
-                lambda n, f=fmt: _nan(f, n))
+                partial(_nan, fmt))
         size = struct.calcsize("<" + fmt) * 8
         if fmt.islower():
             return st.integers(-(2 ** (size - 1)), 2 ** (size - 1) - 1)
@@ -321,7 +332,7 @@ def _container(node, hint: str = "", max_items: int = 2):
     raise TypeError(f"no strategy for {type(node).__name__}")
 
 
-def toc_values(layout: str = "current", max_items: int = 2):
+def toc_values(layout: str = "current", max_items: int = 2) -> SearchStrategy[dict[str, Any]]:
     """TOC values of `layout` (a name of `schema.TOC_LAYOUTS`) in the shape the generated
     container codec decodes to and encodes from (dicts; unit enums as variant names; any f32/f64
     NaN carries its bytes). Lists and maps hold at most `max_items` entries."""
@@ -331,7 +342,7 @@ def toc_values(layout: str = "current", max_items: int = 2):
 
 
 def _register() -> None:
-    simple = {
+    simple: dict[type, SearchStrategy[Any]] = {
         M.Put: st.builds(M.Put, frame_id=u64s),
         M.PutMany: st.builds(M.PutMany, frame_ids=_u64_lists(8), count=u64s),
         M.Find: st.builds(M.Find, query=texts, mode=texts, result_count=u64s),
