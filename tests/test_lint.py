@@ -39,7 +39,7 @@ def _pins() -> dict[str, str]:
     return pins
 
 
-def test_mypy_and_ruff_are_pinned_and_installed_at_the_pins():
+def test_mypy_and_ruff_are_pinned_and_installed_at_the_pins() -> None:
     pins = _pins()
     assert set(pins) >= {"mypy", "ruff"}, pins
     for name in ("mypy", "ruff"):
@@ -50,7 +50,7 @@ def test_mypy_and_ruff_are_pinned_and_installed_at_the_pins():
     assert ruff.returncode == 0 and ruff.stdout.split() == ["ruff", pins["ruff"]]
 
 
-def test_mypy_reports_no_issues_with_a_fresh_cache():
+def test_mypy_reports_no_issues_with_a_fresh_cache() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
     assert config["strict"] is True and config["files"] == ["replayfmt"]
     # no module of the package is exempted from the checks (generated ones included)
@@ -64,7 +64,7 @@ def test_mypy_reports_no_issues_with_a_fresh_cache():
     assert res.stdout.strip().splitlines()[-1].startswith("Success: no issues found in ")
 
 
-def test_ruff_check_is_clean():
+def test_ruff_check_is_clean() -> None:
     settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
     assert settings["lint"]["select"], "ruff's rule selection lives in pyproject"
     res = _run("ruff", "check", "--no-cache", ".")
@@ -91,7 +91,7 @@ def _stub_names() -> tuple[list[str], dict[str, tuple[str, str]]]:
     return declared, imported
 
 
-def test_the_stub_names_exactly_all_and_each_is_the_object_imported():
+def test_the_stub_names_exactly_all_and_each_is_the_object_imported() -> None:
     declared, imported = _stub_names()
     assert declared == replayfmt.__all__
     assert sorted(imported) == sorted(replayfmt.__all__)
