@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import struct as _struct
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID as _UUID
 
 from . import errors as _E
 from .errors import ReplayFormatError
+
+if TYPE_CHECKING:
+    from ._types import Buf
 
 
 class Rec(dict[str, Any]):
@@ -43,7 +46,7 @@ class NaN(float):
     raw: bytes
 
 
-def _float(s: _struct.Struct, b: bytes, p: int) -> float:
+def _float(s: _struct.Struct, b: Buf, p: int) -> float:
     v: float = s.unpack_from(b, p)[0]
     if v != v:
         x = NaN(v)
@@ -114,7 +117,600 @@ _ENUM5_INDEX = {'None': 0, 'Pq96': 1}
 _ENUM6 = ('Lexical', 'Vector', 'Time', 'Temporal', 'Tantivy')
 _ENUM6_INDEX = {'Lexical': 0, 'Vector': 1, 'Time': 2, 'Temporal': 3, 'Tantivy': 4}
 
-def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ...]]:
+
+if TYPE_CHECKING:
+
+    class TocCurrent(Rec):
+        """A decoded toc_current."""
+
+        toc_version: int
+        segments: list[SegmentMeta]
+        frames: list[Frame]
+        indexes: IndexManifests
+        time_index: TimeIndexManifest | None
+        temporal_track: TemporalTrackManifest | None
+        memories_track: MemoriesTrackManifest | None
+        logic_mesh: LogicMeshManifest | None
+        sketch_track: SketchTrackManifest | None
+        segment_catalog: SegmentCatalog
+        ticket_ref: TicketRef
+        memory_binding: MemoryBinding | None
+        replay_manifest: ReplayManifest | None
+        enrichment_queue: EnrichmentQueueManifest
+        merkle_root: bytes
+        toc_checksum: bytes
+
+    class SegmentMeta(Rec):
+        """A decoded SegmentMeta."""
+
+        id: int
+        frame_range: SegmentMeta_frame_range
+        primary_checksum: bytes
+        compression: str
+        bytes_offset: int
+        bytes_length: int
+
+    class Frame(Rec):
+        """A decoded Frame."""
+
+        id: int
+        timestamp: int
+        anchor_ts: int | None
+        anchor_source: str | None
+        kind: str | None
+        track: str | None
+        payload_offset: int
+        payload_length: int
+        checksum: bytes
+        uri: str | None
+        title: str | None
+        canonical_encoding: int
+        canonical_length: int | None
+        metadata: DocMetadata | None
+        search_text: str | None
+        tags: list[str]
+        labels: list[str]
+        extra_metadata: dict[str, str]
+        content_dates: list[str]
+        chunk_manifest: TextChunkManifest | None
+        role: str
+        parent_id: int | None
+        chunk_index: int | None
+        chunk_count: int | None
+        status: str
+        supersedes: int | None
+        superseded_by: int | None
+        source_sha256: bytes | None
+        source_path: str | None
+        enrichment_state: str
+
+    class IndexManifests(Rec):
+        """A decoded IndexManifests."""
+
+        lex: LexIndexManifest | None
+        lex_segments: list[LexSegmentManifest]
+        vec: VecIndexManifest | None
+        clip: ClipIndexManifest | None
+
+    class TimeIndexManifest(Rec):
+        """A decoded TimeIndexManifest."""
+
+        bytes_offset: int
+        bytes_length: int
+        entry_count: int
+        checksum: bytes
+
+    class TemporalTrackManifest(Rec):
+        """A decoded TemporalTrackManifest."""
+
+        bytes_offset: int
+        bytes_length: int
+        entry_count: int
+        anchor_count: int
+        checksum: bytes
+        flags: int
+
+    class MemoriesTrackManifest(Rec):
+        """A decoded MemoriesTrackManifest."""
+
+        bytes_offset: int
+        bytes_length: int
+        card_count: int
+        entity_count: int
+        checksum: bytes
+
+    class LogicMeshManifest(Rec):
+        """A decoded LogicMeshManifest."""
+
+        bytes_offset: int
+        bytes_length: int
+        node_count: int
+        edge_count: int
+        checksum: bytes
+
+    class SketchTrackManifest(Rec):
+        """A decoded SketchTrackManifest."""
+
+        bytes_offset: int
+        bytes_length: int
+        entry_count: int
+        entry_size: int
+        flags: int
+        checksum: bytes
+
+    class SegmentCatalog(Rec):
+        """A decoded SegmentCatalog."""
+
+        next_segment_id: int
+        version: int
+        lex_enabled: bool
+        lex_segments: list[LexSegmentDescriptor]
+        vec_segments: list[VecSegmentDescriptor]
+        time_segments: list[TimeSegmentDescriptor]
+        temporal_segments: list[TemporalSegmentDescriptor]
+        tantivy_segments: list[TantivySegmentDescriptor]
+        index_segments: list[IndexSegmentRef]
+
+    class TicketRef(Rec):
+        """A decoded TicketRef."""
+
+        issuer: str
+        seq_no: int
+        expires_in_secs: int
+        capacity_bytes: int
+        verified: bool
+
+    class MemoryBinding(Rec):
+        """A decoded MemoryBinding."""
+
+        memory_id: _UUID
+        memory_name: str
+        bound_at: str
+        api_url: str
+
+    class ReplayManifest(Rec):
+        """A decoded ReplayManifest."""
+
+        segment_offset: int
+        segment_size: int
+        session_count: int
+        total_actions: int
+        version: int
+
+    class EnrichmentQueueManifest(Rec):
+        """A decoded EnrichmentQueueManifest."""
+
+        tasks: list[EnrichmentTask]
+        updated_at: int
+
+    class SegmentMeta_frame_range(Rec):
+        """A decoded SegmentMeta_frame_range."""
+
+        start: int
+        end: int
+
+    class DocMetadata(Rec):
+        """A decoded DocMetadata."""
+
+        mime: str | None
+        bytes: int | None
+        hash: str | None
+        width: int | None
+        height: int | None
+        colors: list[str] | None
+        caption: str | None
+        exif: DocExifMetadata | None
+        audio: DocAudioMetadata | None
+        media: MediaManifest | None
+
+    class TextChunkManifest(Rec):
+        """A decoded TextChunkManifest."""
+
+        chunk_chars: int
+        chunks: list[TextChunkRange]
+
+    class LexIndexManifest(Rec):
+        """A decoded LexIndexManifest."""
+
+        doc_count: int
+        generation: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+
+    class LexSegmentManifest(Rec):
+        """A decoded LexSegmentManifest."""
+
+        path: str
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+
+    class VecIndexManifest(Rec):
+        """A decoded VecIndexManifest."""
+
+        vector_count: int
+        dimension: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        compression_mode: str
+        model: str | None
+
+    class ClipIndexManifest(Rec):
+        """A decoded ClipIndexManifest."""
+
+        bytes_offset: int
+        bytes_length: int
+        vector_count: int
+        dimension: int
+        checksum: bytes
+        model_name: str
+
+    class LexSegmentDescriptor(Rec):
+        """A decoded LexSegmentDescriptor."""
+
+        segment_id: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        build_sequence: int
+        codec_version: int
+        compression: str
+        span: SegmentSpan | None
+        doc_count: int
+
+    class VecSegmentDescriptor(Rec):
+        """A decoded VecSegmentDescriptor."""
+
+        segment_id: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        build_sequence: int
+        codec_version: int
+        compression: str
+        span: SegmentSpan | None
+        vector_count: int
+        dimension: int
+        vector_compression: str
+
+    class TimeSegmentDescriptor(Rec):
+        """A decoded TimeSegmentDescriptor."""
+
+        segment_id: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        build_sequence: int
+        codec_version: int
+        compression: str
+        span: SegmentSpan | None
+        entry_count: int
+
+    class TemporalSegmentDescriptor(Rec):
+        """A decoded TemporalSegmentDescriptor."""
+
+        segment_id: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        build_sequence: int
+        codec_version: int
+        compression: str
+        span: SegmentSpan | None
+        entry_count: int
+        anchor_count: int
+        flags: int
+
+    class TantivySegmentDescriptor(Rec):
+        """A decoded TantivySegmentDescriptor."""
+
+        segment_id: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        build_sequence: int
+        codec_version: int
+        compression: str
+        span: SegmentSpan | None
+        path: str
+
+    class IndexSegmentRef(Rec):
+        """A decoded IndexSegmentRef."""
+
+        kind: str
+        common: SegmentCommon
+        stats: SegmentStats
+
+    class EnrichmentTask(Rec):
+        """A decoded EnrichmentTask."""
+
+        frame_id: int
+        created_at: int
+        chunks_done: int
+        chunks_total: int
+
+    class DocExifMetadata(Rec):
+        """A decoded DocExifMetadata."""
+
+        make: str | None
+        model: str | None
+        lens: str | None
+        datetime: str | None
+        gps: DocGpsMetadata | None
+
+    class DocAudioMetadata(Rec):
+        """A decoded DocAudioMetadata."""
+
+        duration_secs: float | None
+        sample_rate_hz: int | None
+        channels: int | None
+        bitrate_kbps: int | None
+        codec: str | None
+        segments: list[AudioSegmentMetadata]
+        tags: dict[str, str]
+
+    class MediaManifest(Rec):
+        """A decoded MediaManifest."""
+
+        kind: str
+        mime: str
+        bytes: int
+        filename: str | None
+        duration_ms: int | None
+        width: int | None
+        height: int | None
+        codec: str | None
+
+    class TextChunkRange(Rec):
+        """A decoded TextChunkRange."""
+
+        start: int
+        end: int
+
+    class SegmentSpan(Rec):
+        """A decoded SegmentSpan."""
+
+        frame_start: int
+        frame_end: int
+        page_start: int
+        page_end: int
+        token_start: int
+        token_end: int
+
+    class SegmentCommon(Rec):
+        """A decoded SegmentCommon."""
+
+        segment_id: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        build_sequence: int
+        codec_version: int
+        compression: str
+        span: SegmentSpan | None
+
+    class SegmentStats(Rec):
+        """A decoded SegmentStats."""
+
+        doc_count: int
+        vector_count: int
+        time_entries: int
+        bytes_uncompressed: int
+        build_micros: int
+
+    class DocGpsMetadata(Rec):
+        """A decoded DocGpsMetadata."""
+
+        latitude: float
+        longitude: float
+
+    class AudioSegmentMetadata(Rec):
+        """A decoded AudioSegmentMetadata."""
+
+        start_seconds: float
+        end_seconds: float
+        label: str | None
+
+    class TocPreTicketSignature(Rec):
+        """A decoded toc_pre_ticket_signature."""
+
+        toc_version: int
+        segments: list[SegmentMeta]
+        frames: list[Frame]
+        indexes: IndexManifestsV1
+        time_index: TimeIndexManifest | None
+        temporal_track: TemporalTrackManifest | None
+        memories_track: MemoriesTrackManifest | None
+        logic_mesh: LogicMeshManifest | None
+        sketch_track: SketchTrackManifest | None
+        segment_catalog: SegmentCatalog
+        ticket_ref: TicketRefV1
+        memory_binding: MemoryBinding | None
+        replay_manifest: ReplayManifest | None
+        enrichment_queue: EnrichmentQueueManifest
+        merkle_root: bytes
+        toc_checksum: bytes
+
+    class IndexManifestsV1(Rec):
+        """A decoded IndexManifestsV1."""
+
+        lex: LexIndexManifest | None
+        lex_segments: list[LexSegmentManifest]
+        vec: VecIndexManifestV1 | None
+        clip: ClipIndexManifest | None
+
+    class TicketRefV1(Rec):
+        """A decoded TicketRefV1."""
+
+        issuer: str
+        seq_no: int
+        expires_in_secs: int
+        capacity_bytes: int
+
+    class VecIndexManifestV1(Rec):
+        """A decoded VecIndexManifestV1."""
+
+        vector_count: int
+        dimension: int
+        bytes_offset: int
+        bytes_length: int
+        checksum: bytes
+        compression_mode: str
+
+    class TocPreSketch(Rec):
+        """A decoded toc_pre_sketch."""
+
+        toc_version: int
+        segments: list[SegmentMeta]
+        frames: list[FrameV0]
+        indexes: IndexManifestsV1
+        time_index: TimeIndexManifest | None
+        temporal_track: TemporalTrackManifest | None
+        memories_track: MemoriesTrackManifest | None
+        logic_mesh: LogicMeshManifest | None
+        segment_catalog: SegmentCatalog
+        ticket_ref: TicketRefV1
+        memory_binding: MemoryBinding | None
+        replay_manifest: ReplayManifest | None
+        merkle_root: bytes
+        toc_checksum: bytes
+
+    class FrameV0(Rec):
+        """A decoded FrameV0."""
+
+        id: int
+        timestamp: int
+        anchor_ts: int | None
+        anchor_source: str | None
+        kind: str | None
+        track: str | None
+        payload_offset: int
+        payload_length: int
+        checksum: bytes
+        uri: str | None
+        title: str | None
+        canonical_encoding: int
+        canonical_length: int | None
+        metadata: DocMetadata | None
+        search_text: str | None
+        tags: list[str]
+        labels: list[str]
+        extra_metadata: dict[str, str]
+        content_dates: list[str]
+        chunk_manifest: TextChunkManifest | None
+        role: str
+        parent_id: int | None
+        chunk_index: int | None
+        chunk_count: int | None
+        status: str
+        supersedes: int | None
+        superseded_by: int | None
+
+    class TocLegacyV2(Rec):
+        """A decoded toc_legacy_v2."""
+
+        toc_version: int
+        segments: list[SegmentMeta]
+        frames: list[Frame]
+        indexes: IndexManifests
+        time_index: TimeIndexManifest | None
+        temporal_track: TemporalTrackManifest | None
+        memories_track: MemoriesTrackManifest | None
+        logic_mesh: LogicMeshManifest | None
+        segment_catalog: SegmentCatalog
+        ticket_ref: TicketRef
+        memory_binding: MemoryBinding | None
+        merkle_root: bytes
+        toc_checksum: bytes
+
+    class TocLegacyV1(Rec):
+        """A decoded toc_legacy_v1."""
+
+        toc_version: int
+        segments: list[SegmentMeta]
+        frames: list[Frame]
+        indexes: IndexManifests
+        time_index: TimeIndexManifest | None
+        temporal_track: TemporalTrackManifest | None
+        segment_catalog: SegmentCatalog
+        ticket_ref: TicketRef
+        memory_binding: MemoryBinding | None
+        merkle_root: bytes
+        toc_checksum: bytes
+
+    class Mv2HeaderPage(Rec):
+        """A decoded Mv2HeaderPage."""
+
+        magic: bytes
+        version: int
+        spec: bytes
+        footer_offset: int
+        wal_offset: int
+        wal_size: int
+        wal_checkpoint_pos: int
+        wal_sequence: int
+        toc_checksum: bytes
+        reserved: bytes
+
+    class Mv2Footer(Rec):
+        """A decoded Mv2Footer."""
+
+        magic: bytes
+        toc_len: int
+        toc_hash: bytes
+        generation: int
+else:
+    TocCurrent = Rec
+    SegmentMeta = Rec
+    Frame = Rec
+    IndexManifests = Rec
+    TimeIndexManifest = Rec
+    TemporalTrackManifest = Rec
+    MemoriesTrackManifest = Rec
+    LogicMeshManifest = Rec
+    SketchTrackManifest = Rec
+    SegmentCatalog = Rec
+    TicketRef = Rec
+    MemoryBinding = Rec
+    ReplayManifest = Rec
+    EnrichmentQueueManifest = Rec
+    SegmentMeta_frame_range = Rec
+    DocMetadata = Rec
+    TextChunkManifest = Rec
+    LexIndexManifest = Rec
+    LexSegmentManifest = Rec
+    VecIndexManifest = Rec
+    ClipIndexManifest = Rec
+    LexSegmentDescriptor = Rec
+    VecSegmentDescriptor = Rec
+    TimeSegmentDescriptor = Rec
+    TemporalSegmentDescriptor = Rec
+    TantivySegmentDescriptor = Rec
+    IndexSegmentRef = Rec
+    EnrichmentTask = Rec
+    DocExifMetadata = Rec
+    DocAudioMetadata = Rec
+    MediaManifest = Rec
+    TextChunkRange = Rec
+    SegmentSpan = Rec
+    SegmentCommon = Rec
+    SegmentStats = Rec
+    DocGpsMetadata = Rec
+    AudioSegmentMetadata = Rec
+    TocPreTicketSignature = Rec
+    IndexManifestsV1 = Rec
+    TicketRefV1 = Rec
+    VecIndexManifestV1 = Rec
+    TocPreSketch = Rec
+    FrameV0 = Rec
+    TocLegacyV2 = Rec
+    TocLegacyV1 = Rec
+    Mv2HeaderPage = Rec
+    Mv2Footer = Rec
+
+def parse_toc_current(b: Buf, p: int, e: int) -> tuple[TocCurrent, int, tuple[int, ...]]:
     """Parse one toc_current from b[p:e]; returns (value, next offset, start offset of each top-level field)."""
     at1 = p
     if e - p < 8:
@@ -128,7 +724,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
-    l5: list[Rec] = []
+    l5: list[SegmentMeta] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -143,7 +739,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
-    l11: list[Rec] = []
+    l11: list[Frame] = []
     a12 = l11.append
     for i13 in range(n10):
         try:
@@ -161,7 +757,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
-    o19: Rec | None
+    o19: TimeIndexManifest | None
     if t18 == 0:
         o19 = None
     elif t18 == 1:
@@ -177,7 +773,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
-    o23: Rec | None
+    o23: TemporalTrackManifest | None
     if t22 == 0:
         o23 = None
     elif t22 == 1:
@@ -193,7 +789,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
-    o27: Rec | None
+    o27: MemoriesTrackManifest | None
     if t26 == 0:
         o27 = None
     elif t26 == 1:
@@ -209,7 +805,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
-    o31: Rec | None
+    o31: LogicMeshManifest | None
     if t30 == 0:
         o31 = None
     elif t30 == 1:
@@ -225,7 +821,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 1, 'sketch_track'),))
     t34 = b[p]
     p += 1
-    o35: Rec | None
+    o35: SketchTrackManifest | None
     if t34 == 0:
         o35 = None
     elif t34 == 1:
@@ -251,7 +847,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t42 = b[p]
     p += 1
-    o43: Rec | None
+    o43: MemoryBinding | None
     if t42 == 0:
         o43 = None
     elif t42 == 1:
@@ -267,7 +863,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 1, 'replay_manifest'),))
     t46 = b[p]
     p += 1
-    o47: Rec | None
+    o47: ReplayManifest | None
     if t46 == 0:
         o47 = None
     elif t46 == 1:
@@ -293,7 +889,7 @@ def parse_toc_current(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ..
         raise _E.truncated_in(p, e, ((0, 32, 'toc_checksum'),))
     v54, = _S_32s.unpack_from(b, p)
     p += 32
-    return Rec({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'sketch_track': o35, 'segment_catalog': r38, 'ticket_ref': r40, 'memory_binding': o43, 'replay_manifest': o47, 'enrichment_queue': r50, 'merkle_root': v52, 'toc_checksum': v54}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at37, at39, at41, at45, at49, at51, at53,)
+    return TocCurrent({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'sketch_track': o35, 'segment_catalog': r38, 'ticket_ref': r40, 'memory_binding': o43, 'replay_manifest': o47, 'enrichment_queue': r50, 'merkle_root': v52, 'toc_checksum': v54}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at37, at39, at41, at45, at49, at51, at53,)
 
 
 def build_toc_current(o: Mapping[str, Any], out: bytearray) -> None:
@@ -356,7 +952,7 @@ def build_toc_current(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_32s_32s.pack(o['merkle_root'], o['toc_checksum'])
 
 
-def parse_SegmentMeta(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_SegmentMeta(b: Buf, p: int, e: int) -> tuple[SegmentMeta, int]:
     """Parse one SegmentMeta from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'id'),))
@@ -376,7 +972,7 @@ def parse_SegmentMeta(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'),))
     v5, v6 = _S_QQ.unpack_from(b, p)
     p += 16
-    return Rec({'id': v1, 'frame_range': r2, 'primary_checksum': v3, 'compression': _ENUM0[k4], 'bytes_offset': v5, 'bytes_length': v6}), p
+    return SegmentMeta({'id': v1, 'frame_range': r2, 'primary_checksum': v3, 'compression': _ENUM0[k4], 'bytes_offset': v5, 'bytes_length': v6}), p
 
 
 def build_SegmentMeta(o: Mapping[str, Any], out: bytearray) -> None:
@@ -386,7 +982,7 @@ def build_SegmentMeta(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_32s_IQQ.pack(o['primary_checksum'], _ENUM0_INDEX[o['compression']], o['bytes_offset'], o['bytes_length'])
 
 
-def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_Frame(b: Buf, p: int, e: int) -> tuple[Frame, int]:
     """Parse one Frame from b[p:e]; returns (value, next offset)."""
     if e - p < 17:
         raise _E.truncated_in(p, e, ((0, 8, 'id'), (8, 8, 'timestamp'), (16, 1, 'anchor_ts'),))
@@ -527,7 +1123,7 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'metadata'),))
     t32 = b[p]
     p += 1
-    o33: Rec | None
+    o33: DocMetadata | None
     if t32 == 0:
         o33 = None
     elif t32 == 1:
@@ -661,7 +1257,7 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'chunk_manifest'),))
     t65 = b[p]
     p += 1
-    o66: Rec | None
+    o66: TextChunkManifest | None
     if t65 == 0:
         o66 = None
     elif t65 == 1:
@@ -802,7 +1398,7 @@ def parse_Frame(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 4
     if k92 >= 2:
         raise _E.unknown_variant(p - 4, 'enrichment_state', k92, 2)
-    return Rec({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': v19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l46, 'extra_metadata': d52, 'content_dates': l60, 'chunk_manifest': o66, 'role': _ENUM2[k68], 'parent_id': o70, 'chunk_index': o73, 'chunk_count': o76, 'status': _ENUM3[k78], 'supersedes': o80, 'superseded_by': o83, 'source_sha256': o86, 'source_path': o89, 'enrichment_state': _ENUM4[k92]}), p
+    return Frame({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': v19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l46, 'extra_metadata': d52, 'content_dates': l60, 'chunk_manifest': o66, 'role': _ENUM2[k68], 'parent_id': o70, 'chunk_index': o73, 'chunk_count': o76, 'status': _ENUM3[k78], 'supersedes': o80, 'superseded_by': o83, 'source_sha256': o86, 'source_path': o89, 'enrichment_state': _ENUM4[k92]}), p
 
 
 def build_Frame(o: Mapping[str, Any], out: bytearray) -> None:
@@ -956,13 +1552,13 @@ def build_Frame(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_I.pack(_ENUM4_INDEX[o['enrichment_state']])
 
 
-def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_IndexManifests(b: Buf, p: int, e: int) -> tuple[IndexManifests, int]:
     """Parse one IndexManifests from b[p:e]; returns (value, next offset)."""
     if e - p < 1:
         raise _E.truncated_in(p, e, ((0, 1, 'lex'),))
     t1 = b[p]
     p += 1
-    o2: Rec | None
+    o2: LexIndexManifest | None
     if t1 == 0:
         o2 = None
     elif t1 == 1:
@@ -979,7 +1575,7 @@ def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n4 > (e - p) // 56:
         raise _E.overflow(p - 8, 'lex_segments', n4, e - p, 'element count', 56)
-    l5: list[Rec] = []
+    l5: list[LexSegmentManifest] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -991,7 +1587,7 @@ def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'vec'),))
     t9 = b[p]
     p += 1
-    o10: Rec | None
+    o10: VecIndexManifest | None
     if t9 == 0:
         o10 = None
     elif t9 == 1:
@@ -1006,7 +1602,7 @@ def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'clip'),))
     t12 = b[p]
     p += 1
-    o13: Rec | None
+    o13: ClipIndexManifest | None
     if t12 == 0:
         o13 = None
     elif t12 == 1:
@@ -1017,7 +1613,7 @@ def parse_IndexManifests(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o13 = r14
     else:
         raise _E.invalid_tag(p - 1, 'clip', t12)
-    return Rec({'lex': o2, 'lex_segments': l5, 'vec': o10, 'clip': o13}), p
+    return IndexManifests({'lex': o2, 'lex_segments': l5, 'vec': o10, 'clip': o13}), p
 
 
 def build_IndexManifests(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1046,13 +1642,13 @@ def build_IndexManifests(o: Mapping[str, Any], out: bytearray) -> None:
         build_ClipIndexManifest(o5, out)
 
 
-def parse_TimeIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TimeIndexManifest(b: Buf, p: int, e: int) -> tuple[TimeIndexManifest, int]:
     """Parse one TimeIndexManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 56:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'entry_count'), (24, 32, 'checksum'),))
     v1, v2, v3, v4 = _S_QQQ_32s.unpack_from(b, p)
     p += 56
-    return Rec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'checksum': v4}), p
+    return TimeIndexManifest({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'checksum': v4}), p
 
 
 def build_TimeIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1060,13 +1656,13 @@ def build_TimeIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQQ_32s.pack(o['bytes_offset'], o['bytes_length'], o['entry_count'], o['checksum'])
 
 
-def parse_TemporalTrackManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TemporalTrackManifest(b: Buf, p: int, e: int) -> tuple[TemporalTrackManifest, int]:
     """Parse one TemporalTrackManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 68:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'entry_count'), (24, 8, 'anchor_count'), (32, 32, 'checksum'), (64, 4, 'flags'),))
     v1, v2, v3, v4, v5, v6 = _S_QQQQ_32s_L.unpack_from(b, p)
     p += 68
-    return Rec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'anchor_count': v4, 'checksum': v5, 'flags': v6}), p
+    return TemporalTrackManifest({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'anchor_count': v4, 'checksum': v5, 'flags': v6}), p
 
 
 def build_TemporalTrackManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1074,13 +1670,13 @@ def build_TemporalTrackManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQQQ_32s_L.pack(o['bytes_offset'], o['bytes_length'], o['entry_count'], o['anchor_count'], o['checksum'], o['flags'])
 
 
-def parse_MemoriesTrackManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_MemoriesTrackManifest(b: Buf, p: int, e: int) -> tuple[MemoriesTrackManifest, int]:
     """Parse one MemoriesTrackManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 64:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'card_count'), (24, 8, 'entity_count'), (32, 32, 'checksum'),))
     v1, v2, v3, v4, v5 = _S_QQQQ_32s.unpack_from(b, p)
     p += 64
-    return Rec({'bytes_offset': v1, 'bytes_length': v2, 'card_count': v3, 'entity_count': v4, 'checksum': v5}), p
+    return MemoriesTrackManifest({'bytes_offset': v1, 'bytes_length': v2, 'card_count': v3, 'entity_count': v4, 'checksum': v5}), p
 
 
 def build_MemoriesTrackManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1088,13 +1684,13 @@ def build_MemoriesTrackManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQQQ_32s.pack(o['bytes_offset'], o['bytes_length'], o['card_count'], o['entity_count'], o['checksum'])
 
 
-def parse_LogicMeshManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_LogicMeshManifest(b: Buf, p: int, e: int) -> tuple[LogicMeshManifest, int]:
     """Parse one LogicMeshManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 64:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'node_count'), (24, 8, 'edge_count'), (32, 32, 'checksum'),))
     v1, v2, v3, v4, v5 = _S_QQQQ_32s.unpack_from(b, p)
     p += 64
-    return Rec({'bytes_offset': v1, 'bytes_length': v2, 'node_count': v3, 'edge_count': v4, 'checksum': v5}), p
+    return LogicMeshManifest({'bytes_offset': v1, 'bytes_length': v2, 'node_count': v3, 'edge_count': v4, 'checksum': v5}), p
 
 
 def build_LogicMeshManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1102,13 +1698,13 @@ def build_LogicMeshManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQQQ_32s.pack(o['bytes_offset'], o['bytes_length'], o['node_count'], o['edge_count'], o['checksum'])
 
 
-def parse_SketchTrackManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_SketchTrackManifest(b: Buf, p: int, e: int) -> tuple[SketchTrackManifest, int]:
     """Parse one SketchTrackManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 62:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'entry_count'), (24, 2, 'entry_size'), (26, 4, 'flags'), (30, 32, 'checksum'),))
     v1, v2, v3, v4, v5, v6 = _S_QQQHL_32s.unpack_from(b, p)
     p += 62
-    return Rec({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'entry_size': v4, 'flags': v5, 'checksum': v6}), p
+    return SketchTrackManifest({'bytes_offset': v1, 'bytes_length': v2, 'entry_count': v3, 'entry_size': v4, 'flags': v5, 'checksum': v6}), p
 
 
 def build_SketchTrackManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1116,7 +1712,7 @@ def build_SketchTrackManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQQHL_32s.pack(o['bytes_offset'], o['bytes_length'], o['entry_count'], o['entry_size'], o['flags'], o['checksum'])
 
 
-def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_SegmentCatalog(b: Buf, p: int, e: int) -> tuple[SegmentCatalog, int]:
     """Parse one SegmentCatalog from b[p:e]; returns (value, next offset)."""
     if e - p < 13:
         raise _E.truncated_in(p, e, ((0, 8, 'next_segment_id'), (8, 4, 'version'), (12, 1, 'lex_enabled'),))
@@ -1130,7 +1726,7 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n4 > (e - p) // 79:
         raise _E.overflow(p - 8, 'lex_segments', n4, e - p, 'element count', 79)
-    l5: list[Rec] = []
+    l5: list[LexSegmentDescriptor] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -1144,7 +1740,7 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n9 > (e - p) // 87:
         raise _E.overflow(p - 8, 'vec_segments', n9, e - p, 'element count', 87)
-    l10: list[Rec] = []
+    l10: list[VecSegmentDescriptor] = []
     a11 = l10.append
     for i12 in range(n9):
         try:
@@ -1158,7 +1754,7 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n14 > (e - p) // 79:
         raise _E.overflow(p - 8, 'time_segments', n14, e - p, 'element count', 79)
-    l15: list[Rec] = []
+    l15: list[TimeSegmentDescriptor] = []
     a16 = l15.append
     for i17 in range(n14):
         try:
@@ -1172,7 +1768,7 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n19 > (e - p) // 91:
         raise _E.overflow(p - 8, 'temporal_segments', n19, e - p, 'element count', 91)
-    l20: list[Rec] = []
+    l20: list[TemporalSegmentDescriptor] = []
     a21 = l20.append
     for i22 in range(n19):
         try:
@@ -1186,7 +1782,7 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n24 > (e - p) // 79:
         raise _E.overflow(p - 8, 'tantivy_segments', n24, e - p, 'element count', 79)
-    l25: list[Rec] = []
+    l25: list[TantivySegmentDescriptor] = []
     a26 = l25.append
     for i27 in range(n24):
         try:
@@ -1200,7 +1796,7 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n29 > (e - p) // 115:
         raise _E.overflow(p - 8, 'index_segments', n29, e - p, 'element count', 115)
-    l30: list[Rec] = []
+    l30: list[IndexSegmentRef] = []
     a31 = l30.append
     for i32 in range(n29):
         try:
@@ -1208,7 +1804,7 @@ def parse_SegmentCatalog(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         except ReplayFormatError as err:
             raise err.prefix('index_segments' + '[%d]' % i32) from None
         a31(r33)
-    return Rec({'next_segment_id': v1, 'version': v2, 'lex_enabled': t3 == 1, 'lex_segments': l5, 'vec_segments': l10, 'time_segments': l15, 'temporal_segments': l20, 'tantivy_segments': l25, 'index_segments': l30}), p
+    return SegmentCatalog({'next_segment_id': v1, 'version': v2, 'lex_enabled': t3 == 1, 'lex_segments': l5, 'vec_segments': l10, 'time_segments': l15, 'temporal_segments': l20, 'tantivy_segments': l25, 'index_segments': l30}), p
 
 
 def build_SegmentCatalog(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1241,7 +1837,7 @@ def build_SegmentCatalog(o: Mapping[str, Any], out: bytearray) -> None:
         build_IndexSegmentRef(it12, out)
 
 
-def parse_TicketRef(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TicketRef(b: Buf, p: int, e: int) -> tuple[TicketRef, int]:
     """Parse one TicketRef from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'issuer'),))
@@ -1260,7 +1856,7 @@ def parse_TicketRef(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 25
     if t6 > 1:
         raise _E.invalid_bool(p - 1, 'verified', t6)
-    return Rec({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5, 'verified': t6 == 1}), p
+    return TicketRef({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5, 'verified': t6 == 1}), p
 
 
 def build_TicketRef(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1272,7 +1868,7 @@ def build_TicketRef(o: Mapping[str, Any], out: bytearray) -> None:
     out.append(1 if o['verified'] else 0)
 
 
-def parse_MemoryBinding(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_MemoryBinding(b: Buf, p: int, e: int) -> tuple[MemoryBinding, int]:
     """Parse one MemoryBinding from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'memory_id'),))
@@ -1317,7 +1913,7 @@ def parse_MemoryBinding(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     except UnicodeDecodeError as exc:
         raise _E.invalid_utf8(p + exc.start, 'api_url', exc.reason, index=exc.start) from None
     p += n7
-    return Rec({'memory_id': u2, 'memory_name': s4, 'bound_at': s6, 'api_url': s8}), p
+    return MemoryBinding({'memory_id': u2, 'memory_name': s4, 'bound_at': s6, 'api_url': s8}), p
 
 
 def build_MemoryBinding(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1334,13 +1930,13 @@ def build_MemoryBinding(o: Mapping[str, Any], out: bytearray) -> None:
     out += s3
 
 
-def parse_ReplayManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_ReplayManifest(b: Buf, p: int, e: int) -> tuple[ReplayManifest, int]:
     """Parse one ReplayManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 32:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_offset'), (8, 8, 'segment_size'), (16, 4, 'session_count'), (20, 8, 'total_actions'), (28, 4, 'version'),))
     v1, v2, v3, v4, v5 = _S_QQLQL.unpack_from(b, p)
     p += 32
-    return Rec({'segment_offset': v1, 'segment_size': v2, 'session_count': v3, 'total_actions': v4, 'version': v5}), p
+    return ReplayManifest({'segment_offset': v1, 'segment_size': v2, 'session_count': v3, 'total_actions': v4, 'version': v5}), p
 
 
 def build_ReplayManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1348,7 +1944,7 @@ def build_ReplayManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQLQL.pack(o['segment_offset'], o['segment_size'], o['session_count'], o['total_actions'], o['version'])
 
 
-def parse_EnrichmentQueueManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_EnrichmentQueueManifest(b: Buf, p: int, e: int) -> tuple[EnrichmentQueueManifest, int]:
     """Parse one EnrichmentQueueManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'tasks'),))
@@ -1356,7 +1952,7 @@ def parse_EnrichmentQueueManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n1 > (e - p) // 24:
         raise _E.overflow(p - 8, 'tasks', n1, e - p, 'element count', 24)
-    l2: list[Rec] = []
+    l2: list[EnrichmentTask] = []
     a3 = l2.append
     for i4 in range(n1):
         try:
@@ -1368,7 +1964,7 @@ def parse_EnrichmentQueueManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 8, 'updated_at'),))
     v6, = _S_Q.unpack_from(b, p)
     p += 8
-    return Rec({'tasks': l2, 'updated_at': v6}), p
+    return EnrichmentQueueManifest({'tasks': l2, 'updated_at': v6}), p
 
 
 def build_EnrichmentQueueManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1380,13 +1976,13 @@ def build_EnrichmentQueueManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_Q.pack(o['updated_at'])
 
 
-def parse_SegmentMeta_frame_range(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_SegmentMeta_frame_range(b: Buf, p: int, e: int) -> tuple[SegmentMeta_frame_range, int]:
     """Parse one SegmentMeta_frame_range from b[p:e]; returns (value, next offset)."""
     if e - p < 16:
         raise _E.truncated_in(p, e, ((0, 8, 'start'), (8, 8, 'end'),))
     v1, v2 = _S_QQ.unpack_from(b, p)
     p += 16
-    return Rec({'start': v1, 'end': v2}), p
+    return SegmentMeta_frame_range({'start': v1, 'end': v2}), p
 
 
 def build_SegmentMeta_frame_range(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1394,7 +1990,7 @@ def build_SegmentMeta_frame_range(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQ.pack(o['start'], o['end'])
 
 
-def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_DocMetadata(b: Buf, p: int, e: int) -> tuple[DocMetadata, int]:
     """Parse one DocMetadata from b[p:e]; returns (value, next offset)."""
     if e - p < 1:
         raise _E.truncated_in(p, e, ((0, 1, 'mime'),))
@@ -1543,7 +2139,7 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'exif'),))
     t30 = b[p]
     p += 1
-    o31: Rec | None
+    o31: DocExifMetadata | None
     if t30 == 0:
         o31 = None
     elif t30 == 1:
@@ -1558,7 +2154,7 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'audio'),))
     t33 = b[p]
     p += 1
-    o34: Rec | None
+    o34: DocAudioMetadata | None
     if t33 == 0:
         o34 = None
     elif t33 == 1:
@@ -1573,7 +2169,7 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'media'),))
     t36 = b[p]
     p += 1
-    o37: Rec | None
+    o37: MediaManifest | None
     if t36 == 0:
         o37 = None
     elif t36 == 1:
@@ -1584,7 +2180,7 @@ def parse_DocMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o37 = r38
     else:
         raise _E.invalid_tag(p - 1, 'media', t36)
-    return Rec({'mime': o2, 'bytes': o6, 'hash': o9, 'width': o13, 'height': o16, 'colors': o19, 'caption': o27, 'exif': o31, 'audio': o34, 'media': o37}), p
+    return DocMetadata({'mime': o2, 'bytes': o6, 'hash': o9, 'width': o13, 'height': o16, 'colors': o19, 'caption': o27, 'exif': o31, 'audio': o34, 'media': o37}), p
 
 
 def build_DocMetadata(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1662,7 +2258,7 @@ def build_DocMetadata(o: Mapping[str, Any], out: bytearray) -> None:
         build_MediaManifest(o16, out)
 
 
-def parse_TextChunkManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TextChunkManifest(b: Buf, p: int, e: int) -> tuple[TextChunkManifest, int]:
     """Parse one TextChunkManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 16:
         raise _E.truncated_in(p, e, ((0, 8, 'chunk_chars'), (8, 8, 'chunks'),))
@@ -1670,7 +2266,7 @@ def parse_TextChunkManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 16
     if n2 > (e - p) // 16:
         raise _E.overflow(p - 8, 'chunks', n2, e - p, 'element count', 16)
-    l3: list[Rec] = []
+    l3: list[TextChunkRange] = []
     a4 = l3.append
     for i5 in range(n2):
         try:
@@ -1678,7 +2274,7 @@ def parse_TextChunkManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         except ReplayFormatError as err:
             raise err.prefix('chunks' + '[%d]' % i5) from None
         a4(r6)
-    return Rec({'chunk_chars': v1, 'chunks': l3}), p
+    return TextChunkManifest({'chunk_chars': v1, 'chunks': l3}), p
 
 
 def build_TextChunkManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1690,13 +2286,13 @@ def build_TextChunkManifest(o: Mapping[str, Any], out: bytearray) -> None:
         build_TextChunkRange(it2, out)
 
 
-def parse_LexIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_LexIndexManifest(b: Buf, p: int, e: int) -> tuple[LexIndexManifest, int]:
     """Parse one LexIndexManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 64:
         raise _E.truncated_in(p, e, ((0, 8, 'doc_count'), (8, 8, 'generation'), (16, 8, 'bytes_offset'), (24, 8, 'bytes_length'), (32, 32, 'checksum'),))
     v1, v2, v3, v4, v5 = _S_QQQQ_32s.unpack_from(b, p)
     p += 64
-    return Rec({'doc_count': v1, 'generation': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5}), p
+    return LexIndexManifest({'doc_count': v1, 'generation': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5}), p
 
 
 def build_LexIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1704,7 +2300,7 @@ def build_LexIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQQQ_32s.pack(o['doc_count'], o['generation'], o['bytes_offset'], o['bytes_length'], o['checksum'])
 
 
-def parse_LexSegmentManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_LexSegmentManifest(b: Buf, p: int, e: int) -> tuple[LexSegmentManifest, int]:
     """Parse one LexSegmentManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'path'),))
@@ -1721,7 +2317,7 @@ def parse_LexSegmentManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 32, 'checksum'),))
     v3, v4, v5 = _S_QQ_32s.unpack_from(b, p)
     p += 48
-    return Rec({'path': s2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5}), p
+    return LexSegmentManifest({'path': s2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5}), p
 
 
 def build_LexSegmentManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1732,7 +2328,7 @@ def build_LexSegmentManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQ_32s.pack(o['bytes_offset'], o['bytes_length'], o['checksum'])
 
 
-def parse_VecIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_VecIndexManifest(b: Buf, p: int, e: int) -> tuple[VecIndexManifest, int]:
     """Parse one VecIndexManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 64:
         raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'), (12, 8, 'bytes_offset'), (20, 8, 'bytes_length'), (28, 32, 'checksum'), (60, 4, 'compression_mode'),))
@@ -1762,7 +2358,7 @@ def parse_VecIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o8 = s10
     else:
         raise _E.invalid_tag(p - 1, 'model', t7)
-    return Rec({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5, 'compression_mode': _ENUM5[k6], 'model': o8}), p
+    return VecIndexManifest({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5, 'compression_mode': _ENUM5[k6], 'model': o8}), p
 
 
 def build_VecIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1778,7 +2374,7 @@ def build_VecIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
         out += s2
 
 
-def parse_ClipIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_ClipIndexManifest(b: Buf, p: int, e: int) -> tuple[ClipIndexManifest, int]:
     """Parse one ClipIndexManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 68:
         raise _E.truncated_in(p, e, ((0, 8, 'bytes_offset'), (8, 8, 'bytes_length'), (16, 8, 'vector_count'), (24, 4, 'dimension'), (28, 32, 'checksum'), (60, 8, 'model_name'),))
@@ -1791,7 +2387,7 @@ def parse_ClipIndexManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     except UnicodeDecodeError as exc:
         raise _E.invalid_utf8(p + exc.start, 'model_name', exc.reason, index=exc.start) from None
     p += n6
-    return Rec({'bytes_offset': v1, 'bytes_length': v2, 'vector_count': v3, 'dimension': v4, 'checksum': v5, 'model_name': s7}), p
+    return ClipIndexManifest({'bytes_offset': v1, 'bytes_length': v2, 'vector_count': v3, 'dimension': v4, 'checksum': v5, 'model_name': s7}), p
 
 
 def build_ClipIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1802,7 +2398,7 @@ def build_ClipIndexManifest(o: Mapping[str, Any], out: bytearray) -> None:
     out += s1
 
 
-def parse_LexSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_LexSegmentDescriptor(b: Buf, p: int, e: int) -> tuple[LexSegmentDescriptor, int]:
     """Parse one LexSegmentDescriptor from b[p:e]; returns (value, next offset)."""
     if e - p < 70:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
@@ -1814,7 +2410,7 @@ def parse_LexSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
-    o9: Rec | None
+    o9: SegmentSpan | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -1829,7 +2425,7 @@ def parse_LexSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 8, 'doc_count'),))
     v11, = _S_Q.unpack_from(b, p)
     p += 8
-    return Rec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'doc_count': v11}), p
+    return LexSegmentDescriptor({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'doc_count': v11}), p
 
 
 def build_LexSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1844,7 +2440,7 @@ def build_LexSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_Q.pack(o['doc_count'])
 
 
-def parse_VecSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_VecSegmentDescriptor(b: Buf, p: int, e: int) -> tuple[VecSegmentDescriptor, int]:
     """Parse one VecSegmentDescriptor from b[p:e]; returns (value, next offset)."""
     if e - p < 70:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
@@ -1856,7 +2452,7 @@ def parse_VecSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
-    o9: Rec | None
+    o9: SegmentSpan | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -1873,7 +2469,7 @@ def parse_VecSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 16
     if k13 >= 2:
         raise _E.unknown_variant(p - 4, 'vector_compression', k13, 2)
-    return Rec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'vector_count': v11, 'dimension': v12, 'vector_compression': _ENUM5[k13]}), p
+    return VecSegmentDescriptor({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'vector_count': v11, 'dimension': v12, 'vector_compression': _ENUM5[k13]}), p
 
 
 def build_VecSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1888,7 +2484,7 @@ def build_VecSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QLI.pack(o['vector_count'], o['dimension'], _ENUM5_INDEX[o['vector_compression']])
 
 
-def parse_TimeSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TimeSegmentDescriptor(b: Buf, p: int, e: int) -> tuple[TimeSegmentDescriptor, int]:
     """Parse one TimeSegmentDescriptor from b[p:e]; returns (value, next offset)."""
     if e - p < 70:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
@@ -1900,7 +2496,7 @@ def parse_TimeSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
-    o9: Rec | None
+    o9: SegmentSpan | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -1915,7 +2511,7 @@ def parse_TimeSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 8, 'entry_count'),))
     v11, = _S_Q.unpack_from(b, p)
     p += 8
-    return Rec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'entry_count': v11}), p
+    return TimeSegmentDescriptor({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'entry_count': v11}), p
 
 
 def build_TimeSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1930,7 +2526,7 @@ def build_TimeSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_Q.pack(o['entry_count'])
 
 
-def parse_TemporalSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TemporalSegmentDescriptor(b: Buf, p: int, e: int) -> tuple[TemporalSegmentDescriptor, int]:
     """Parse one TemporalSegmentDescriptor from b[p:e]; returns (value, next offset)."""
     if e - p < 70:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
@@ -1942,7 +2538,7 @@ def parse_TemporalSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]
         raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
-    o9: Rec | None
+    o9: SegmentSpan | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -1957,7 +2553,7 @@ def parse_TemporalSegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]
         raise _E.truncated_in(p, e, ((0, 8, 'entry_count'), (8, 8, 'anchor_count'), (16, 4, 'flags'),))
     v11, v12, v13 = _S_QQL.unpack_from(b, p)
     p += 20
-    return Rec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'entry_count': v11, 'anchor_count': v12, 'flags': v13}), p
+    return TemporalSegmentDescriptor({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'entry_count': v11, 'anchor_count': v12, 'flags': v13}), p
 
 
 def build_TemporalSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
@@ -1972,7 +2568,7 @@ def build_TemporalSegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> Non
     out += _S_QQL.pack(o['entry_count'], o['anchor_count'], o['flags'])
 
 
-def parse_TantivySegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TantivySegmentDescriptor(b: Buf, p: int, e: int) -> tuple[TantivySegmentDescriptor, int]:
     """Parse one TantivySegmentDescriptor from b[p:e]; returns (value, next offset)."""
     if e - p < 70:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
@@ -1984,7 +2580,7 @@ def parse_TantivySegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
-    o9: Rec | None
+    o9: SegmentSpan | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -2006,7 +2602,7 @@ def parse_TantivySegmentDescriptor(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     except UnicodeDecodeError as exc:
         raise _E.invalid_utf8(p + exc.start, 'path', exc.reason, index=exc.start) from None
     p += n11
-    return Rec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'path': s12}), p
+    return TantivySegmentDescriptor({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9, 'path': s12}), p
 
 
 def build_TantivySegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2023,7 +2619,7 @@ def build_TantivySegmentDescriptor(o: Mapping[str, Any], out: bytearray) -> None
     out += s2
 
 
-def parse_IndexSegmentRef(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_IndexSegmentRef(b: Buf, p: int, e: int) -> tuple[IndexSegmentRef, int]:
     """Parse one IndexSegmentRef from b[p:e]; returns (value, next offset)."""
     if e - p < 4:
         raise _E.truncated_in(p, e, ((0, 4, 'kind'),))
@@ -2039,7 +2635,7 @@ def parse_IndexSegmentRef(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         r3, p = parse_SegmentStats(b, p, e)
     except ReplayFormatError as err:
         raise err.prefix('stats') from None
-    return Rec({'kind': _ENUM6[k1], 'common': r2, 'stats': r3}), p
+    return IndexSegmentRef({'kind': _ENUM6[k1], 'common': r2, 'stats': r3}), p
 
 
 def build_IndexSegmentRef(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2049,13 +2645,13 @@ def build_IndexSegmentRef(o: Mapping[str, Any], out: bytearray) -> None:
     build_SegmentStats(o['stats'], out)
 
 
-def parse_EnrichmentTask(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_EnrichmentTask(b: Buf, p: int, e: int) -> tuple[EnrichmentTask, int]:
     """Parse one EnrichmentTask from b[p:e]; returns (value, next offset)."""
     if e - p < 24:
         raise _E.truncated_in(p, e, ((0, 8, 'frame_id'), (8, 8, 'created_at'), (16, 4, 'chunks_done'), (20, 4, 'chunks_total'),))
     v1, v2, v3, v4 = _S_QQLL.unpack_from(b, p)
     p += 24
-    return Rec({'frame_id': v1, 'created_at': v2, 'chunks_done': v3, 'chunks_total': v4}), p
+    return EnrichmentTask({'frame_id': v1, 'created_at': v2, 'chunks_done': v3, 'chunks_total': v4}), p
 
 
 def build_EnrichmentTask(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2063,7 +2659,7 @@ def build_EnrichmentTask(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQLL.pack(o['frame_id'], o['created_at'], o['chunks_done'], o['chunks_total'])
 
 
-def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_DocExifMetadata(b: Buf, p: int, e: int) -> tuple[DocExifMetadata, int]:
     """Parse one DocExifMetadata from b[p:e]; returns (value, next offset)."""
     if e - p < 1:
         raise _E.truncated_in(p, e, ((0, 1, 'make'),))
@@ -2157,7 +2753,7 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'gps'),))
     t17 = b[p]
     p += 1
-    o18: Rec | None
+    o18: DocGpsMetadata | None
     if t17 == 0:
         o18 = None
     elif t17 == 1:
@@ -2168,7 +2764,7 @@ def parse_DocExifMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o18 = r19
     else:
         raise _E.invalid_tag(p - 1, 'gps', t17)
-    return Rec({'make': o2, 'model': o6, 'lens': o10, 'datetime': o14, 'gps': o18}), p
+    return DocExifMetadata({'make': o2, 'model': o6, 'lens': o10, 'datetime': o14, 'gps': o18}), p
 
 
 def build_DocExifMetadata(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2213,7 +2809,7 @@ def build_DocExifMetadata(o: Mapping[str, Any], out: bytearray) -> None:
         build_DocGpsMetadata(o9, out)
 
 
-def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_DocAudioMetadata(b: Buf, p: int, e: int) -> tuple[DocAudioMetadata, int]:
     """Parse one DocAudioMetadata from b[p:e]; returns (value, next offset)."""
     if e - p < 1:
         raise _E.truncated_in(p, e, ((0, 1, 'duration_secs'),))
@@ -2303,7 +2899,7 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n17 > (e - p) // 9:
         raise _E.overflow(p - 8, 'segments', n17, e - p, 'element count', 9)
-    l18: list[Rec] = []
+    l18: list[AudioSegmentMetadata] = []
     a19 = l18.append
     for i20 in range(n17):
         try:
@@ -2345,7 +2941,7 @@ def parse_DocAudioMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         if s27 in d23:
             raise _E.duplicate_key(kp25, 'tags' + '[%d].key' % i24, s27)
         d23[s27] = s29
-    return Rec({'duration_secs': o2, 'sample_rate_hz': o5, 'channels': o8, 'bitrate_kbps': o11, 'codec': o14, 'segments': l18, 'tags': d23}), p
+    return DocAudioMetadata({'duration_secs': o2, 'sample_rate_hz': o5, 'channels': o8, 'bitrate_kbps': o11, 'codec': o14, 'segments': l18, 'tags': d23}), p
 
 
 def build_DocAudioMetadata(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2397,7 +2993,7 @@ def build_DocAudioMetadata(o: Mapping[str, Any], out: bytearray) -> None:
         out += s13
 
 
-def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_MediaManifest(b: Buf, p: int, e: int) -> tuple[MediaManifest, int]:
     """Parse one MediaManifest from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'kind'),))
@@ -2510,7 +3106,7 @@ def parse_MediaManifest(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o20 = s22
     else:
         raise _E.invalid_tag(p - 1, 'codec', t19)
-    return Rec({'kind': s2, 'mime': s4, 'bytes': v5, 'filename': o7, 'duration_ms': o11, 'width': o14, 'height': o17, 'codec': o20}), p
+    return MediaManifest({'kind': s2, 'mime': s4, 'bytes': v5, 'filename': o7, 'duration_ms': o11, 'width': o14, 'height': o17, 'codec': o20}), p
 
 
 def build_MediaManifest(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2558,13 +3154,13 @@ def build_MediaManifest(o: Mapping[str, Any], out: bytearray) -> None:
         out += s9
 
 
-def parse_TextChunkRange(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TextChunkRange(b: Buf, p: int, e: int) -> tuple[TextChunkRange, int]:
     """Parse one TextChunkRange from b[p:e]; returns (value, next offset)."""
     if e - p < 16:
         raise _E.truncated_in(p, e, ((0, 8, 'start'), (8, 8, 'end'),))
     v1, v2 = _S_QQ.unpack_from(b, p)
     p += 16
-    return Rec({'start': v1, 'end': v2}), p
+    return TextChunkRange({'start': v1, 'end': v2}), p
 
 
 def build_TextChunkRange(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2572,13 +3168,13 @@ def build_TextChunkRange(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQ.pack(o['start'], o['end'])
 
 
-def parse_SegmentSpan(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_SegmentSpan(b: Buf, p: int, e: int) -> tuple[SegmentSpan, int]:
     """Parse one SegmentSpan from b[p:e]; returns (value, next offset)."""
     if e - p < 40:
         raise _E.truncated_in(p, e, ((0, 8, 'frame_start'), (8, 8, 'frame_end'), (16, 4, 'page_start'), (20, 4, 'page_end'), (24, 8, 'token_start'), (32, 8, 'token_end'),))
     v1, v2, v3, v4, v5, v6 = _S_QQLLQQ.unpack_from(b, p)
     p += 40
-    return Rec({'frame_start': v1, 'frame_end': v2, 'page_start': v3, 'page_end': v4, 'token_start': v5, 'token_end': v6}), p
+    return SegmentSpan({'frame_start': v1, 'frame_end': v2, 'page_start': v3, 'page_end': v4, 'token_start': v5, 'token_end': v6}), p
 
 
 def build_SegmentSpan(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2586,7 +3182,7 @@ def build_SegmentSpan(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQLLQQ.pack(o['frame_start'], o['frame_end'], o['page_start'], o['page_end'], o['token_start'], o['token_end'])
 
 
-def parse_SegmentCommon(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_SegmentCommon(b: Buf, p: int, e: int) -> tuple[SegmentCommon, int]:
     """Parse one SegmentCommon from b[p:e]; returns (value, next offset)."""
     if e - p < 70:
         raise _E.truncated_in(p, e, ((0, 8, 'segment_id'), (8, 8, 'bytes_offset'), (16, 8, 'bytes_length'), (24, 32, 'checksum'), (56, 8, 'build_sequence'), (64, 2, 'codec_version'), (66, 4, 'compression'),))
@@ -2598,7 +3194,7 @@ def parse_SegmentCommon(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'span'),))
     t8 = b[p]
     p += 1
-    o9: Rec | None
+    o9: SegmentSpan | None
     if t8 == 0:
         o9 = None
     elif t8 == 1:
@@ -2609,7 +3205,7 @@ def parse_SegmentCommon(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o9 = r10
     else:
         raise _E.invalid_tag(p - 1, 'span', t8)
-    return Rec({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9}), p
+    return SegmentCommon({'segment_id': v1, 'bytes_offset': v2, 'bytes_length': v3, 'checksum': v4, 'build_sequence': v5, 'codec_version': v6, 'compression': _ENUM0[k7], 'span': o9}), p
 
 
 def build_SegmentCommon(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2623,13 +3219,13 @@ def build_SegmentCommon(o: Mapping[str, Any], out: bytearray) -> None:
         build_SegmentSpan(o1, out)
 
 
-def parse_SegmentStats(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_SegmentStats(b: Buf, p: int, e: int) -> tuple[SegmentStats, int]:
     """Parse one SegmentStats from b[p:e]; returns (value, next offset)."""
     if e - p < 40:
         raise _E.truncated_in(p, e, ((0, 8, 'doc_count'), (8, 8, 'vector_count'), (16, 8, 'time_entries'), (24, 8, 'bytes_uncompressed'), (32, 8, 'build_micros'),))
     v1, v2, v3, v4, v5 = _S_QQQQQ.unpack_from(b, p)
     p += 40
-    return Rec({'doc_count': v1, 'vector_count': v2, 'time_entries': v3, 'bytes_uncompressed': v4, 'build_micros': v5}), p
+    return SegmentStats({'doc_count': v1, 'vector_count': v2, 'time_entries': v3, 'bytes_uncompressed': v4, 'build_micros': v5}), p
 
 
 def build_SegmentStats(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2637,7 +3233,7 @@ def build_SegmentStats(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QQQQQ.pack(o['doc_count'], o['vector_count'], o['time_entries'], o['bytes_uncompressed'], o['build_micros'])
 
 
-def parse_DocGpsMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_DocGpsMetadata(b: Buf, p: int, e: int) -> tuple[DocGpsMetadata, int]:
     """Parse one DocGpsMetadata from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated(p, 'latitude', 8, e - p)
@@ -2647,7 +3243,7 @@ def parse_DocGpsMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated(p, 'longitude', 8, e - p)
     f2 = _float(_S_d, b, p)
     p += 8
-    return Rec({'latitude': f1, 'longitude': f2}), p
+    return DocGpsMetadata({'latitude': f1, 'longitude': f2}), p
 
 
 def build_DocGpsMetadata(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2656,7 +3252,7 @@ def build_DocGpsMetadata(o: Mapping[str, Any], out: bytearray) -> None:
     out += _pack_float(_S_d, o['longitude'])
 
 
-def parse_AudioSegmentMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_AudioSegmentMetadata(b: Buf, p: int, e: int) -> tuple[AudioSegmentMetadata, int]:
     """Parse one AudioSegmentMetadata from b[p:e]; returns (value, next offset)."""
     if e - p < 4:
         raise _E.truncated(p, 'start_seconds', 4, e - p)
@@ -2688,7 +3284,7 @@ def parse_AudioSegmentMetadata(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o4 = s6
     else:
         raise _E.invalid_tag(p - 1, 'label', t3)
-    return Rec({'start_seconds': f1, 'end_seconds': f2, 'label': o4}), p
+    return AudioSegmentMetadata({'start_seconds': f1, 'end_seconds': f2, 'label': o4}), p
 
 
 def build_AudioSegmentMetadata(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2705,7 +3301,7 @@ def build_AudioSegmentMetadata(o: Mapping[str, Any], out: bytearray) -> None:
         out += s2
 
 
-def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ...]]:
+def parse_toc_pre_ticket_signature(b: Buf, p: int, e: int) -> tuple[TocPreTicketSignature, int, tuple[int, ...]]:
     """Parse one toc_pre_ticket_signature from b[p:e]; returns (value, next offset, start offset of each top-level field)."""
     at1 = p
     if e - p < 8:
@@ -2719,7 +3315,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
-    l5: list[Rec] = []
+    l5: list[SegmentMeta] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -2734,7 +3330,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
-    l11: list[Rec] = []
+    l11: list[Frame] = []
     a12 = l11.append
     for i13 in range(n10):
         try:
@@ -2752,7 +3348,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
-    o19: Rec | None
+    o19: TimeIndexManifest | None
     if t18 == 0:
         o19 = None
     elif t18 == 1:
@@ -2768,7 +3364,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
-    o23: Rec | None
+    o23: TemporalTrackManifest | None
     if t22 == 0:
         o23 = None
     elif t22 == 1:
@@ -2784,7 +3380,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
-    o27: Rec | None
+    o27: MemoriesTrackManifest | None
     if t26 == 0:
         o27 = None
     elif t26 == 1:
@@ -2800,7 +3396,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
-    o31: Rec | None
+    o31: LogicMeshManifest | None
     if t30 == 0:
         o31 = None
     elif t30 == 1:
@@ -2816,7 +3412,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 1, 'sketch_track'),))
     t34 = b[p]
     p += 1
-    o35: Rec | None
+    o35: SketchTrackManifest | None
     if t34 == 0:
         o35 = None
     elif t34 == 1:
@@ -2842,7 +3438,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t42 = b[p]
     p += 1
-    o43: Rec | None
+    o43: MemoryBinding | None
     if t42 == 0:
         o43 = None
     elif t42 == 1:
@@ -2858,7 +3454,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 1, 'replay_manifest'),))
     t46 = b[p]
     p += 1
-    o47: Rec | None
+    o47: ReplayManifest | None
     if t46 == 0:
         o47 = None
     elif t46 == 1:
@@ -2884,7 +3480,7 @@ def parse_toc_pre_ticket_signature(b: bytes, p: int, e: int) -> tuple[Rec, int, 
         raise _E.truncated_in(p, e, ((0, 32, 'toc_checksum'),))
     v54, = _S_32s.unpack_from(b, p)
     p += 32
-    return Rec({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'sketch_track': o35, 'segment_catalog': r38, 'ticket_ref': r40, 'memory_binding': o43, 'replay_manifest': o47, 'enrichment_queue': r50, 'merkle_root': v52, 'toc_checksum': v54}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at37, at39, at41, at45, at49, at51, at53,)
+    return TocPreTicketSignature({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'sketch_track': o35, 'segment_catalog': r38, 'ticket_ref': r40, 'memory_binding': o43, 'replay_manifest': o47, 'enrichment_queue': r50, 'merkle_root': v52, 'toc_checksum': v54}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at37, at39, at41, at45, at49, at51, at53,)
 
 
 def build_toc_pre_ticket_signature(o: Mapping[str, Any], out: bytearray) -> None:
@@ -2947,13 +3543,13 @@ def build_toc_pre_ticket_signature(o: Mapping[str, Any], out: bytearray) -> None
     out += _S_32s_32s.pack(o['merkle_root'], o['toc_checksum'])
 
 
-def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_IndexManifestsV1(b: Buf, p: int, e: int) -> tuple[IndexManifestsV1, int]:
     """Parse one IndexManifestsV1 from b[p:e]; returns (value, next offset)."""
     if e - p < 1:
         raise _E.truncated_in(p, e, ((0, 1, 'lex'),))
     t1 = b[p]
     p += 1
-    o2: Rec | None
+    o2: LexIndexManifest | None
     if t1 == 0:
         o2 = None
     elif t1 == 1:
@@ -2970,7 +3566,7 @@ def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 8
     if n4 > (e - p) // 56:
         raise _E.overflow(p - 8, 'lex_segments', n4, e - p, 'element count', 56)
-    l5: list[Rec] = []
+    l5: list[LexSegmentManifest] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -2982,7 +3578,7 @@ def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'vec'),))
     t9 = b[p]
     p += 1
-    o10: Rec | None
+    o10: VecIndexManifestV1 | None
     if t9 == 0:
         o10 = None
     elif t9 == 1:
@@ -2997,7 +3593,7 @@ def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'clip'),))
     t12 = b[p]
     p += 1
-    o13: Rec | None
+    o13: ClipIndexManifest | None
     if t12 == 0:
         o13 = None
     elif t12 == 1:
@@ -3008,7 +3604,7 @@ def parse_IndexManifestsV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o13 = r14
     else:
         raise _E.invalid_tag(p - 1, 'clip', t12)
-    return Rec({'lex': o2, 'lex_segments': l5, 'vec': o10, 'clip': o13}), p
+    return IndexManifestsV1({'lex': o2, 'lex_segments': l5, 'vec': o10, 'clip': o13}), p
 
 
 def build_IndexManifestsV1(o: Mapping[str, Any], out: bytearray) -> None:
@@ -3037,7 +3633,7 @@ def build_IndexManifestsV1(o: Mapping[str, Any], out: bytearray) -> None:
         build_ClipIndexManifest(o5, out)
 
 
-def parse_TicketRefV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_TicketRefV1(b: Buf, p: int, e: int) -> tuple[TicketRefV1, int]:
     """Parse one TicketRefV1 from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated_in(p, e, ((0, 8, 'issuer'),))
@@ -3054,7 +3650,7 @@ def parse_TicketRefV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 8, 'seq_no'), (8, 8, 'expires_in_secs'), (16, 8, 'capacity_bytes'),))
     v3, v4, v5 = _S_qQQ.unpack_from(b, p)
     p += 24
-    return Rec({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5}), p
+    return TicketRefV1({'issuer': s2, 'seq_no': v3, 'expires_in_secs': v4, 'capacity_bytes': v5}), p
 
 
 def build_TicketRefV1(o: Mapping[str, Any], out: bytearray) -> None:
@@ -3065,7 +3661,7 @@ def build_TicketRefV1(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_qQQ.pack(o['seq_no'], o['expires_in_secs'], o['capacity_bytes'])
 
 
-def parse_VecIndexManifestV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_VecIndexManifestV1(b: Buf, p: int, e: int) -> tuple[VecIndexManifestV1, int]:
     """Parse one VecIndexManifestV1 from b[p:e]; returns (value, next offset)."""
     if e - p < 64:
         raise _E.truncated_in(p, e, ((0, 8, 'vector_count'), (8, 4, 'dimension'), (12, 8, 'bytes_offset'), (20, 8, 'bytes_length'), (28, 32, 'checksum'), (60, 4, 'compression_mode'),))
@@ -3073,7 +3669,7 @@ def parse_VecIndexManifestV1(b: bytes, p: int, e: int) -> tuple[Rec, int]:
     p += 64
     if k6 >= 2:
         raise _E.unknown_variant(p - 4, 'compression_mode', k6, 2)
-    return Rec({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5, 'compression_mode': _ENUM5[k6]}), p
+    return VecIndexManifestV1({'vector_count': v1, 'dimension': v2, 'bytes_offset': v3, 'bytes_length': v4, 'checksum': v5, 'compression_mode': _ENUM5[k6]}), p
 
 
 def build_VecIndexManifestV1(o: Mapping[str, Any], out: bytearray) -> None:
@@ -3081,7 +3677,7 @@ def build_VecIndexManifestV1(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_QLQQ_32s_I.pack(o['vector_count'], o['dimension'], o['bytes_offset'], o['bytes_length'], o['checksum'], _ENUM5_INDEX[o['compression_mode']])
 
 
-def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ...]]:
+def parse_toc_pre_sketch(b: Buf, p: int, e: int) -> tuple[TocPreSketch, int, tuple[int, ...]]:
     """Parse one toc_pre_sketch from b[p:e]; returns (value, next offset, start offset of each top-level field)."""
     at1 = p
     if e - p < 8:
@@ -3095,7 +3691,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
-    l5: list[Rec] = []
+    l5: list[SegmentMeta] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -3110,7 +3706,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
     p += 8
     if n10 > (e - p) // 123:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 123)
-    l11: list[Rec] = []
+    l11: list[FrameV0] = []
     a12 = l11.append
     for i13 in range(n10):
         try:
@@ -3128,7 +3724,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
-    o19: Rec | None
+    o19: TimeIndexManifest | None
     if t18 == 0:
         o19 = None
     elif t18 == 1:
@@ -3144,7 +3740,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
-    o23: Rec | None
+    o23: TemporalTrackManifest | None
     if t22 == 0:
         o23 = None
     elif t22 == 1:
@@ -3160,7 +3756,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
-    o27: Rec | None
+    o27: MemoriesTrackManifest | None
     if t26 == 0:
         o27 = None
     elif t26 == 1:
@@ -3176,7 +3772,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
-    o31: Rec | None
+    o31: LogicMeshManifest | None
     if t30 == 0:
         o31 = None
     elif t30 == 1:
@@ -3202,7 +3798,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t38 = b[p]
     p += 1
-    o39: Rec | None
+    o39: MemoryBinding | None
     if t38 == 0:
         o39 = None
     elif t38 == 1:
@@ -3218,7 +3814,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         raise _E.truncated_in(p, e, ((0, 1, 'replay_manifest'),))
     t42 = b[p]
     p += 1
-    o43: Rec | None
+    o43: ReplayManifest | None
     if t42 == 0:
         o43 = None
     elif t42 == 1:
@@ -3239,7 +3835,7 @@ def parse_toc_pre_sketch(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int,
         raise _E.truncated_in(p, e, ((0, 32, 'toc_checksum'),))
     v48, = _S_32s.unpack_from(b, p)
     p += 32
-    return Rec({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'segment_catalog': r34, 'ticket_ref': r36, 'memory_binding': o39, 'replay_manifest': o43, 'merkle_root': v46, 'toc_checksum': v48}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at35, at37, at41, at45, at47,)
+    return TocPreSketch({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'segment_catalog': r34, 'ticket_ref': r36, 'memory_binding': o39, 'replay_manifest': o43, 'merkle_root': v46, 'toc_checksum': v48}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at35, at37, at41, at45, at47,)
 
 
 def build_toc_pre_sketch(o: Mapping[str, Any], out: bytearray) -> None:
@@ -3295,7 +3891,7 @@ def build_toc_pre_sketch(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_32s_32s.pack(o['merkle_root'], o['toc_checksum'])
 
 
-def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_FrameV0(b: Buf, p: int, e: int) -> tuple[FrameV0, int]:
     """Parse one FrameV0 from b[p:e]; returns (value, next offset)."""
     if e - p < 17:
         raise _E.truncated_in(p, e, ((0, 8, 'id'), (8, 8, 'timestamp'), (16, 1, 'anchor_ts'),))
@@ -3436,7 +4032,7 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'metadata'),))
     t32 = b[p]
     p += 1
-    o33: Rec | None
+    o33: DocMetadata | None
     if t32 == 0:
         o33 = None
     elif t32 == 1:
@@ -3570,7 +4166,7 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 1, 'chunk_manifest'),))
     t65 = b[p]
     p += 1
-    o66: Rec | None
+    o66: TextChunkManifest | None
     if t65 == 0:
         o66 = None
     elif t65 == 1:
@@ -3668,7 +4264,7 @@ def parse_FrameV0(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         o83 = v84
     else:
         raise _E.invalid_tag(p - 1, 'superseded_by', t82)
-    return Rec({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': v19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l46, 'extra_metadata': d52, 'content_dates': l60, 'chunk_manifest': o66, 'role': _ENUM2[k68], 'parent_id': o70, 'chunk_index': o73, 'chunk_count': o76, 'status': _ENUM3[k78], 'supersedes': o80, 'superseded_by': o83}), p
+    return FrameV0({'id': v1, 'timestamp': v2, 'anchor_ts': o4, 'anchor_source': o7, 'kind': o10, 'track': o14, 'payload_offset': v17, 'payload_length': v18, 'checksum': v19, 'uri': o21, 'title': o25, 'canonical_encoding': v28, 'canonical_length': o30, 'metadata': o33, 'search_text': o36, 'tags': l40, 'labels': l46, 'extra_metadata': d52, 'content_dates': l60, 'chunk_manifest': o66, 'role': _ENUM2[k68], 'parent_id': o70, 'chunk_index': o73, 'chunk_count': o76, 'status': _ENUM3[k78], 'supersedes': o80, 'superseded_by': o83}), p
 
 
 def build_FrameV0(o: Mapping[str, Any], out: bytearray) -> None:
@@ -3807,7 +4403,7 @@ def build_FrameV0(o: Mapping[str, Any], out: bytearray) -> None:
         out += _S_Q.pack(o34)
 
 
-def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ...]]:
+def parse_toc_legacy_v2(b: Buf, p: int, e: int) -> tuple[TocLegacyV2, int, tuple[int, ...]]:
     """Parse one toc_legacy_v2 from b[p:e]; returns (value, next offset, start offset of each top-level field)."""
     at1 = p
     if e - p < 8:
@@ -3821,7 +4417,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
-    l5: list[Rec] = []
+    l5: list[SegmentMeta] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -3836,7 +4432,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
-    l11: list[Rec] = []
+    l11: list[Frame] = []
     a12 = l11.append
     for i13 in range(n10):
         try:
@@ -3854,7 +4450,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
-    o19: Rec | None
+    o19: TimeIndexManifest | None
     if t18 == 0:
         o19 = None
     elif t18 == 1:
@@ -3870,7 +4466,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
-    o23: Rec | None
+    o23: TemporalTrackManifest | None
     if t22 == 0:
         o23 = None
     elif t22 == 1:
@@ -3886,7 +4482,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'memories_track'),))
     t26 = b[p]
     p += 1
-    o27: Rec | None
+    o27: MemoriesTrackManifest | None
     if t26 == 0:
         o27 = None
     elif t26 == 1:
@@ -3902,7 +4498,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'logic_mesh'),))
     t30 = b[p]
     p += 1
-    o31: Rec | None
+    o31: LogicMeshManifest | None
     if t30 == 0:
         o31 = None
     elif t30 == 1:
@@ -3928,7 +4524,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t38 = b[p]
     p += 1
-    o39: Rec | None
+    o39: MemoryBinding | None
     if t38 == 0:
         o39 = None
     elif t38 == 1:
@@ -3949,7 +4545,7 @@ def parse_toc_legacy_v2(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 32, 'toc_checksum'),))
     v44, = _S_32s.unpack_from(b, p)
     p += 32
-    return Rec({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'segment_catalog': r34, 'ticket_ref': r36, 'memory_binding': o39, 'merkle_root': v42, 'toc_checksum': v44}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at35, at37, at41, at43,)
+    return TocLegacyV2({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'memories_track': o27, 'logic_mesh': o31, 'segment_catalog': r34, 'ticket_ref': r36, 'memory_binding': o39, 'merkle_root': v42, 'toc_checksum': v44}), p, (at1, at3, at9, at15, at17, at21, at25, at29, at33, at35, at37, at41, at43,)
 
 
 def build_toc_legacy_v2(o: Mapping[str, Any], out: bytearray) -> None:
@@ -3999,7 +4595,7 @@ def build_toc_legacy_v2(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_32s_32s.pack(o['merkle_root'], o['toc_checksum'])
 
 
-def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, ...]]:
+def parse_toc_legacy_v1(b: Buf, p: int, e: int) -> tuple[TocLegacyV1, int, tuple[int, ...]]:
     """Parse one toc_legacy_v1 from b[p:e]; returns (value, next offset, start offset of each top-level field)."""
     at1 = p
     if e - p < 8:
@@ -4013,7 +4609,7 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     p += 8
     if n4 > (e - p) // 76:
         raise _E.overflow(p - 8, 'segments', n4, e - p, 'element count', 76)
-    l5: list[Rec] = []
+    l5: list[SegmentMeta] = []
     a6 = l5.append
     for i7 in range(n4):
         try:
@@ -4028,7 +4624,7 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
     p += 8
     if n10 > (e - p) // 129:
         raise _E.overflow(p - 8, 'frames', n10, e - p, 'element count', 129)
-    l11: list[Rec] = []
+    l11: list[Frame] = []
     a12 = l11.append
     for i13 in range(n10):
         try:
@@ -4046,7 +4642,7 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'time_index'),))
     t18 = b[p]
     p += 1
-    o19: Rec | None
+    o19: TimeIndexManifest | None
     if t18 == 0:
         o19 = None
     elif t18 == 1:
@@ -4062,7 +4658,7 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'temporal_track'),))
     t22 = b[p]
     p += 1
-    o23: Rec | None
+    o23: TemporalTrackManifest | None
     if t22 == 0:
         o23 = None
     elif t22 == 1:
@@ -4088,7 +4684,7 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 1, 'memory_binding'),))
     t30 = b[p]
     p += 1
-    o31: Rec | None
+    o31: MemoryBinding | None
     if t30 == 0:
         o31 = None
     elif t30 == 1:
@@ -4109,7 +4705,7 @@ def parse_toc_legacy_v1(b: bytes, p: int, e: int) -> tuple[Rec, int, tuple[int, 
         raise _E.truncated_in(p, e, ((0, 32, 'toc_checksum'),))
     v36, = _S_32s.unpack_from(b, p)
     p += 32
-    return Rec({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'segment_catalog': r26, 'ticket_ref': r28, 'memory_binding': o31, 'merkle_root': v34, 'toc_checksum': v36}), p, (at1, at3, at9, at15, at17, at21, at25, at27, at29, at33, at35,)
+    return TocLegacyV1({'toc_version': v2, 'segments': l5, 'frames': l11, 'indexes': r16, 'time_index': o19, 'temporal_track': o23, 'segment_catalog': r26, 'ticket_ref': r28, 'memory_binding': o31, 'merkle_root': v34, 'toc_checksum': v36}), p, (at1, at3, at9, at15, at17, at21, at25, at27, at29, at33, at35,)
 
 
 def build_toc_legacy_v1(o: Mapping[str, Any], out: bytearray) -> None:
@@ -4147,7 +4743,7 @@ def build_toc_legacy_v1(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_32s_32s.pack(o['merkle_root'], o['toc_checksum'])
 
 
-def parse_Mv2HeaderPage(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_Mv2HeaderPage(b: Buf, p: int, e: int) -> tuple[Mv2HeaderPage, int]:
     """Parse one Mv2HeaderPage from b[p:e]; returns (value, next offset)."""
     if e - p < 4:
         raise _E.truncated(p, 'magic', 4, e - p)
@@ -4159,7 +4755,7 @@ def parse_Mv2HeaderPage(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 2, 'version'), (2, 2, 'spec'), (4, 8, 'footer_offset'), (12, 8, 'wal_offset'), (20, 8, 'wal_size'), (28, 8, 'wal_checkpoint_pos'), (36, 8, 'wal_sequence'), (44, 32, 'toc_checksum'), (76, 4016, 'reserved'),))
     v2, v3, v4, v5, v6, v7, v8, v9, v10 = _S_H_2s_QQQQQ_32s_4016s.unpack_from(b, p)
     p += 4092
-    return Rec({'magic': c1, 'version': v2, 'spec': v3, 'footer_offset': v4, 'wal_offset': v5, 'wal_size': v6, 'wal_checkpoint_pos': v7, 'wal_sequence': v8, 'toc_checksum': v9, 'reserved': v10}), p
+    return Mv2HeaderPage({'magic': c1, 'version': v2, 'spec': v3, 'footer_offset': v4, 'wal_offset': v5, 'wal_size': v6, 'wal_checkpoint_pos': v7, 'wal_sequence': v8, 'toc_checksum': v9, 'reserved': v10}), p
 
 
 def build_Mv2HeaderPage(o: Mapping[str, Any], out: bytearray) -> None:
@@ -4167,7 +4763,7 @@ def build_Mv2HeaderPage(o: Mapping[str, Any], out: bytearray) -> None:
     out += _S_4s_H_2s_QQQQQ_32s_4016s.pack(b'MV2\x00', o['version'], o['spec'], o['footer_offset'], o['wal_offset'], o['wal_size'], o['wal_checkpoint_pos'], o['wal_sequence'], o['toc_checksum'], o['reserved'])
 
 
-def parse_Mv2Footer(b: bytes, p: int, e: int) -> tuple[Rec, int]:
+def parse_Mv2Footer(b: Buf, p: int, e: int) -> tuple[Mv2Footer, int]:
     """Parse one Mv2Footer from b[p:e]; returns (value, next offset)."""
     if e - p < 8:
         raise _E.truncated(p, 'magic', 8, e - p)
@@ -4179,7 +4775,7 @@ def parse_Mv2Footer(b: bytes, p: int, e: int) -> tuple[Rec, int]:
         raise _E.truncated_in(p, e, ((0, 8, 'toc_len'), (8, 32, 'toc_hash'), (40, 8, 'generation'),))
     v2, v3, v4 = _S_Q_32s_Q.unpack_from(b, p)
     p += 48
-    return Rec({'magic': c1, 'toc_len': v2, 'toc_hash': v3, 'generation': v4}), p
+    return Mv2Footer({'magic': c1, 'toc_len': v2, 'toc_hash': v3, 'generation': v4}), p
 
 
 def build_Mv2Footer(o: Mapping[str, Any], out: bytearray) -> None:

@@ -888,11 +888,14 @@ from __future__ import annotations
 
 import struct as _struct
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID as _UUID
 
 from . import errors as _E
 from .errors import ReplayFormatError
+
+if TYPE_CHECKING:
+    from ._types import Buf
 
 
 class Rec(dict[str, Any]):
@@ -914,7 +917,7 @@ class NaN(float):
     raw: bytes
 
 
-def _float(s: _struct.Struct, b: bytes, p: int) -> float:
+def _float(s: _struct.Struct, b: Buf, p: int) -> float:
     v: float = s.unpack_from(b, p)[0]
     if v != v:
         x = NaN(v)
@@ -928,6 +931,12 @@ def _pack_float(s: _struct.Struct, v: float) -> bytes:
         return v.raw
     return s.pack(v)
 '''
+
+
+def _class_name(name: str) -> str:
+    """The `Rec` subclass of the container record whose functions are parse_/build_`name`
+    (a TOC layout `toc_current` -> `TocCurrent`)."""
+    return name if name[:1].isupper() else "".join(p[:1].upper() + p[1:] for p in name.split("_"))
 
 
 def _leaf_format(node: Construct) -> str | None:
@@ -958,6 +967,7 @@ class _ContainerEmitter:
         self.done: set[str] = set()
         self.todo: list[tuple[str, object]] = []
         self.enums: dict[tuple[str, ...], str] = {}
+        self.records: list[tuple[str, Construct]] = []  # in the order of their parsers
 
     def name(self, node: Construct, hint: str) -> str:
         name = self.names.get(id(node))
@@ -975,8 +985,10 @@ class _ContainerEmitter:
             self.parser(n, s, top and s is node)
             self.builder(n, s)
 
-    def py_type(self, node: Construct) -> str:
-        node = _unwrap(node)
+    def py_type(self, node: Construct, hint: str) -> str:
+        """The annotation of a decoded `node` (a record: its `Rec` subclass, named as `value`
+        names it from `hint`)."""
+        node0, node = node, _unwrap(node)
         if isinstance(node, FormatField):
             return "float" if node.fmtstr[1:] in ("f", "d") else "int"
         if isinstance(node, (Bytes, Const)):
@@ -988,16 +1000,33 @@ class _ContainerEmitter:
         if isinstance(node, Uuid):
             return "_UUID"
         if isinstance(node, Option):
-            return f"{self.py_type(node.subcon)} | None"
+            return f"{self.py_type(node.subcon, hint)} | None"
         if isinstance(node, Vec):
-            return f"list[{self.py_type(node.subcon)}]"
+            return f"list[{self.py_type(node.subcon, f'{hint}_item')}]"
         if isinstance(node, Map):
-            return f"dict[{self.py_type(node.key)}, {self.py_type(node.value)}]"
+            return (f"dict[{self.py_type(node.key, f'{hint}_key')}, "
+                    f"{self.py_type(node.value, f'{hint}_value')}]")
         if isinstance(node, Struct):
-            return "Rec"
+            return _class_name(self.name(node0 if id(node0) in self.names else node, hint))
         if isinstance(node, Enum):
             return "str"
         raise TypeError(f"codegen does not know {type(node).__name__}")
+
+    def classes(self) -> list[str]:
+        """A `Rec` subclass per record, its fields as typed attributes, for type checkers only:
+        at run time every record is a plain `Rec`."""
+        lines = ["", "", "if TYPE_CHECKING:"]
+        aliases = ["else:"]
+        seen: set[str] = set()
+        for name, node in self.records:
+            cls = _class_name(name)
+            assert cls not in seen, f"two records named {cls}"
+            seen.add(cls)
+            lines += ["", f"    class {cls}(Rec):", f'        """A decoded {name}."""', ""]
+            for fname, sub in field_list(node):
+                lines.append(f"        {fname}: {self.py_type(sub, f'{name}_{fname}')}")
+            aliases.append(f"    {cls} = Rec")
+        return lines + aliases
 
     def enum_names(self, node: Construct) -> str:
         names = tuple(n for n, _ in node.variants)
@@ -1015,8 +1044,10 @@ class _ContainerEmitter:
         fields = field_list(node)
         w.line(0, "")
         w.line(0, "")
-        ret = "tuple[Rec, int, tuple[int, ...]]" if top else "tuple[Rec, int]"
-        w.line(0, f"def parse_{name}(b: bytes, p: int, e: int) -> {ret}:")
+        self.records.append((name, node))
+        cls = _class_name(name)
+        ret = f"tuple[{cls}, int, tuple[int, ...]]" if top else f"tuple[{cls}, int]"
+        w.line(0, f"def parse_{name}(b: Buf, p: int, e: int) -> {ret}:")
         doc = (f"Parse one {name} from b[p:e]; returns (value, next offset"
                + (", start offset of each top-level field)." if top else ")."))
         w.line(1, f'"""{doc}"""')
@@ -1037,7 +1068,7 @@ class _ContainerEmitter:
                 v = self.value(sub, path, 1, f"{name}_{fname}", pending)
             parts.append(f"{fname!r}: {v}")
         self.flush(pending, 1)
-        value = "Rec({" + ", ".join(parts) + "})"
+        value = f"{cls}({{" + ", ".join(parts) + "})"
         if top:
             w.line(1, f"return {value}, p, ({', '.join(starts)},)")
         else:
@@ -1121,7 +1152,7 @@ class _ContainerEmitter:
         if isinstance(node, Option):
             t = self.prefix("B", "t", path, ind, pending)
             v = w.var("o")
-            w.line(ind, f"{v}: {self.py_type(node)}")
+            w.line(ind, f"{v}: {self.py_type(node, hint)}")
             w.line(ind, f"if {t} == 0:")
             w.line(ind + 1, f"{v} = None")
             w.line(ind, f"elif {t} == 1:")
@@ -1143,7 +1174,7 @@ class _ContainerEmitter:
             w.line(ind + 1, f"raise _E.overflow(p - 8, {path}, {n}, e - p, 'element count', "
                    f"{m})")
             v, a, i = w.var("l"), w.var("a"), w.var("i")
-            w.line(ind, f"{v}: {self.py_type(node)} = []")
+            w.line(ind, f"{v}: {self.py_type(node, hint)} = []")
             w.line(ind, f"{a} = {v}.append")
             w.line(ind, f"for {i} in range({n}):")
             x = self.value(node.subcon, f"{path} + '[%d]' % {i}", ind + 1, f"{hint}_item")
@@ -1155,7 +1186,7 @@ class _ContainerEmitter:
             w.line(ind, f"if {n} > (e - p) // {m}:")
             w.line(ind + 1, f"raise _E.overflow(p - 8, {path}, {n}, e - p, 'entry count', {m})")
             d, i, kp = w.var("d"), w.var("i"), w.var("kp")
-            w.line(ind, f"{d}: {self.py_type(node)} = {{}}")
+            w.line(ind, f"{d}: {self.py_type(node, hint)} = {{}}")
             w.line(ind, f"for {i} in range({n}):")
             w.line(ind + 1, f"{kp} = p")
             kpath = f"{path} + '[%d].key' % {i}"
@@ -1313,6 +1344,7 @@ def generate_toc() -> str:
     for lname, node in schema.TOC_LAYOUTS.items():
         tail.append(f"    {lname!r}: {tuple(n for n, _ in field_list(node))!r},")
     tail.append("}")
+    consts += em.classes()
     return TOC_HEADER + "\n".join(consts) + "\n".join(w.lines) + "\n".join(tail) + "\n"
 
 
