@@ -41,10 +41,10 @@ from .schema import Bool, Enum, Map, Option, String, Uuid, Vec, min_size
 if TYPE_CHECKING:
     from mmap import mmap
 
-    from .mv2 import Data
-
 #: The bytes a tracer reads: sliceable, indexable and read by `struct.unpack_from`.
 _Buf: TypeAlias = "bytes | bytearray | mmap"
+#: What the entry points take (as `mv2.Data`; not imported from there: mv2 uses this module).
+Data: TypeAlias = "bytes | bytearray | memoryview | mmap"
 
 __all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
            "trace_mv2", "decode_field", "LEAF_KINDS"]
