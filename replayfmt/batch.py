@@ -34,6 +34,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import IO, Any, TypeAlias
 
 import attrs
 import orjson
@@ -43,26 +47,33 @@ __all__ = ["run", "iter_inputs", "BatchResult", "ProgressBar", "DEFAULT_TIMEOUT"
 #: Seconds one file may take before it becomes an error line (0: no limit).
 DEFAULT_TIMEOUT = 600.0
 
+#: One output line: the per-file function's JSON-ready dict ("file", "status", ...).
+Line: TypeAlias = dict[str, Any]
+#: The per-file function (picklable).
+FileFunc: TypeAlias = Callable[[str], Line]
+#: What the walk left out: (path, status, message).
+Problem: TypeAlias = tuple[str, str, str]
+
 
 def iter_inputs(paths: Iterable[str], recursive: bool = False,
-                problems: list | None = None) -> Iterator[str]:
+                problems: list[Problem] | None = None) -> Iterator[str]:
     """Files named in `paths`, with directories expanded (sorted, symlinked dirs not
     followed); "-" and plain files are passed through as given.
 
     What a directory walk cannot use is left out and, when `problems` is a list, appended to it
     as (path, status, message): ("error") a directory that cannot be listed, ("skipped") a
     FIFO, socket or device, never opened."""
-    def note(path, status, message):
+    def note(path: str, status: str, message: str) -> None:
         if problems is not None:
             problems.append((path, status, message))
 
-    def listing(directory):
+    def listing(directory: str) -> list[tuple[str, bool]]:
         try:
             names = sorted(os.listdir(directory))
         except OSError as exc:
             note(directory, "error", f"cannot read directory: {exc.strerror or exc}")
             return []
-        out = []
+        out: list[tuple[str, bool]] = []
         for name in names:
             full = os.path.join(directory, name)
             try:
@@ -105,7 +116,7 @@ def _file_type(mode: int) -> str:
 
 @attrs.define
 class BatchResult:
-    counts: dict = attrs.Factory(dict)  # status -> number of files
+    counts: dict[str, int] = attrs.Factory(dict)  # status -> number of files
     files: int = 0
 
     @property
@@ -121,7 +132,8 @@ class ProgressBar:
     """`[#####.....] 120/1000  12%  45.1 files/s  ETA 20s` on a terminal, redrawn at most ten
     times a second and erased at the end; silent when `stream` is not a terminal."""
 
-    def __init__(self, total: int, stream=None, enabled: bool | None = None) -> None:
+    def __init__(self, total: int, stream: IO[str] | None = None, enabled: bool | None = None
+                 ) -> None:
         self.total = total
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
@@ -152,7 +164,7 @@ class ProgressBar:
             self.stream.flush()
 
 
-def _call(task):
+def _call(task: tuple[FileFunc, str]) -> Line:
     func, path = task
     try:
         result = func(path)
@@ -161,7 +173,7 @@ def _call(task):
     return {"file": path, **result}
 
 
-def _line(result: dict) -> bytes:
+def _line(result: Line) -> bytes:
     """One JSON Lines record; a name that is not UTF-8 gets "path_bytes" and JSON escapes."""
     path = result.get("file")
     if isinstance(path, str):
@@ -179,11 +191,11 @@ class _Timeout(BaseException):  # not an Exception: `_call` must not catch it
     pass
 
 
-def _alarm(signum, frame):
+def _alarm(signum: int, frame: FrameType | None) -> None:
     raise _Timeout
 
 
-def _call_in_time(task, timeout: float):
+def _call_in_time(task: tuple[FileFunc, str], timeout: float) -> Line:
     """`_call` with a time limit (SIGALRM; only in the main thread where it exists)."""
     usable = (timeout > 0 and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
@@ -201,7 +213,7 @@ def _call_in_time(task, timeout: float):
         signal.signal(signal.SIGALRM, old)
 
 
-def _worker(conn) -> None:
+def _worker(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     while True:
         try:
@@ -213,16 +225,29 @@ def _worker(conn) -> None:
         conn.send(_call(task))
 
 
+@attrs.define
+class _Worker:
+    """A worker process, its end of the pipe, the (index, path) it is working on (None: idle)
+    and when it started on it."""
+
+    proc: BaseProcess
+    conn: Connection
+    item: tuple[int, str] | None = None
+    started: float = 0.0
+
+
 class _Pool:
     """Worker processes fed one file at a time: results as they finish, a worker over the time
     limit killed and replaced, a dead worker reported and replaced."""
 
-    def __init__(self, func, jobs: int, timeout: float, warn) -> None:
+    def __init__(self, func: FileFunc, jobs: int, timeout: float,
+                 warn: Callable[[str], None]) -> None:
         self.func = func
         self.timeout = timeout
-        self.ctx = multiprocessing.get_context(
-            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        self.workers: list[list] = []  # [process, connection, (index, path) or None, started]
+        self.ctx = (multiprocessing.get_context("fork")
+                    if "fork" in multiprocessing.get_all_start_methods()
+                    else multiprocessing.get_context("spawn"))
+        self.workers: list[_Worker] = []
         for _ in range(jobs):
             try:
                 self.workers.append(self._spawn())
@@ -231,53 +256,53 @@ class _Pool:
                      f"{exc.strerror or exc}")
                 break
 
-    def _spawn(self) -> list:
+    def _spawn(self) -> _Worker:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(target=_worker, args=(child,), daemon=True)
         proc.start()
         child.close()
-        return [proc, parent, None, 0.0]
+        return _Worker(proc, parent)
 
     def __len__(self) -> int:
         return len(self.workers)
 
-    def results(self, todo: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict]]:
+    def results(self, todo: Iterator[tuple[int, str]]) -> Iterator[tuple[int, Line]]:
         from multiprocessing.connection import wait
 
-        def feed(w) -> bool:
+        def feed(w: _Worker) -> bool:
             item = next(todo, None)
             if item is None:
-                w[2] = None
+                w.item = None
                 return False
-            w[1].send((self.func, item[1]))
-            w[2], w[3] = item, time.monotonic()
+            w.conn.send((self.func, item[1]))
+            w.item, w.started = item, time.monotonic()
             return True
 
         for w in self.workers:
             feed(w)
-        while any(w[2] is not None for w in self.workers):
-            busy = [w for w in self.workers if w[2] is not None]
+        while any(w.item is not None for w in self.workers):
+            busy = [w for w in self.workers if w.item is not None]
             limit = None
             if self.timeout > 0:
-                limit = max(0.0, min(w[3] for w in busy) + self.timeout - time.monotonic())
-            ready = wait([w[1] for w in busy] + [w[0].sentinel for w in busy], limit)
+                limit = max(0.0, min(w.started for w in busy) + self.timeout - time.monotonic())
+            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], limit)
             now = time.monotonic()
             for i, w in enumerate(self.workers):
-                if w[2] is None:
+                if w.item is None:
                     continue
-                index, path = w[2]
+                index, path = w.item
                 line, dead = None, False
-                if w[1] in ready or w[0].sentinel in ready:
+                if w.conn in ready or w.proc.sentinel in ready:
                     try:
-                        if w[1].poll():
-                            line = w[1].recv()
+                        if w.conn.poll():
+                            line = w.conn.recv()
                         else:
-                            dead = w[0].sentinel in ready
+                            dead = w.proc.sentinel in ready
                     except (EOFError, OSError):
                         dead = True
                 if dead:
-                    w[0].join()
-                    code = w[0].exitcode
+                    w.proc.join()
+                    code = w.proc.exitcode
                     why = (f"killed by signal {-code}" if code is not None and code < 0
                            else f"exited with {code}")
                     if code == -signal.SIGBUS:  # a mapped file cut short under its reader
@@ -285,7 +310,7 @@ class _Pool:
                     line = {"file": path, "status": "error",
                             "error": f"worker process died ({why})"}
                     self.workers[i] = w = self._replace(w)
-                elif line is None and self.timeout > 0 and now - w[3] >= self.timeout:
+                elif line is None and self.timeout > 0 and now - w.started >= self.timeout:
                     line = {"file": path, "status": "error",
                             "error": f"timed out after {self.timeout:g} s (--timeout)"}
                     self.workers[i] = w = self._replace(w)
@@ -293,52 +318,53 @@ class _Pool:
                     yield index, line
                     feed(w)
 
-    def _replace(self, w) -> list:
-        w[0].kill()
-        w[0].join()
-        w[1].close()
+    def _replace(self, w: _Worker) -> _Worker:
+        w.proc.kill()
+        w.proc.join()
+        w.conn.close()
         return self._spawn()
 
     def close(self) -> None:
         for w in self.workers:
             try:
-                w[1].send(None)
+                w.conn.send(None)
             except OSError:
                 pass
         for w in self.workers:
-            w[0].join(1)
-            if w[0].is_alive():
-                w[0].kill()
-                w[0].join()
-            w[1].close()
+            w.proc.join(1)
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join()
+            w.conn.close()
 
 
-def run(func: Callable[[str], dict], paths: Iterable[str], *, recursive: bool = False,
-        jobs: int = 1, out=None, progress: bool | None = None, ordered: bool = False,
+def run(func: FileFunc, paths: Iterable[str], *, recursive: bool = False,
+        jobs: int = 1, out: IO[bytes] | None = None, progress: bool | None = None,
+        ordered: bool = False,
         timeout: float = DEFAULT_TIMEOUT) -> BatchResult:
     """Apply `func` to every input file and write JSON Lines to `out` (stdout's buffer).
 
     jobs <= 0 means one process per CPU; jobs 1 runs in this process. Lines come as files
     finish, in input order with `ordered`. progress None: a bar when stderr is a terminal.
     """
-    out = out or sys.stdout.buffer
-    problems: list = []
+    stream: IO[bytes] = out or sys.stdout.buffer
+    problems: list[Problem] = []
     files = list(iter_inputs(paths, recursive, problems))
     jobs = (os.cpu_count() or 1) if jobs <= 0 else jobs
     jobs = max(1, min(jobs, len(files)))
     bar = ProgressBar(len(files) + len(problems), enabled=progress)
     result = BatchResult(files=len(files) + len(problems))
 
-    def emit(line: dict) -> None:
+    def emit(line: Line) -> None:
         status = line.get("status", "ok")
         result.counts[status] = result.counts.get(status, 0) + 1
-        out.write(_line(line))
+        stream.write(_line(line))
         bar.update()
 
     def warn(message: str) -> None:
         print(f"replayfmt: {message}", file=sys.stderr)
 
-    pool = None
+    pool: _Pool | None = None
     try:
         for path, status, message in problems:
             emit({"file": path, "status": status, "error": message})
@@ -350,7 +376,7 @@ def run(func: Callable[[str], dict], paths: Iterable[str], *, recursive: bool = 
             for path in files:
                 emit(_call_in_time((func, path), timeout))
         else:
-            pending: dict[int, dict] = {}
+            pending: dict[int, Line] = {}
             following = 0
             for index, line in pool.results(iter(enumerate(files))):
                 if not ordered:
@@ -360,7 +386,7 @@ def run(func: Callable[[str], dict], paths: Iterable[str], *, recursive: bool = 
                 while following in pending:
                     emit(pending.pop(following))
                     following += 1
-        out.flush()
+        stream.flush()
     finally:
         bar.close()
         if pool is not None:

@@ -13,7 +13,7 @@ Nothing here reads bytes: callers decode first.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -23,6 +23,11 @@ from .memvid_json import to_json
 __all__ = ["Change", "Diff", "diff_records", "record_kind", "render_text"]
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+
+#: A record in its readable JSON form, or a part of it (decoded JSON: values of any shape).
+JsonDict: TypeAlias = dict[str, Any]
+#: What can be compared: a Segment, ActiveSession, ReplaySession, a list of sessions, or None.
+Record: TypeAlias = "M.Segment | M.ActiveSession | M.ReplaySession | list[M.ReplaySession] | None"
 
 #: Lists matched by a key field instead of by position.
 _KEYED = {"sessions": "session_id", "checkpoints": "id", "actions": "sequence"}
@@ -37,8 +42,8 @@ class Change:
     old: Any = None
     new: Any = None
 
-    def to_json(self) -> dict:
-        out: dict = {"op": self.op, "path": self.path}
+    def to_json(self) -> JsonDict:
+        out: JsonDict = {"op": self.op, "path": self.path}
         if self.op != ADDED:
             out["old"] = self.old
         if self.op != REMOVED:
@@ -58,14 +63,15 @@ class Diff:
     def equal(self) -> bool:
         return not self.changes
 
-    def to_json(self) -> dict:
+    def to_json(self) -> JsonDict:
         """{"equal", "a_kind", "b_kind", "header", "sessions", "changes"}.
 
         `sessions.changed` holds, per session id, its own field changes and the checkpoints and
         actions added, removed (by id / sequence) and changed (with relative field paths).
         """
-        header, sessions = [], {ADDED: [], REMOVED: [], CHANGED: []}
-        per_session: dict[str, dict] = {}
+        header: list[JsonDict] = []
+        sessions: dict[str, list[JsonDict]] = {ADDED: [], REMOVED: [], CHANGED: []}
+        per_session: dict[str, JsonDict] = {}
         for ch in self.changes:
             if not ch.path.startswith("sessions["):
                 header.append(ch.to_json())
@@ -101,7 +107,7 @@ def _split_key(s: str) -> tuple[str, str]:
     return s[1:end], s[end + 1:]
 
 
-def _file_in_session(entry: dict, ch: Change, rel: str) -> None:
+def _file_in_session(entry: JsonDict, ch: Change, rel: str) -> None:
     for name, id_field in (("checkpoints", "id"), ("actions", "sequence")):
         if rel.startswith(name + "["):
             key, rest = _split_key(rel[len(name):])
@@ -120,7 +126,7 @@ def _file_in_session(entry: dict, ch: Change, rel: str) -> None:
     entry["fields"].append(attrs.evolve(ch, path=rel).to_json())
 
 
-def record_kind(record) -> str:
+def record_kind(record: object) -> str:
     """'segment', 'active_session', 'session', 'sessions' (a list) or 'none' (None)."""
     if isinstance(record, M.Segment):
         return "segment"
@@ -135,13 +141,13 @@ def record_kind(record) -> str:
     raise TypeError(f"cannot diff a {type(record).__name__}")
 
 
-def _document(record) -> dict:
+def _document(record: Record) -> JsonDict:
     """The record as {container fields..., "sessions": [session JSON...]}."""
     if isinstance(record, M.Segment):
         return {"version": record.version, "session_count": record.session_count,
                 "total_size": record.total_size, "sessions": to_json(record.sessions)}
     if isinstance(record, M.ActiveSession):
-        doc = to_json(record)
+        doc: JsonDict = to_json(record)
         session = doc.pop("session")
         return {**doc, "sessions": [session]}
     if isinstance(record, M.ReplaySession):
@@ -151,7 +157,7 @@ def _document(record) -> dict:
     return {"sessions": []}
 
 
-def diff_records(a, b) -> Diff:
+def diff_records(a: Record, b: Record) -> Diff:
     """Differences from `a` to `b`: each a Segment, ActiveSession, ReplaySession, a list of
     sessions, or None (no records, e.g. a .mv2 without a live segment)."""
     ka, kb = record_kind(a), record_kind(b)
@@ -167,7 +173,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _diff_value(a, b, path: str, out: list[Change]) -> None:
+def _diff_value(a: Any, b: Any, path: str, out: list[Change]) -> None:
     if a == b and type(a) is type(b):
         return
     if isinstance(a, dict) and isinstance(b, dict):
@@ -179,7 +185,7 @@ def _diff_value(a, b, path: str, out: list[Change]) -> None:
     out.append(Change(CHANGED, path, a, b))
 
 
-def _diff_dict(a: dict, b: dict, path: str, out: list[Change]) -> None:
+def _diff_dict(a: JsonDict, b: JsonDict, path: str, out: list[Change]) -> None:
     for name in list(a) + [k for k in b if k not in a]:
         where = _join(path, name)
         if name not in b:
@@ -194,7 +200,7 @@ def _diff_dict(a: dict, b: dict, path: str, out: list[Change]) -> None:
             _diff_value(a[name], b[name], where, out)
 
 
-def _diff_metadata(a: dict, b: dict, path: str, out: list[Change]) -> None:
+def _diff_metadata(a: JsonDict, b: JsonDict, path: str, out: list[Change]) -> None:
     for key in list(a) + [k for k in b if k not in a]:
         where = f"{path}[{_quote(key)}]"
         if key not in b:
@@ -209,8 +215,8 @@ def _quote(key: str) -> str:
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _keyed(items: list, field: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _keyed(items: list[JsonDict], field: str) -> dict[str, JsonDict]:
+    out: dict[str, JsonDict] = {}
     seen: dict[Any, int] = {}
     for item in items:
         k = item[field]
@@ -219,7 +225,8 @@ def _keyed(items: list, field: str) -> dict[str, Any]:
     return out
 
 
-def _diff_keyed(a: list, b: list, field: str, path: str, out: list[Change]) -> None:
+def _diff_keyed(a: list[JsonDict], b: list[JsonDict], field: str, path: str,
+                out: list[Change]) -> None:
     ka, kb = _keyed(a, field), _keyed(b, field)
     for key in list(ka) + [k for k in kb if k not in ka]:
         where = f"{path}[{key}]"

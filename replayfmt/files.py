@@ -9,8 +9,9 @@ that `replayfmt info` prints. `InputError` is well-formed input that is not what
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import orjson
 
@@ -24,6 +25,7 @@ from .codec import (
     parse_segment,
 )
 from .stream import (
+    SegmentScan,
     SessionSummary,
     release,
     scan_segment,
@@ -33,6 +35,8 @@ from .stream import (
 
 if TYPE_CHECKING:  # the model is imported where used: reading starts faster
     from .model import ActiveSession, ReplaySession, Segment
+    from .mv2 import Data
+    from .timeline import FrameInfo
 
 __all__ = ["InputError", "ReplayFile", "detect_kind", "describe", "describe_frames",
            "session_summary", "dumps"]
@@ -43,7 +47,7 @@ class InputError(ValueError):
     session, no live segment)."""
 
 
-def dumps(value) -> bytes:
+def dumps(value: object) -> bytes:
     """Pretty JSON text for an already JSON-ready value (`memvid_json.dumps`).
 
     A file name that is not UTF-8 (lone surrogates from surrogateescape) cannot be UTF-8 JSON
@@ -56,7 +60,7 @@ def dumps(value) -> bytes:
         return json.dumps(value, indent=2, ensure_ascii=True).encode("ascii") + b"\n"
 
 
-def detect_kind(data: bytes) -> str:
+def detect_kind(data: Data) -> str:
     """'segment', 'active_session' or 'mv2' from the leading magic; InputError otherwise."""
     kind = framing.sniff(data)
     if kind is not None:
@@ -73,13 +77,13 @@ class ReplayFile:
     session; `segment`, `active`, `sessions` and the JSON methods decode.
     """
 
-    def __init__(self, path: str, data, depth: str = "full") -> None:
+    def __init__(self, path: str, data: Data, depth: str = "full") -> None:
         self.path = path
         self.data = data
         self.size = len(data)
         self.kind = detect_kind(data)
-        self.scan = None
-        self.envelope: dict | None = None
+        self.scan: SegmentScan | None = None
+        self.envelope: dict[str, Any] | None = None  # memvid's JSON shape
         self.live: mv2mod.LiveSegment | None = None
         self.layout: mv2mod.Mv2Layout | None = None
         self.summaries: list[SessionSummary] = []
@@ -123,8 +127,9 @@ class ReplayFile:
 
     @property
     def sessions(self) -> list[ReplaySession]:
-        if self.kind == "active_session":
-            return [self.active.session]
+        active = self.active  # None unless the file is an active session
+        if active is not None:
+            return [active.session]
         return list(self.segment.sessions) if self.segment else []
 
     def find_summary(self, session_id: str) -> SessionSummary:
@@ -136,9 +141,13 @@ class ReplayFile:
 
     def find_session(self, session_id: str) -> ReplaySession:
         summary = self.find_summary(session_id)
-        if self.kind == "active_session":
-            return self.active.session
-        return self.segment.sessions[summary.index]
+        active = self.active  # None unless the file is an active session
+        if active is not None:
+            return active.session
+        segment = self.segment
+        assert segment is not None  # a summary was found: the file has a segment
+        session: ReplaySession = segment.sessions[summary.index]
+        return session
 
     def session_memvid_json(self, session_id: str) -> list[bytes]:
         """One session as `memvid session view --format json` prints it (with the newline),
@@ -149,21 +158,26 @@ class ReplayFile:
         return session_memvid_json(self.data, summary.offset, summary.offset + summary.length,
                                    f"sessions[{summary.index}]") + [b"\n"]
 
-    def session_json(self, session_id: str) -> dict:
+    def session_json(self, session_id: str) -> dict[str, Any]:
         """One session in memvid's JSON shape, decoded straight from its bytes."""
         summary = self.find_summary(session_id)
         with bulk():
             if self.kind == "active_session":
-                return parse_envelope(self.data, G.json_ActiveSession)["session"]
-            return framing.in_block(G.json_ReplaySession, self.data, summary.offset,
+                value: dict[str, Any] = parse_envelope(  # type: ignore[no-untyped-call, unused-ignore]  # codec: untyped
+                    self.data, G.json_ActiveSession)["session"]
+                return value
+            value = framing.in_block(G.json_ReplaySession, self.data, summary.offset,
                                    summary.offset + summary.length,
                                    f"sessions[{summary.index}]", "session")
+        return value
 
-    def memvid_json(self):
+    def memvid_json(self) -> dict[str, Any] | None:
         """The whole file's records in memvid's JSON shape (see `to_memvid_json`)."""
         with bulk():
             if self.kind == "active_session":
-                return parse_envelope(self.data, G.json_ActiveSession)
+                envelope: dict[str, Any] = parse_envelope(  # type: ignore[no-untyped-call, unused-ignore]  # codec: untyped
+                    self.data, G.json_ActiveSession)
+                return envelope
             if self.scan is None:
                 return None
             sessions = [framing.in_block(G.json_ReplaySession, self.data, s.offset,
@@ -172,7 +186,7 @@ class ReplayFile:
         return {"version": self.scan.version, "session_count": self.scan.session_count,
                 "total_size": self.scan.total_size, "sessions": sessions}
 
-    def memvid_json_pieces(self):
+    def memvid_json_pieces(self) -> Iterator[bytes] | None:
         """`dumps(self.memvid_json())`, the same bytes, as pieces to write in order: a
         segment's sessions are rendered one at a time (`stream.session_memvid_json`), so
         memory is bounded by the largest session, not the file. None when there is nothing
@@ -184,8 +198,9 @@ class ReplayFile:
             return None
         return self._segment_pieces()
 
-    def _segment_pieces(self):
+    def _segment_pieces(self) -> Iterator[bytes]:
         scan = self.scan
+        assert scan is not None  # called for a file with a segment
         text = orjson.dumps({"version": scan.version, "session_count": scan.session_count,
                              "total_size": scan.total_size, "sessions": []},
                             option=orjson.OPT_INDENT_2)
@@ -204,10 +219,10 @@ class ReplayFile:
 
 # --- info ------------------------------------------------------------------------------------
 
-def session_summary(s: SessionSummary) -> dict:
+def session_summary(s: SessionSummary) -> dict[str, Any]:
     """What `info --json` shows of a session: the listing fields and, unless the listing
     stopped before the actions, the counts by type."""
-    out = s.listing()
+    out: dict[str, Any] = s.listing()
     if s.actions_by_type is not None:
         out["actions_by_type"] = dict(s.actions_by_type)
     return out
@@ -224,10 +239,13 @@ def _sidecar(path: str) -> str | None:
         return None
 
 
-def describe(loaded: ReplayFile) -> dict:
-    out: dict = {"file": loaded.path, "kind": loaded.kind, "size": loaded.size}
+def describe(loaded: ReplayFile) -> dict[str, Any]:
+    """The JSON-ready summary `replayfmt info` prints: file, kind, size, the .mv2's TOC, live
+    segment and sidecar, the segment header, the envelope's fields, and each session."""
+    out: dict[str, Any] = {"file": loaded.path, "kind": loaded.kind, "size": loaded.size}
     if loaded.kind == "mv2":
         lay = loaded.layout
+        assert lay is not None  # read on opening a .mv2
         out["toc"] = {"offset": lay.footer_offset, "length": lay.toc_len,
                       "footer_offset": lay.footer_pos, "generation": lay.generation}
         if loaded.live is None:
@@ -258,7 +276,34 @@ def describe(loaded: ReplayFile) -> dict:
 _RESOLVED = ("Find", "Ask")
 
 
-def describe_frames(loaded: ReplayFile, lookup) -> list[dict]:
+class FrameAction(TypedDict):
+    """A Find or Ask action of a session and the frame ids it names (`describe_frames`)."""
+
+    index: int
+    type: str
+    query: str
+    frame_ids: list[int]
+
+
+class FrameCheckpoint(TypedDict):
+    """A checkpoint of a session and the frame ids its snapshot holds (`describe_frames`)."""
+
+    index: int
+    id: int
+    at_sequence: int
+    frame_ids: list[int]
+
+
+class FrameRefs(TypedDict):
+    """What `info --frames` adds to a session (`describe_frames`)."""
+
+    actions: list[FrameAction]
+    checkpoints: list[FrameCheckpoint]
+    frames: dict[str, dict[str, Any] | None]  # id as text -> FrameInfo's fields, or None
+
+
+def describe_frames(loaded: ReplayFile, lookup: Callable[[int], FrameInfo | None]
+                    ) -> list[FrameRefs]:
     """What `info --frames` adds to each session of `describe(loaded)`, in the same order:
     {"actions": [{"index", "type", "query", "frame_ids"}], "checkpoints": [{"index", "id",
     "at_sequence", "frame_ids"}], "frames": {id: {id, uri, title, kind, time} or None}}: the
@@ -267,11 +312,13 @@ def describe_frames(loaded: ReplayFile, lookup) -> list[dict]:
     `timeline.frame_context`; None when the TOC's frame table does not hold the id). The
     sessions are decoded to memvid's JSON shape (no model objects)."""
     value = loaded.memvid_json()
-    sessions = [value["session"]] if loaded.kind == "active_session" else (
-        value["sessions"] if value else [])
-    out = []
+    sessions = [] if value is None else (
+        [value["session"]] if loaded.kind == "active_session" else value["sessions"])
+    out: list[FrameRefs] = []
     for session in sessions:
-        actions, checkpoints, ids = [], [], {}
+        actions: list[FrameAction] = []
+        checkpoints: list[FrameCheckpoint] = []
+        ids: dict[int, None] = {}  # in order met, once each
         for j, action in enumerate(session["actions"]):
             ((variant, fields),) = action["action_type"].items()
             if variant in _RESOLVED:
@@ -283,7 +330,7 @@ def describe_frames(loaded: ReplayFile, lookup) -> list[dict]:
             checkpoints.append({"index": k, "id": cp["id"], "at_sequence": cp["at_sequence"],
                                 "frame_ids": frame_ids})
             ids.update(dict.fromkeys(frame_ids))
-        frames = {}
+        frames: dict[str, dict[str, Any] | None] = {}
         for fid in sorted(ids):
             info = lookup(fid)
             frames[str(fid)] = None if info is None else info._asdict()

@@ -19,7 +19,8 @@ from __future__ import annotations
 import random
 import struct
 import uuid
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -28,6 +29,9 @@ from . import model as M
 from .codec import build_active_session, build_segment, parse_active_session, parse_segment
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
+
+if TYPE_CHECKING:
+    from .mv2 import Data
 
 __all__ = [
     "Field", "Malformed", "field_map", "malform", "mutate", "byte_mutate", "detect",
@@ -76,17 +80,19 @@ class Malformed(NamedTuple):
 #: trace's leaf kinds -> field-map kinds (lengths and bytes are told apart by their holder).
 _KINDS = {"magic": "magic", "u32": "u32", "u64": "u64", "i64": "i64", "tag": "tag",
           "bool": "bool", "variant": "variant", "text": "str"}
-_LEN_KINDS = {"string": "len", "vec": "count", "map": "count", "uuid": "uuid_len"}
+_LEN_KINDS: dict[str | None, str] = {"string": "len", "vec": "count", "map": "count",
+                                     "uuid": "uuid_len"}
 _HEADER_KINDS = {"version": "version", "session_count": "session_count",
                  "total_size": "total_size"}
 
 
-def detect(data) -> str | None:
+def detect(data: Data) -> str | None:
     """'segment' or 'active' from the leading magic (`framing.sniff`), else None."""
-    return {framing.SEGMENT: "segment", framing.SIDECAR: "active"}.get(framing.sniff(data))
+    kinds: dict[str | None, str] = {framing.SEGMENT: "segment", framing.SIDECAR: "active"}
+    return kinds.get(framing.sniff(data))
 
 
-def field_map(data) -> list[Field]:
+def field_map(data: Data) -> list[Field]:
     """Every field of a valid segment or envelope, in decode order (offsets absolute): the
     leaves of its trace (`trace`), named for aiming corruptions.
 
@@ -169,7 +175,7 @@ def _first_failing(fields: list[Field], blk: Field, cut: int) -> tuple[str, int]
     raise AssertionError("cut leaves the block whole")
 
 
-def _truncate_inside(b, fields, rng):
+def _truncate_inside(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     inner = [f for f in fields if f.kind not in ("magic", "version", "session_count",
                                                  "total_size", "block_len") and f.size > 0]
     f = rng.choice(inner)
@@ -181,7 +187,7 @@ def _truncate_inside(b, fields, rng):
     return Malformed(bytes(out), kind, off, f"block cut at {cut}, inside {f.path} ({f.kind})")
 
 
-def _truncate_raw(b, fields, rng):
+def _truncate_raw(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     """Cut the file itself (lengths not fixed up): the outermost check that fails wins."""
     cut = rng.randrange(len(b))
     if detect(b) == "active":
@@ -205,7 +211,7 @@ def _truncate_raw(b, fields, rng):
     raise AssertionError("unreachable")
 
 
-def _length_bomb(b, fields, rng):
+def _length_bomb(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     f = rng.choice([f for f in fields if f.kind in ("len", "count", "block_len", "uuid_len")])
     value = rng.choice((2**62, 2**64 - 1, 2**63, 2**32, 2**40))
     out = bytearray(b)
@@ -214,7 +220,7 @@ def _length_bomb(b, fields, rng):
     return Malformed(bytes(out), kind, f.offset, f"{f.path} length set to {value}")
 
 
-def _bad_tag(b, fields, rng):
+def _bad_tag(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     f = rng.choice([f for f in fields if f.kind in ("tag", "bool")])
     out = bytearray(b)
     out[f.offset] = rng.choice((2, 3, 0x7F, 0x80, 0xFF, rng.randrange(2, 256)))
@@ -222,7 +228,7 @@ def _bad_tag(b, fields, rng):
     return Malformed(bytes(out), kind, f.offset, f"{f.path} tag set to {out[f.offset]}")
 
 
-def _unknown_variant(b, fields, rng):
+def _unknown_variant(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     f = rng.choice([f for f in fields if f.kind == "variant"])
     value = rng.choice((8, 9, 255, 2**31, 2**32 - 1, rng.randrange(8, 2**32)))
     out = bytearray(b)
@@ -230,7 +236,7 @@ def _unknown_variant(b, fields, rng):
     return Malformed(bytes(out), K.UNKNOWN_VARIANT, f.offset, f"{f.path} variant {value}")
 
 
-def _bad_utf8(b, fields, rng):
+def _bad_utf8(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     f = rng.choice([f for f in fields if f.kind == "str" and f.size > 0])
     starts = [i for i in range(f.size) if not 0x80 <= b[f.offset + i] < 0xC0]
     k = rng.choice(starts)
@@ -239,7 +245,7 @@ def _bad_utf8(b, fields, rng):
     return Malformed(bytes(out), K.INVALID_UTF8, f.offset + k, f"{f.path} byte {k} invalid")
 
 
-def _count_mismatch(b, fields, rng):
+def _count_mismatch(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     out = bytearray(b)
     at = _at(fields, "session_count").offset
     n = _U32.unpack_from(b, at)[0]
@@ -251,7 +257,7 @@ def _count_mismatch(b, fields, rng):
     return Malformed(bytes(out), K.COUNT_MISMATCH, at, "session_count raised")
 
 
-def _size_mismatch(b, fields, rng):
+def _size_mismatch(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     out = bytearray(b)
     at = _at(fields, "total_size").offset
     total = _U64.unpack_from(b, at)[0]
@@ -261,7 +267,7 @@ def _size_mismatch(b, fields, rng):
     return Malformed(bytes(out), K.SIZE_MISMATCH, at, f"total_size {value}")
 
 
-def _trailing(b, fields, rng):
+def _trailing(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 12)))
     blocks = _blocks(fields)
     if rng.random() < 0.5 and blocks:
@@ -272,7 +278,7 @@ def _trailing(b, fields, rng):
     return Malformed(b + junk, K.TRAILING_BYTES, len(b), f"{len(junk)} bytes appended")
 
 
-def _bad_header(b, fields, rng):
+def _bad_header(b: bytes, fields: list[Field], rng: random.Random) -> Malformed:
     out = bytearray(b)
     if rng.random() < 0.5:
         magic = _at(fields, "magic")
@@ -285,7 +291,10 @@ def _bad_header(b, fields, rng):
     return Malformed(bytes(out), K.UNSUPPORTED_VERSION, at, "version changed")
 
 
-MALFORMATIONS = {
+#: A corruption: (valid bytes, their field map, rng) -> the corrupted bytes and what they cause.
+Malformation = Callable[[bytes, list[Field], random.Random], Malformed]
+
+MALFORMATIONS: dict[str, Malformation] = {
     "truncate_inside": _truncate_inside,
     "truncate_raw": _truncate_raw,
     "length_bomb": _length_bomb,
@@ -299,7 +308,7 @@ MALFORMATIONS = {
 }
 
 
-def applicable(data, fields: list[Field] | None = None) -> list[str]:
+def applicable(data: Data, fields: list[Field] | None = None) -> list[str]:
     """Names of the MALFORMATIONS that apply to this valid input."""
     fields = field_map(data) if fields is None else fields
     kinds = {f.kind for f in fields}
@@ -319,7 +328,7 @@ def applicable(data, fields: list[Field] | None = None) -> list[str]:
     return names
 
 
-def malform(data, rng: random.Random, how: str | None = None) -> Malformed:
+def malform(data: Data, rng: random.Random, how: str | None = None) -> Malformed:
     """One structural corruption of a valid segment or envelope, with the error it must cause."""
     b = bytes(data)
     fields = field_map(b)
@@ -337,7 +346,7 @@ _STRANGE = ("", "\x00", "\ufffd", SEGMENT_MAGIC.decode(), ACTIVE_MAGIC.decode(),
             "\U0001f600\u200d", "\u202e", "a" * 513, "\n\t\r")
 
 
-def _int_kind(value_holder, name: str) -> str:
+def _int_kind(value_holder: object, name: str) -> str:
     if name == "version" or isinstance(value_holder, (M.ReplayManifest,)):
         return "u32"
     if name in ("timestamp_secs", "created_secs", "ended_secs"):
@@ -345,10 +354,11 @@ def _int_kind(value_holder, name: str) -> str:
     return "u64"
 
 
-def _nodes(obj, out):
+def _nodes(obj: object, out: list[tuple[Any, str]]) -> list[tuple[Any, str]]:
     """Every (holder, attribute name) in a model value, depth first."""
-    if attrs.has(type(obj)):
-        for a in attrs.fields(type(obj)):
+    cls = type(obj)
+    if attrs.has(cls):
+        for a in attrs.fields(cls):
             out.append((obj, a.name))
             _nodes(getattr(obj, a.name), out)
     elif isinstance(obj, list):
@@ -357,7 +367,7 @@ def _nodes(obj, out):
     return out
 
 
-def _new_int(rng, kind, old):
+def _new_int(rng: random.Random, kind: str, old: int) -> int:
     low, high = _INT_RANGES[kind]
     cands = [v for v in INTERESTING_U64 if low <= v <= high] + [low, high]
     if kind == "i64":
@@ -366,7 +376,7 @@ def _new_int(rng, kind, old):
     return rng.choice(cands)
 
 
-def _new_str(rng, old: str):
+def _new_str(rng: random.Random, old: str) -> str:
     r = rng.random()
     if r < 0.3:
         return old + rng.choice(_STRANGE) * rng.randrange(1, 4)
@@ -375,7 +385,7 @@ def _new_str(rng, old: str):
     return rng.choice(_STRANGE)
 
 
-def _new_list(rng, old: list, holder, name):
+def _new_list(rng: random.Random, old: list[Any], holder: object, name: str) -> list[Any]:
     if old and rng.random() < 0.5:
         cut = rng.randrange(len(old))
         return old[:cut] + old[cut + 1:]
@@ -392,9 +402,9 @@ def _new_list(rng, old: list, holder, name):
     return old
 
 
-def _new_variant(rng):
+def _new_variant(rng: random.Random) -> M.ActionType:
     cls = rng.choice(M.VARIANTS)
-    args = []
+    args: list[Any] = []
     for a in attrs.fields(cls):
         if a.name in ("frame_ids",):
             args.append([rng.choice(INTERESTING_U64)])
@@ -404,10 +414,11 @@ def _new_variant(rng):
             args.append(rng.choice(_STRANGE))
         else:
             args.append(rng.choice(INTERESTING_U64))
-    return cls(*args)
+    variant: M.ActionType = cls(*args)
+    return variant
 
 
-def _mutate_value(rng, holder, name):
+def _mutate_value(rng: random.Random, holder: object, name: str) -> Any:  # any field's type
     old = getattr(holder, name)
     if name == "action_type":
         return _new_variant(rng)
@@ -439,7 +450,7 @@ def _mutate_value(rng, holder, name):
     return old
 
 
-def _mutate_model(value, rng) -> None:
+def _mutate_model(value: M.Segment | M.ActiveSession, rng: random.Random) -> None:
     nodes = _nodes(value, [])
     for _ in range(8):
         holder, name = rng.choice(nodes)
@@ -452,7 +463,7 @@ def _mutate_model(value, rng) -> None:
 
 # --- byte-level mutation ----------------------------------------------------------------------
 
-def byte_mutate(data, rng: random.Random) -> bytes:
+def byte_mutate(data: Data, rng: random.Random) -> bytes:
     """Format-aware byte mutations for inputs that do not parse."""
     b = bytearray(data)
     op = rng.randrange(9)
@@ -486,7 +497,7 @@ def byte_mutate(data, rng: random.Random) -> bytes:
     return bytes(b)
 
 
-def mutate(data, rng: random.Random | None = None) -> bytes:
+def mutate(data: Data, rng: random.Random | None = None) -> bytes:
     """One structure-aware mutation of `data` (any bytes in, bytes out, never raises).
 
     Valid segments and envelopes are decoded, one field of the model is changed and the
@@ -496,7 +507,7 @@ def mutate(data, rng: random.Random | None = None) -> bytes:
     rng = rng if rng is not None else random.Random()
     b = bytes(data)
     kind = detect(b)
-    value = None
+    value: M.Segment | M.ActiveSession | None = None
     try:
         if kind == "segment":
             value = parse_segment(b)
@@ -511,7 +522,7 @@ def mutate(data, rng: random.Random | None = None) -> bytes:
     for _ in range(rng.randrange(1, 4)):
         _mutate_model(value, rng)
     try:
-        if kind == "segment":
+        if isinstance(value, M.Segment):  # kind "segment"
             return build_segment(value.sessions)
         return build_active_session(value)
     except (ValueError, TypeError, struct.error, OverflowError):

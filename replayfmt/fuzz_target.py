@@ -31,9 +31,9 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
@@ -61,7 +61,8 @@ class Outcome(NamedTuple):
     seconds: float
 
 
-def run_argv(argv: list[str], timeout: float, env=None, cwd=None) -> Outcome:
+def run_argv(argv: list[str], timeout: float, env: Mapping[str, str] | None = None,
+             cwd: Path | str | None = None) -> Outcome:
     start = time.monotonic()
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
@@ -72,12 +73,13 @@ def run_argv(argv: list[str], timeout: float, env=None, cwd=None) -> Outcome:
     return Outcome(proc.returncode, False, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
-def _magnitude(m: re.Match) -> str:
+def _magnitude(m: re.Match[str]) -> str:
     n = int(m.group())
     return m.group() if n >= 1 << 32 else f"N~2^{n.bit_length()}"
 
 
-def cause(out: Outcome, normal_exits=(0, 1)) -> tuple[str, str] | None:
+def cause(out: Outcome, normal_exits: Collection[int | None] = (0, 1)
+          ) -> tuple[str, str] | None:
     """Like `classify`, but numbers are not all "N": those of 2^32 and more (declared sizes and
     lengths read from the input, e.g. an allocation of 2^62 bytes) stay exact, smaller ones
     (offsets, indexes, which move as the input shrinks) keep their magnitude ("N~2^5"). What
@@ -86,7 +88,8 @@ def cause(out: Outcome, normal_exits=(0, 1)) -> tuple[str, str] | None:
     return classify(out, normal_exits, _number=_magnitude)
 
 
-def classify(out: Outcome, normal_exits=(0, 1), *, _number="N") -> tuple[str, str] | None:
+def classify(out: Outcome, normal_exits: Collection[int | None] = (0, 1), *,
+             _number: str | Callable[[re.Match[str]], str] = "N") -> tuple[str, str] | None:
     """(crash class, dedup signature) for a crash, None for a normal run.
 
     Classes: timeout, signal (killed, e.g. SIGABRT after a failed allocation), sanitizer,
@@ -121,22 +124,41 @@ def classify(out: Outcome, normal_exits=(0, 1), *, _number="N") -> tuple[str, st
 
 # --- targets ---------------------------------------------------------------------------------
 
+#: What a target's run reports besides its outcome: named outputs (memvid's session list).
+Extra = dict[str, bytes]
+
+
+class Target(Protocol):
+    """What a campaign runs inputs through (`CommandTarget`, `MemvidRecipe`). A target may
+    also have `normal_exits` (exit codes that are not crashes; default 0 and 1) and
+    `effective(data)` (the bytes it actually reads, for `compare`)."""
+
+    describe: str
+
+    def setup(self, workdir: Path) -> None: ...
+
+    def run(self, data: bytes, kind: str) -> tuple[Outcome, Extra]: ...
+
+    def materialise(self, data: bytes, kind: str, dest: Path) -> list[Path]: ...
+
+
 class CommandTarget:
     """A shell-style command template; `{file}` is replaced by the input file's path."""
 
-    def __init__(self, command: str, *, timeout: float = 10.0, normal_exits=(0, 1)):
+    def __init__(self, command: str, *, timeout: float = 10.0,
+                 normal_exits: Iterable[int] = (0, 1)) -> None:
         if "{file}" not in command:
             raise ValueError("the target command must contain {file}")
         self.command = command
         self.argv = shlex.split(command)
         self.timeout = timeout
-        self.normal_exits = tuple(normal_exits)
+        self.normal_exits: tuple[int, ...] = tuple(normal_exits)
         self.describe = command
 
     def setup(self, workdir: Path) -> None:
         self.workdir = workdir
 
-    def run(self, data: bytes, kind: str) -> tuple[Outcome, dict]:
+    def run(self, data: bytes, kind: str) -> tuple[Outcome, Extra]:
         suffix = {"segment": "bin", "sidecar": "mv2.session"}.get(kind, kind)
         path = self.workdir / f"input.{suffix}"
         path.write_bytes(data)
@@ -161,9 +183,11 @@ class MemvidRecipe:
     exits 101, an allocation failure aborts with SIGABRT.
     """
 
-    normal_exits = (0, 1, 4)  # 1: usage/not found, 4: "Table of contents validation failed"
+    #: 1: usage/not found, 4: "Table of contents validation failed"
+    normal_exits: tuple[int, ...] = (0, 1, 4)
 
-    def __init__(self, kind: str, *, binary=None, timeout: float = 10.0, slot_name_len=6000):
+    def __init__(self, kind: str, *, binary: str | Path | None = None, timeout: float = 10.0,
+                 slot_name_len: int = 6000) -> None:
         from .peer import MemvidCLI
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
@@ -198,10 +222,11 @@ class MemvidRecipe:
             from .mv2 import live_segment
             data = tpl.read_bytes()
             live = live_segment(data)
+            assert live is not None  # the template has a session, so a live segment
             self.template, self.slot = data, (live.offset, live.size)
             self.template_segment = data[live.offset:live.offset + live.size]
 
-    def _memvid(self, *args) -> Outcome:
+    def _memvid(self, *args: str | Path) -> Outcome:
         argv = [str(self.cli.binary), *map(str, args)]
         env = self.cli.environ({"RUST_BACKTRACE": "0"})
         return run_argv(argv, self.timeout, env=env, cwd=self.workdir)
@@ -220,7 +245,7 @@ class MemvidRecipe:
         seg = data[:size] + bytes(max(0, size - len(data)))
         return self.template[:off] + seg + self.template[off + size:]
 
-    def run(self, data: bytes, kind: str) -> tuple[Outcome, dict]:
+    def run(self, data: bytes, kind: str) -> tuple[Outcome, Extra]:
         work = self.workdir / "run.mv2"
         for stale in (work, self.workdir / "run.mv2.session"):
             stale.unlink(missing_ok=True)
@@ -288,10 +313,12 @@ def _as_memvid_active(data: bytes) -> M.ActiveSession:
     from .accel import GM
     from .framing import envelope_block
     start, stop = envelope_block(data)
-    return GM.parse_ActiveSession(data, start, stop)[0]
+    active: M.ActiveSession = GM.parse_ActiveSession(data, start, stop)[0]
+    return active
 
 
-def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):
+def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False
+                      ) -> tuple[bool, M.Segment | M.ActiveSession | None, Exception | None]:
     """(accepted, value or None, error or None) by replayfmt's strict parsers, or with
     `lenient` by memvid's own reader's rules (see `_as_memvid_segment`)."""
     try:
@@ -309,10 +336,11 @@ def replayfmt_verdict(data: bytes, kind: str, *, lenient: bool = False):
         return False, None, err
 
 
-def _summaries(sessions, *, with_end=True) -> list[dict]:
+def _summaries(sessions: Iterable[M.ReplaySession], *, with_end: bool = True
+               ) -> list[dict[str, Any]]:
     from .scan import SessionSummary
 
-    out = []
+    out: list[dict[str, Any]] = []
     for s in sessions:
         d = SessionSummary.of(s).listing()
         if not with_end:
@@ -321,7 +349,8 @@ def _summaries(sessions, *, with_end=True) -> list[dict]:
     return out
 
 
-def _compare_json(kind: str, value, extra: dict) -> str | None:
+def _compare_json(kind: str, value: M.Segment | M.ActiveSession | None, extra: Extra
+                  ) -> str | None:
     """A description of how the target's JSON disagrees with replayfmt's, or None."""
     listed = extra.get("list")
     if listed is None or value is None:
@@ -331,7 +360,8 @@ def _compare_json(kind: str, value, extra: dict) -> str | None:
     except ValueError:
         return None
     with_end = kind != "sidecar"  # session end stamps ended_secs with the current time
-    sessions = [value.session] if kind == "sidecar" else value.sessions
+    sessions = ([value.session] if isinstance(value, M.ActiveSession)  # kind "sidecar"
+                else value.sessions)
     ours = _summaries(sessions, with_end=with_end)
     keys = ours[0].keys() if ours else ()
     theirs = [{k: t.get(k) for k in keys} for t in theirs] if isinstance(theirs, list) else theirs
@@ -383,7 +413,8 @@ def _deterministic(seed: bytes) -> list[tuple[bytes, str]]:
     return out
 
 
-def generate(kind: str, seeds: list[bytes], rng: random.Random):
+def generate(kind: str, seeds: list[bytes], rng: random.Random
+             ) -> Iterator[tuple[bytes, str]]:
     """Endless (bytes, how) stream: seeds, the deterministic stage, then random mutations."""
     for s in seeds:
         yield s, "seed"
@@ -425,13 +456,13 @@ class Crash:
 class Campaign:
     runs: int = 0
     crashes: list[Crash] = attrs.Factory(list)
-    mismatches: list[dict] = attrs.Factory(list)
+    mismatches: list[dict[str, Any]] = attrs.Factory(list)
     accepted: int = 0
     rejected: int = 0
     seconds: float = 0.0
 
 
-def _minimise(target, kind, data: bytes, signature: str, budget: int) -> bytes:
+def _minimise(target: Target, kind: str, data: bytes, signature: str, budget: int) -> bytes:
     """ddmin-style: drop chunks while the crash keeps its cause (at most `budget` runs): its
     signature with large numbers exact and small ones by magnitude (`cause`), so the minimised
     input fails the same way (an allocation of 2^62 bytes stays one, not another field's
@@ -463,7 +494,8 @@ def _minimise(target, kind, data: bytes, signature: str, budget: int) -> bytes:
     return best
 
 
-def _write_report(out: Path, crash: Crash, target, kind: str, minimised: bytes) -> dict:
+def _write_report(out: Path, crash: Crash, target: Target, kind: str, minimised: bytes
+                  ) -> dict[str, Any]:
     d = out / "crashes" / crash.id
     d.mkdir(parents=True, exist_ok=True)
     (d / "input.bin").write_bytes(crash.data)
@@ -489,7 +521,7 @@ def _write_report(out: Path, crash: Crash, target, kind: str, minimised: bytes) 
     return report
 
 
-def run_campaign(target, kind: str, *, runs: int, seed: int = 0, out: Path | str,
+def run_campaign(target: Target, kind: str, *, runs: int, seed: int = 0, out: Path | str,
                  compare: bool = False, seeds: list[bytes] | None = None,
                  minimise_budget: int = 200, lenient: bool = False,
                  progress: Callable[[str], None] | None = None) -> Campaign:

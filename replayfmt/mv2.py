@@ -11,6 +11,7 @@ with the segment is `validate`'s question, not a reason to look elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import _generated as G
@@ -30,7 +31,13 @@ from .scan import SegmentScan, scan_segment
 from .toc import DecodedToc, decode_toc
 
 if TYPE_CHECKING:
+    from mmap import mmap
+    from typing import TypeAlias
+
     from .model import ReplayManifest, Segment
+
+    #: The bytes of an input file as the readers take them (a mapped file, or bytes).
+    Data: TypeAlias = bytes | bytearray | memoryview | mmap
 
 __all__ = ["is_mv2", "Mv2Layout", "read_layout", "read_toc", "find_live_segment",
            "LiveSegment", "live_segment"]
@@ -39,11 +46,11 @@ FOOTER_SIZE = MV2_FOOTER_SIZE  # 56
 HEADER_SIZE = MV2_HEADER_SIZE  # 4096
 
 
-def is_mv2(data) -> bool:
+def is_mv2(data: Data) -> bool:
     return sniff(data) == MV2
 
 
-def read_toc(data, layout: Mv2Layout | None = None) -> DecodedToc:
+def read_toc(data: Data, layout: Mv2Layout | None = None) -> DecodedToc:
     """The decoded TOC of a `.mv2` (ReplayFormatError with offset and path if it does not
     decode in any layout)."""
     layout = layout or read_layout(data)
@@ -59,15 +66,15 @@ class LiveSegment:
     __slots__ = ("offset", "size", "tag_pos", "manifest_values", "scan", "toc", "_data",
                  "_segment", "_manifest")
 
-    def __init__(self, offset: int, size: int, tag_pos: int, manifest_values: dict,
-                 scan: SegmentScan, data, toc: DecodedToc | None = None) -> None:
+    def __init__(self, offset: int, size: int, tag_pos: int, manifest_values: Mapping[str, int],
+                 scan: SegmentScan, data: Data, toc: DecodedToc | None = None) -> None:
         self.offset, self.size, self.tag_pos = offset, size, tag_pos
         self.manifest_values = manifest_values  # the manifest's fields, as a dict
         self.scan = scan
         self.toc = toc
         self._data = data
-        self._segment = None
-        self._manifest = None
+        self._segment: Segment | None = None
+        self._manifest: ReplayManifest | None = None
 
     @property
     def manifest(self) -> ReplayManifest:
@@ -88,14 +95,15 @@ class LiveSegment:
                 f"manifest={self.manifest_values!r})")
 
 
-def manifest_target_error(data, layout: Mv2Layout, toc: DecodedToc, check_size: bool = True
+def manifest_target_error(data: Data, layout: Mv2Layout, toc: DecodedToc, check_size: bool = True
                           ) -> ReplayFormatError | None:
     """Why the Some manifest of `toc` does not name a segment inside the data region (None
     when its range is inside [header, TOC) and starts with the segment magic). Without
     `check_size` only segment_offset is checked (a wrong size is then the caller's finding)."""
     m = toc.replay_manifest
-    offset, size = m["segment_offset"], m["segment_size"] if check_size else 8
     tag = toc.manifest_tag_pos
+    assert m is not None and tag is not None  # the caller's toc holds a Some manifest
+    offset, size = m["segment_offset"], m["segment_size"] if check_size else 8
     if offset < HEADER_SIZE or offset + size > layout.footer_offset:
         return ReplayFormatError(
             ErrorKind.LENGTH_OVERFLOW,
@@ -112,7 +120,7 @@ def manifest_target_error(data, layout: Mv2Layout, toc: DecodedToc, check_size: 
     return None
 
 
-def live_segment(data, depth: str = "full") -> LiveSegment | None:
+def live_segment(data: Data, depth: str = "full") -> LiveSegment | None:
     """The live segment of a `.mv2`: the one its decoded TOC's replay_manifest names (None
     when the manifest is None).
 
@@ -122,7 +130,7 @@ def live_segment(data, depth: str = "full") -> LiveSegment | None:
     session up to its action count (what a listing needs; decoding a session later checks the
     rest).
     """
-    data = readable(data)
+    data = readable(data)  # type: ignore[no-untyped-call, unused-ignore]  # framing: untyped
     layout = read_layout(data)
     toc = read_toc(data, layout)
     m = toc.replay_manifest
@@ -133,10 +141,12 @@ def live_segment(data, depth: str = "full") -> LiveSegment | None:
         raise err
     offset, size = m["segment_offset"], m["segment_size"]
     scan = scan_segment(data, offset, offset + size, depth)
-    return LiveSegment(offset, size, toc.manifest_tag_pos, m, scan, data, toc)
+    tag = toc.manifest_tag_pos
+    assert tag is not None  # a layout with a manifest has its tag
+    return LiveSegment(offset, size, tag, m, scan, data, toc)
 
 
-def find_live_segment(data) -> tuple[int, int] | None:
+def find_live_segment(data: Data) -> tuple[int, int] | None:
     """(offset, size) of the live segment of a `.mv2`, or None when there is none."""
     live = live_segment(data)
     return None if live is None else (live.offset, live.size)

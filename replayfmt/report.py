@@ -26,6 +26,7 @@ import hashlib
 import html
 import os
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from . import __version__
@@ -33,6 +34,12 @@ from . import mv2 as mv2mod
 from .forensics import CarvedBlock, SessionRecord, all_sessions, carve
 from .model import ReplaySession
 from .timeline import file_kind, origin_of
+
+if TYPE_CHECKING:
+    from .hexmap import HexMap
+    from .model import ReplayAction
+    from .mv2 import Data
+    from .validate import Report
 
 __all__ = ["render_report", "hexmap_page", "hexmap_sibling", "MAX_MARKS", "MAX_LISTED"]
 
@@ -87,7 +94,7 @@ _CSP = (f"default-src 'none'; script-src 'sha256-{_JS_HASH}'; style-src 'unsafe-
         "img-src 'none'; base-uri 'none'; form-action 'none'")
 
 
-def _e(value) -> str:
+def _e(value: object) -> str:
     """Any value as escaped HTML text (also safe inside a quoted attribute)."""
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -113,7 +120,7 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 # --- the file --------------------------------------------------------------------------------
 
-def _file_section(data, name: str, kind: str, blocks: list[CarvedBlock]) -> str:
+def _file_section(data: Data, name: str, kind: str, blocks: list[CarvedBlock]) -> str:
     sha = hashlib.sha256()
     with memoryview(data) as view:
         for pos in range(0, len(data), 1 << 24):
@@ -178,7 +185,7 @@ def _chart(s: ReplaySession, index: int) -> str:
            f'width="{left + width + 20}" height="{height}" viewBox="0 0 {left + width + 20} '
            f'{height}" role="img" aria-label="actions of session {index} by type over time">']
     for i, t in enumerate(types):
-        y = top + i * lane
+        y: float = top + i * lane  # an int here; bucket bars below are placed at fractions
         out.append(f'<rect x="{left}" y="{y}" width="{width}" height="{lane - 2}" '
                    f'fill="{"#f6f7fa" if i % 2 == 0 else "#fff"}"/>'
                    f'<text x="{left - 6}" y="{y + lane / 2 + 3}" text-anchor="end">{t}</text>')
@@ -229,7 +236,7 @@ def _chart(s: ReplaySession, index: int) -> str:
     return "".join(out)
 
 
-def _summary(a) -> str:
+def _summary(a: ReplayAction) -> str:
     t = a.action_type
     for attr in ("query", "name"):
         if hasattr(t, attr):
@@ -296,7 +303,7 @@ def hexmap_sibling(out_path: str) -> str:
     return root + ".hexmap.html"
 
 
-def hexmap_page(data, name: str):
+def hexmap_page(data: Data, name: str) -> tuple[HexMap, str] | None:
     """(HexMap, page HTML) of what the hex map covers, or None when it maps nothing (a `.mv2`
     without a usable live segment, a file that is not a replay file)."""
     from .hexmap import build_hexmap, render_html
@@ -312,7 +319,7 @@ def hexmap_page(data, name: str):
 
 
 class _Linker:
-    def __init__(self, hm, href: str | None) -> None:
+    def __init__(self, hm: HexMap | None, href: str | None) -> None:
         self.href = href
         self.hm = hm
         if hm is not None:
@@ -344,7 +351,7 @@ class _Linker:
         return f"{self.href}#{quote(target, safe='[]._-')}"
 
 
-def _diagnostics_section(report, link: _Linker, has_map: bool) -> str:
+def _diagnostics_section(report: Report, link: _Linker, has_map: bool) -> str:
     diags = report.diagnostics
     counts = {s: report.count(s) for s in ("error", "warning", "info")}
     out = ['<section id="diagnostics"><h2>Validation</h2>',
@@ -373,8 +380,8 @@ def _diagnostics_section(report, link: _Linker, has_map: bool) -> str:
 
 # --- the page --------------------------------------------------------------------------------
 
-def render_report(data, name: str, *, hexmap=None, hexmap_href: str | None = None,
-                  validation=None) -> str:
+def render_report(data: Data, name: str, *, hexmap: HexMap | None = None,
+                  hexmap_href: str | None = None, validation: Report | None = None) -> str:
     """The report page for the bytes `data` of the file called `name`.
 
     hexmap: the HexMap the sibling page shows (see `hexmap_page`), hexmap_href: that page's

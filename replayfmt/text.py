@@ -17,17 +17,18 @@ __all__ = ["escape"]
 
 _UNSAFE_CHARS = ("[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e"
                  "\u2060-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]")
-_unsafe = None  # compiled on first use: commands that print no text do not pay for it
+#: compiled on first use: commands that print no text do not pay for it
+_unsafe: re.Pattern[str] | None = None
 
 
-def _visible(match: re.Match) -> str:
+def _visible(match: re.Match[str]) -> str:
     o = ord(match.group())
     if 0xDC80 <= o <= 0xDCFF:  # a byte of a name that is not UTF-8
         return f"\\x{o - 0xDC00:02x}"
     return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
 
 
-def _visible_keep_newline(match: re.Match) -> str:
+def _visible_keep_newline(match: re.Match[str]) -> str:
     return "\n" if match.group() == "\n" else _visible(match)
 
 

@@ -27,7 +27,7 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from . import framing
 from .batch import ProgressBar, iter_inputs
@@ -43,6 +43,20 @@ from .model import (
     ToolCall,
     Update,
 )
+
+if TYPE_CHECKING:
+    import dask.bag as db
+    import dask.dataframe as dd
+
+    from .model import Checkpoint
+    from .mv2 import Data
+
+#: One timeline row: column name (`COLUMNS`) -> value (str, int, list or None by column).
+Row: TypeAlias = dict[str, Any]
+#: Frame id -> what the TOC's frame table says of it (`frame_context`), or None.
+FrameLookup: TypeAlias = Callable[[int], "FrameInfo | None"]
+#: A file's rows from a worker: (input index, path, rows or None, the OSError or None).
+_FileRows: TypeAlias = tuple[int, str, list[Row] | None, OSError | None]
 
 __all__ = ["COLUMNS", "COLUMN_TYPES", "FORMATS", "file_rows", "file_kind", "origin_of",
            "iter_timeline", "write", "frame_context", "frame_table", "FrameInfo", "with_frames",
@@ -110,7 +124,7 @@ def _iso(secs: int) -> str | None:
         return None
 
 
-def file_kind(data) -> str:
+def file_kind(data: Data) -> str:
     """mv2, segment, active_session or other, from the leading magic."""
     return framing.sniff(data) or "other"
 
@@ -126,7 +140,7 @@ class FrameInfo(NamedTuple):
     time: int | None
 
 
-def frame_table(data) -> dict[int, FrameInfo] | None:
+def frame_table(data: Data) -> dict[int, FrameInfo] | None:
     """Frame id -> FrameInfo for every frame of a `.mv2`'s TOC, or None when the input is
     not a `.mv2` or its TOC does not decode (no guess). An id that two frames claim is left
     out: it names no single frame."""
@@ -152,7 +166,7 @@ def frame_table(data) -> dict[int, FrameInfo] | None:
     return table
 
 
-def frame_context(data, kind: str) -> Callable[[int], FrameInfo | None] | None:
+def frame_context(data: Data, kind: str) -> FrameLookup | None:
     """Frame id -> FrameInfo (uri, title, kind, time) from a `.mv2`'s TOC frame table, or
     None when there is no table (not a `.mv2`, or its TOC does not decode). The lookup gives
     None for an id the table does not hold.
@@ -186,11 +200,11 @@ RESOLVED_ACTIONS = (Find, Ask)
 _RESOLVED_NAMES = frozenset(("Find", "Ask"))
 
 
-def _frame_json(info: FrameInfo | None) -> dict | None:
+def _frame_json(info: FrameInfo | None) -> dict[str, Any] | None:
     return None if info is None else info._asdict()
 
 
-def with_frames(value: Any, frames: Callable[[int], FrameInfo | None]) -> Any:
+def with_frames(value: Any, frames: FrameLookup) -> Any:
     """A readable JSON dump (`memvid_json.to_json` of a segment, session or active envelope)
     with frame context added in place: each Find and Ask action gets `frames`, aligned with
     its `affected_frames`, and each checkpoint snapshot gets `frames`, aligned with its
@@ -213,7 +227,7 @@ def with_frames(value: Any, frames: Callable[[int], FrameInfo | None]) -> Any:
     return value
 
 
-def _fill_frames(row: dict, ids: list[int] | None, frames) -> None:
+def _fill_frames(row: Row, ids: list[int] | None, frames: FrameLookup | None) -> None:
     if frames is None or not ids:
         return
     looked = [frames(f) for f in ids]
@@ -221,7 +235,7 @@ def _fill_frames(row: dict, ids: list[int] | None, frames) -> None:
     row["frame_titles"] = [None if x is None else x.title for x in looked]
 
 
-def _action_fields(row: dict, a: ReplayAction) -> None:
+def _action_fields(row: Row, a: ReplayAction) -> None:
     t = a.action_type
     row["action_type"] = t.DISPLAY
     if isinstance(t, (Put, Update, Delete)):
@@ -243,19 +257,20 @@ def _action_fields(row: dict, a: ReplayAction) -> None:
     row["duration_ms"] = a.duration_ms
 
 
-def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
+def _session_events(rec: SessionRecord, base: Row, frames: FrameLookup | None
+                    ) -> Iterator[Row]:
     """The session's rows in its own order: created; each action, followed by the checkpoint
     records it stands for (a Checkpoint action's checkpoint_id; a checkpoint with no such
     action follows the action whose sequence is its at_sequence, else comes last); ended.
     Linear in the session's size."""
     s = rec.session
 
-    def row(event: str, secs: int, **values) -> dict:
+    def row(event: str, secs: int, **values: Any) -> Row:
         out = {**base, "event": event, "time": secs, "datetime": _iso(secs)}
         out.update(values)
         return out
 
-    def checkpoint_row(cp) -> dict:
+    def checkpoint_row(cp: Checkpoint) -> Row:
         snap = cp.snapshot
         lex, vec = snap.lex_index_hash, snap.vec_index_hash
         out = row("checkpoint", cp.timestamp_secs, sequence=cp.at_sequence,
@@ -278,11 +293,11 @@ def _session_events(rec: SessionRecord, base: dict, frames) -> Iterator[dict]:
                 after.setdefault(j, []).append(i)
                 claimed.add(i)
     at_action = {a.sequence: j for j, a in enumerate(s.actions)}
-    tail = []
+    tail: list[int] = []
     for i, cp in enumerate(s.checkpoints):
         if i not in claimed:
-            j = at_action.get(cp.at_sequence)
-            (tail if j is None else after.setdefault(j, [])).append(i)
+            k = at_action.get(cp.at_sequence)
+            (tail if k is None else after.setdefault(k, [])).append(i)
 
     yield row("session_created", s.created_secs)
     for j, a in enumerate(s.actions):
@@ -308,10 +323,10 @@ def origin_of(rec: SessionRecord, kind: str) -> tuple[str, CarvedBlock]:
     return ("sidecar" if block.kind == "active_session" else "segment"), block
 
 
-def _rows_of(path: str, data) -> list[dict]:
+def _rows_of(path: str, data: Data) -> list[Row]:
     kind = file_kind(data)
     frames = frame_context(data, kind)
-    rows: list[dict] = []
+    rows: list[Row] = []
     for rec in all_sessions(data, carve(data)):
         origin, block = origin_of(rec, kind)
         s = rec.session
@@ -326,7 +341,7 @@ def _rows_of(path: str, data) -> list[dict]:
     return rows
 
 
-def file_rows(path: str | os.PathLike) -> list[dict]:
+def file_rows(path: str | os.PathLike[str]) -> list[Row]:
     """Every event of every session in one file, ordered by time (stable). OSError propagates.
 
     The list is one file's worth: decoded sessions are dropped before it is returned."""
@@ -337,16 +352,20 @@ def file_rows(path: str | os.PathLike) -> list[dict]:
 
 # --- many files ------------------------------------------------------------------------------
 
+#: The merge order of a row: (time, input index of its file, its index in the file's order).
+_Key: TypeAlias = tuple[int, int, int]
+
+
 class _Runs:
     """External merge sort: rows are buffered, sorted and spilled to temporary files in runs of
     at most `limit` rows, then merged, so memory stays bounded however many rows there are."""
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
-        self.buffer: list[tuple] = []
+        self.buffer: list[tuple[_Key, Row]] = []
         self.files: list[IO[bytes]] = []
 
-    def add(self, key: tuple, row: dict) -> None:
+    def add(self, key: _Key, row: Row) -> None:
         self.buffer.append((key, row))
         if len(self.buffer) >= self.limit:
             self._spill()
@@ -361,14 +380,14 @@ class _Runs:
         self.buffer = []
 
     @staticmethod
-    def _read(fh) -> Iterator[tuple]:
+    def _read(fh: IO[bytes]) -> Iterator[tuple[_Key, Row]]:
         while True:
             try:
                 yield pickle.load(fh)
             except EOFError:
                 return
 
-    def merged(self) -> Iterator[dict]:
+    def merged(self) -> Iterator[Row]:
         self.buffer.sort(key=lambda kr: kr[0])
         try:
             if not self.files:
@@ -385,7 +404,7 @@ class _Runs:
             self.buffer = []
 
 
-def _indexed_rows(task):
+def _indexed_rows(task: tuple[int, str]) -> _FileRows:
     index, path = task
     try:
         return index, path, file_rows(path), None
@@ -393,7 +412,7 @@ def _indexed_rows(task):
         return index, path, None, exc
 
 
-def _per_file(files: list[str], jobs: int) -> Iterator[tuple]:
+def _per_file(files: list[str], jobs: int) -> Iterator[_FileRows]:
     tasks = list(enumerate(files))
     if jobs > 1 and len(files) > 1 and "-" not in files:
         import multiprocessing
@@ -409,7 +428,7 @@ def _per_file(files: list[str], jobs: int) -> Iterator[tuple]:
 def iter_timeline(paths: Iterable[str], *, recursive: bool = False, jobs: int = 1,
                   progress: bool | None = False,
                   on_error: Callable[[str, OSError], None] | None = None,
-                  buffer_rows: int = 200_000) -> Iterator[dict]:
+                  buffer_rows: int = 200_000) -> Iterator[Row]:
     """The rows of every file named in `paths` (directories expanded as `batch` does),
     merged in time order; equal times keep input order, then each file's order.
 
@@ -429,6 +448,7 @@ def iter_timeline(paths: Iterable[str], *, recursive: bool = False, jobs: int = 
                     raise exc
                 on_error(path, exc)
                 continue
+            assert rows is not None  # read without error
             for row in rows:
                 runs.add((row["time"], index, row["event_index"]), row)
             del rows
@@ -439,7 +459,7 @@ def iter_timeline(paths: Iterable[str], *, recursive: bool = False, jobs: int = 
 
 # --- writers ---------------------------------------------------------------------------------
 
-def timesketch_row(row: dict) -> dict:
+def timesketch_row(row: Row) -> dict[str, Any]:
     """A row as Timesketch imports it from JSONL: message, datetime (ISO 8601), timestamp
     (microseconds), timestamp_desc, then every column as an attribute."""
     secs = row["time"]
@@ -459,7 +479,7 @@ def _q(text: str | None, limit: int = 120) -> str:
     return repr(text)
 
 
-def _message(row: dict) -> str:
+def _message(row: Row) -> str:
     who = f"session {_q(row['session_name'])} ({row['session_id']}) [{row['origin']}]"
     event = row["event"]
     if event == "session_created":
@@ -504,10 +524,11 @@ def _csv_cell(value: Any, strlist: bool = False) -> bytes:
         value = orjson.dumps(value).decode()
     elif isinstance(value, list):
         value = " ".join("" if v is None else str(v) for v in value)
-    return b'"' + value.encode("utf-8", "surrogatepass").replace(b'"', b'""') + b'"'
+    text: str = value  # a text column's value, or the list as text
+    return b'"' + text.encode("utf-8", "surrogatepass").replace(b'"', b'""') + b'"'
 
 
-def _jsonl(rows, out) -> int:
+def _jsonl(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     import orjson
 
     n = 0
@@ -517,7 +538,7 @@ def _jsonl(rows, out) -> int:
     return n
 
 
-def _csv(rows, out) -> int:
+def _csv(rows: Iterable[Row], out: IO[bytes]) -> int:
     out.write(b",".join(c.encode() for c in COLUMNS) + b"\r\n")
     n = 0
     for row in rows:
@@ -526,30 +547,30 @@ def _csv(rows, out) -> int:
     return n
 
 
-def _timesketch(rows, out) -> int:
+def _timesketch(rows: Iterable[Row], out: IO[bytes]) -> int:
     return _jsonl((timesketch_row(r) for r in rows), out)
 
 
-def arrow_schema():
+def arrow_schema() -> Any:  # a pyarrow.Schema (pyarrow has no type information)
     """The pyarrow schema of the parquet output (uint64 for u64 fields, int64 for times)."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]  # no type information
 
     types = {"str": pa.string(), "int": pa.int64(), "u64": pa.uint64(),
              "list": pa.list_(pa.uint64()), "strlist": pa.list_(pa.string())}
     return pa.schema([(name, types[t]) for name, t in COLUMN_TYPES])
 
 
-def _parquet(rows, out, batch_rows: int = 65_536) -> int:
+def _parquet(rows: Iterable[Row], out: IO[bytes], batch_rows: int = 65_536) -> int:
     try:
         import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]  # no type information
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise RuntimeError("parquet output needs pyarrow: pip install 'replayfmt[timeline]'"
                            ) from exc
     schema_ = arrow_schema()
     n = 0
     with pq.ParquetWriter(out, schema_) as writer:
-        batch: list[dict] = []
+        batch: list[Row] = []
         for row in rows:
             batch.append(row)
             if len(batch) >= batch_rows:
@@ -562,10 +583,11 @@ def _parquet(rows, out, batch_rows: int = 65_536) -> int:
     return n
 
 
-_WRITERS = {"jsonl": _jsonl, "csv": _csv, "timesketch": _timesketch, "parquet": _parquet}
+_WRITERS: dict[str, Callable[[Iterable[Row], IO[bytes]], int]] = {
+    "jsonl": _jsonl, "csv": _csv, "timesketch": _timesketch, "parquet": _parquet}
 
 
-def write(rows: Iterable[dict], fmt: str, out: IO[bytes]) -> int:
+def write(rows: Iterable[Row], fmt: str, out: IO[bytes]) -> int:
     """Write rows to the binary stream `out` in `fmt` (one of FORMATS); the number of rows."""
     try:
         writer = _WRITERS[fmt]
@@ -577,7 +599,7 @@ def write(rows: Iterable[dict], fmt: str, out: IO[bytes]) -> int:
 
 # --- fleets on Dask --------------------------------------------------------------------------
 
-class _Partition(list):
+class _Partition(list[Row]):
     """A partition's rows. A list subclass, so `distributed` ships it as one pickle instead
     of walking every row dict (which took longer than reading the files)."""
 
@@ -600,7 +622,8 @@ def _chunks(files: list[str], npartitions: int | None) -> list[list[str]]:
     return [files[i:i + size] for i in range(0, len(files), size)] or [[]]
 
 
-def dask_bag(paths: Iterable[str], *, recursive: bool = False, npartitions: int | None = None):
+def dask_bag(paths: Iterable[str], *, recursive: bool = False, npartitions: int | None = None
+             ) -> db.Bag:
     """A `dask.bag` of the timeline rows of every file in `paths` (directories walked on the
     client, as `batch` does). Each partition runs `file_rows` on its files (about 8 files per
     partition, at most 256 partitions) where Dask runs it: threads, processes, or a
@@ -609,25 +632,28 @@ def dask_bag(paths: Iterable[str], *, recursive: bool = False, npartitions: int 
     import dask.bag as db
 
     chunks = _chunks(list(iter_inputs(paths, recursive)), npartitions)
-    return db.from_sequence(chunks, npartitions=len(chunks)).map_partitions(_flat_rows)
+    bag: db.Bag = db.from_sequence(  # type: ignore[no-untyped-call]  # dask: not annotated
+        chunks, npartitions=len(chunks))
+    flat: db.Bag = bag.map_partitions(_flat_rows)  # type: ignore[no-untyped-call]  # as above
+    return flat
 
 
-def _flat_rows(chunks) -> _Partition:
+def _flat_rows(chunks: Iterable[list[str]]) -> _Partition:
     out = _Partition()
     for chunk in chunks:
         out.extend(_rows_of_files(chunk))
     return out
 
 
-def _pandas_meta():
+def _pandas_meta() -> Any:  # a pandas.DataFrame (pandas has no type information here)
     """The empty frame of `COLUMNS`, Arrow-backed with the parquet schema's types (uint64 and
     lists exactly; Dask leaves Arrow dtypes as they are)."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]  # no type information
 
     return arrow_schema().empty_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _frame(rows: list[dict]):
+def _frame(rows: list[Row]) -> Any:  # a pandas.DataFrame
     import pandas as pd
     import pyarrow as pa
 
@@ -635,17 +661,19 @@ def _frame(rows: list[dict]):
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _frame_of_files(paths: list[str]):
+def _frame_of_files(paths: list[str]) -> Any:  # a pandas.DataFrame
     """One dataframe partition, made where it runs: only the frame travels."""
     return _frame(_rows_of_files(paths))
 
 
 def to_dask_dataframe(paths: Iterable[str], *, recursive: bool = False,
-                      npartitions: int | None = None):
+                      npartitions: int | None = None) -> dd.DataFrame:
     """A `dask.dataframe` with `COLUMNS`, one partition per group of files (as `dask_bag`),
     typed as the parquet output (`arrow_schema`) through pandas' Arrow dtypes: u64 columns
     are uint64, lists are lists, missing values are <NA>."""
     import dask.dataframe as dd
 
     chunks = _chunks(list(iter_inputs(paths, recursive)), npartitions)
-    return dd.from_map(_frame_of_files, chunks, meta=_pandas_meta(), enforce_metadata=False)
+    frame: dd.DataFrame = dd.from_map(  # type: ignore[no-untyped-call]  # dask: not annotated
+        _frame_of_files, chunks, meta=_pandas_meta(), enforce_metadata=False)
+    return frame

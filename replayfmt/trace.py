@@ -20,10 +20,10 @@ from __future__ import annotations
 import bisect
 import struct
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
-from construct import Bytes, Const, FormatField, Renamed, Struct
+from construct import Bytes, Const, Construct, FormatField, Renamed, Struct
 
 from . import errors as E
 from . import schema
@@ -37,6 +37,14 @@ from .framing import (
     segment_header,
 )
 from .schema import Bool, Enum, Map, Option, String, Uuid, Vec, min_size
+
+if TYPE_CHECKING:
+    from mmap import mmap
+
+#: The bytes a tracer reads: sliceable, indexable and read by `struct.unpack_from`.
+_Buf: TypeAlias = "bytes | bytearray | mmap"
+#: What the entry points take (as `mv2.Data`; not imported from there: mv2 uses this module).
+Data: TypeAlias = "bytes | bytearray | memoryview | mmap"
 
 __all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
            "trace_mv2", "decode_field", "LEAF_KINDS"]
@@ -143,7 +151,7 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def _unwrap(node):
+def _unwrap(node: Construct) -> Construct:
     while isinstance(node, Renamed):
         node = node.subcon
     return node
@@ -152,7 +160,7 @@ def _unwrap(node):
 class _Tracer:
     """Walks schema nodes over b[p:e], appending spans; raises _Stop at undecodable bytes."""
 
-    def __init__(self, b) -> None:
+    def __init__(self, b: _Buf) -> None:
         self.b = b
         self.spans: list[Span] = []
 
@@ -166,16 +174,17 @@ class _Tracer:
     def overflow(p: int, e: int, n: int, min_sz: int, what: str, path: str) -> _Stop:
         return _Stop(E.overflow(p - 8, path, n, e - p, what, min_sz))
 
-    def leaf(self, path, p, size, value, kind, unit: int = 0) -> None:
+    def leaf(self, path: str, p: int, size: int, value: Any, kind: str, unit: int = 0
+             ) -> None:
         self.spans.append(Span(path, p, size, value, kind, True, unit))
 
-    def open(self, path, p, kind) -> Span:
+    def open(self, path: str, p: int, kind: str) -> Span:
         span = Span(path, p, 0, None, kind, False)
         self.spans.append(span)
         return span
 
     @staticmethod
-    def close(span: Span, p: int, value) -> None:
+    def close(span: Span, p: int, value: Any) -> None:
         span.size = p - span.offset
         span.value = value
         span.complete = True
@@ -189,7 +198,7 @@ class _Tracer:
 
     # -- the walk --
 
-    def walk(self, node, path: str, p: int, e: int) -> tuple[Any, int]:
+    def walk(self, node: Construct, path: str, p: int, e: int) -> tuple[Any, int]:
         node = _unwrap(node)
         b = self.b
         if isinstance(node, FormatField):
@@ -217,11 +226,11 @@ class _Tracer:
             return v, p + size
         if isinstance(node, Struct):
             span = self.open(path, p, "struct")
-            out = {}
+            fields: dict[str, Any] = {}
             for sub in node.subcons:
-                out[sub.name], p = self.walk(sub.subcon, _join(path, sub.name), p, e)
-            self.close(span, p, out)
-            return out, p
+                fields[sub.name], p = self.walk(sub.subcon, _join(path, sub.name), p, e)
+            self.close(span, p, fields)
+            return fields, p
         if isinstance(node, String):
             span = self.open(path, p, "string")
             n, p = self.length(p, e, path)
@@ -261,12 +270,12 @@ class _Tracer:
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "element count", path)
             self.leaf(path, p - 8, 8, n, "len", m)
-            out = []
+            items: list[Any] = []
             for i in range(n):
                 v, p = self.walk(node.subcon, f"{path}[{i}]", p, e)
-                out.append(v)
-            self.close(span, p, out)
-            return out, p
+                items.append(v)
+            self.close(span, p, items)
+            return items, p
         if isinstance(node, Map):
             span = self.open(path, p, "map")
             n, p = self.length(p, e, path)
@@ -274,7 +283,7 @@ class _Tracer:
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "entry count", path)
             self.leaf(path, p - 8, 8, n, "len", m)
-            out = {}
+            out: dict[Any, Any] = {}
             for i in range(n):
                 kp = p
                 k, p = self.walk(node.key, f"{path}[{i}].key", p, e)
@@ -305,21 +314,22 @@ class _Tracer:
             name, sub = node.variants[index]
             span = self.open(path, p, "enum")
             self.leaf(path, p, 4, name, "variant")
-            fields, p = self.walk_fields(sub, f"{path}.{name}", p + 4, e)
-            self.close(span, p, {name: fields})
-            return {name: fields}, p
+            variant, p = self.walk_fields(sub, f"{path}.{name}", p + 4, e)
+            self.close(span, p, {name: variant})
+            return {name: variant}, p
         raise TypeError(f"trace does not know {type(node).__name__}")
 
-    def walk_fields(self, struct_node, prefix: str, p: int, e: int) -> tuple[dict, int]:
+    def walk_fields(self, struct_node: Construct, prefix: str, p: int, e: int
+                    ) -> tuple[dict[str, Any], int]:
         """The fields of a Struct without a span of its own (enum variants, headers)."""
-        out = {}
+        out: dict[str, Any] = {}
         for sub in _unwrap(struct_node).subcons:
             out[sub.name], p = self.walk(sub.subcon, _join(prefix, sub.name), p, e)
         return out, p
 
 
-def _finish(tracer: _Tracer, kind: str, size: int, problems: list, end: int,
-            value, stopped: bool) -> Trace:
+def _finish(tracer: _Tracer, kind: str, size: int, problems: list[ReplayFormatError],
+            end: int, value: Any, stopped: bool) -> Trace:
     for span in tracer.spans:
         if not span.complete:
             span.size = max(0, end - span.offset)
@@ -330,7 +340,7 @@ def _finish(tracer: _Tracer, kind: str, size: int, problems: list, end: int,
                  None if stopped else value)
 
 
-def _buffer(data):
+def _buffer(data: Data) -> _Buf:
     if isinstance(data, (bytes, bytearray)):
         return data
     if isinstance(data, memoryview):
@@ -338,7 +348,8 @@ def _buffer(data):
     return data  # mmap and other buffers that support slicing and unpack_from
 
 
-def trace_record(node, data, start: int = 0, stop: int | None = None, path: str = "") -> Trace:
+def trace_record(node: Construct | str, data: Data, start: int = 0, stop: int | None = None,
+                 path: str = "") -> Trace:
     """Trace one record (a schema node, or a name from `schema.RECORDS`) in data[start:stop].
 
     Bytes after the record up to `stop` are a TRAILING_BYTES problem (as the codec's
@@ -366,7 +377,7 @@ def _walk_stop(err: ReplayFormatError, end: int) -> _Stop:
     return _Stop(err, at=end if err.kind == K.COUNT_MISMATCH else err.offset)
 
 
-def trace_segment(data) -> Trace:
+def trace_segment(data: Data) -> Trace:
     """Trace an `MV2RPLY!` replay segment: header, each session's length prefix and record.
 
     The container is walked by `framing` (lenient: version, session_count, total_size and
@@ -376,7 +387,7 @@ def trace_segment(data) -> Trace:
     t = _Tracer(b)
     policy = Policy(lenient=True)
     root = t.open("", 0, "segment")
-    sessions: list = []
+    sessions: list[dict[str, Any]] = []
     try:
         header, p = t.walk_fields(schema.SegmentHeader, "", 0, e)
         head = segment_header(b, 0, e, policy)
@@ -407,7 +418,7 @@ def trace_segment(data) -> Trace:
     return _finish(t, "segment", e, policy.problems, p, root.value, False)
 
 
-def trace_active_session(data) -> Trace:
+def trace_active_session(data: Data) -> Trace:
     """Trace an `MV2ACTIV` envelope (a `NAME.mv2.session` sidecar); its magic and length prefix
     are checked by `framing`."""
     b = _buffer(data)
@@ -439,7 +450,7 @@ def trace_active_session(data) -> Trace:
     return _finish(t, "active_session", e, policy.problems, stop, value, False)
 
 
-def decode_field(node, data, p: int, e: int, path: str = "") -> tuple[Any, int]:
+def decode_field(node: Construct, data: Data, p: int, e: int, path: str = "") -> tuple[Any, int]:
     """Decode one schema node from data[p:e] without keeping spans: (value, next offset).
 
     For lenient readers that go field by field; raises the codec-equivalent ReplayFormatError.
@@ -458,7 +469,7 @@ def _shifted(spans: list[Span], base: int, root: str) -> list[Span]:
                  sp.unit) for sp in spans]
 
 
-def _trace_toc(data, start: int, stop: int) -> tuple[Trace, str]:
+def _trace_toc(data: Data, start: int, stop: int) -> tuple[Trace, str]:
     """The TOC traced with each layout of `schema.TOC_LAYOUTS` in the order memvid's reader
     tries them (as `toc.decode_toc` does): the first that decodes exactly [start, stop) wins;
     when none does, the one whose trace got furthest (its error is where it stopped)."""
@@ -478,7 +489,7 @@ def _referenced(toc_spans: list[Span]) -> list[tuple[int, int, str, Any]]:
     payloads by frame id, every `bytes_offset`/`bytes_length` pair (segments, indexes,
     tracks, catalog descriptors) by the TOC path that holds it."""
     by_path = {sp.path: sp for sp in toc_spans if sp.is_leaf}
-    out = []
+    out: list[tuple[int, int, str, Any]] = []
     for sp in toc_spans:
         if not sp.is_leaf:
             continue
@@ -497,7 +508,7 @@ def _referenced(toc_spans: list[Span]) -> list[tuple[int, int, str, Any]]:
     return out
 
 
-def _trace_wal(t: _Tracer, b, start: int, size: int) -> None:
+def _trace_wal(t: _Tracer, b: _Buf, start: int, size: int) -> None:
     """The write-ahead log region as memvid's reader scans it (`src/io/wal.rs`): records from
     its first byte, each a `schema.WalRecordHeader` and its entry, up to an all-zero header;
     a record counts only when its entry is inside the region and hashes to its checksum. The
@@ -526,7 +537,7 @@ def _trace_wal(t: _Tracer, b, start: int, size: int) -> None:
     t.close(wal, end, {"wal_offset": start, "wal_size": size, "records": i})
 
 
-def trace_mv2(data) -> Trace:
+def trace_mv2(data: Data) -> Trace:
     """Trace a whole `.mv2`: every byte named exactly once, in byte order.
 
     - ``header.*``: the header record (`schema.Mv2Header`), then ``header.reserved`` (a range)
@@ -594,10 +605,11 @@ def trace_mv2(data) -> Trace:
                 seg = trace_segment(b[so:so + ss])
                 segment_spans = _shifted(seg.fields, so, "replay_segment")
                 regions.append((so, ss, "replay_segment", None))
-                for err in seg.problems:  # traced from its own first byte: made absolute
-                    err.offset += so
-                    problems.append(err)
+                for problem in seg.problems:  # traced from its own first byte: made absolute
+                    problem.offset += so
+                    problems.append(problem)
     else:
+        assert toc_trace.error is not None  # a trace that is not ok has its error
         problems.append(toc_trace.error)
     # lay the data region [page, toc_start) out in byte order, each byte once
     pos = page

@@ -20,6 +20,9 @@ import io
 import os
 import stat
 import sys
+from collections.abc import Callable
+from types import FrameType, ModuleType
+from typing import BinaryIO
 
 from .. import __version__
 from ..errors import ReplayFormatError
@@ -51,7 +54,7 @@ exit codes:
   130  interrupted (Ctrl-C); partial outputs are removed"""
 
 
-def _command_module(name: str):
+def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f".{name}", __name__)
 
 
@@ -74,7 +77,7 @@ class _PipeGuard(io.BufferedIOBase):
     """stdout that outlives its reader: once the pipe is closed (`replayfmt validate DIR |
     head`), further output is dropped, so the command finishes and exits with its real code."""
 
-    def __init__(self, raw) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         super().__init__()
         self.raw = raw
         self.broken = False
@@ -91,7 +94,7 @@ class _PipeGuard(io.BufferedIOBase):
         except (OSError, ValueError, AttributeError):
             pass
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # the TextIOWrapper writes bytes
         if not self.broken:
             try:
                 self.raw.write(data)
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     return _main(args)
 
 
-def _main(args) -> int:
+def _main(args: argparse.Namespace) -> int:
     CREATED.clear()  # the files of this run only (Ctrl-C removes them)
     stdout = sys.stdout
     guard = _PipeGuard(stdout.buffer)
@@ -147,8 +150,8 @@ _FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 _BUG_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGILL", "SIGFPE")
 
 
-def _input_sizes(args) -> dict[str, int]:
-    sizes = {}
+def _input_sizes(args: argparse.Namespace) -> dict[str, int]:
+    sizes: dict[str, int] = {}
     for name in _INPUT_ARGS:
         value = getattr(args, name, None)
         for path in value if isinstance(value, list) else [value]:
@@ -183,7 +186,7 @@ def _leftovers(fd: int) -> list[str]:
     return [os.fsdecode(p) for p in alive]
 
 
-def _supervised(args) -> int:
+def _supervised(args: argparse.Namespace) -> int:
     """Run the command in a child process and wait for it.
 
     A file read through a memory map that shrinks meanwhile (truncated or rewritten by
@@ -226,7 +229,7 @@ def _supervised(args) -> int:
                 sys.stderr.flush()
             os._exit(code)
 
-    def forward(signum, frame) -> None:
+    def forward(signum: int, frame: FrameType | None) -> None:
         with contextlib.suppress(OSError):
             os.kill(pid, signum)
 
@@ -272,7 +275,7 @@ def _supervised(args) -> int:
     return 128 + sig
 
 
-def _interrupt_once(signum, frame) -> None:
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
     """SIGINT in the command's process: KeyboardInterrupt once; a second one (a terminal's
     Ctrl-C reaches both processes, and the parent passes its own on) is ignored."""
     import signal
@@ -281,10 +284,11 @@ def _interrupt_once(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     CREATED.clear()  # outputs of this run only (main may be called more than once in-process)
     try:
-        return args.run(args)
+        run: Callable[[argparse.Namespace], int] = args.run  # the command's, from its parser
+        return run(args)
     except ReplayFormatError as exc:
         warn(f"{getattr(args, 'file', None) or 'input'}: {exc}")
         return EXIT_BAD_INPUT

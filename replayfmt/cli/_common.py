@@ -6,12 +6,25 @@ their inputs, write their outputs and pick the exit code.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from ..files import InputError, dumps
 from ..text import escape
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from ..batch import FileFunc
+    from ..mv2 import Data
+
+    #: What `add_subparsers` returns: each command module's `register` adds its parser to it.
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -50,8 +63,9 @@ def kind_value(text: str) -> str:
     return "sidecar" if text == "active" else text
 
 
-def add_kind_argument(parser, choices=tuple(KINDS), default="auto",
-                      help="read as this container regardless of the magic") -> None:
+def add_kind_argument(parser: argparse.ArgumentParser, choices: Iterable[str] = tuple(KINDS),
+                      default: str = "auto",
+                      help: str = "read as this container regardless of the magic") -> None:
     parser.add_argument("--kind", type=kind_value, choices=choices, default=default,
                         help=help)
 
@@ -60,7 +74,7 @@ class UsageError(Exception):
     """Bad arguments or unusable files (exit 2)."""
 
 
-def say(line: str = "", file=None) -> None:
+def say(line: str = "", file: TextIO | None = None) -> None:
     """Print one line of text output (stdout by default) with what came from files escaped."""
     print(escape(line), file=file or sys.stdout)
 
@@ -95,7 +109,8 @@ def read_input(path: str) -> bytes:
 
 
 @contextlib.contextmanager
-def _open_with(opener, path: str):
+def _open_with(opener: Callable[[str], AbstractContextManager[Data]], path: str
+               ) -> Iterator[Data]:
     """`opener(path)` (a context manager) with an OSError on opening as UsageError (exit 2);
     errors raised inside the block pass through unchanged."""
     try:
@@ -109,22 +124,23 @@ def _open_with(opener, path: str):
         cm.__exit__(None, None, None)
 
 
-def opened(path: str):
+def opened(path: str) -> AbstractContextManager[Data]:
     """`stream.open_input(path)` with OSError as UsageError (exit 2)."""
     from ..stream import open_input
 
     return _open_with(open_input, path)
 
 
-def map_input(path: str):
+def map_input(path: str) -> Data:
     """The input through the bounded opener: a read-only mmap of a regular file (never read
     whole), the bytes of a pipe or stdin; open until the command is done."""
     from ..stream import open_input
 
     try:
-        return OPENED.enter_context(open_input(path))
+        data: Data = OPENED.enter_context(open_input(path))
     except OSError as exc:
         raise _cannot_read(path, exc) from exc
+    return data
 
 
 #: Files this run has created, removed again if it is interrupted (see `main`).
@@ -136,7 +152,7 @@ CREATED: list[str] = []
 JOURNAL: int | None = None
 
 
-def journal(sign: str, path) -> None:
+def journal(sign: str, path: str) -> None:
     """Note a file this run created ("+") or a temporary one that is gone again ("-")."""
     if JOURNAL is not None:
         with contextlib.suppress(OSError):
@@ -153,7 +169,7 @@ def _same_file(st: os.stat_result, other: os.stat_result) -> bool:
     return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
 
 
-def check_output(path: str, *, inputs=(), force: bool = False) -> None:
+def check_output(path: str, *, inputs: Iterable[str] = (), force: bool = False) -> None:
     """Refuse an output that is one of the inputs (same device and inode: a hard link or
     another spelling of the name included), even with --force; refuse an existing file
     without --force. UsageError (exit 2) either way; evidence is never replaced."""
@@ -177,7 +193,8 @@ def check_output(path: str, *, inputs=(), force: bool = False) -> None:
         raise UsageError(f"refusing to replace {path}: it exists (--force replaces it)")
 
 
-def write_output(path: str, data, *, inputs=(), force: bool = False) -> None:
+def write_output(path: str, data: bytes | list[bytes], *, inputs: Iterable[str] = (),
+                 force: bool = False) -> None:
     """Write `data` (bytes, or a list of bytes pieces written in order) to `path` ("-":
     stdout), checked by `check_output` first.
 
@@ -231,13 +248,14 @@ def write_output(path: str, data, *, inputs=(), force: bool = False) -> None:
             journal("-", tmp)
 
 
-def add_force_argument(parser) -> None:
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an existing output file (never one of the inputs)")
 
 
 @contextlib.contextmanager
-def output_stream(path: str, inputs=(), force: bool = False):
+def output_stream(path: str, inputs: Iterable[str] = (), force: bool = False
+                  ) -> Iterator[BinaryIO]:
     """A binary stream for `path` ("-": stdout) for outputs written piece by piece: a
     temporary file beside it, renamed into place only when the block ends normally, so a
     failed or interrupted run leaves nothing. Refuses (UsageError) an output that is one of
@@ -284,7 +302,7 @@ def output_stream(path: str, inputs=(), force: bool = False):
         raise
 
 
-def evidence(path: str):
+def evidence(path: str) -> AbstractContextManager[Data]:
     """`forensics.open_evidence` (read-only mmap, stdin for "-") with OSError as UsageError."""
     from ..forensics import open_evidence
 
@@ -293,10 +311,8 @@ def evidence(path: str):
 
 # --- batch mode ------------------------------------------------------------------------------
 
-def add_batch_arguments(parser) -> None:
+def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     """The batch options a command gets: -r, -j, --jsonl, --progress/--no-progress."""
-    import argparse
-
     parser.add_argument("-r", "--recursive", action="store_true",
                         help="walk directories recursively (batch mode, JSON Lines)")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
@@ -312,7 +328,7 @@ def add_batch_arguments(parser) -> None:
                              "(default 600; 0: no limit)")
 
 
-def run_batch(func, args) -> int:
+def run_batch(func: FileFunc, args: argparse.Namespace) -> int:
     """`batch.run` with the batch options of `args`; returns the exit status."""
     from .. import batch
 
@@ -321,7 +337,7 @@ def run_batch(func, args) -> int:
                      timeout=args.timeout).exit_status
 
 
-def wants_batch(args, paths: list[str]) -> bool:
+def wants_batch(args: argparse.Namespace, paths: list[str]) -> bool:
     """Batch mode: asked for (-r, -j > 1, --jsonl) or a directory among the inputs."""
-    return (args.recursive or args.jobs != 1 or args.jsonl
+    return bool(args.recursive or args.jobs != 1 or args.jsonl
             or any(p != "-" and os.path.isdir(p) for p in paths))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._common import (
     EXIT_OK,
     InputError,
@@ -13,8 +15,14 @@ from ._common import (
     write_output,
 )
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ..mv2 import Data
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("build", help="JSON (either form) back to a segment or a sidecar")
     p.add_argument("input", metavar="INPUT.json", help="JSON file ('-': stdin)")
     p.add_argument("-o", "--output", required=True, help="output file ('-': stdout)")
@@ -24,7 +32,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..memvid_json import JSONShapeError, loads
 
     check_output(args.output, inputs=[args.input], force=args.force)
@@ -58,7 +66,7 @@ def run(args) -> int:
 _LARGE = 64 << 20
 
 
-def _not_json_at_all(name: str, data) -> None:
+def _not_json_at_all(name: str, data: Data) -> None:
     """A large input whose first byte that is not white space cannot open a record ({ or [),
     such as a sparse file of zeros, is refused from that byte, with the same message as a
     whole read gives, instead of reading gigabytes first."""
@@ -77,7 +85,7 @@ def _not_json_at_all(name: str, data) -> None:
                          "list")
 
 
-def _build(args, value) -> bytes:
+def _build(args: argparse.Namespace, value: Any) -> bytes:  # value: decoded JSON
     from ..codec import build_active_session, build_segment, parse_segment
     from ..memvid_json import from_json
     from ..model import ActiveSession, ReplaySession, Segment

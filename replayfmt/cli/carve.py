@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._common import (
     EXIT_OK,
@@ -19,8 +20,13 @@ from ._common import (
     write_output,
 )
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "carve", help="find every replay segment and sidecar envelope inside any bytes",
         description="Scan a .mv2, disk image or memory dump for MV2RPLY! segments and MV2ACTIV "
@@ -37,7 +43,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..forensics import carve, carve_path
 
     if len(args.files) > 1 or wants_batch(args, args.files):

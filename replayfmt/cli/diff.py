@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import EXIT_USAGE, InputError, UsageError, map_input, warn, write_text
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "diff", help="structural differences between two segments, sidecars or .mv2 files",
         description="Compare two replay files (segment, MV2ACTIV sidecar, or the live segment "
@@ -19,7 +25,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Exit 0 equal, 1 different, 2 when either input cannot be read or decoded."""
     from ..diff import diff_records, render_text
     from ..errors import ReplayFormatError

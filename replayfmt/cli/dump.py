@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._common import (
     EXIT_OK,
     InputError,
@@ -13,8 +15,14 @@ from ._common import (
     write_output,
 )
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ..model import ActiveSession, ReplaySession, Segment
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("dump", help="a file's records as JSON")
     p.add_argument("file", metavar="FILE", help="segment, sidecar or .mv2 ('-': stdin)")
     p.add_argument("--format", choices=("memvid-json", "json"), default="memvid-json",
@@ -30,7 +38,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..files import ReplayFile
 
     check_output(args.output, inputs=[args.file], force=args.force)
@@ -53,6 +61,7 @@ def run(args) -> int:
             for piece in pieces:
                 fh.write(piece)
         return EXIT_OK
+    obj: ReplaySession | ActiveSession | Segment
     if args.session:
         obj = loaded.find_session(args.session)
     elif loaded.active is not None:

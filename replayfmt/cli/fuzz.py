@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import EXIT_BAD_INPUT, EXIT_OK, UsageError, escape, kind_value, read_input, say
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ._common import Subparsers
 
 KINDS = ("segment", "sidecar", "mv2")  # `fuzz_target.KINDS` (a test keeps them equal)
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "fuzz", help="crash/differential fuzzing of another program that reads these formats",
         description="Generate valid and mutated inputs, run a target on each, record crashes "
@@ -47,12 +53,12 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..fuzz_target import CommandTarget, MemvidRecipe, run_campaign
 
     if args.runs < 1:
         raise UsageError("--runs must be at least 1")
-    normal = None
+    normal: tuple[int, ...] | None = None
     if args.ok_exit is not None:
         try:
             normal = tuple(int(c) for c in args.ok_exit.split(",") if c.strip())
@@ -61,6 +67,7 @@ def run(args) -> int:
     seeds = [read_input(f) for f in args.seeds] if args.seeds else None
     if args.kind == "mv2" and not seeds:
         raise UsageError("--kind mv2 needs --seeds FILE.mv2 ...")
+    target: MemvidRecipe | CommandTarget
     try:
         if args.recipe:
             from ..peer import MemvidNotFound

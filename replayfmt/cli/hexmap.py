@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sized
+from typing import TYPE_CHECKING
 
 from ._common import (
     EXIT_BAD_INPUT,
@@ -19,10 +21,15 @@ from ._common import (
     write_text,
 )
 
+if TYPE_CHECKING:
+    import argparse
+
+    from ._common import Subparsers
+
 RAW_LIMIT = 4096  # the library's default (`hexmap.RAW_LIMIT`; a test keeps them equal)
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "hexmap", help="every field with offset, size, path and value, over the hex",
         description="Map every byte of a replay segment, MV2ACTIV sidecar or .mv2 (header, WAL, "
@@ -42,7 +49,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..hexmap import build_hexmap, error_text, hexmap_json, render_html, render_text
     from ..memvid_json import dumps
 
@@ -85,6 +92,6 @@ def run(args) -> int:
     return EXIT_OK
 
 
-def _too_big(name: str, data) -> UsageError:
+def _too_big(name: str, data: Sized) -> UsageError:
     return UsageError(f"cannot map {name}: its {len(data)} bytes have more fields than fit in "
                       "memory (map one session: carve or salvage it to its own file)")

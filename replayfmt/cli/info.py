@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from ._common import (
     EXIT_BAD_INPUT,
@@ -17,8 +18,14 @@ from ._common import (
     warn,
 )
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ..files import FrameRefs, ReplayFile
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("info", help="what a file is, and a summary per session",
                               description="Checks every byte (as a full decode does) without "
                                           "building the actions, and summarises each session.")
@@ -50,7 +57,7 @@ _KINDS = {"segment": "replay segment (MV2RPLY!)",
           "active_session": "active-session envelope (MV2ACTIV)", "mv2": "memvid file (.mv2)"}
 
 
-def info_text(info: dict) -> str:
+def info_text(info: dict[str, Any]) -> str:
     """`files.describe`'s dict as the terminal shows it."""
     lines = [f"{escape(info['file'])}: {_KINDS[info['kind']]}, {info['size']} bytes"]
     if info["kind"] == "mv2":
@@ -105,7 +112,7 @@ def _ids_text(ids: list[int]) -> str:
     return ", ".join(parts) or "none"
 
 
-def _frames_text(refs: dict) -> list[str]:
+def _frames_text(refs: FrameRefs) -> list[str]:
     """The `--frames` lines of one session: who names which frame ids, then each frame."""
     if not refs["actions"] and not refs["checkpoints"]:
         return ["    frames: no Find, Ask or checkpoint in this session names a frame"]
@@ -127,7 +134,7 @@ def _frames_text(refs: dict) -> list[str]:
     return lines
 
 
-def _add_frames(info: dict, loaded) -> None:
+def _add_frames(info: dict[str, Any], loaded: ReplayFile) -> None:
     """`--frames`: each session of `info` gets the frames its actions and checkpoints name."""
     from ..files import describe_frames
     from ..timeline import frame_context
@@ -139,7 +146,7 @@ def _add_frames(info: dict, loaded) -> None:
         session["frames"] = refs
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..errors import ReplayFormatError
     from ..files import ReplayFile, describe
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import EXIT_BAD_INPUT, EXIT_OK, evidence, output_stream
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "report", help="one self-contained HTML page: the file, every session with a chart "
                        "of its actions, the validation diagnostics",
@@ -31,7 +37,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..report import hexmap_page, hexmap_sibling, render_report
     from ..validate import validate
 
@@ -45,10 +51,10 @@ def run(args) -> int:
                              validation=validation)
     # both targets are checked before either is written
     with output_stream(args.output, [args.file], args.force) as out, \
-            (output_stream(sibling, [args.file], args.force) if mapped
+            (output_stream(sibling, [args.file], args.force) if sibling is not None
              else contextlib.nullcontext()) as map_out:
         out.write(page.encode("utf-8"))
-        if mapped:
+        if mapped and map_out is not None:
             map_out.write(mapped[1].encode("utf-8"))
     if args.output != "-":
         also = f" and {sibling}" if sibling else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import (
     EXIT_BAD_INPUT,
@@ -18,8 +19,13 @@ from ._common import (
     write_output,
 )
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "salvage", help="recover what a truncated or corrupted segment or sidecar still holds",
         description="Recover every complete session and, from a damaged one, every action and "
@@ -36,7 +42,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from .. import mv2
     from ..forensics import salvage
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import EXIT_OK, dumps, evidence, say
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "sessions", help="sessions of a file; --all: every session ever saved in it",
         description="List the sessions a file holds. With --all, every session in every "
@@ -21,7 +27,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..forensics import all_sessions
 
     with evidence(args.file) as data:

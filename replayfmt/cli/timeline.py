@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import EXIT_OK, EXIT_USAGE, UsageError, output_stream
+
+if TYPE_CHECKING:
+    from ._common import Subparsers
 
 _BY_EXTENSION = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 FORMATS = ("jsonl", "csv", "timesketch", "parquet")  # the library's (a test keeps them equal)
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "timeline", help="every session event, action and checkpoint of every session ever "
                          "saved, in time order (jsonl, csv, Timesketch, parquet)",
@@ -39,7 +43,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..batch import iter_inputs
     from ..timeline import iter_timeline, write
 
@@ -48,7 +52,7 @@ def run(args) -> int:
         if args.output == "-" and sys.stdout.isatty():
             raise UsageError("parquet is binary: give -o FILE.parquet")
         try:
-            import pyarrow  # noqa: F401
+            import pyarrow  # type: ignore[import-untyped]  # noqa: F401 (no type information)
         except ImportError:
             raise UsageError("parquet output needs pyarrow: pip install 'replayfmt[timeline]'"
                              ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import (
     EXIT_BAD_INPUT,
@@ -19,8 +20,13 @@ from ._common import (
     warn,
 )
 
+if TYPE_CHECKING:
+    import argparse
 
-def register(subparsers) -> None:
+    from ._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "validate", help="every problem in segments, sidecars and .mv2 files",
         description="Report every problem found, each with a stable code, severity, byte "
@@ -37,7 +43,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import functools
 
     from ..forensics import open_evidence
