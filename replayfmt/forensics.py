@@ -169,13 +169,18 @@ def _active_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None:
 
 def _find_all(data, magic: bytes, chunk: int = 1 << 24):
     """Every offset of `magic`, searched 16 MiB at a time; the pages searched are dropped
-    again (on an mmap), so the search does not make the whole file resident."""
+    again (on an mmap), so the search does not make the whole file resident. A mapped file
+    that shrinks meanwhile is `stream.FileShrank` at the next window, not a SIGBUS."""
+    from .stream import check_mapped
+
     n = len(data)
     for pos in range(0, n, chunk):
+        check_mapped(data)
         stop = min(n, pos + chunk + len(magic) - 1)  # a match may straddle the window's end
         hit = data.find(magic, pos, stop)
         while hit != -1:
             yield hit
+            check_mapped(data)  # the caller may have been long about it
             hit = data.find(magic, hit + 1, stop)
         release(data, pos, min(n, pos + chunk))
 
