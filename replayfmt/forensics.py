@@ -125,7 +125,73 @@ def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
     return digest.hexdigest()
 
 
-def _segment_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None:
+class _BadText:
+    """Bad UTF-8 met by earlier candidates, so that candidates nested in the same bytes are not
+    decoded again up to the same failure (nested segments whose innermost level has bad
+    UTF-8 would otherwise cost the square of the nesting depth).
+
+    Each entry (s, bs): decoding a string from s was valid up to bs, where it failed ("invalid
+    start byte" or "invalid continuation byte"). A string [a, b) with s <= a <= bs < b and a
+    on a character boundary then fails at bs too: in valid UTF-8 every byte that is not a
+    continuation byte (0x80-0xBF) starts a character, so decoding from a meets bs exactly as
+    from s did. (A string starting on a continuation byte is bad whatever follows.) Which
+    strings a candidate holds is read by walking the session block over the schema without
+    decoding them (`trace`'s walker), O(records), and only for blocks that hold a known bad
+    offset. A candidate is rejected this way only when its full check would fail."""
+
+    def __init__(self) -> None:
+        self.known: list[tuple[int, int]] = []
+
+    def _strings(self, data: Any, o: int, end: int, at: int) -> list[tuple[int, int]]:
+        """(start, stop) of every string of the session block of the segment at data[o:end]
+        that holds offset `at` (the segment's framing already checked)."""
+        from .trace import _Stop, _Tracer, _unwrap
+
+        ranges: list[tuple[int, int]] = []
+
+        class Walker(_Tracer):
+            def walk(self, node: Any, path: str, p: int, e: int) -> tuple[Any, int]:
+                if isinstance(_unwrap(node), schema.String):
+                    m, q = self.length(p, e, path)
+                    if m > e - q:
+                        raise self.overflow(q, e, m, 1, "string length", path)
+                    ranges.append((q, q + m))
+                    return object(), q + m  # distinct: map keys never look duplicated
+                got: tuple[Any, int] = super().walk(node, path, p, e)
+                return got
+
+        for _, start, stop in framing.segment_blocks(data, o, end):
+            if start <= at < stop:
+                try:
+                    Walker(data).walk(schema.ReplaySession, "", start, stop)
+                except _Stop:
+                    pass  # what was walked is still where its strings are
+                break
+        return ranges
+
+    def rejects(self, data: Any, o: int, end: int) -> bool:
+        """True when the segment at data[o:end] holds a string that is known to be bad."""
+        for s, bs in self.known:
+            if o <= bs < end:
+                for a, b in self._strings(data, o, end, bs):
+                    if a <= bs < b and (a == bs or s <= a and data[a] & 0xC0 != 0x80):
+                        return True
+        return False
+
+    def remember(self, data: Any, o: int, end: int, err: ReplayFormatError) -> None:
+        """Note the bad UTF-8 the full check of the segment at data[o:end] failed on."""
+        if err.kind != K.INVALID_UTF8 or not err.reason.endswith(
+                ("(invalid start byte)", "(invalid continuation byte)")):
+            return  # (a string cut inside a character may be whole in a longer one)
+        bs = err.offset
+        for a, b in self._strings(data, o, end, bs):
+            if a <= bs < b:
+                self.known.append((a, bs))
+                return
+
+
+def _segment_candidate(data, o: int, n: int, checked=None, bad: _BadText | None = None
+                       ) -> CarvedBlock | None:
     head = framing.segment_fields(data, o)
     if head is None:
         return None
@@ -145,9 +211,13 @@ def _segment_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None
             # that fails in its framing costs nothing per byte: nested candidates failing at
             # their ends would otherwise each decode everything up to there (quadratic).
             scan_segment(data, o, o + total, "outline")
+            if bad is not None and bad.rejects(data, o, o + total):
+                return None  # bad UTF-8 an enclosing candidate already failed on
             # Then every byte checked exactly as parse_segment does, no record built.
             scan = scan_segment(data, o, o + total)
-        except ReplayFormatError:
+        except ReplayFormatError as err:
+            if bad is not None:
+                bad.remember(data, o, o + total, err)
             return None
     return CarvedBlock("segment", o, total, False, list(scan.sessions), data=data)
 
@@ -212,11 +282,12 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
                              _tagged(data, schema.ACTIVE_MAGIC, "active"))
     blocks: list[CarvedBlock] = []
     covered = 0
+    bad = _BadText()
     for o, kind in candidates:
         if o < covered:
             continue
-        block = (_segment_candidate if kind == "segment" else _active_candidate)(data, o, n,
-                                                                                  checked)
+        block = (_segment_candidate(data, o, n, checked, bad) if kind == "segment"
+                 else _active_candidate(data, o, n, checked))
         if block is not None:
             blocks.append(block)
             covered = block.end
