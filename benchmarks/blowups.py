@@ -99,6 +99,9 @@ def rows(work: Path) -> list[tuple[str, list[str], Path]]:
         ("validate, clean (24.8 MB)", ["validate", "seg25.bin"], work / "seg25.bin"),
         ("hexmap text (24.8 MB)", ["hexmap", "seg25.bin"],
          work / "seg25.bin"),
+        ("hexmap --json (24.8 MB)", ["hexmap", "--json", "seg25.bin"], work / "seg25.bin"),
+        ("hexmap --html (24.8 MB)", ["hexmap", "seg25.bin", "-o", nul, "--force"],
+         work / "seg25.bin"),
         ("validate --json, 2M diagnostics (16 MB)", ["validate", "--json", "flood.bin"],
          work / "flood.bin"),
         ("dump, whole segment (124 MB)", ["dump", "seg124.bin", "-o", nul, "--force"],
@@ -158,11 +161,11 @@ def main() -> int:
             out = subprocess.run([sys.executable, __file__, "--dir", str(work), "--cap-gb",
                                   str(args.cap_gb), "--one", str(i)],
                                  capture_output=True, text=True, check=True).stdout.split()
-            code, wall, rss = out[-3:]
+            exit_code, wall_s, rss_mb = out[-3:]
             size = path.stat().st_size if path.is_file() else 0
             shown = f"{size / 1e6:.1f} MB" if size < 1e9 else f"{size / 1e9:.1f} GB"
-            print(f"{label:<50} {shown:>10} {code:>5} {float(wall):>7.1f} {float(rss):>12.0f}",
-                  flush=True)
+            print(f"{label:<50} {shown:>10} {exit_code:>5} {float(wall_s):>7.1f} "
+                  f"{float(rss_mb):>12.0f}", flush=True)
     finally:
         if not args.dir:
             shutil.rmtree(work, ignore_errors=True)

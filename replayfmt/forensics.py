@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import heapq
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -88,7 +89,7 @@ class CarvedBlock:
     def end(self) -> int:
         return self.offset + self.size
 
-    def _decode(self):
+    def _decode(self) -> Any:
         if self._decoded is None:
             raw = bytes(self._data[self.offset:self.end])
             self._decoded = (parse_segment(raw) if self.kind == "segment"
@@ -104,7 +105,7 @@ class CarvedBlock:
     def active(self) -> ActiveSession | None:
         return self._decode() if self.kind == "active_session" else None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "offset": self.offset, "size": self.size, "live": self.live,
             "sha256": self.sha256, "duplicate_of": self.duplicate_of,
@@ -113,7 +114,7 @@ class CarvedBlock:
         }
 
 
-def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
+def _sha256(data: Any, start: int, stop: int, chunk: int = 1 << 24) -> str:
     """Hash in place, 16 MiB at a time, dropping the mmap pages already hashed."""
     digest = hashlib.sha256()
     with memoryview(data) as view:
@@ -125,7 +126,73 @@ def _sha256(data, start: int, stop: int, chunk: int = 1 << 24) -> str:
     return digest.hexdigest()
 
 
-def _segment_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None:
+class _BadText:
+    """Bad UTF-8 met by earlier candidates, so that candidates nested in the same bytes are not
+    decoded again up to the same failure (nested segments whose innermost level has bad
+    UTF-8 would otherwise cost the square of the nesting depth).
+
+    Each entry (s, bs): decoding a string from s was valid up to bs, where it failed ("invalid
+    start byte" or "invalid continuation byte"). A string [a, b) with s <= a <= bs < b and a
+    on a character boundary then fails at bs too: in valid UTF-8 every byte that is not a
+    continuation byte (0x80-0xBF) starts a character, so decoding from a meets bs exactly as
+    from s did. (A string starting on a continuation byte is bad whatever follows.) Which
+    strings a candidate holds is read by walking the session block over the schema without
+    decoding them (`trace`'s walker), O(records), and only for blocks that hold a known bad
+    offset. A candidate is rejected this way only when its full check would fail."""
+
+    def __init__(self) -> None:
+        self.known: list[tuple[int, int]] = []
+
+    def _strings(self, data: Any, o: int, end: int, at: int) -> list[tuple[int, int]]:
+        """(start, stop) of every string of the session block of the segment at data[o:end]
+        that holds offset `at` (the segment's framing already checked)."""
+        from .trace import _Stop, _Tracer, _unwrap
+
+        ranges: list[tuple[int, int]] = []
+
+        class Walker(_Tracer):
+            def walk(self, node: Any, path: str, p: int, e: int) -> tuple[Any, int]:
+                if isinstance(_unwrap(node), schema.String):  # type: ignore[no-untyped-call]
+                    m, q = self.length(p, e, path)
+                    if m > e - q:
+                        raise self.overflow(q, e, m, 1, "string length", path)
+                    ranges.append((q, q + m))
+                    return object(), q + m  # distinct: map keys never look duplicated
+                got: tuple[Any, int] = super().walk(node, path, p, e)
+                return got
+
+        for _, start, stop in framing.segment_blocks(data, o, end):
+            if start <= at < stop:
+                try:
+                    Walker(data).walk(schema.ReplaySession, "", start, stop)
+                except _Stop:
+                    pass  # what was walked is still where its strings are
+                break
+        return ranges
+
+    def rejects(self, data: Any, o: int, end: int) -> bool:
+        """True when the segment at data[o:end] holds a string that is known to be bad."""
+        for s, bs in self.known:
+            if o <= bs < end:
+                for a, b in self._strings(data, o, end, bs):
+                    if a <= bs < b and (a == bs or s <= a and data[a] & 0xC0 != 0x80):
+                        return True
+        return False
+
+    def remember(self, data: Any, o: int, end: int, err: ReplayFormatError) -> None:
+        """Note the bad UTF-8 the full check of the segment at data[o:end] failed on."""
+        if err.kind != K.INVALID_UTF8 or not err.reason.endswith(
+                ("(invalid start byte)", "(invalid continuation byte)")):
+            return  # (a string cut inside a character may be whole in a longer one)
+        bs = err.offset
+        for a, b in self._strings(data, o, end, bs):
+            if a <= bs < b:
+                self.known.append((a, bs))
+                return
+
+
+def _segment_candidate(data: Any, o: int, n: int, checked: SegmentScan | None = None,
+                       bad: _BadText | None = None) -> CarvedBlock | None:
     head = framing.segment_fields(data, o)
     if head is None:
         return None
@@ -145,14 +212,19 @@ def _segment_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None
             # that fails in its framing costs nothing per byte: nested candidates failing at
             # their ends would otherwise each decode everything up to there (quadratic).
             scan_segment(data, o, o + total, "outline")
+            if bad is not None and bad.rejects(data, o, o + total):
+                return None  # bad UTF-8 an enclosing candidate already failed on
             # Then every byte checked exactly as parse_segment does, no record built.
             scan = scan_segment(data, o, o + total)
-        except ReplayFormatError:
+        except ReplayFormatError as err:
+            if bad is not None:
+                bad.remember(data, o, o + total, err)
             return None
     return CarvedBlock("segment", o, total, False, list(scan.sessions), data=data)
 
 
-def _active_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None:
+def _active_candidate(data: Any, o: int, n: int, checked: SegmentScan | None = None
+                      ) -> CarvedBlock | None:
     length = framing.envelope_length(data, o)
     if length is None:
         return None
@@ -167,25 +239,30 @@ def _active_candidate(data, o: int, n: int, checked=None) -> CarvedBlock | None:
     return CarvedBlock("active_session", o, stop - o, False, [summary], data=data)
 
 
-def _find_all(data, magic: bytes, chunk: int = 1 << 24):
+def _find_all(data: Any, magic: bytes, chunk: int = 1 << 24) -> Iterator[int]:
     """Every offset of `magic`, searched 16 MiB at a time; the pages searched are dropped
-    again (on an mmap), so the search does not make the whole file resident."""
+    again (on an mmap), so the search does not make the whole file resident. A mapped file
+    that shrinks meanwhile is `stream.FileShrank` at the next window, not a SIGBUS."""
+    from .stream import check_mapped
+
     n = len(data)
     for pos in range(0, n, chunk):
+        check_mapped(data)
         stop = min(n, pos + chunk + len(magic) - 1)  # a match may straddle the window's end
         hit = data.find(magic, pos, stop)
         while hit != -1:
             yield hit
+            check_mapped(data)  # the caller may have been long about it
             hit = data.find(magic, hit + 1, stop)
         release(data, pos, min(n, pos + chunk))
 
 
-def _tagged(data, magic: bytes, kind: str):
+def _tagged(data: Any, magic: bytes, kind: str) -> Iterator[tuple[int, str]]:
     for pos in _find_all(data, magic):
         yield pos, kind
 
 
-def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
+def carve(data: Any, *, checked: SegmentScan | None = None, digests: bool = True
           ) -> list[CarvedBlock]:
     """Every segment and active-session envelope in `data` (bytes or a read-only mmap).
 
@@ -207,11 +284,12 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
                              _tagged(data, schema.ACTIVE_MAGIC, "active"))
     blocks: list[CarvedBlock] = []
     covered = 0
+    bad = _BadText()
     for o, kind in candidates:
         if o < covered:
             continue
-        block = (_segment_candidate if kind == "segment" else _active_candidate)(data, o, n,
-                                                                                  checked)
+        block = (_segment_candidate(data, o, n, checked, bad) if kind == "segment"
+                 else _active_candidate(data, o, n, checked))
         if block is not None:
             blocks.append(block)
             covered = block.end
@@ -231,7 +309,7 @@ def carve(data, *, checked: SegmentScan | None = None, digests: bool = True
     return blocks
 
 
-def _ranges(value, out: list) -> list:
+def _ranges(value: Any, out: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Every (bytes_offset, bytes_length) a decoded TOC value refers to (indexes, tracks,
     segments, catalog entries), found by field name through the whole value."""
     if isinstance(value, dict):
@@ -247,7 +325,7 @@ def _ranges(value, out: list) -> list:
     return out
 
 
-def _origins(data, blocks: list[CarvedBlock]) -> None:
+def _origins(data: Any, blocks: list[CarvedBlock]) -> None:
     """Set `live`, `origin` and `frame_id` of blocks carved from a `.mv2` (module docstring
     of CarvedBlock); left None when the TOC does not decode (nothing can then be proven)."""
     try:
@@ -295,7 +373,7 @@ class SessionRecord:
     blocks: list[CarvedBlock]
     status: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             **SessionSummary.of(self.session).listing(), "status": self.status,
             "blocks": [{"kind": b.kind, "offset": b.offset, "size": b.size, "live": b.live}
@@ -303,7 +381,7 @@ class SessionRecord:
         }
 
 
-def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionRecord]:
+def all_sessions(data: Any, blocks: list[CarvedBlock] | None = None) -> list[SessionRecord]:
     """Every session in every carved block, de-duplicated, ordered by creation time.
 
     Only replay saves count as saves (blocks of origin live or stale, or any segment outside a
@@ -322,8 +400,8 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
         (b for b in saves if b.offset == 0 and b.end == len(data)), None)
     has_live = any(b.live for b in saves)
     toc_decoded = is_mv2 and all(b.origin is not None for b in blocks)
-    records: dict[tuple, SessionRecord] = {}
-    ids: dict[int, frozenset] = {}  # id(block) -> the session ids it holds, built once
+    records: dict[tuple[Any, ...], SessionRecord] = {}
+    ids: dict[int, frozenset[Any]] = {}  # id(block) -> the session ids it holds, built once
     for b in blocks:
         sessions = b.sessions
         ids[id(b)] = frozenset(s.session_id.int for s in sessions)  # ints: a fast hash
@@ -347,7 +425,7 @@ def all_sessions(data, blocks: list[CarvedBlock] | None = None) -> list[SessionR
         segs = [b for b in rec.blocks if id(b) in save_ids]
         if not segs:
             copies = [b for b in rec.blocks if b.kind == "segment"]
-            rec.status = copies[0].origin if copies else "active"
+            rec.status = (copies[0].origin or "active") if copies else "active"
             continue
         last = max(segs, key=lambda b: b.offset)
         later = bisect.bisect_right(save_offsets, last.offset) < len(by_offset)
@@ -377,14 +455,14 @@ class _Kept:
     comparison; "among" is answered once per pair of sessions from the last position where
     one lacks the other."""
 
-    def __init__(self, saves: list[frozenset]) -> None:
+    def __init__(self, saves: list[frozenset[Any]]) -> None:
         import random
 
         self.saves = saves
         weights = random.Random(0x5EED).getrandbits
         w = [weights(128) for _ in saves]
-        self.occ: dict = {}  # session id -> positions of the saves holding it
-        self.at: list[dict] = []  # per save: session id -> its index in occ[id]
+        self.occ: dict[Any, Any] = {}  # session id -> positions of the saves holding it
+        self.at: list[dict[Any, int]] = []  # per save: session id -> its index in occ[id]
         for k, held in enumerate(saves):
             here = {}
             for x in held:
@@ -393,16 +471,16 @@ class _Kept:
                 positions.append(k)
             self.at.append(here)
         mask = (1 << 128) - 1
-        self.suffix: dict = {}  # session id -> fingerprint of occ[id][t:] for each t
+        self.suffix: dict[Any, Any] = {}  # session id -> fingerprint of occ[id][t:] for each t
         for x, positions in self.occ.items():
             sums = [0] * (len(positions) + 1)
             for t in range(len(positions) - 1, -1, -1):
                 sums[t] = (sums[t + 1] + w[positions[t]]) & mask
             self.suffix[x] = sums
-        self.last_miss: dict = {}
-        self.memo: dict[int, frozenset | None] = {}
+        self.last_miss: dict[Any, Any] = {}
+        self.memo: dict[int, frozenset[Any] | None] = {}
 
-    def _within(self, x, r, t: int) -> bool:
+    def _within(self, x: Any, r: Any, t: int) -> bool:
         """Every save holding x after its t-th one also holds r."""
         key = (x, r)
         miss = self.last_miss.get(key)
@@ -413,12 +491,12 @@ class _Kept:
             self.last_miss[key] = miss
         return miss <= t
 
-    def __call__(self, k: int) -> frozenset | None:
+    def __call__(self, k: int) -> frozenset[Any] | None:
         if k not in self.memo:
             self.memo[k] = self._kept(k)
         return self.memo[k]
 
-    def _kept(self, k: int) -> frozenset | None:
+    def _kept(self, k: int) -> frozenset[Any] | None:
         here = self.at[k]
         later = {x: len(self.occ[x]) - t - 1 for x, t in here.items()}
         most = max(later.values(), default=0)
@@ -464,14 +542,15 @@ _SESSION_FIELDS = [(sub.name, sub.subcon) for sub in schema.ReplaySession.subcon
 _RECORD_NAMES = {id(node): name for name, node in schema.RECORDS.items()}
 
 
-def _record_list(node) -> str | None:
+def _record_list(node: Any) -> str | None:
     """The record name when `node` is a Vec of schema records (decoded one record at a time)."""
     if isinstance(node, schema.Vec):
         return _RECORD_NAMES.get(id(node.subcon))
     return None
 
 
-def salvage_session_block(data, start: int, stop: int, path: str = "") -> SalvagedSession | None:
+def salvage_session_block(data: Any, start: int, stop: int, path: str = ""
+                          ) -> SalvagedSession | None:
     """Decode a ReplaySession in data[start:stop] field by field in the schema's order, its
     record lists record by record with the generated parsers, keeping all before damage.
 
@@ -481,7 +560,7 @@ def salvage_session_block(data, start: int, stop: int, path: str = "") -> Salvag
     from .accel import GM
 
     values: dict[str, Any] = {}
-    spans: dict[str, list] = {}
+    spans: dict[str, list[Any]] = {}
     declared: dict[str, int] = {}
     error = None
     p = start
@@ -567,7 +646,7 @@ class Salvage:
             return build_active_session(self.active)
         return build_segment(self.sessions)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "complete": self.complete, "stopped_at": self.stopped_at,
             "unread": self.unread, "size": self.size,
@@ -593,7 +672,7 @@ def _actions_since_checkpoint(session: ReplaySession) -> int:
     return sum(1 for a in session.actions if a.sequence > last)
 
 
-def salvage(data, kind: str | None = None) -> Salvage:
+def salvage(data: Any, kind: str | None = None) -> Salvage:
     """Recover what a truncated or corrupted segment or sidecar still holds.
 
     `kind` ("segment" / "active_session") overrides detection by the leading magic (use it when
@@ -614,14 +693,16 @@ def salvage(data, kind: str | None = None) -> Salvage:
     return _salvage_segment(data, n)
 
 
-def _salvage_segment(data, n: int) -> Salvage:
+def _salvage_segment(data: Any, n: int) -> Salvage:
     details: list[SalvagedSession] = []
     errors: list[ReplayFormatError] = []
     if n < SEGMENT_HEADER_SIZE:
         err = ReplayFormatError(K.TRUNCATED, "shorter than the 24-byte segment header", offset=0,
                                 path="", expected=SEGMENT_HEADER_SIZE, actual=n)
         return Salvage("segment", [], [], False, 0, n, n, [err])
-    count = framing.segment_fields(data).session_count
+    fields = framing.segment_fields(data)
+    assert fields is not None  # n is at least the header's size
+    count = fields.session_count
     p = SEGMENT_HEADER_SIZE
     decoded = SEGMENT_HEADER_SIZE
     for i in range(count):
@@ -667,13 +748,14 @@ def _salvage_segment(data, n: int) -> Salvage:
                    n - decoded, n, errors)
 
 
-def _salvage_active(data, n: int) -> Salvage:
+def _salvage_active(data: Any, n: int) -> Salvage:
     errors: list[ReplayFormatError] = []
     if n < ENVELOPE_HEADER_SIZE:
         err = ReplayFormatError(K.TRUNCATED, "shorter than the 16-byte envelope header",
                                 offset=0, path="", expected=ENVELOPE_HEADER_SIZE, actual=n)
         return Salvage("active_session", [], [], False, 0, n, n, [err])
     length = framing.envelope_length(data)
+    assert length is not None  # n is at least the header's size
     start = ENVELOPE_HEADER_SIZE
     stop = min(start + length, n) if length <= n else n
     got = salvage_session_block(data, start, stop, "session")
@@ -693,7 +775,7 @@ def _salvage_active(data, n: int) -> Salvage:
             rest["config"] = ReplayConfig(**config)
         except ReplayFormatError as err:
             errors.append(err)
-    else:
+    elif got.error is not None:
         errors.append(got.error)
     reconstructed = len(rest) < 3
     if reconstructed:
@@ -717,7 +799,7 @@ def _salvage_active(data, n: int) -> Salvage:
 # --- evidence ------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def open_evidence(path: str):
+def open_evidence(path: str) -> Iterator[Any]:
     """The bytes of `path`, read-only (`stream.open_input`: an mmap of a regular file, a pipe
     or stdin read whole but bounded, devices refused). OSError propagates."""
     from .stream import open_input
@@ -726,7 +808,7 @@ def open_evidence(path: str):
         yield data
 
 
-def carve_path(path: str) -> dict:
+def carve_path(path: str) -> dict[str, Any]:
     """`carve` on one file as a JSON-ready dict: the per-file function of
     `replayfmt carve DIR -r -j N` (run by `batch`)."""
     with open_evidence(path) as data:

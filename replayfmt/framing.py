@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import struct
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from . import _generated as G
 from . import errors as E
@@ -47,8 +48,11 @@ VERSION_AT, SESSION_COUNT_AT, TOTAL_SIZE_AT = 8, 12, 16
 _U64 = struct.Struct("<Q")
 _HEAD = struct.Struct("<IIQ")  # version, session_count, total_size after the magic
 
+#: What the walkers read: bytes, bytearray, an mmap (anything with slicing and unpack_from).
+Buffer = Any
 
-def readable(data):
+
+def readable(data: Buffer) -> Buffer:
     """`data` as the readers take it: bytes, bytearray and mmap as they are, a memoryview
     (which has no `find`, and slices to memoryviews) as bytes, as `parse_*` read it."""
     if isinstance(data, memoryview):
@@ -56,7 +60,7 @@ def readable(data):
     return data
 
 
-def sniff(data, rule: str = "exact") -> str | None:
+def sniff(data: Buffer, rule: str = "exact") -> str | None:
     """SEGMENT, SIDECAR or MV2 from the leading bytes, else None.
 
     rule "exact": the whole magic. "family": the first four bytes (`MV2R`, `MV2A`, `MV2\\0`),
@@ -100,11 +104,11 @@ _STRICT = Policy()
 
 # --- length-prefixed blocks --------------------------------------------------------------------
 
-def block_length(b, p: int, e: int, path: str) -> int:
+def block_length(b: Buffer, p: int, e: int, path: str) -> int:
     """The u64 length prefix at p, checked against the bytes after it (raises otherwise)."""
     if e - p < 8:
         raise E.truncated(p, path, 8, e - p, "8-byte length prefix runs past the end")
-    (length,) = _U64.unpack_from(b, p)
+    length: int = _U64.unpack_from(b, p)[0]
     if length > e - p - 8:
         raise E.block_overflow(p, path, length, e - p - 8)
     return length
@@ -116,7 +120,8 @@ def exact(end: int, stop: int, path: str, what: str, policy: Policy = _STRICT) -
         policy.problem(E.trailing(end, path, stop - end, what))
 
 
-def in_block(parse, b, p: int, e: int, path: str, what: str):
+def in_block(parse: Callable[..., tuple[Any, int]], b: Buffer, p: int, e: int, path: str,
+             what: str) -> Any:
     """Decode one record filling b[p:e] with a generated parser (path added to its errors)."""
     try:
         value, end = parse(b, p, e)
@@ -134,12 +139,12 @@ class SegmentHeader(namedtuple("SegmentHeader", "version session_count total_siz
     __slots__ = ()
 
 
-def segment_header(b, base: int = 0, end: int | None = None, policy: Policy = _STRICT
+def segment_header(b: Buffer, base: int = 0, end: int | None = None, policy: Policy = _STRICT
                    ) -> SegmentHeader:
     """Check the magic (always fatal) and read the header of the segment at b[base:end]; a
     version other than 1 is a policy problem."""
     e = len(b) if end is None else end
-    G.json_SegmentHeader(b, base, e)  # magic and truncation, with the schema's errors
+    G.json_SegmentHeader(b, base, e)  # type: ignore[no-untyped-call]  # magic and truncation, with the schema's errors
     header = SegmentHeader(*_HEAD.unpack_from(b, base + VERSION_AT))
     if header.version != G.SEGMENT_VERSION:
         policy.problem(E.unsupported_version(base + VERSION_AT, header.version,
@@ -147,7 +152,7 @@ def segment_header(b, base: int = 0, end: int | None = None, policy: Policy = _S
     return header
 
 
-def segment_blocks(b, base: int = 0, end: int | None = None, policy: Policy = _STRICT,
+def segment_blocks(b: Buffer, base: int = 0, end: int | None = None, policy: Policy = _STRICT,
                    header: SegmentHeader | None = None) -> Iterator[tuple[int, int, int]]:
     """Walk the segment in b[base:end], yielding (index, start, stop) of each session's bytes.
 
@@ -179,7 +184,7 @@ def segment_blocks(b, base: int = 0, end: int | None = None, policy: Policy = _S
         exact(p, e, "", "last session", policy)
 
 
-def segment_fields(b, base: int = 0) -> SegmentHeader | None:
+def segment_fields(b: Buffer, base: int = 0) -> SegmentHeader | None:
     """The header values of a would-be segment at b[base:], unchecked (None when too short):
     for scanners that reject candidates cheaply before walking them."""
     if len(b) - base < SEGMENT_HEADER_SIZE:
@@ -187,19 +192,20 @@ def segment_fields(b, base: int = 0) -> SegmentHeader | None:
     return SegmentHeader(*_HEAD.unpack_from(b, base + VERSION_AT))
 
 
-def declared_length(b, p: int) -> int:
+def declared_length(b: Buffer, p: int) -> int:
     """The u64 length prefix at p, unchecked (salvage reads on past lengths that lie)."""
-    return _U64.unpack_from(b, p)[0]
+    length: int = _U64.unpack_from(b, p)[0]
+    return length
 
 
-def first_block_length(b, base: int = 0) -> int:
+def first_block_length(b: Buffer, base: int = 0) -> int:
     """The first session's declared length in the segment at b[base:] (unchecked)."""
-    return _U64.unpack_from(b, base + SEGMENT_HEADER_SIZE)[0]
+    return declared_length(b, base + SEGMENT_HEADER_SIZE)
 
 
 # --- envelope ----------------------------------------------------------------------------------
 
-def envelope_block(b, base: int = 0, end: int | None = None) -> tuple[int, int]:
+def envelope_block(b: Buffer, base: int = 0, end: int | None = None) -> tuple[int, int]:
     """Check the `MV2ACTIV` magic and length prefix of the envelope at b[base:end]; returns
     (start, stop) of the ActiveSession's bytes. Bytes after stop are the caller's to judge
     (`exact(stop, end, "", "envelope")`)."""
@@ -214,11 +220,11 @@ def envelope_block(b, base: int = 0, end: int | None = None) -> tuple[int, int]:
     return start, start + length
 
 
-def envelope_length(b, base: int = 0) -> int | None:
+def envelope_length(b: Buffer, base: int = 0) -> int | None:
     """The envelope's declared length (unchecked; None when the header is cut)."""
     if len(b) - base < ENVELOPE_HEADER_SIZE:
         return None
-    return _U64.unpack_from(b, base + len(G.ACTIVE_MAGIC))[0]
+    return declared_length(b, base + len(G.ACTIVE_MAGIC))
 
 
 # --- .mv2 --------------------------------------------------------------------------------------
@@ -235,14 +241,15 @@ class Mv2Layout(namedtuple("Mv2Layout", "size footer_offset footer_pos toc_len g
         return self.footer_offset, self.footer_pos
 
 
-def _prefixed(parse, data, start, end, part):
+def _prefixed(parse: Callable[..., tuple[Any, int]], data: Buffer, start: int, end: int,
+              part: str) -> tuple[Any, int]:
     try:
         return parse(data, start, end)
     except E.ReplayFormatError as err:
         raise err.prefix(part) from None
 
 
-def read_layout(data) -> Mv2Layout:
+def read_layout(data: Buffer) -> Mv2Layout:
     """Header and footer records of a `.mv2`, and the TOC range between them.
 
     Raises ReplayFormatError (a ValueError) with the offset and path of the part that is

@@ -11,15 +11,24 @@ id, the live segment field by field, TOC-referenced and unreferenced bytes, the 
 field and the footer. A long run of bytes named as one field (a "range": WAL, payload,
 reserved or unreferenced bytes) shows its first two hex rows and its last, the rows between
 summarised in one line, so a map's size follows its fields, not the file's.
+
+`stream_hexmap` gives the same text, JSON and page without holding the map: a segment is
+traced session by session (`trace_segment`'s sink), each field rendered as it comes into
+temporary files, and the output is read back from them in pieces. Its memory is bounded by the
+largest session, not by the file (a `.mv2` or a sidecar is traced whole, as `build_hexmap`
+does). `render_text`, `render_html` and the streamed outputs are the same renderers.
 Nothing here decodes bytes itself.
 """
 
 from __future__ import annotations
 
 import html
+import io
 import json
+import tempfile
 import uuid
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
 
 import attrs
 
@@ -28,10 +37,13 @@ from .errors import ReplayFormatError
 from .trace import Span, Trace, trace_active_session, trace_mv2, trace_segment
 
 __all__ = ["HexMap", "Node", "build_hexmap", "render_text", "render_html", "hexmap_json",
-           "error_text"]
+           "error_text", "stream_hexmap", "HexMapStream"]
 
 #: Raw bytes after the decoded part shown by default (the rest is counted, not dumped).
 RAW_LIMIT = 4096
+
+#: Characters or bytes read back from a temporary file at a time.
+_PIECE = 1 << 20
 
 
 @attrs.frozen
@@ -58,7 +70,7 @@ class Node:
     def end(self) -> int:
         return self.offset + self.size
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "offset": self.offset, "size": self.size, "kind": self.kind,
                 "value": _json_value(self.value), "label": self.label,
                 "complete": self.complete}
@@ -66,11 +78,14 @@ class Node:
 
 @attrs.frozen
 class HexMap:
-    """A traced region of a file: `data` is the whole file, `base`..`stop` the mapped bytes."""
+    """A traced region of a file: `data` is the whole file, `base`..`stop` the mapped bytes.
+
+    From `stream_hexmap`, `nodes` and `leaves` are empty (the fields went to the outputs) and
+    `trace.fields` holds only the spans of the last session."""
 
     file_kind: str  # segment | active_session | mv2
     record_kind: str  # segment | active_session | mv2: what the mapped region holds
-    data: bytes
+    data: Any  # bytes, or any buffer (an mmap stays mapped)
     base: int
     stop: int
     trace: Trace
@@ -89,7 +104,7 @@ class HexMap:
 
     @property
     def region(self) -> bytes:
-        return self.data[self.base:self.stop]
+        return bytes(self.data[self.base:self.stop])
 
     def field_at(self, offset: int) -> Node | None:
         """The leaf field holding the byte at absolute `offset`."""
@@ -102,12 +117,170 @@ class HexMap:
 
 # --- building --------------------------------------------------------------------------------
 
-def _kind_of(data: bytes) -> str:
+def _kind_of(data: Any) -> str:
     # a damaged or foreign magic is reported by the segment trace
     return framing.sniff(data) or framing.SEGMENT
 
 
-def build_hexmap(data, kind: str | None = None) -> HexMap:
+class _Out:
+    """Where the builder's fields go: every leaf as it is made (`leaf`), every field in byte
+    order once it is complete (`node`), and `advance(upto)` when all fields starting before
+    absolute offset `upto` have been given and decoding got at least that far."""
+
+    def leaf(self, k: int, index: int, node: Node) -> None:
+        pass
+
+    def node(self, node: Node) -> None:
+        pass
+
+    def advance(self, upto: int) -> None:
+        pass
+
+
+class _Tee(_Out):
+    def __init__(self, outs: Sequence[_Out]) -> None:
+        self.outs = outs
+
+    def leaf(self, k: int, index: int, node: Node) -> None:
+        for o in self.outs:
+            o.leaf(k, index, node)
+
+    def node(self, node: Node) -> None:
+        for o in self.outs:
+            o.node(node)
+
+    def advance(self, upto: int) -> None:
+        for o in self.outs:
+            o.advance(upto)
+
+
+@attrs.define
+class _Open:
+    span: Span
+    index: int
+    parent: int
+    parent_kind: str
+    depth: int
+    lo: int  # leaves before it
+
+
+class _Builder:
+    """Spans in byte order, given in batches -> Nodes: nested by containment (composites come
+    before what they hold), leaves indexed, each handed to `out` in byte order once complete.
+
+    A composite still open at the end of a batch (not `complete`: the segment's root while its
+    sessions are handed over) is taken to hold whatever comes until the last batch, which has
+    every size final. The fields up to the last such composite of the first batch are the
+    `head`: complete only at the end, they come first in the output (the renderers write them
+    before what they put in their temporary files); after it, a field is handed on once it
+    and every field before it is complete."""
+
+    def __init__(self, base: int, out: _Out) -> None:
+        self.base = base
+        self.out = out
+        self.stack: list[_Open] = []
+        self.count = 0  # fields so far
+        self.leaf_count = 0
+        self.head: list[Node | None] | None = None  # None until the first batch is done
+        self.pending: list[Node | None] = []  # fields from index `first` on, not handed on
+        self.first = 0
+
+    def _put(self, index: int, node: Node | None) -> None:
+        if self.head is not None and index < len(self.head):
+            self.head[index] = node
+        elif index - self.first == len(self.pending):
+            self.pending.append(node)
+        else:
+            self.pending[index - self.first] = node
+
+    def _close(self, o: _Open) -> None:
+        s = o.span
+        self._put(o.index, Node(s.path, self.base + s.offset, s.size, s.kind, s.value,
+                                _label(s, o.parent_kind), o.parent, o.depth,
+                                (o.lo, self.leaf_count), False, s.complete))
+
+    def feed(self, spans: Sequence[Span], final: bool) -> None:
+        stack = self.stack
+        for s in spans:
+            while stack:
+                top = stack[-1].span
+                if not final and not top.complete:
+                    break
+                if top.offset <= s.offset and s.offset + s.size <= top.offset + top.size:
+                    break
+                self._close(stack.pop())
+            index = self.count
+            self.count += 1
+            parent, parent_kind = ((stack[-1].index, stack[-1].span.kind) if stack
+                                   else (-1, ""))
+            if s.is_leaf:
+                k = self.leaf_count
+                self.leaf_count += 1
+                node = Node(s.path, self.base + s.offset, s.size, s.kind, s.value,
+                            _label(s, parent_kind), parent, len(stack), (k, k + 1), True,
+                            s.complete)
+                self._put(index, node)
+                self.out.leaf(k, index, node)
+            else:
+                self._put(index, None)
+                stack.append(_Open(s, index, parent, parent_kind, len(stack), self.leaf_count))
+        if final:
+            while stack:
+                self._close(stack.pop())
+        if self.head is None:
+            opened = [o.index for o in stack if not o.span.complete]
+            cut = opened[-1] + 1 if opened and not final else 0
+            self.head, self.pending[:cut] = self.pending[:cut], []
+            self.first = cut
+        done = 0
+        for n in self.pending:
+            if n is None:
+                break
+            self.out.node(n)
+            done += 1
+        del self.pending[:done]
+        self.first += done
+        if not final and spans:
+            self.out.advance(self.base + max(s.offset + s.size for s in spans))
+
+    def head_nodes(self) -> list[Node]:
+        """The head, once the last batch is in."""
+        assert not self.pending and self.head is not None
+        out = [n for n in self.head if n is not None]
+        assert len(out) == len(self.head)
+        return out
+
+
+class _Collect(_Out):
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.leaves: list[int] = []
+
+    def leaf(self, k: int, index: int, node: Node) -> None:
+        self.leaves.append(index)
+
+    def node(self, node: Node) -> None:
+        self.nodes.append(node)
+
+
+def _trace(data: Any, kind: str | None,
+           sink: Callable[[list[Span]], None] | None) -> tuple[str, str, Trace, str]:
+    """(file_kind, record_kind, trace, where); a segment's spans go to `sink` if given."""
+    file_kind = kind or _kind_of(data)
+    if file_kind == "mv2":
+        trace = trace_mv2(data)
+        return file_kind, "mv2", trace, _mv2_where(trace)
+    if file_kind == "segment":
+        trace = trace_segment(data, sink)
+        return file_kind, file_kind, trace, f"replay segment (MV2RPLY!), {len(data)} bytes"
+    if file_kind == "active_session":
+        trace = trace_active_session(data)
+        return (file_kind, file_kind, trace,
+                f"active-session envelope (MV2ACTIV), {len(data)} bytes")
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def build_hexmap(data: Any, kind: str | None = None) -> HexMap:
     """Trace `data` (segment, MV2ACTIV sidecar or .mv2) into a HexMap.
 
     `kind` forces 'segment' or 'active_session' (default: from the magic; anything that is
@@ -115,24 +288,11 @@ def build_hexmap(data, kind: str | None = None) -> HexMap:
     A .mv2 is mapped whole, damaged or not (what does not decode is raw bytes with the error).
     """
     data = framing.readable(data)  # an mmap stays mapped: a huge sparse file is not copied
-    file_kind = kind or _kind_of(data)
-    if file_kind == "mv2":
-        base, stop = 0, len(data)
-        trace = trace_mv2(data)
-        record_kind = "mv2"
-        where = _mv2_where(trace)
-    elif file_kind in ("segment", "active_session"):
-        base, stop = 0, len(data)
-        record_kind = file_kind
-        trace = (trace_segment if file_kind == "segment" else trace_active_session)(data)
-        what = ("replay segment (MV2RPLY!)" if file_kind == "segment"
-                else "active-session envelope (MV2ACTIV)")
-        where = f"{what}, {len(data)} bytes"
-    else:
-        raise ValueError(f"unknown kind {kind!r}")
-    nodes, leaves = _tree(trace.fields, base)
-    return HexMap(file_kind, record_kind, data, base, stop, trace, tuple(nodes), tuple(leaves),
-                  where)
+    file_kind, record_kind, trace, where = _trace(data, kind, None)
+    got = _Collect()
+    _Builder(0, got).feed(trace.fields, True)
+    return HexMap(file_kind, record_kind, data, 0, len(data), trace, tuple(got.nodes),
+                  tuple(got.leaves), where)
 
 
 def _mv2_where(trace: Trace) -> str:
@@ -158,55 +318,28 @@ def _mv2_where(trace: Trace) -> str:
 RANGE_ROWS = 2
 
 
+def _skip_of(n: Node) -> tuple[int, int] | None:
+    """The rows of a long run named as one field that are not dumped, (lo, hi), or None: rows
+    lo..hi lie wholly inside the field; the first RANGE_ROWS rows and the row holding its end
+    are shown. For a range field, or an unparsed run before the decoded end."""
+    if n.kind != "range" and n.kind != "unparsed":
+        return None
+    lo = n.offset - n.offset % 16 + 16 * RANGE_ROWS
+    hi = n.end - n.end % 16
+    return (lo, hi) if hi - lo >= 32 else None
+
+
 def _skips(hm: HexMap) -> list[tuple[int, int, str, int]]:
     """Rows not dumped: (lo, hi, path, k) for each range field (and each unparsed run before
-    the decoded end) with more than a few whole rows inside it; k is its index in hm.leaves.
-    Rows lo..hi lie wholly inside the field; the first RANGE_ROWS rows and the row holding its
-    end are shown."""
+    the decoded end) with more than a few whole rows inside it; k is its index in hm.leaves."""
     decoded_end = hm.base + hm.trace.end
     out = []
     for k, i in enumerate(hm.leaves):
         n = hm.nodes[i]
-        if n.kind != "range" and not (n.kind == "unparsed" and n.end <= decoded_end):
-            continue
-        lo = n.offset - n.offset % 16 + 16 * RANGE_ROWS
-        hi = n.end - n.end % 16
-        if hi - lo >= 32:
-            out.append((lo, hi, n.path, k))
+        skip = _skip_of(n)
+        if skip is not None and (n.kind == "range" or n.end <= decoded_end):
+            out.append((*skip, n.path, k))
     return out
-
-
-def _tree(spans: list[Span], base: int) -> tuple[list[Node], list[int]]:
-    """Nest spans by containment (composites come before what they hold) and index leaves."""
-    rows: list[list] = []  # [span, parent, depth, lo, hi]
-    leaves: list[int] = []
-    stack: list[int] = []
-
-    def close(i: int) -> None:
-        rows[i][4] = len(leaves)
-
-    for s in spans:
-        while stack:
-            top = rows[stack[-1]][0]
-            if top.offset <= s.offset and s.offset + s.size <= top.offset + top.size:
-                break
-            close(stack.pop())
-        idx = len(rows)
-        rows.append([s, stack[-1] if stack else -1, len(stack), len(leaves), 0])
-        if s.is_leaf:
-            leaves.append(idx)
-            close(idx)
-        else:
-            stack.append(idx)
-    for i in stack:
-        close(i)
-    nodes = []
-    for s, parent, depth, lo, hi in rows:
-        parent_kind = rows[parent][0].kind if parent != -1 else ""
-        nodes.append(Node(s.path, base + s.offset, s.size, s.kind, s.value,
-                          _label(s, parent_kind), parent, depth, (lo, hi), s.is_leaf,
-                          s.complete))
-    return nodes, leaves
 
 
 def _short_text(text: str, limit: int = 80) -> str:
@@ -269,7 +402,7 @@ def _json_value(v: Any) -> Any:
     return None  # composites: see their fields
 
 
-def _error_json(err: ReplayFormatError | None, base: int) -> dict | None:
+def _error_json(err: ReplayFormatError | None, base: int) -> dict[str, Any] | None:
     if err is None:
         return None
     return {"kind": err.kind, "offset": base + err.offset, "path": err.path,
@@ -287,13 +420,30 @@ def error_text(hm: HexMap) -> str | None:
     return None if hm.error is None else _error_text(hm.error, hm.base)
 
 
-def hexmap_json(hm: HexMap) -> dict:
-    """Every field with absolute offset, size, path, kind, value and label, plus the error."""
+def _json_head(hm: HexMap) -> dict[str, Any]:
     return {"file_kind": hm.file_kind, "record_kind": hm.record_kind, "where": hm.where,
             "start": hm.base, "end": hm.stop, "decoded_end": hm.base + hm.trace.end,
             "error": _error_json(hm.error, hm.base),
-            "problems": [_error_json(p, hm.base) for p in hm.trace.problems],
-            "fields": [n.to_json() for n in hm.nodes]}
+            "problems": [_error_json(p, hm.base) for p in hm.trace.problems]}
+
+
+def hexmap_json(hm: HexMap) -> dict[str, Any]:
+    """Every field with absolute offset, size, path, kind, value and label, plus the error."""
+    return {**_json_head(hm), "fields": [n.to_json() for n in hm.nodes]}
+
+
+def _replay(hm: HexMap, out: _Out) -> None:
+    """A built map's fields given to a renderer as `stream_hexmap` gives them."""
+    for k, i in enumerate(hm.leaves):
+        out.leaf(k, i, hm.nodes[i])
+    for n in hm.nodes:
+        out.node(n)
+
+
+def _read_back(spool: IO[Any]) -> Iterator[Any]:
+    spool.seek(0)
+    while piece := spool.read(_PIECE):
+        yield piece
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -306,50 +456,126 @@ def _hex_line(addr: int, chunk: bytes, start_col: int = 0) -> str:
     return f"{addr:08x}: {groups}  {text}"
 
 
+class _Text(_Out):
+    """xxd rows written to `spool` as the fields starting on them are known; the lines before
+    them (what was mapped, the problems) once the trace is done."""
+
+    def __init__(self, data: Any, base: int, stop: int, raw_limit: int,
+                 spool: IO[str]) -> None:
+        self.data, self.base, self.stop, self.raw_limit = data, base, stop, raw_limit
+        self.spool = spool
+        self.row = base - base % 16
+        self.starts: dict[int, list[Node]] = {}
+        self.skips: dict[int, tuple[int, str]] = {}
+        self.unparsed: list[Node] = []  # summarised once the decoded end is known
+        self.raw_shown = 0
+        self.skipped_from: int | None = None
+
+    def leaf(self, k: int, index: int, node: Node) -> None:
+        self.starts.setdefault(node.offset - node.offset % 16, []).append(node)
+        skip = _skip_of(node)
+        if skip is not None:
+            if node.kind == "range":
+                self.skips[skip[0]] = (skip[1], node.path)
+            else:
+                self.unparsed.append(node)
+
+    def advance(self, upto: int) -> None:
+        self._rows(upto, upto)
+
+    def _rows(self, limit: int | None, decoded_end: int) -> None:
+        """Rows up to the one holding `limit` (None: all); bytes from `decoded_end` are raw."""
+        data, write = self.data, self.spool.write
+        row = self.row
+        while row < self.stop and self.skipped_from is None and (limit is None
+                                                                  or row + 16 <= limit):
+            if row in self.skips:
+                hi, path = self.skips.pop(row)
+                write(f"          ... {hi - row} bytes of {path} not shown ({row}..{hi})\n")
+                row = hi
+                continue
+            lo, hi = max(row, self.base), min(row + 16, self.stop)
+            in_raw = decoded_end <= lo
+            if in_raw and self.raw_shown >= self.raw_limit:
+                self.skipped_from = lo
+                break
+            write(_hex_line(row, bytes(data[lo:hi]), lo - row) + "\n")
+            if in_raw:
+                self.raw_shown += hi - lo
+            notes = self.starts.pop(row, [])
+            for j, n in enumerate(notes):
+                branch = "└" if j == len(notes) - 1 else "├"
+                name = n.path or ("<rest>" if n.kind in ("unparsed", "trailing") else "<root>")
+                if n.kind not in ("text", "bytes", "u8", "u16", "u32", "u64", "i64", "bool",
+                                  "magic"):
+                    name += f" ({n.kind})"
+                write(f"          {branch} {n.offset:#07x} {n.size:>5}  {name}  {n.label}\n")
+            row += 16
+        self.row = row
+
+    def finish(self, hm: HexMap) -> Iterator[str]:
+        decoded_end = hm.base + hm.trace.end
+        for n in self.unparsed:
+            skip = _skip_of(n)
+            if skip is not None and n.end <= decoded_end:
+                self.skips[skip[0]] = (skip[1], n.path)
+        self._rows(None, decoded_end)
+        out = [f"# {hm.where}"]
+        for i, p in enumerate(hm.trace.problems):
+            what = "decoding stopped" if i == 0 and hm.stopped else "problem"
+            out.append(f"# {what}: {_error_text(p, hm.base)}")
+        if hm.stopped:
+            out.append(f"# decoded bytes {hm.base}..{hm.base + hm.trace.end}; the rest is raw")
+        yield "\n".join(out) + "\n"
+        yield from _read_back(self.spool)
+        if self.skipped_from is not None:
+            yield (f"# ... {hm.stop - self.skipped_from} more raw bytes not shown "
+                   f"({self.skipped_from}..{hm.stop}; --raw-limit)\n")
+
+
 def render_text(hm: HexMap, raw_limit: int = RAW_LIMIT) -> str:
     """xxd layout over the mapped bytes; under each line, the fields that start on it:
     offset, size, path (kind) and decoded value."""
-    out = [f"# {hm.where}"]
-    for i, p in enumerate(hm.trace.problems):
-        what = "decoding stopped" if i == 0 and hm.stopped else "problem"
-        out.append(f"# {what}: {_error_text(p, hm.base)}")
-    if hm.stopped:
-        out.append(f"# decoded bytes {hm.base}..{hm.base + hm.trace.end}; the rest is raw")
-    starts: dict[int, list[Node]] = {}
-    for i in hm.leaves:
-        n = hm.nodes[i]
-        starts.setdefault(n.offset - n.offset % 16, []).append(n)
-    data = hm.data
-    row = hm.base - hm.base % 16
-    raw_shown = 0
-    skipped_from = None
-    skips = {lo: (hi, path) for lo, hi, path, _ in _skips(hm)}
-    while row < hm.stop:
-        if row in skips:
-            hi, path = skips[row]
-            out.append(f"          ... {hi - row} bytes of {path} not shown ({row}..{hi})")
-            row = hi
-            continue
-        lo, hi = max(row, hm.base), min(row + 16, hm.stop)
-        in_raw = hm.trace.end + hm.base <= lo
-        if in_raw and raw_shown >= raw_limit:
-            skipped_from = lo
-            break
-        out.append(_hex_line(row, data[lo:hi], lo - row))
-        if in_raw:
-            raw_shown += hi - lo
-        notes = starts.get(row, [])
-        for j, n in enumerate(notes):
-            branch = "└" if j == len(notes) - 1 else "├"
-            name = n.path or ("<rest>" if n.kind in ("unparsed", "trailing") else "<root>")
-            if n.kind not in ("text", "bytes", "u8", "u16", "u32", "u64", "i64", "bool", "magic"):
-                name += f" ({n.kind})"
-            out.append(f"          {branch} {n.offset:#07x} {n.size:>5}  {name}  {n.label}")
-        row += 16
-    if skipped_from is not None:
-        out.append(f"# ... {hm.stop - skipped_from} more raw bytes not shown "
-                   f"({skipped_from}..{hm.stop}; --raw-limit)")
-    return "\n".join(out) + "\n"
+    out = _Text(hm.data, hm.base, hm.stop, raw_limit, io.StringIO())
+    _replay(hm, out)
+    return "".join(out.finish(hm))
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+class _Json(_Out):
+    """`hexmap_json` as the CLI prints it (`memvid_json.dumps`: two-space indents), each field
+    written to `spool` as it comes."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self.spool = spool
+
+    @staticmethod
+    def _field(n: Node) -> bytes:
+        import orjson
+
+        return b",\n    " + orjson.dumps(n.to_json(), option=orjson.OPT_INDENT_2).replace(
+            b"\n", b"\n    ")
+
+    def node(self, node: Node) -> None:
+        self.spool.write(self._field(node))
+
+    def finish(self, hm: HexMap, head: Sequence[Node]) -> Iterator[bytes]:
+        from .memvid_json import dumps
+
+        top = dumps(_json_head(hm))
+        assert top.endswith(b"\n}\n")
+        fields = b"".join(self._field(n) for n in head)
+        if not fields and not self.spool.tell():
+            yield top[:-3] + b',\n  "fields": []\n}\n'
+            return
+        yield top[:-3] + b',\n  "fields": ['
+        yield fields[1:]
+        pieces = _read_back(self.spool)
+        if not head:
+            yield next(pieces)[1:]
+        yield from pieces
+        yield b"\n  ]\n}\n"
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -517,54 +743,178 @@ _JS = r"""
 """
 
 
+def _blob(value: Any) -> str:
+    # every "<" escaped: no "</script" ends the block early and no "<!--" switches the
+    # HTML tokenizer into its escaped script states (which would swallow the rest of the page)
+    return json.dumps(value, ensure_ascii=True).replace("<", "\\u003c")
+
+
+class _Html(_Out):
+    """The page: its data block (leaf indexes and fields) written to two spools as they come,
+    the hex of the shown bytes read from the input at the end."""
+
+    def __init__(self, title: str, raw_limit: int, leaves: IO[bytes],
+                 nodes: IO[bytes]) -> None:
+        self.title, self.raw_limit = title, raw_limit
+        self.leaves, self.nodes = leaves, nodes
+        self.skips: list[tuple[int, int, str, int, Node]] = []
+
+    def leaf(self, k: int, index: int, node: Node) -> None:
+        self.leaves.write(b", %d" % index)
+        skip = _skip_of(node)
+        if skip is not None:
+            self.skips.append((*skip, node.path, k, node))
+
+    def node(self, node: Node) -> None:
+        self.nodes.write(b", " + self._node(node))
+
+    @staticmethod
+    def _node(n: Node) -> bytes:
+        return _blob({"path": n.path, "offset": n.offset, "size": n.size, "kind": n.kind,
+                      "label": n.label, "parent": n.parent, "depth": n.depth,
+                      "leaves": list(n.leaves)}).encode()
+
+    @staticmethod
+    def _list(head: bytes, spool: IO[bytes]) -> Iterator[bytes]:
+        """`[` the items `]`: each item is written with ", " before it."""
+        yield b"["
+        pieces = _read_back(spool)
+        if head:
+            yield head[2:]
+        else:
+            yield next(pieces, b", ")[2:]
+        yield from pieces
+        yield b"]"
+
+    @staticmethod
+    def _hex(data: Any, lo: int, hi: int) -> Iterator[bytes]:
+        yield b'"'
+        for p in range(lo, hi, _PIECE):
+            yield bytes(data[p:min(hi, p + _PIECE)]).hex().encode()
+        yield b'"'
+
+    def finish(self, hm: HexMap, head: Sequence[Node]) -> Iterator[bytes]:
+        decoded_end = hm.base + hm.trace.end
+        shown_end = min(hm.stop, decoded_end + max(0, self.raw_limit))
+        skips = [(lo, hi, path, k) for lo, hi, path, k, n in self.skips
+                 if (n.kind == "range" or n.end <= decoded_end) and hi <= shown_end]
+        err = "".join(
+            f'<div class="error">{"decoding stopped" if i == 0 and hm.stopped else "problem"}: '
+            f"{html.escape(_error_text(p, hm.base))}</div>"
+            for i, p in enumerate(hm.trace.problems))
+        if hm.stopped:
+            err += (f'<div class="error">bytes from {decoded_end} on were not decoded '
+                    "and are shown raw (red)</div>")
+        if shown_end < hm.stop:
+            err += (f'<div class="error">{hm.stop - shown_end} raw bytes '
+                    f"({shown_end}..{hm.stop}) are not in this page (--raw-limit)</div>")
+        yield (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>\n<body>"
+            f"<header><h1>{html.escape(self.title)}</h1><div id=\"where\">"
+            f"{html.escape(hm.where)}</div>"
+            f"{err}</header>\n<div id=\"main\"><div id=\"tree\"></div><div id=\"hex\"></div>"
+            "</div><div id=\"status\"></div>\n"
+            "<script type=\"application/json\" id=\"hexmap-data\">").encode()
+        yield (f'{{"start": {hm.base}, "end": {shown_end}, "decoded_end": {decoded_end}, '
+               '"hex": ').encode()
+        if skips:  # the summarised rows' bytes stay out of the page
+            pos, sep = hm.base, b"["
+            for lo, hi, _, _ in skips:
+                yield sep + b"[%d, " % pos
+                yield from self._hex(hm.data, pos, lo)
+                yield b"]"
+                pos, sep = hi, b", "
+            yield sep + b"[%d, " % pos
+            yield from self._hex(hm.data, pos, shown_end)
+            yield b"]]"
+        else:
+            yield from self._hex(hm.data, hm.base, shown_end)
+        yield b', "leaves": '
+        yield from self._list(b"", self.leaves)
+        yield b', "nodes": '
+        yield from self._list(b"".join(b", " + self._node(n) for n in head), self.nodes)
+        yield b', "error": ' + _blob(_error_json(hm.error, hm.base)).encode()
+        if skips:
+            yield b', "skips": ' + _blob([list(s) for s in skips]).encode()
+        yield (f"}}</script>\n<script>{_JS_SKIPS if skips else _JS}</script>\n"
+               "</body></html>\n").encode()
+
+
 def render_html(hm: HexMap, title: str = "replayfmt hexmap", raw_limit: int = RAW_LIMIT) -> str:
     """One self-contained HTML page: field tree beside the hex, linked both ways.
 
     Of the bytes after the decoded part, only the first `raw_limit` are put in the page."""
-    decoded_end = hm.base + hm.trace.end
-    shown_end = min(hm.stop, decoded_end + max(0, raw_limit))
-    skips = [s for s in _skips(hm) if s[1] <= shown_end]
-    if skips:  # the summarised rows' bytes stay out of the page
-        chunks, pos = [], hm.base
-        for lo, hi, _, _ in skips:
-            chunks.append([pos, hm.data[pos:lo].hex()])
-            pos = hi
-        chunks.append([pos, hm.data[pos:shown_end].hex()])
-        hexdata: Any = chunks
-    else:
-        hexdata = hm.data[hm.base:shown_end].hex()
-    payload = {
-        "start": hm.base, "end": shown_end, "decoded_end": decoded_end,
-        "hex": hexdata,
-        "leaves": list(hm.leaves),
-        "nodes": [{"path": n.path, "offset": n.offset, "size": n.size, "kind": n.kind,
-                   "label": n.label, "parent": n.parent, "depth": n.depth,
-                   "leaves": list(n.leaves)} for n in hm.nodes],
-        "error": _error_json(hm.error, hm.base),
-    }
-    if skips:
-        payload["skips"] = [[lo, hi, path, k] for lo, hi, path, k in skips]
-    # every "<" escaped: no "</script" ends the block early and no "<!--" switches the
-    # HTML tokenizer into its escaped script states (which would swallow the rest of the page)
-    blob = json.dumps(payload, ensure_ascii=True).replace("<", "\\u003c")
-    err = "".join(
-        f'<div class="error">{"decoding stopped" if i == 0 and hm.stopped else "problem"}: '
-        f"{html.escape(_error_text(p, hm.base))}</div>"
-        for i, p in enumerate(hm.trace.problems))
-    if hm.stopped:
-        err += (f'<div class="error">bytes from {decoded_end} on were not decoded '
-                "and are shown raw (red)</div>")
-    if shown_end < hm.stop:
-        err += (f'<div class="error">{hm.stop - shown_end} raw bytes ({shown_end}..{hm.stop}) '
-                "are not in this page (--raw-limit)</div>")
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>"
-        f"<header><h1>{html.escape(title)}</h1><div id=\"where\">{html.escape(hm.where)}</div>"
-        f"{err}</header>\n<div id=\"main\"><div id=\"tree\"></div><div id=\"hex\"></div></div>"
-        "<div id=\"status\"></div>\n"
-        f"<script type=\"application/json\" id=\"hexmap-data\">{blob}</script>\n"
-        f"<script>{_JS_SKIPS if skips else _JS}</script>\n</body></html>\n")
+    out = _Html(title, raw_limit, io.BytesIO(), io.BytesIO())
+    _replay(hm, out)
+    return b"".join(out.finish(hm, ())).decode("utf-8")
+
+
+# --- streaming -------------------------------------------------------------------------------
+
+@attrs.define
+class HexMapStream:
+    """What `stream_hexmap` made: `hexmap` (the trace's outcome: error, problems, decoded end;
+    no fields) and, for each output asked for, its pieces in order: `text()` (str), `json()`
+    (bytes: `memvid_json.dumps(hexmap_json(...))`), `html()` (bytes, UTF-8)."""
+
+    hexmap: HexMap
+    builder: _Builder
+    text_out: _Text | None
+    json_out: _Json | None
+    html_out: _Html | None
+    spools: list[IO[Any]]
+
+    def text(self) -> Iterator[str]:
+        assert self.text_out is not None
+        return self.text_out.finish(self.hexmap)
+
+    def json(self) -> Iterator[bytes]:
+        assert self.json_out is not None
+        return self.json_out.finish(self.hexmap, self.builder.head_nodes())
+
+    def html(self) -> Iterator[bytes]:
+        assert self.html_out is not None
+        return self.html_out.finish(self.hexmap, self.builder.head_nodes())
+
+    def close(self) -> None:
+        """Remove the temporary files."""
+        for spool in self.spools:
+            spool.close()
+
+
+def stream_hexmap(data: Any, kind: str | None = None, *, text: bool = False,
+                  json: bool = False, html: str | None = None,
+                  raw_limit: int = RAW_LIMIT) -> HexMapStream:
+    """Trace `data` as `build_hexmap` does and render the outputs asked for (`text`, `json`,
+    `html`: the page's title) into temporary files as the fields come, without holding them:
+    memory is bounded by the largest session of a segment. Read the outputs from the result
+    (`text()`, `json()`, `html()`: the same as `render_text`, `hexmap_json` and `render_html`
+    give) and `close()` it."""
+    data = framing.readable(data)
+    spools: list[IO[Any]] = []
+
+    def spool(binary: bool = True) -> IO[Any]:
+        f: IO[Any] = (tempfile.TemporaryFile("w+b") if binary else
+                      tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+        spools.append(f)
+        return f
+
+    try:
+        text_out = _Text(data, 0, len(data), raw_limit, spool(False)) if text else None
+        json_out = _Json(spool()) if json else None
+        html_out = _Html(html, raw_limit, spool(), spool()) if html is not None else None
+        outs: list[_Out] = [o for o in (text_out, json_out, html_out) if o is not None]
+        builder = _Builder(0, _Tee(outs))
+        file_kind, record_kind, trace, where = _trace(
+            data, kind, lambda spans: builder.feed(spans, False))
+        builder.feed(trace.fields, True)
+    except BaseException:
+        for f in spools:
+            f.close()
+        raise
+    hm = HexMap(file_kind, record_kind, data, 0, len(data), trace, (), (), where)
+    return HexMapStream(hm, builder, text_out, json_out, html_out, spools)
 
 
 def _js_with_skips() -> str:

@@ -14,9 +14,9 @@ import mmap
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import framing
 from .accel import G, native
@@ -40,22 +40,55 @@ if TYPE_CHECKING:
 __all__ = ["release", "session_memvid_json", "DEPTHS", "SessionSummary", "SegmentScan",
            "open_mapped", "scan_segment", "iter_sessions",
            "iter_session_blocks_of", "summarize_active", "open_input", "InputTooLarge",
-           "STREAM_LIMIT"]
+           "STREAM_LIMIT", "FileShrank", "check_mapped"]
+
+
+class FileShrank(OSError):
+    """A mapped file got shorter while it was being read. Touching its lost pages would kill
+    the process (SIGBUS), so the readers check the size before each block they touch."""
+
+
+#: The maps `open_mapped` and `open_input` have open: id(map) -> (fd, name, size mapped).
+_MAPPED: dict[int, tuple[int, str, int]] = {}
+
+
+def check_mapped(buf: object) -> None:
+    """Raise FileShrank (naming the file, its size when mapped and now) if `buf` is a map
+    made by `open_mapped` or `open_input` whose file is now shorter than when it was mapped;
+    anything else passes. One fstat: readers call it before each block they touch."""
+    got = _MAPPED.get(id(buf))
+    if got is None:
+        return
+    fd, name, size = got
+    now = os.fstat(fd).st_size
+    if now < size:
+        raise FileShrank(errno.EIO, f"the file shrank from {size} to {now} bytes while it was "
+                         "being read", name)
 
 
 @contextmanager
-def open_mapped(path: str | os.PathLike):
-    """A read-only mmap of the file (b"" for an empty file); closed on exit."""
+def _registered(fd: int, name: str, size: int) -> Iterator[mmap.mmap]:
+    """A read-only map of the open file `fd`, known to `check_mapped` while it is open."""
+    mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    _MAPPED[id(mm)] = (fd, name, size)
+    try:
+        yield mm
+    finally:
+        del _MAPPED[id(mm)]
+        mm.close()
+
+
+@contextmanager
+def open_mapped(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """A read-only mmap of the file (b"" for an empty file); closed on exit. While it is
+    open, `check_mapped(map)` tells whether the file has shrunk since."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
             yield b""
             return
-        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
+        with _registered(fh.fileno(), os.fsdecode(path), size) as mm:
             yield mm
-        finally:
-            mm.close()
 
 
 #: Most bytes read from an input that is not a regular file (a pipe, process substitution,
@@ -67,8 +100,9 @@ class InputTooLarge(OSError):
     """A pipe or stdin that holds more than the limit (`STREAM_LIMIT`)."""
 
 
-def _read_bounded(read, limit: int, name: str) -> bytes:
-    chunks, total = [], 0
+def _read_bounded(read: Callable[[int], bytes], limit: int, name: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
     while True:
         chunk = read(min(1 << 20, limit + 1 - total))
         if not chunk:
@@ -81,7 +115,7 @@ def _read_bounded(read, limit: int, name: str) -> bytes:
 
 
 @contextmanager
-def open_input(source, *, limit: int = STREAM_LIMIT):
+def open_input(source: Any, *, limit: int = STREAM_LIMIT) -> Iterator[Any]:
     """The one opener: the bytes of `source`, read-only, as cheaply as they can be had.
 
     `source` is a path (str or PathLike), "-" for stdin, or bytes / bytearray / memoryview /
@@ -108,11 +142,8 @@ def open_input(source, *, limit: int = STREAM_LIMIT):
             if st.st_size == 0:
                 yield b""
                 return
-            mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-            try:
+            with _registered(fd, os.fsdecode(source), st.st_size) as mm:
                 yield mm
-            finally:
-                mm.close()
             return
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "is a directory", os.fsdecode(source))
@@ -126,7 +157,7 @@ def open_input(source, *, limit: int = STREAM_LIMIT):
         os.close(fd)
 
 
-def iter_session_blocks_of(buf, depth: str = "head") -> Iterator[tuple[int, int, int]]:
+def iter_session_blocks_of(buf: Any, depth: str = "head") -> Iterator[tuple[int, int, int]]:
     """(index, start, stop) of each session block in a segment, sidecar or `.mv2` buffer."""
     kind = framing.sniff(buf)
     if kind == framing.SEGMENT:
@@ -141,16 +172,20 @@ def iter_session_blocks_of(buf, depth: str = "head") -> Iterator[tuple[int, int,
         raise ValueError("not a replay segment, active-session envelope or .mv2 file")
 
 
-def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
+def iter_sessions(path: str | os.PathLike[str]) -> Iterator[ReplaySession]:
     """Yield the sessions of a segment, sidecar or `.mv2` (its live segment) one at a time.
 
     The file is memory-mapped read-only; only the session being yielded is decoded, so memory
     stays flat however large the file is. Container errors (a bad length prefix, total_size,
     trailing bytes) are raised when the walk reaches them, after the sessions before them.
+    A file that shrinks meanwhile is FileShrank (an OSError naming it, with its old and new
+    size) when the walk reaches the next block, never a SIGBUS: the size is checked before
+    each block is touched.
     """
     from .accel import GM
 
     with open_mapped(path) as buf:
+        check_mapped(buf)
         if framing.sniff(buf) == framing.SIDECAR:
             start, stop = envelope_block(buf)
             with bulk():
@@ -159,10 +194,17 @@ def iter_sessions(path: str | os.PathLike) -> Iterator[ReplaySession]:
             exact(stop, len(buf), "", "envelope")
             yield active.session
             return
-        for i, start, stop in iter_session_blocks_of(buf):
+        blocks = iter_session_blocks_of(buf)
+        while True:
+            check_mapped(buf)  # the walk reads the next length prefix (or a .mv2's TOC)
+            try:
+                i, start, stop = next(blocks)
+            except StopIteration:
+                break
+            check_mapped(buf)
             with bulk():
                 session = in_block(GM.parse_ReplaySession, buf, start, stop,
-                                          f"sessions[{i}]", "session")
+                                   f"sessions[{i}]", "session")
             release(buf, start, stop)
             yield session
             del session
@@ -174,7 +216,7 @@ _MARK = "\x00actions\x00"
 _CHUNK = 4096
 
 
-def session_memvid_json(buf, start: int, stop: int, path: str = "", nesting: int = 0
+def session_memvid_json(buf: Any, start: int, stop: int, path: str = "", nesting: int = 0
                         ) -> list[bytes]:
     """The session in buf[start:stop] as memvid prints it (`session view --format json`, with
     serde_json's pretty layout), without ever holding all of it as Python objects.
@@ -187,7 +229,8 @@ def session_memvid_json(buf, start: int, stop: int, path: str = "", nesting: int
     output (0 at the top). Errors are those of `json_ReplaySession`.
     """
     if native is not None:  # the compiled path writes the same text straight from the bytes
-        return native.session_memvid_json(buf, start, stop, path, nesting)
+        pieces: list[bytes] = native.session_memvid_json(buf, start, stop, path, nesting)
+        return pieces
     import orjson
 
     option = orjson.OPT_INDENT_2

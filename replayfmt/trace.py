@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import struct
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
@@ -163,6 +164,13 @@ class _Tracer:
     def __init__(self, b: _Buf) -> None:
         self.b = b
         self.spans: list[Span] = []
+        self.handed: list[Span] = []  # composites handed to a sink while still open
+
+    def hand_over(self, sink: Callable[[list[Span]], object]) -> None:
+        """Give the spans so far to `sink` and keep none (the open ones are finished later)."""
+        self.handed.extend(s for s in self.spans if not s.complete)
+        sink(self.spans)
+        self.spans = []
 
     # -- helpers mirroring the generated codec's error conventions --
 
@@ -330,7 +338,7 @@ class _Tracer:
 
 def _finish(tracer: _Tracer, kind: str, size: int, problems: list[ReplayFormatError],
             end: int, value: Any, stopped: bool) -> Trace:
-    for span in tracer.spans:
+    for span in (*tracer.handed, *tracer.spans):
         if not span.complete:
             span.size = max(0, end - span.offset)
     spans = tracer.spans
@@ -377,11 +385,17 @@ def _walk_stop(err: ReplayFormatError, end: int) -> _Stop:
     return _Stop(err, at=end if err.kind == K.COUNT_MISMATCH else err.offset)
 
 
-def trace_segment(data: Data) -> Trace:
+def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None) -> Trace:
     """Trace an `MV2RPLY!` replay segment: header, each session's length prefix and record.
 
     The container is walked by `framing` (lenient: version, session_count, total_size and
-    trailing bytes are problems, not stops); each session block is traced over the schema."""
+    trailing bytes are problems, not stops); each session block is traced over the schema.
+
+    With `sink` (a callable), the spans are handed to it in byte order once each session has
+    decoded, and not kept, nor are the sessions' values: memory is bounded by the largest
+    session. The spans still open when handed over (the segment's and the sessions' composite)
+    are finished in place before this returns; `Trace.fields` holds only the spans not handed
+    over, and `Trace.value` (when decoding did not stop) has no sessions."""
     b = _buffer(data)
     e = len(b)
     t = _Tracer(b)
@@ -406,8 +420,11 @@ def trace_segment(data: Data) -> Trace:
             exact(end, stop, where, "session", policy)
             if end != stop:
                 t.leaf(where, end, stop - end, None, "trailing")
-            sessions.append(value)
             p = stop
+            if sink is None:
+                sessions.append(value)
+            else:
+                t.hand_over(sink)
         t.close(arr, p, sessions)
     except _Stop as stop_:
         policy.problems.append(stop_.error)

@@ -461,13 +461,12 @@ def test_batch_worker_killed_by_sigbus_says_why(tmp_path):
     assert result.exit_status == 2
 
 
-def test_hexmap_beyond_memory_is_a_clear_error_not_a_bug(tmp_path):
-    """hexmap holds every field at once: under an address-space cap a large segment was a
-    MemoryError traceback (exit 3); now one line, exit 2, and nothing written."""
+def test_hexmap_streams_under_a_cap_a_held_map_exceeded(tmp_path):
+    """hexmap held every field at once: under an address-space cap a 4 MB segment was a
+    MemoryError. It now renders session by session: the same cap maps it (exit 0). One
+    session of that size is still held whole: one line, exit 2, and nothing written."""
     import resource
 
-    f = tmp_path / "seg.bin"
-    _segment(f, 4 << 20)
     base = int(subprocess.run(
         [sys.executable, "-c", "import replayfmt, replayfmt.cli, replayfmt.hexmap;"
          "print(open('/proc/self/status').read().split('VmSize:')[1].split()[0])"],
@@ -477,14 +476,28 @@ def test_hexmap_beyond_memory_is_a_clear_error_not_a_bug(tmp_path):
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
-    proc = subprocess.run([sys.executable, "-m", "replayfmt", "hexmap", str(f), "--html",
-                           str(tmp_path / "map.html")], cwd=ROOT, capture_output=True,
-                          preexec_fn=limit, timeout=600)
+    def hexmap(f: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "replayfmt", "hexmap", str(f), "--html",
+                               str(tmp_path / f"{f.stem}.html")], cwd=ROOT,
+                              capture_output=True, preexec_fn=limit, timeout=900)
+
+    many = tmp_path / "many.bin"
+    _segment(many, 4 << 20)
+    proc = hexmap(many)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr[-2000:]
+    page = (tmp_path / "many.html").read_bytes()
+    assert page.endswith(b"</html>\n") and page.count(b'"path": "sessions[') > 1000
+
+    one = tmp_path / "one.bin"
+    rng = random.Random(7)
+    one.write_bytes(R.build_segment([gen.session(rng, 30_000)]))
+    assert one.stat().st_size >= 4 << 20
+    proc = hexmap(one)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert proc.stderr.decode() == (f"replayfmt: cannot map {f}: its {f.stat().st_size} bytes "
-                                    "have more fields than fit in memory (map one session: "
-                                    "carve or salvage it to its own file)\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seg.bin"]
+    assert proc.stderr.decode() == (f"replayfmt: cannot map {one}: its {one.stat().st_size} "
+                                    "bytes have more fields than fit in memory (map one "
+                                    "session: carve or salvage it to its own file)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.bin", "many.html", "one.bin"]
 
 
 def test_without_a_fork_the_command_runs_in_this_process(tmp_path, monkeypatch, capsys):

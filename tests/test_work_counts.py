@@ -108,6 +108,82 @@ def test_carve_nested_failing_segments_is_linear(monkeypatch):
     _linear(counts)
 
 
+def _ascii(*values: int) -> bool:
+    return all(b < 0x80 for v in values for b in v.to_bytes(8, "little"))
+
+
+def _level(k: int, text_len: int) -> bytes:
+    action = ReplayAction(0, k % 100, Put(k % 100), input_preview="A" * text_len)
+    sid = uuid.UUID(bytes=b"level-%010d" % k)
+    return build_segment([ReplaySession(sid, f"s{k % 100}", actions=[action])])
+
+
+def _nested_bad_text(levels: int) -> bytes:
+    """levels segments, each inside the input preview of the next one's action; only the
+    innermost has bad UTF-8, so every level's full check fails at that same byte (every
+    length is chosen so that its bytes are ASCII: the outer strings are valid up to it)."""
+    inner = b"\xffA"
+    for k in range(levels):
+        empty = _level(k, 0)
+        block = struct.unpack_from("<Q", empty, 24)[0]
+        pad = 0
+        while not _ascii(len(inner) + pad, block + len(inner) + pad,
+                         len(empty) + len(inner) + pad):
+            pad += 1
+        n = len(inner) + pad
+        seg = _level(k, n)
+        at = seg.rindex(b"A" * n)
+        inner = seg[:at] + inner + b"A" * pad + seg[at + n:]
+    return inner
+
+
+@pytest.mark.parametrize("levels", [1, 10])
+def test_nested_bad_text_fixture_is_what_it_says(levels):
+    data = _nested_bad_text(levels)
+    assert data.count(b"MV2RPLY!") == levels
+    bad = data.index(b"\xff")
+    for o in range(0, bad, 1):
+        if data.startswith(b"MV2RPLY!", o):
+            with pytest.raises(ReplayFormatError) as got:
+                scan.scan_segment(data, o, o + struct.unpack_from("<Q", data, o + 16)[0])
+            assert got.value.offset == bad and "invalid start byte" in got.value.reason
+
+
+def test_carve_nested_segments_with_bad_text_inside_is_linear(monkeypatch):
+    """Each level's check used to decode its string up to the innermost bad byte again
+    (10 levels: 14 KB decoded, 100: 1.29 MB, 1000: 242 MB); the failure is remembered."""
+    counts = {}
+    for levels in (10, 100, 1000):
+        data = _nested_bad_text(levels)
+        full = scan.DEPTHS["full"]
+        decoded = [0]
+
+        def counted(b, p, e, full=full, decoded=decoded):
+            decoded[0] += e - p
+            return full(b, p, e)
+
+        with monkeypatch.context() as m:
+            m.setitem(scan.DEPTHS, "full", counted)
+            assert carve(data) == []
+        assert decoded[0] <= len(data)  # the outermost level's block, once
+        counts[len(data)] = decoded[0] + len(data)
+    _linear(counts)
+
+
+def test_a_segment_in_a_bad_string_is_still_carved():
+    """Bad UTF-8 remembered from an enclosing candidate rejects only strings that must fail:
+    a whole segment inside the bad string, with the bad byte in its binary fields, is found."""
+    inner = _level(1, 40)
+    inner = bytearray(inner)
+    inner[inner.index(b"level-")] = 0xFF  # the session id: bytes, not text
+    assert parse_segment(bytes(inner)).sessions[0].session_id.bytes[0] == 0xFF
+    outer = bytearray(_level(2, len(inner)))
+    at = outer.rindex(b"A" * len(inner))
+    outer[at:at + len(inner)] = inner
+    blocks = carve(bytes(outer))
+    assert [(b.kind, b.offset, b.size) for b in blocks] == [("segment", at, len(inner))]
+
+
 # --- diagnostics: capped per file, each with its own length -----------------------------------
 
 def _flood(n: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sized
 from typing import TYPE_CHECKING
@@ -16,14 +17,12 @@ from ._common import (
     add_kind_argument,
     check_output,
     map_input,
+    output_stream,
     warn,
-    write_output,
     write_text,
 )
 
 if TYPE_CHECKING:
-    import argparse
-
     from ._common import Subparsers
 
 RAW_LIMIT = 4096  # the library's default (`hexmap.RAW_LIMIT`; a test keeps them equal)
@@ -50,44 +49,51 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hexmap import build_hexmap, error_text, hexmap_json, render_html, render_text
-    from ..memvid_json import dumps
+    from ..hexmap import HexMapStream, error_text, stream_hexmap
 
     html_out = args.output or args.html or ("-" if args.html == "" else None)
     if html_out:
         check_output(html_out, inputs=[args.file], force=args.force)
     data = map_input(args.file)  # mapped: a huge sparse file is never copied whole
-    # Every field is held at once: running out of memory is a resource limit, not a bug. The
-    # error is raised once the handler has let go of the exception (and of the fields its
-    # traceback holds), so there is memory again to report it.
+    name = "stdin" if args.file == "-" else args.file
+    # The fields are rendered into temporary files as they come (a segment session by
+    # session): memory follows the largest session. Running out of it all the same (one huge
+    # session, a .mv2 traced whole) is a resource limit, not a bug; the error is raised once
+    # the handler has let go of the exception (and of the fields its traceback holds).
     too_big = False
+    st: HexMapStream | None = None
     try:
-        hm = build_hexmap(data, KINDS[args.kind])
+        st = stream_hexmap(data, KINDS[args.kind], text=not (html_out or args.json),
+                           json=args.json,
+                           html=f"{name} — replayfmt hexmap" if html_out else None,
+                           raw_limit=args.raw_limit)
+        if html_out:
+            with output_stream(html_out, inputs=[args.file], force=args.force) as fh:
+                fh.writelines(st.html())
+        if args.json:
+            sys.stdout.buffer.writelines(st.json())
+        elif not html_out:
+            for piece in st.text():
+                write_text(piece)
     except ValueError as exc:  # an unknown --kind
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{args.file}: {exc}") from exc
     except MemoryError:
         too_big = True
+    except OSError as exc:
+        if html_out and html_out != "-" and exc.filename is None:
+            raise UsageError(f"cannot write {html_out}: {exc.strerror or exc}") from exc
+        raise
+    finally:
+        if st is not None:
+            st.close()
     if too_big:
         raise _too_big(args.file, data)
-    try:
-        if html_out:
-            name = "stdin" if args.file == "-" else args.file
-            page = render_html(hm, f"{name} — replayfmt hexmap", args.raw_limit)
-            write_output(html_out, page.encode("utf-8"), inputs=[args.file], force=args.force)
-        if args.json:
-            sys.stdout.buffer.write(dumps(hexmap_json(hm)))
-        elif not html_out:
-            write_text(render_text(hm, args.raw_limit))
-    except MemoryError:
-        too_big = True
-    if too_big:
-        del hm
-        raise _too_big(args.file, data)
+    assert st is not None
     sys.stdout.flush()
-    if hm.error is not None:
-        warn(f"{args.file}: {error_text(hm)}")
+    if st.hexmap.error is not None:
+        warn(f"{args.file}: {error_text(st.hexmap)}")
         return EXIT_BAD_INPUT
     return EXIT_OK
 
