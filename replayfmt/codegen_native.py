@@ -32,6 +32,7 @@ import hashlib
 import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 from construct import Bytes, FormatField, Renamed, Struct
 
@@ -119,6 +120,16 @@ class _Emitter:
         self.f = fn
         self.fl = flavour
         self.models: dict[str, list[str]] = {}
+        #: vet: static field path -> C lvalue its value (or position, length, count) goes to
+        self.capture: dict[str, str] = {}
+        #: vet flavour of a summary: record lists checked element by element (chk_X)
+        self.vet = False
+
+    def cap(self, path: str, suffix: str = "") -> str | None:
+        """The C lvalue the vet captures the field at `path` into, if any."""
+        if not self.capture or len(path) < 2 or path[0] != "'" or path[-1] != "'":
+            return None
+        return self.capture.get(path[1:-1] + suffix)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -170,10 +181,18 @@ class _Emitter:
         f, fl = self.f, self.fl
         node = _unwrap(node0)
         record = _record(node0)
+        cap = self.cap(path)
         if record is not None:
-            return self.call(record, path, ind, text_ind)
+            if cap:
+                f.line(ind, f"{cap}_p = p")
+            r = self.call(record, path, ind, text_ind)
+            if cap:
+                f.line(ind, f"{cap}_e = p")
+            return r
         if isinstance(node, FormatField):
             v = self.fixed(node, path, ind)
+            if cap:
+                f.line(ind, f"{cap} = {v}")
             if fl == "t":
                 signed = _CTYPES[node.fmtstr[1:]][0].startswith("int")
                 f.line(ind, f"{'_t_int' if signed else '_t_uint'}(o, {v})")
@@ -185,11 +204,16 @@ class _Emitter:
                 f.line(ind, f"_t_bytes(o, b + p, {n}, {text_ind})")
                 f.line(ind, f"p += {n}")
                 return None
+            if cap:
+                f.line(ind, f"{cap} = p")
             return self.fixed(node, path, ind)
         if isinstance(node, String):
             n = self.length(path, ind)
             f.line(ind, f"if {n} > <uint64_t>(e - p):")
             f.line(ind + 1, f"_ovf(p, e, {n}, 1, 'string length', {path})")
+            if cap:
+                f.line(ind, f"{cap}_p = p")
+                f.line(ind, f"{cap}_n = <Py_ssize_t>{n}")
             s = None
             if fl in ("m", "d", "s"):
                 s = f.var("s")
@@ -221,6 +245,9 @@ class _Emitter:
             t = f.var("t", "uint8_t")
             f.line(ind, f"{t} = b[p]")
             f.line(ind, "p += 1")
+            tag = self.cap(path, "?")
+            if tag:
+                f.line(ind, f"{tag} = {t}")
             if isinstance(node, Bool):
                 f.line(ind, f"if {t} > 1:")
                 f.line(ind + 1, f"raise _E.invalid_bool(p - 1, {path}, {t})")
@@ -280,6 +307,9 @@ class _Emitter:
         limit = "(e - p)" if m == 1 else f"(e - p) // {m}"
         f.line(ind, f"if {n} > <uint64_t>({limit}):")
         f.line(ind + 1, f"_ovf(p, e, {n}, {m}, 'element count', {path})")
+        cap = self.cap(path)
+        if cap:
+            f.line(ind, f"{cap} = <Py_ssize_t>{n}")
         record = _record(node.subcon)
         if record is None:
             if not (isinstance(elem, FormatField) and elem.fmtstr[1:] == "Q"):
@@ -305,7 +335,15 @@ class _Emitter:
                 f.line(ind, f"memset({counts}, 0, sizeof({counts}))")
             f.line(ind, "try:")
             f.line(ind + 1, f"for {i} in range(<Py_ssize_t>{n}):")
-            if counts:
+            if self.vet:  # each element decoded into a V_X and checked by chk_X
+                rec = f.var("rec", f"V_{record}")
+                x = f.var("x", "int")
+                f.line(ind + 2, f"{x} = v_{record}(b, &p, e, &{rec})")
+                if counts:
+                    f.line(ind + 2, f"{counts}[{x}] += 1")
+                f.line(ind + 2, f"if chk_{record}(b, &{rec}, c, {i}, {x}):")
+                f.line(ind + 3, "return None")
+            elif counts:
                 f.line(ind + 2, f"{counts}[k_{record}(b, &p, e)] += 1")
             else:
                 f.line(ind + 2, f"k_{record}(b, &p, e)")
@@ -463,6 +501,9 @@ class _Emitter:
             if self.counts:
                 counts = (fname, self.counts, self.count_n)
                 self.counts = None
+        if self.vet:
+            f.line(1, f"if chk_{name}(c):")
+            f.line(2, "return None")
         f.line(1, "pp[0] = p")
         if fl == "t":
             f.line(1, "_nl(o, ind)")
@@ -1473,6 +1514,281 @@ def _toc_source() -> str:
     return "\n".join(out) + "\n"
 
 
+# --- vet: a clean session block screened in C (validate's per-session rules) ---------------
+
+#: Per record the vet decodes: static field path -> member of its C struct (V_X for a list
+#: element, VCtx for the session) that receives the value (a String: its offset and byte length
+#: as NAME_p, NAME_n; a fixed Bytes field: its offset; a Vec: its count; a record: its byte
+#: range NAME_p..NAME_e; "PATH?": an Option's tag). Only the fields validate's rules read.
+VET_CAPTURE: dict[str, dict[str, str]] = {
+    "Checkpoint": {"id": "id", "at_sequence": "at_sequence", "timestamp_secs": "ts",
+                   "state_hash": "state_hash", "snapshot": "snap"},
+    "ReplayAction": {"sequence": "seq", "timestamp_secs": "ts", "input_hash": "in_hash",
+                     "output_hash": "out_hash", "input_preview": "in_prev",
+                     "output_preview": "out_prev", "affected_frames": "n_frames",
+                     "action_type.PutMany.frame_ids": "pm_ids",
+                     "action_type.PutMany.count": "pm_count",
+                     "action_type.Find.query": "query", "action_type.Ask.query": "query",
+                     "action_type.Find.result_count": "find_count",
+                     "action_type.Checkpoint.checkpoint_id": "cp_id"},
+    "ReplaySession": {"created_secs": "created", "ended_secs": "ended",
+                      "ended_secs?": "has_ended", "checkpoints": "ncheck", "actions": "nact",
+                      "version": "version"},
+}
+#: The list elements the vet checks one by one (a V_X struct and a chk_X each).
+VET_ELEMENTS = ("Checkpoint", "ReplayAction")
+
+
+def _node_at(record: str, path: str) -> Any:
+    """The schema node at a static field path of `record` ("action_type.Find.query")."""
+    node: Any = schema.RECORDS[record]
+    for part in path.split("."):
+        inner = _unwrap(node)
+        if isinstance(inner, Enum):
+            node = dict(inner.variants)[part]
+        else:
+            node = dict(_fields(inner))[part]
+    return node
+
+
+def _vet_members(record: str) -> list[tuple[str, str]]:
+    """(C type, member) of the struct the vet of `record` fills."""
+    members: dict[str, str] = {}
+    for path, name in VET_CAPTURE[record].items():
+        if path.endswith("?"):
+            members[name] = "uint8_t"
+            continue
+        node0 = _node_at(record, path)
+        node = _unwrap(node0)
+        if isinstance(node, Option):
+            node0 = node.subcon
+            node = _unwrap(node0)
+        if _record(node0) is not None:
+            members[f"{name}_p"] = members[f"{name}_e"] = "Py_ssize_t"
+        elif isinstance(node, FormatField):
+            members[name] = _CTYPES[node.fmtstr[1:]][0]
+        elif isinstance(node, String):
+            members[f"{name}_p"] = members[f"{name}_n"] = "Py_ssize_t"
+        elif isinstance(node, (Bytes, Vec)):
+            members[name] = "Py_ssize_t"
+        else:
+            raise TypeError(f"vet cannot capture {type(node).__name__} at {record}.{path}")
+    return [(ctype, name) for name, ctype in members.items()]
+
+
+def _snapshot_standard() -> list[str]:
+    """_snap_std(b, p, o): the StateSnapshot at b[p:] (already checked) re-encoded in
+    bincode's standard configuration (schema.StateSnapshotStandard), field by field."""
+    out = ["", "", "cdef int _snap_std(const unsigned char* b, Py_ssize_t p, _Out o) except -1:",
+           '    """StateSnapshotStandard of the (checked) StateSnapshot at b[p:], into o."""',
+           "    cdef uint64_t n, j"]
+    pairs = zip(_fields(schema.StateSnapshot), _fields(schema.StateSnapshotStandard),
+                strict=True)
+    for (fname, fixed0), (sname, std0) in pairs:
+        if fname != sname:
+            raise TypeError(f"StateSnapshotStandard field {sname} is not {fname}")
+        fixed, std = _unwrap(fixed0), _unwrap(std0)
+        if isinstance(std, schema.VarUint) and isinstance(fixed, FormatField):
+            out += [f"    _varint(o, _u64(b + p))  # {fname}", "    p += 8"]
+        elif isinstance(std, schema.VarVec) and isinstance(fixed, Vec):
+            out += [f"    n = _u64(b + p)  # {fname}", "    p += 8", "    _varint(o, n)",
+                    "    for j in range(n):", "        _varint(o, _u64(b + p))",
+                    "        p += 8"]
+        elif (isinstance(std, Option) and isinstance(fixed, Option)
+              and isinstance(_unwrap(std.subcon), Bytes)):
+            k = _unwrap(std.subcon).length
+            out += [f"    if b[p]:  # {fname}", f"        _b_raw(o, b + p, {1 + k})",
+                    f"        p += {1 + k}", "    else:", "        _b_raw(o, b + p, 1)",
+                    "        p += 1"]
+        else:
+            raise TypeError(f"no standard re-encoding of {fname}")
+    out.append("    return 0")
+    return out
+
+
+def _vet_source() -> list[str]:
+    """Structs, rules (chk_X) and helpers of the vet; v_X and vs_ReplaySession come from the
+    emitter."""
+    import blake3
+
+    variants = [v for v, _ in _unwrap(_node_at("ReplayAction", "action_type")).variants]
+    out = ["", "", "# --- vet: validate's per-session rules on a clean block " + "-" * 36, ""]
+    for record in (*VET_ELEMENTS, "ReplaySession"):
+        sname = "VCtx" if record == "ReplaySession" else f"V_{record}"
+        out.append(f"cdef struct {sname}:")
+        for ctype, name in _vet_members(record):
+            out.append(f"    {ctype} {name}")
+        if record == "ReplaySession":
+            out += ["    uint64_t max_at  # largest checkpoint at_sequence",
+                    "    bint has_at", "    PyObject* hasher  # blake3 hasher, reset per use",
+                    "    PyObject* snap  # _Out: a snapshot's standard encoding"]
+        out.append("")
+    out.append("cdef enum:")
+    for name in ("Find", "Ask", "PutMany", "Checkpoint"):
+        out.append(f"    VAR_{name.upper()} = {variants.index(name)}")
+    out += ["", f"cdef bytes _EMPTY32 = {blake3.blake3(b'').digest()!r}",
+            "cdef bytes _ONES32 = b'\\xff' * 32", "cdef object _Blake3 = None"]
+    out.append(_VET_SUPPORT)
+    out += _snapshot_standard()
+    return out
+
+
+_VET_SUPPORT = '''
+cdef inline bint _no_bytes(const unsigned char* h) noexcept:
+    """hashes._NO_BYTES: the all-zero hash or BLAKE3 of nothing."""
+    return (memcmp(h, <const char*>_ZERO32, 32) == 0
+            or memcmp(h, <const char*>_EMPTY32, 32) == 0)
+
+
+cdef bint _controls(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """validate._CONTROL in UTF-8 text: U+0000..U+0008, U+000B..U+001F, U+007F..U+009F."""
+    cdef Py_ssize_t j
+    cdef unsigned char ch
+    for j in range(n):
+        ch = s[j]
+        if ch < 0x20:
+            if ch != 9 and ch != 10:
+                return 1
+        elif ch == 0x7f:
+            return 1
+        elif ch == 0xc2 and j + 1 < n and s[j + 1] < 0xa0:  # U+0080..U+009F
+            return 1
+    return 0
+
+
+cdef bint _over_512_chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """More than validate.PREVIEW_MAX_CHARS characters in the UTF-8 text s[:n]."""
+    cdef Py_ssize_t j, k = 0
+    if n <= 512:
+        return 0
+    for j in range(n):
+        if (s[j] & 0xc0) != 0x80:
+            k += 1
+    return k > 512
+
+
+cdef int _blake3_is(VCtx* c, const char* s, Py_ssize_t n, const unsigned char* want) except -1:
+    """BLAKE3(s[:n]) == want[:32], through the session's reused hasher."""
+    h = <object>c.hasher
+    h.reset()
+    h.update(PyBytes_FromStringAndSize(s, n))
+    cdef bytes d = h.digest()
+    return memcmp(<const char*>d, want, 32) == 0
+
+
+cdef int _varint(_Out o, uint64_t x) except -1:
+    """bincode standard varint: < 251 in one byte, else 251/252/253 + u16/u32/u64 LE."""
+    cdef unsigned char t[9]
+    cdef uint16_t x16
+    cdef uint32_t x32
+    if x < 251:
+        t[0] = <unsigned char>x
+        return _b_raw(o, t, 1)
+    if x < 65536:
+        t[0] = 251
+        x16 = <uint16_t>x
+        memcpy(t + 1, &x16, 2)
+        return _b_raw(o, t, 3)
+    if x < 4294967296:
+        t[0] = 252
+        x32 = <uint32_t>x
+        memcpy(t + 1, &x32, 4)
+        return _b_raw(o, t, 5)
+    t[0] = 253
+    memcpy(t + 1, &x, 8)
+    return _b_raw(o, t, 9)
+
+
+cdef inline bint _outside(int64_t ts, VCtx* c) noexcept:
+    """RF102: outside [created_secs, ended_secs] (open when the session has not ended)."""
+    return ts < c.created or (c.has_ended == 1 and ts > c.ended)
+
+
+cdef int chk_Checkpoint(const unsigned char* b, V_Checkpoint* r, VCtx* c, Py_ssize_t i,
+                        int variant) except -1:
+    """1 when a rule of validate._check_session may fire for checkpoint i (RF201, RF102,
+    RF204); records the largest at_sequence for RF202."""
+    cdef _Out o = <_Out>c.snap
+    if r.id != <uint64_t>i or _outside(r.ts, c):
+        return 1
+    if not c.has_at or r.at_sequence > c.max_at:
+        c.max_at = r.at_sequence
+        c.has_at = 1
+    o.n = 0
+    _snap_std(b, r.snap_p, o)
+    if not _blake3_is(c, o.buf, o.n, b + r.state_hash):
+        return 1
+    return 0
+
+
+cdef int chk_ReplayAction(const unsigned char* b, V_ReplayAction* r, VCtx* c, Py_ssize_t i,
+                          int variant) except -1:
+    """1 when a rule of validate._check_session may fire for action i (RF101, RF102, RF203,
+    RF301..RF305) or hashes.mismatches would look further (RF306, RF307)."""
+    if r.seq != <uint64_t>i or _outside(r.ts, c):
+        return 1
+    if (memcmp(b + r.in_hash, <const char*>_ONES32, 32) == 0
+            or memcmp(b + r.out_hash, <const char*>_ONES32, 32) == 0):
+        return 1
+    if (_over_512_chars(b + r.in_prev_p, r.in_prev_n) or _controls(b + r.in_prev_p, r.in_prev_n)
+            or _over_512_chars(b + r.out_prev_p, r.out_prev_n)
+            or _controls(b + r.out_prev_p, r.out_prev_n)):
+        return 1
+    if variant == VAR_FIND or variant == VAR_ASK:
+        if (r.query_n > 512 or r.in_prev_n != r.query_n
+                or memcmp(b + r.in_prev_p, b + r.query_p, r.query_n) != 0
+                or _controls(b + r.query_p, r.query_n)):
+            return 1
+        if not _blake3_is(c, <const char*>b + r.query_p, r.query_n, b + r.in_hash):
+            return 1
+    elif r.in_prev_n and _no_bytes(b + r.in_hash):
+        return 1
+    if r.out_prev_n and _no_bytes(b + r.out_hash):
+        return 1
+    if variant == VAR_FIND:
+        return r.find_count != <uint64_t>r.n_frames
+    if variant == VAR_PUTMANY:
+        return r.pm_count != <uint64_t>r.pm_ids
+    if variant == VAR_CHECKPOINT:
+        return r.cp_id >= <uint64_t>c.ncheck
+    return 0
+
+
+cdef int chk_ReplaySession(VCtx* c) except -1:
+    """1 when a session-level rule may fire: RF103, RF104, RF202."""
+    if c.has_ended == 1 and c.ended < c.created:
+        return 1
+    if c.version != 1:
+        return 1
+    return c.has_at and c.max_at >= <uint64_t>c.nact
+'''
+
+_VET_ENTRY = '''
+
+def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
+    """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
+    per-session rules can fire (RF101..RF104, RF201..RF204, RF301..RF307; RF105 is the
+    caller's), else None (the block then goes through validate's exact path); errors are
+    summary_ReplaySession's."""
+    global _Blake3
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    cdef VCtx c
+    memset(&c, 0, sizeof(c))
+    if _Blake3 is None:
+        from blake3 import blake3
+        _Blake3 = blake3
+    hasher = _Blake3()
+    snap = _Out()
+    c.hasher = <PyObject*>hasher
+    c.snap = <PyObject*>snap
+    value = vs_ReplaySession(v.ptr(), &p, e, &c)
+    if value is None:
+        return None
+    return value, p
+'''
+
+
 def generate() -> str:
     """The source of `_native.pyx` for the current schema."""
     body: list[str] = []
@@ -1489,6 +1805,20 @@ def generate() -> str:
             for cls, names in em.models.items():
                 models.setdefault(cls, names)
             body += fn.render()
+    for name in VET_ELEMENTS:  # checks as k_X, and the fields the rules read into a V_X
+        fn = _Fn(f"cdef int v_{name}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, "
+                 f"V_{name}* r) except -1:")
+        em = _Emitter(fn, "k")
+        em.capture = {path: f"r.{c}" for path, c in VET_CAPTURE[name].items()}
+        em.record(name, schema.RECORDS[name])
+        body += fn.render()
+    fn = _Fn("cdef object vs_ReplaySession(const unsigned char* b, Py_ssize_t* pp, "
+             "Py_ssize_t e, VCtx* c):")
+    em = _Emitter(fn, "s")  # the summary, its lists checked by chk_X, and chk_ReplaySession
+    em.vet = True
+    em.capture = {path: f"c.{m}" for path, m in VET_CAPTURE["ReplaySession"].items()}
+    em.record("ReplaySession", schema.RECORDS["ReplaySession"])
+    body += fn.render()
     for name in BUILDS:
         fn = _Fn(f"cdef int b_{name}(object obj, _Out o) except -1:")
         em = _BuildEmitter(fn)
@@ -1525,8 +1855,10 @@ def generate() -> str:
                 entries += [f"    {call}", "    return p"]
             else:
                 entries += [f"    value = {call}", "    return value, p"]
-    src = HEADER + "\n".join(_model_init(models)) + "\n\n\n# --- records " + "-" * 80
-    src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _TAIL + _toc_source()
+    src = HEADER + "\n".join(_model_init(models)) + "\n".join(_vet_source())
+    src += "\n\n\n# --- records " + "-" * 80
+    src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _VET_ENTRY + _TAIL
+    src += _toc_source()
     digest = hashlib.sha256(src.encode()).hexdigest()[:16]
     return src + f"\n\n#: What this module was generated as (`accel` ignores a stale build).\n" \
         f"SOURCE_DIGEST = {digest!r}\n"
