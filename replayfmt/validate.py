@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
-from . import framing, hashes, schema
+from . import accel, framing, hashes, schema
 from . import mv2 as mv2mod
 from . import toc as toc_mod
 from .codec import (
@@ -31,6 +32,7 @@ from .forensics import SalvagedSession, carve, salvage_session_block
 from .framing import segment_blocks
 from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
 from .scan import SegmentScan, SessionSummary, release, scan_segment
+from .scan import _summary as scan_summary
 from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "validate_path",
@@ -425,6 +427,25 @@ def _check_block(b, i: int, start: int, stop: int, got: SalvagedSession, traces:
     _check_session(got, prefix, loc, out)
 
 
+def _vetted(vet: Callable[..., Any], b: Any, i: int, start: int, stop: int, base: int,
+            ids: dict[Any, int]) -> SessionSummary | None:
+    """The summary of block i when the compiled vet finds that none of `_check_session`'s
+    rules can fire and its session id is new (the id is then recorded in `ids`); None sends
+    the block through the exact path (which alone writes diagnostics)."""
+    try:
+        got = vet(b, start, stop)
+    except ReplayFormatError:  # damaged: the exact path says how
+        return None
+    if got is None or got[1] != stop:
+        return None
+    raw = got[0]
+    sid = raw["session_id"]
+    if sid in ids:  # RF105: located and reported by the exact path
+        return None
+    ids[sid] = i
+    return scan_summary(raw, i, base + start, base + stop)
+
+
 def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     """One pass over a segment that strict parsing accepts: each session block is decoded once
     (record by record) and checked; returns what `scan_segment` would (offsets + `base`).
@@ -434,8 +455,15 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
     omitted, last = dict(out.omitted), out.last
     ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
     summaries = []
+    vet = accel.vet_session  # None on the pure path
     try:
         for i, start, stop in segment_blocks(b):
+            if vet is not None:
+                vetted = _vetted(vet, b, i, start, stop, base, ids)
+                if vetted is not None:
+                    summaries.append(vetted)
+                    release(b, start, stop)
+                    continue
             got = salvage_session_block(b, start, stop, f"sessions[{i}]")
             if got is None or not got.complete or got.end != stop:
                 break
