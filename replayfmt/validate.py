@@ -229,6 +229,8 @@ class _Collector:
         if key in self.seen or key == self.last:
             return
         if len(self.items) >= self.limit:
+            if (code, None, path) == self.last:  # the same finding, counted unlocated
+                return
             self.last = key
             severity = RULES[code][1]
             self.omitted[severity] = self.omitted.get(severity, 0) + 1
@@ -236,6 +238,21 @@ class _Collector:
         self.seen.add(key)
         self.items.append(Diagnostic(code, RULES[code][1], offset + self.base, max(0, length),
                                      path, message))
+
+    def full(self) -> bool:
+        """True once `limit` diagnostics are listed: the rest are only counted."""
+        return len(self.items) >= self.limit
+
+    def count(self, code: str, path: str) -> None:
+        """A finding past the limit, counted without its location (a field path names one
+        place: a repeat of the finding just before, located or not, is dropped as in add)."""
+        key = (code, None, path)
+        if key == self.last or (self.last is not None and self.last[0] == code
+                                and self.last[2] == path):
+            return
+        self.last = key
+        severity = RULES[code][1]
+        self.omitted[severity] = self.omitted.get(severity, 0) + 1
 
     def capped(self) -> list[Diagnostic]:
         """The listed diagnostics, and one RF015 counting the rest when there are any."""
@@ -335,13 +352,20 @@ def _control_chars(text: str) -> list[str]:
 
 def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Collector) -> None:
     s = got.session
-    at = lambda field: loc(f"{prefix}.{field}")  # noqa: E731
+
+    def put(code: str, path: str, message: str) -> None:
+        # once the report is full a finding is only counted: its field is never located
+        if out.full():
+            out.count(code, path)
+        else:
+            out.add(code, *loc(path), path, message)
+
     created, ended = s.created_secs, s.ended_secs
     if ended is not None and ended < created:
-        out.add("RF103", *at("ended_secs"), f"{prefix}.ended_secs",
+        put("RF103", f"{prefix}.ended_secs",
                 f"ended_secs {ended} is before created_secs {created}")
     if got.complete and s.version != 1:
-        out.add("RF104", *at("version"), f"{prefix}.version", f"session version {s.version}")
+        put("RF104", f"{prefix}.version", f"session version {s.version}")
 
     def in_range(ts: int) -> bool:
         return ts >= created and (ended is None or ts <= ended)
@@ -351,13 +375,13 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
     for k, c in enumerate(s.checkpoints):
         cp = f"{prefix}.checkpoints[{k}]"
         if c.id != k:
-            out.add("RF201", *loc(f"{cp}.id"), f"{cp}.id", f"checkpoint {k} has id {c.id}")
+            put("RF201", f"{cp}.id", f"checkpoint {k} has id {c.id}")
         if not in_range(c.timestamp_secs):
-            out.add("RF102", *loc(f"{cp}.timestamp_secs"), f"{cp}.timestamp_secs",
+            put("RF102", f"{cp}.timestamp_secs",
                     f"checkpoint timestamp {c.timestamp_secs} outside {window}")
         expected = snapshot_state_hash(c.snapshot)
         if c.state_hash != expected:
-            out.add("RF204", *loc(f"{cp}.state_hash"), f"{cp}.state_hash",
+            put("RF204", f"{cp}.state_hash",
                     f"state_hash {c.state_hash.hex()} but the snapshot hashes to "
                     f"{expected.hex()}")
     actions_whole = got.complete or got.declared_actions == len(s.actions)
@@ -365,43 +389,43 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
         for k, c in enumerate(s.checkpoints):
             if c.at_sequence >= len(s.actions):
                 cp = f"{prefix}.checkpoints[{k}].at_sequence"
-                out.add("RF202", *loc(cp), cp, f"at_sequence {c.at_sequence} but the session "
+                put("RF202", cp, f"at_sequence {c.at_sequence} but the session "
                         f"has {len(s.actions)} action(s)")
     for j, a in enumerate(s.actions):
         ap = f"{prefix}.actions[{j}]"
         if a.sequence != j:
-            out.add("RF101", *loc(f"{ap}.sequence"), f"{ap}.sequence",
+            put("RF101", f"{ap}.sequence",
                     f"action {j} has sequence {a.sequence}")
         if not in_range(a.timestamp_secs):
-            out.add("RF102", *loc(f"{ap}.timestamp_secs"), f"{ap}.timestamp_secs",
+            put("RF102", f"{ap}.timestamp_secs",
                     f"action timestamp {a.timestamp_secs} outside {window}")
         for field in ("input_hash", "output_hash"):
             if getattr(a, field) == OVERSIZE_HASH:
-                out.add("RF301", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                put("RF301", f"{ap}.{field}",
                         f"{field} is the over-10-MiB sentinel (all 0xFF)")
         for field in ("input_preview", "output_preview"):
             text = getattr(a, field)
             if len(text) > PREVIEW_MAX_CHARS:
-                out.add("RF302", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                put("RF302", f"{ap}.{field}",
                         f"{field} has {len(text)} characters (memvid keeps at most 512)")
             bad = _control_chars(text)
             if bad:
-                out.add("RF303", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                put("RF303", f"{ap}.{field}",
                         f"{field} holds control characters {', '.join(bad)}")
         for bad in hashes.mismatches(a):
-            out.add(bad.code, *loc(f"{ap}.{bad.field}"), f"{ap}.{bad.field}", bad.message)
+            put(bad.code, f"{ap}.{bad.field}", bad.message)
         kind = a.action_type
         if isinstance(kind, Find) and kind.result_count != len(a.affected_frames):
             path = f"{ap}.action_type.Find.result_count"
-            out.add("RF304", *loc(path), path, f"result_count {kind.result_count} but "
+            put("RF304", path, f"result_count {kind.result_count} but "
                     f"{len(a.affected_frames)} affected frame(s)")
         elif isinstance(kind, PutMany) and kind.count != len(kind.frame_ids):
             path = f"{ap}.action_type.PutMany.count"
-            out.add("RF305", *loc(path), path,
+            put("RF305", path,
                     f"count {kind.count} but {len(kind.frame_ids)} frame id(s)")
         elif isinstance(kind, CheckpointAction) and kind.checkpoint_id not in checkpoint_ids:
             path = f"{ap}.action_type.Checkpoint.checkpoint_id"
-            out.add("RF203", *loc(path), path,
+            put("RF203", path,
                     f"checkpoint {kind.checkpoint_id} is not among the session's checkpoints")
 
 
