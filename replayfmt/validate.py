@@ -15,25 +15,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from . import accel, framing, hashes, schema
+from . import accel, framing, hashes
 from . import mv2 as mv2mod
 from . import toc as toc_mod
+from .accel import G
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     snapshot_state_hash,
 )
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
-from .forensics import SalvagedSession, carve, salvage_session_block
 from .framing import segment_blocks
-from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
+from .hashes import OVERSIZE_HASH
 from .scan import SegmentScan, SessionSummary, release, scan_segment
 from .scan import _summary as scan_summary
-from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
+
+if TYPE_CHECKING:  # the tracing and salvage layers are imported when a finding needs them
+    from .forensics import SalvagedSession
+    from .trace import Span, Trace
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "validate_path",
            "ERROR", "WARNING", "INFO"]
@@ -141,10 +142,38 @@ _KIND_LENGTH = {
 }
 
 
-@attrs.frozen
-class Diagnostic:
-    """One finding: stable `code`, `severity`, absolute `offset` and `length`, field `path`."""
+def salvage_session_block(b: Any, start: int, stop: int, path: str) -> SalvagedSession | None:
+    """`forensics.salvage_session_block` (imported on first use: a clean file never needs
+    it on the compiled path)."""
+    from .forensics import salvage_session_block as salvage
 
+    return salvage(b, start, stop, path)
+
+
+def trace_record(name: str, data: Any, start: int, end: int, path: str) -> Trace:
+    """`trace.trace_record`, imported on first use (as the other tracing entry points)."""
+    from .trace import trace_record as trace
+
+    return trace(name, data, start, end, path)
+
+
+def trace_segment(data: Any) -> Trace:
+    from .trace import trace_segment as trace
+
+    return trace(data)
+
+
+def trace_active_session(data: Any) -> Trace:
+    from .trace import trace_active_session as trace
+
+    return trace(data)
+
+
+class Diagnostic:
+    """One finding: stable `code`, `severity`, absolute `offset` and `length`, field `path`.
+    Immutable; equal when every field is."""
+
+    __slots__ = ("code", "severity", "offset", "length", "path", "message")
     code: str
     severity: str
     offset: int
@@ -152,11 +181,35 @@ class Diagnostic:
     path: str
     message: str
 
+    def __init__(self, code: str, severity: str, offset: int, length: int, path: str,
+                 message: str) -> None:
+        for name, value in zip(self.__slots__, (code, severity, offset, length, path, message),
+                               strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Diagnostic is immutable: cannot set {name}")
+
+    def _key(self) -> tuple[str, str, int, int, str, str]:
+        return (self.code, self.severity, self.offset, self.length, self.path, self.message)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Diagnostic)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Diagnostic(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
+
     @property
     def name(self) -> str:
         return RULES[self.code][0]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "severity": self.severity,
                 "offset": self.offset, "length": self.length, "path": self.path,
                 "message": self.message}
@@ -167,16 +220,33 @@ class Diagnostic:
                 f"(0x{self.offset:x}), {self.length} bytes: {self.message}")
 
 
-@attrs.define
 class Report:
     """All diagnostics for one input. `kind`: segment, active_session, mv2 or unknown."""
 
-    kind: str
-    size: int
-    diagnostics: list[Diagnostic] = attrs.Factory(list)
-    file: str | None = None
-    #: severity -> diagnostics found beyond MAX_DIAGNOSTICS and not listed (RF015 says so)
-    omitted: dict[str, int] = attrs.Factory(dict)
+    def __init__(self, kind: str, size: int, diagnostics: list[Diagnostic] | None = None,
+                 file: str | None = None, omitted: dict[str, int] | None = None) -> None:
+        self.kind = kind
+        self.size = size
+        self.diagnostics: list[Diagnostic] = [] if diagnostics is None else diagnostics
+        self.file = file
+        #: severity -> diagnostics found beyond MAX_DIAGNOSTICS and not listed (RF015 says so)
+        self.omitted: dict[str, int] = {} if omitted is None else omitted
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.kind, self.size, self.diagnostics, self.file, self.omitted)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Report)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (f"Report(kind={self.kind!r}, size={self.size!r}, "
+                f"diagnostics={self.diagnostics!r}, file={self.file!r}, "
+                f"omitted={self.omitted!r})")
 
     def of(self, severity: str) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == severity]
@@ -205,7 +275,7 @@ class Report:
         """No errors (and, when strict, no warnings)."""
         return not self.count(ERROR) and not (strict and self.count(WARNING))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "kind": self.kind, "size": self.size,
                 "summary": {s: self.count(s) for s in (ERROR, WARNING, INFO)},
                 "diagnostics": [d.to_json() for d in self.diagnostics]}
@@ -415,15 +485,16 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
         for bad in hashes.mismatches(a):
             put(bad.code, f"{ap}.{bad.field}", bad.message)
         kind = a.action_type
-        if isinstance(kind, Find) and kind.result_count != len(a.affected_frames):
+        variant = kind.VARIANT
+        if variant == "Find" and kind.result_count != len(a.affected_frames):
             path = f"{ap}.action_type.Find.result_count"
             put("RF304", path, f"result_count {kind.result_count} but "
                     f"{len(a.affected_frames)} affected frame(s)")
-        elif isinstance(kind, PutMany) and kind.count != len(kind.frame_ids):
+        elif variant == "PutMany" and kind.count != len(kind.frame_ids):
             path = f"{ap}.action_type.PutMany.count"
             put("RF305", path,
                     f"count {kind.count} but {len(kind.frame_ids)} frame id(s)")
-        elif isinstance(kind, CheckpointAction) and kind.checkpoint_id not in checkpoint_ids:
+        elif variant == "Checkpoint" and kind.checkpoint_id not in checkpoint_ids:
             path = f"{ap}.action_type.Checkpoint.checkpoint_id"
             put("RF203", path,
                     f"checkpoint {kind.checkpoint_id} is not among the session's checkpoints")
@@ -684,6 +755,8 @@ def _validate_mv2(data, out: _Collector) -> None:
         live_at, checked = _check_manifest(data, layout, decoded, m, out)
     # The segment the manifest names was read by the one pass: carve does not check it again,
     # and hashes only blocks that share a size with another (enough for duplicate_of).
+    from .forensics import carve
+
     for block in carve(data, checked=checked, digests=False):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
@@ -752,7 +825,7 @@ def validate(data, *, kind: str | None = None) -> Report:
             return report
     out = _Collector()
     if kind in ("segment", "active_session"):
-        magic = schema.SEGMENT_MAGIC if kind == "segment" else schema.ACTIVE_MAGIC
+        magic = G.SEGMENT_MAGIC if kind == "segment" else G.ACTIVE_MAGIC
         if n >= len(magic) and head != magic:
             out.add("RF002", 0, len(magic), "magic",
                     f"magic {head!r}, expected {magic!r}; the rest is read as a {kind}")
@@ -816,9 +889,9 @@ def to_sarif(reports: list[Report]) -> dict:
 def validate_path(path: str, kind: str | None = None, strict: bool = False) -> dict:
     """`validate` on one file, as a JSON-ready dict with a "status" (ok or invalid): the
     per-file function of `replayfmt validate DIR -r -j N` (run by `batch`)."""
-    from .forensics import open_evidence
+    from .stream import open_input
 
-    with open_evidence(path) as data:
+    with open_input(path) as data:
         report = validate(data, kind=kind)
     report.file = path
     out = report.to_json()

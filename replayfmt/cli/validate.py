@@ -40,7 +40,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import functools
 
-    from ..forensics import open_evidence
+    from ..stream import open_input
     from ..validate import ERROR, INFO, WARNING, to_sarif, validate, validate_path
 
     kind = KINDS[args.kind]
@@ -53,7 +53,7 @@ def run(args) -> int:
     status = EXIT_OK
     for path in args.files:
         try:
-            with open_evidence(path) as data:
+            with open_input(path) as data:
                 report = validate(data, kind=kind)
         except OSError as exc:
             warn(f"cannot read {path}: {exc.strerror or exc}")
