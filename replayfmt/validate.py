@@ -14,7 +14,7 @@ as SARIF 2.1.0 with byteOffset/byteLength regions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import accel, framing, hashes
@@ -288,11 +288,11 @@ class _Collector:
 
     def __init__(self, base: int = 0, limit: int | None = None) -> None:
         self.items: list[Diagnostic] = []
-        self.seen: set[tuple] = set()
+        self.seen: set[tuple[str, int | None, str]] = set()
         self.base = base
         self.limit = MAX_DIAGNOSTICS if limit is None else limit
         self.omitted: dict[str, int] = {}
-        self.last: tuple | None = None
+        self.last: tuple[str, int | None, str] | None = None
 
     def add(self, code: str, offset: int, length: int, path: str, message: str) -> None:
         key = (code, offset + self.base, path)
@@ -354,7 +354,7 @@ class _Collector:
 class _Locator:
     """Field path -> Span, from traces; records decoded beyond a trace's stop are traced alone."""
 
-    def __init__(self, data, traces: Iterable[Trace]) -> None:
+    def __init__(self, data: Any, traces: Iterable[Trace]) -> None:
         self.data = data
         self.spans: dict[str, Span] = {}
         for t in traces:
@@ -380,9 +380,9 @@ class _Locator:
             return self.records.pop(rec_path)
         m = _RECORD_PATH.match(rec_path)
         got = self.sessions.get(m.group(1)) if m else None
-        if got is None:
+        if got is None or m is None:
             return None
-        spans = got.action_spans if m.group(2) == "actions" else got.checkpoint_spans
+        spans: list[Any] = got.action_spans if m.group(2) == "actions" else got.checkpoint_spans
         j = int(m.group(3))
         if j >= len(spans) or not spans[j]:
             return None
@@ -420,7 +420,8 @@ def _control_chars(text: str) -> list[str]:
     return sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(text)})
 
 
-def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Collector) -> None:
+def _check_session(got: SalvagedSession, prefix: str, loc: Callable[[str], tuple[int, int]],
+                   out: _Collector) -> None:
     s = got.session
 
     def put(code: str, path: str, message: str) -> None:
@@ -478,13 +479,14 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
             if len(text) > PREVIEW_MAX_CHARS:
                 put("RF302", f"{ap}.{field}",
                         f"{field} has {len(text)} characters (memvid keeps at most 512)")
-            bad = _control_chars(text)
-            if bad:
+            controls = _control_chars(text)
+            if controls:
                 put("RF303", f"{ap}.{field}",
-                        f"{field} holds control characters {', '.join(bad)}")
+                    f"{field} holds control characters {', '.join(controls)}")
         for bad in hashes.mismatches(a):
+            assert bad.code is not None  # mismatches yields only findings
             put(bad.code, f"{ap}.{bad.field}", bad.message)
-        kind = a.action_type
+        kind: Any = a.action_type
         variant = kind.VARIANT
         if variant == "Find" and kind.result_count != len(a.affected_frames):
             path = f"{ap}.action_type.Find.result_count"
@@ -506,8 +508,9 @@ def _register(loc: _Locator, got: SalvagedSession, prefix: str) -> None:
 
 # --- containers ------------------------------------------------------------------------------
 
-def _check_block(b, i: int, start: int, stop: int, got: SalvagedSession, traces: list,
-                 clean: bool, ids: dict, out: _Collector) -> None:
+def _check_block(b: Any, i: int, start: int, stop: int, got: SalvagedSession,
+                 traces: list[Trace], clean: bool, ids: dict[Any, int], out: _Collector
+                 ) -> None:
     """The semantic checks of one decoded session block."""
     prefix = f"sessions[{i}]"
     loc = _Locator(b, traces)
@@ -541,15 +544,15 @@ def _vetted(vet: Callable[..., Any], b: Any, i: int, start: int, stop: int, base
     return scan_summary(raw, i, base + start, base + stop)
 
 
-def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
+def _validate_clean_segment(b: Any, out: _Collector, base: int = 0) -> SegmentScan | None:
     """One pass over a segment that strict parsing accepts: each session block is decoded once
     (record by record) and checked; returns what `scan_segment` would (offsets + `base`).
     None, with `out` as it was, at the first problem the strict codec would raise (the caller
     then explains the damage)."""
     mark, seen = len(out.items), set(out.seen)
     omitted, last = dict(out.omitted), out.last
-    ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
-    summaries = []
+    ids: dict[Any, int] = {}  # session id -> index of its first session (none is kept)
+    summaries: list[SessionSummary] = []
     vet = accel.vet_session  # None on the pure path
     try:
         for i, start, stop in segment_blocks(b):
@@ -567,6 +570,7 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
             release(b, start, stop)  # an mmap'd file stays out of the resident set
         else:
             head = framing.segment_fields(b)
+            assert head is not None  # the blocks were walked: the header is there
             return SegmentScan(base, len(b), head.version, head.session_count, head.total_size,
                                summaries)
     except ReplayFormatError:
@@ -576,7 +580,7 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
     return None
 
 
-def _validate_container_damage(b, out: _Collector) -> bool:
+def _validate_container_damage(b: Any, out: _Collector) -> bool:
     """A segment whose every session block decodes strictly while its container is off
     (version, session_count, total_size, bytes after the last session): the container's
     problems from a lenient walk, then each block checked as in a clean segment, record by
@@ -584,7 +588,7 @@ def _validate_container_damage(b, out: _Collector) -> bool:
     unchanged, when a block is damaged (the caller then traces)."""
     n = len(b)
 
-    def walk(policy):
+    def walk(policy: framing.Policy) -> Iterator[tuple[int, int, int, SalvagedSession]]:
         header = framing.segment_header(b, 0, n, policy)
         for i, start, stop in segment_blocks(b, 0, n, policy, header):
             got = salvage_session_block(b, start, stop, f"sessions[{i}]")
@@ -603,7 +607,7 @@ def _validate_container_damage(b, out: _Collector) -> bool:
         return False
     for err in policy.problems:
         out.error(err, n)
-    ids: dict = {}
+    ids: dict[Any, int] = {}
     for i, start, stop, got in walk(framing.Policy(lenient=True)):
         _check_block(b, i, start, stop, got, [], True, ids, out)
     return True
@@ -613,7 +617,7 @@ class _Damaged(Exception):
     """A session block that does not decode strictly."""
 
 
-def _segment_problems(b) -> tuple[list[ReplayFormatError], int | None]:
+def _segment_problems(b: Any) -> tuple[list[ReplayFormatError], int | None]:
     """What tracing the whole segment reports (`trace_segment(b).problems`: the container's
     problems from a lenient walk, and the first session that does not decode, which stops the
     walk) and the header's session_count (None when the header does not decode), found
@@ -645,7 +649,7 @@ def _segment_problems(b) -> tuple[list[ReplayFormatError], int | None]:
     return policy.problems, header.session_count
 
 
-def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
+def _validate_segment(b: Any, out: _Collector, base: int = 0) -> SegmentScan | None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
     A segment that strict parsing accepts is read once (`_validate_clean_segment`); field
@@ -664,8 +668,8 @@ def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     for err in problems:
         out.error(err, n)
     if count is None:  # the header itself did not decode
-        return
-    ids: dict = {}
+        return None
+    ids: dict[Any, int] = {}
 
     def check_block(i: int, start: int, stop: int) -> None:
         got = salvage_session_block(b, start, stop, f"sessions[{i}]")
@@ -689,9 +693,10 @@ def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
         if err.kind == K.LENGTH_OVERFLOW and err.path == f"sessions[{i + 1}]":
             # A cut segment: the records before the cut are still there to check.
             check_block(i + 1, err.offset + 8, n)
+    return None
 
 
-def _validate_active(b, out: _Collector) -> None:
+def _validate_active(b: Any, out: _Collector) -> None:
     n = len(b)
     t = trace_active_session(b)
     for err in t.problems:
@@ -723,7 +728,7 @@ def _validate_active(b, out: _Collector) -> None:
                     "the last checkpoint")
 
 
-def _validate_mv2(data, out: _Collector) -> None:
+def _validate_mv2(data: Any, out: _Collector) -> None:
     try:
         layout = mv2mod.read_layout(data)
     except ValueError as exc:
@@ -760,14 +765,14 @@ def _validate_mv2(data, out: _Collector) -> None:
     for block in carve(data, checked=checked, digests=False):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
-                    f"{_ORIGIN_TEXT.get(block.origin, 'segment')} not pointed at by the TOC"
+                    f"{_ORIGIN_TEXT.get(block.origin or '', 'segment')} not pointed at by the TOC"
                     + (f" (frame {block.frame_id})" if block.frame_id is not None else "")
                     + f": {len(block.summaries)} session(s)"
                     + (f", same bytes as the block at {block.duplicate_of}"
                        if block.duplicate_of is not None else ""))
 
 
-def _check_manifest(data, layout, decoded, m: dict, out: _Collector
+def _check_manifest(data: Any, layout: Any, decoded: Any, m: dict[str, Any], out: _Collector
                     ) -> tuple[int | None, SegmentScan | None]:
     """The Some manifest against the segment it names: the segment's offset if one is there,
     and its scan when the one pass found it clean."""
@@ -807,12 +812,13 @@ def _check_manifest(data, layout, decoded, m: dict, out: _Collector
     return seg_start, clean
 
 
-def validate(data, *, kind: str | None = None) -> Report:
+def validate(data: Any, *, kind: str | None = None) -> Report:
     """Validate a segment, an active-session sidecar or a `.mv2` (detected by magic).
 
     `kind` ("segment", "active_session", "mv2") forces the container when the magic is damaged.
     """
-    data = framing.readable(data)
+    readable: Callable[[Any], Any] = framing.readable
+    data = readable(data)
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
@@ -853,19 +859,20 @@ def _uri(path: str) -> str:
     return "file://" + encoded if path.startswith("/") else encoded
 
 
-def to_sarif(reports: list[Report]) -> dict:
+def to_sarif(reports: list[Report]) -> dict[str, Any]:
     """One SARIF 2.1.0 run for all reports; regions are byteOffset/byteLength."""
     from . import __version__
     codes = sorted(RULES)
     index = {c: i for i, c in enumerate(codes)}
     rules = [{"id": c, "name": RULES[c][0], "shortDescription": {"text": RULES[c][2]},
               "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[c][1]]}} for c in codes]
-    artifacts, results = [], []
+    artifacts: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for k, report in enumerate(reports):
         uri = _uri(report.file) if report.file else f"input-{k}"
         artifacts.append({"location": {"uri": uri}, "length": report.size})
         for d in report.diagnostics:
-            location = {"physicalLocation": {
+            location: dict[str, Any] = {"physicalLocation": {
                 "artifactLocation": {"uri": uri, "index": k},
                 "region": {"byteOffset": d.offset, "byteLength": d.length}}}
             if d.path:
@@ -886,7 +893,8 @@ def to_sarif(reports: list[Report]) -> dict:
 
 # --- one file, for batch mode -------------------------------------------------------------
 
-def validate_path(path: str, kind: str | None = None, strict: bool = False) -> dict:
+def validate_path(path: str, kind: str | None = None, strict: bool = False
+                  ) -> dict[str, Any]:
     """`validate` on one file, as a JSON-ready dict with a "status" (ok or invalid): the
     per-file function of `replayfmt validate DIR -r -j N` (run by `batch`)."""
     from .stream import open_input
