@@ -63,21 +63,21 @@ _CTYPES = {"Q": ("uint64_t", "_u64"), "q": ("int64_t", "_i64"), "I": ("uint32_t"
            "L": ("uint32_t", "_u32"), "B": ("uint8_t", "_u8"), "H": ("uint16_t", "_u16")}
 
 
-def _unwrap(node):
+def _unwrap(node: Any) -> Any:
     while isinstance(node, Renamed):
         node = node.subcon
     return node
 
 
-def _fields(node):
+def _fields(node: Any) -> list[tuple[str, Any]]:
     return [(sub.name, sub.subcon) for sub in _unwrap(node).subcons]
 
 
-def _record(node):
+def _record(node: Any) -> str | None:
     return _RECORD_NAMES.get(id(node)) or _RECORD_NAMES.get(id(_unwrap(node)))
 
 
-def _variant_classes(enum) -> list[str]:
+def _variant_classes(enum: Any) -> list[str]:
     """Model class name of each variant: the serde name, except where it would clash with a
     record (`Checkpoint` -> `CheckpointAction`, as in `schema` and `model`)."""
     names = []
@@ -124,6 +124,9 @@ class _Emitter:
         self.capture: dict[str, str] = {}
         #: vet flavour of a summary: record lists checked element by element (chk_X)
         self.vet = False
+        #: a summary's per-variant counts array (C name) and size, from the last vec()
+        self.counts: str | None = None
+        self.count_n = 0
 
     def cap(self, path: str, suffix: str = "") -> str | None:
         """The C lvalue the vet captures the field at `path` into, if any."""
@@ -137,7 +140,7 @@ class _Emitter:
         self.f.line(ind, f"if e - p < {size}:")
         self.f.line(ind + 1, f"_trunc(p, e, {size}, {path})")
 
-    def fixed(self, node, path: str, ind: int) -> str | None:
+    def fixed(self, node: Any, path: str, ind: int) -> str | None:
         """A fixed-size leaf: bounds check, load; returns the C variable (None for bytes in
         flavours that drop them)."""
         node = _unwrap(node)
@@ -153,17 +156,17 @@ class _Emitter:
         if isinstance(node, Bytes) and isinstance(node.length, int):
             n = node.length
             self.need(ind, n, path)
-            v = None
+            h: str | None = None
             if self.fl in ("m", "d"):
-                v = self.f.var("h")
+                h = self.f.var("h")
                 conv = "_hash32" if n == 32 else "_bytes"
-                self.f.line(ind, f"{v} = {conv}(b + p, {n})")
+                self.f.line(ind, f"{h} = {conv}(b + p, {n})")
                 if self.fl == "d":
-                    self.f.line(ind, f"{v} = list({v})")
+                    self.f.line(ind, f"{h} = list({h})")
             elif self.fl == "t":
                 self.f.line(ind, f"_t_bytes(o, b + p, {n}, ind)")
             self.f.line(ind, f"p += {n}")
-            return v
+            return h
         return None
 
     def length(self, path: str, ind: int) -> str:
@@ -175,7 +178,7 @@ class _Emitter:
 
     # -- fields -----------------------------------------------------------------------------
 
-    def field(self, node0, path: str, ind: int, text_ind: str = "ind") -> str | None:
+    def field(self, node0: Any, path: str, ind: int, text_ind: str = "ind") -> str | None:
         """Emit one field; returns the expression of its Python value (None when the flavour
         keeps no value). In flavour t the value is written to `o` at indent `text_ind`."""
         f, fl = self.f, self.fl
@@ -299,7 +302,7 @@ class _Emitter:
         f.line(ind + 1, f"raise err.prefix({path})")
         return r
 
-    def vec(self, node, path: str, ind: int, text_ind: str) -> str | None:
+    def vec(self, node: Any, path: str, ind: int, text_ind: str) -> str | None:
         f, fl = self.f, self.fl
         n = self.length(path, ind)
         elem = _unwrap(node.subcon)
@@ -383,7 +386,7 @@ class _Emitter:
             f.line(ind + 1, "_w(o, b']')")
         return out
 
-    def map(self, node, path: str, ind: int, text_ind: str) -> str | None:
+    def map(self, node: Any, path: str, ind: int, text_ind: str) -> str | None:
         f, fl = self.f, self.fl
         n = self.length(path, ind)
         m = schema.min_size(node.key) + schema.min_size(node.value)
@@ -427,7 +430,7 @@ class _Emitter:
             f.line(ind + 1, "_w(o, b'}')")
         return d if fl in ("m", "d", "s") else None
 
-    def enum(self, node, path: str, ind: int, text_ind: str) -> str | None:
+    def enum(self, node: Any, path: str, ind: int, text_ind: str) -> str | None:
         f, fl = self.f, self.fl
         self.need(ind, 4, path)
         k = f.var("k", "uint32_t")
@@ -470,8 +473,13 @@ class _Emitter:
                f"{len(node.variants)})")
         return x
 
-    def construct(self, target: str, cls: str, names: list[str], vals: list[str],
-                  ind: int) -> None:
+    def _taken(self) -> str | None:
+        """The counts array the last vec() made (then forgotten)."""
+        counts, self.counts = self.counts, None
+        return counts
+
+    def construct(self, target: str | None, cls: str, names: list[str],
+                  vals: list[str | None], ind: int) -> None:
         self.models.setdefault(cls, names)
         self.f.line(ind, f"{target} = _new(<PyObject*>_C_{cls})")
         for name, v in zip(names, vals, strict=True):
@@ -479,7 +487,7 @@ class _Emitter:
 
     # -- records ----------------------------------------------------------------------------
 
-    def record(self, name: str, node) -> None:
+    def record(self, name: str, node: Any) -> None:
         f, fl = self.f, self.fl
         f.line(1, "cdef Py_ssize_t p = pp[0]")
         if fl == "k":
@@ -488,9 +496,9 @@ class _Emitter:
         if fl == "t":
             f.line(1, "_w(o, b'{')")
         fields = _fields(node)
-        vals = []
+        vals: list[str | None] = []
         self.counts = None
-        counts = None
+        counts: tuple[str, str, int] | None = None
         for pos, (fname, fnode) in enumerate(fields):
             if fl == "t":
                 if pos:
@@ -498,9 +506,9 @@ class _Emitter:
                 f.line(1, "_nl(o, ind + 1)")
                 f.line(1, f"_w(o, b'\"{fname}\": ')")
             vals.append(self.field(fnode, repr(fname), 1, "ind + 1"))
-            if self.counts:
-                counts = (fname, self.counts, self.count_n)
-                self.counts = None
+            taken = self._taken()
+            if taken:
+                counts = (fname, taken, self.count_n)
         if self.vet:
             f.line(1, f"if chk_{name}(c):")
             f.line(2, "return None")
@@ -537,7 +545,7 @@ class _BuildEmitter:
         self.f = fn
         self.models: dict[str, list[str]] = {}
 
-    def value(self, node0, expr: str, ind: int) -> None:
+    def value(self, node0: Any, expr: str, ind: int) -> None:
         f = self.f
         node = _unwrap(node0)
         record = _record(node0)
@@ -616,7 +624,7 @@ class _BuildEmitter:
             return
         raise TypeError(f"codegen_native does not know {type(node).__name__}")
 
-    def record(self, name: str, node) -> None:
+    def record(self, name: str, node: Any) -> None:
         f = self.f
         names = [n for n, _ in _fields(node)]
         self.models.setdefault(name, names)
@@ -1334,7 +1342,7 @@ class _TocEmitter:
         self.enums: dict[tuple[str, ...], str] = {}
         self.body: list[str] = []
 
-    def name(self, node0, hint: str) -> str:
+    def name(self, node0: Any, hint: str) -> str:
         node = node0 if id(node0) in self.names else _unwrap(node0)
         name = self.names.get(id(node))
         if name is None:
@@ -1344,13 +1352,13 @@ class _TocEmitter:
             self.todo.append((name, node))
         return name
 
-    def emit(self, name: str, node) -> None:
+    def emit(self, name: str, node: Any) -> None:
         self.name(node, name)
         while self.todo:
             n, s = self.todo.pop(0)
             self.record(n, s, s is node)
 
-    def record(self, name: str, node, top: bool) -> None:
+    def record(self, name: str, node: Any, top: bool) -> None:
         ret = "tuple" if top else "object"
         fn = _Fn(f"cdef {ret} c_{name}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):")
         fn.line(1, "cdef Py_ssize_t p = pp[0]")
@@ -1385,7 +1393,7 @@ class _TocEmitter:
         fn.line(ind, "p += 8")
         return n
 
-    def value(self, fn: _Fn, node0, path: str, ind: int, hint: str) -> str:
+    def value(self, fn: _Fn, node0: Any, path: str, ind: int, hint: str) -> str:
         node = _unwrap(node0)
         if isinstance(node, FormatField):
             fmt = node.fmtstr[1:]
@@ -1401,11 +1409,11 @@ class _TocEmitter:
             fn.line(ind, f"p += {size}")
             return v
         if isinstance(node, Bytes) and isinstance(node.length, int):
-            n = node.length
-            self.need(fn, ind, n, path)
+            size_b: int = node.length
+            self.need(fn, ind, size_b, path)
             v = fn.var("h")
-            fn.line(ind, f"{v} = {'_hash32' if n == 32 else '_bytes'}(b + p, {n})")
-            fn.line(ind, f"p += {n}")
+            fn.line(ind, f"{v} = {'_hash32' if size_b == 32 else '_bytes'}(b + p, {size_b})")
+            fn.line(ind, f"p += {size_b}")
             return v
         if isinstance(node, Struct):
             sub = self.name(node0, hint)
@@ -1821,9 +1829,9 @@ def generate() -> str:
     body += fn.render()
     for name in BUILDS:
         fn = _Fn(f"cdef int b_{name}(object obj, _Out o) except -1:")
-        em = _BuildEmitter(fn)
-        em.record(name, schema.RECORDS[name])
-        for cls, names in em.models.items():
+        bem = _BuildEmitter(fn)
+        bem.record(name, schema.RECORDS[name])
+        for cls, names in bem.models.items():
             models.setdefault(cls, names)
         body += fn.render()
     entries = []
