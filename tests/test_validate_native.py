@@ -48,7 +48,7 @@ def _vet_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accel, "vet_session", N.vet_ReplaySession)
 
 
-def _rendered(report: validate.Report) -> dict[str, Any]:
+def _rendered(report: Any) -> dict[str, Any]:
     return {"text": [str(d) for d in report.diagnostics], "json": report.to_json(),
             "sarif": validate.to_sarif([report])}
 
@@ -211,24 +211,27 @@ def _edits() -> Iterator[tuple[str, list[M.ReplaySession], bool | None]]:
     f = _session(FINDS)
     jf = _first(f, "Find")
     a = f.actions[jf]
-    q = a.action_type.query
+    find = a.action_type
+    assert isinstance(find, M.Find)
+    q = find.query
     yield "find_base", [f], True
     yield "find_hash_bit", [_with_action(f, jf, input_hash=_flip(a.input_hash))], False
     yield "find_preview_edit", [_with_action(f, jf, input_preview=q + "x")], False
     yield "find_count_off", [_with_action(f, jf, action_type=attrs.evolve(
-        a.action_type, result_count=a.action_type.result_count + 1))], False
-    for size, ok in ((512, True), (513, None)):  # 513: the preview is its first 512 bytes
+        find, result_count=find.result_count + 1))], False
+    sizes: tuple[tuple[int, bool | None], ...] = ((512, True), (513, None))
+    for size, expect in sizes:  # 513: the preview is its first 512 bytes
         query = "q" * size
         yield f"find_query_{size}", [_with_action(
-            f, jf, action_type=attrs.evolve(a.action_type, query=query),
+            f, jf, action_type=attrs.evolve(find, query=query),
             input_hash=blake3.blake3(query.encode()).digest(), input_preview=query[:512]
-        )], ok
+        )], expect
     for h, name in ((ZERO_HASH, "zero"), (EMPTY_HASH, "empty")):
         yield f"find_empty_query_{name}", [_with_action(
-            f, jf, action_type=attrs.evolve(a.action_type, query=""), input_hash=h,
+            f, jf, action_type=attrs.evolve(find, query=""), input_hash=h,
             input_preview="")], True if name == "empty" else None
     yield "find_query_control", [_with_action(
-        f, jf, action_type=attrs.evolve(a.action_type, query="a\x01b"),
+        f, jf, action_type=attrs.evolve(find, query="a\x01b"),
         input_hash=blake3.blake3(b"a\x01b").digest(), input_preview="a\x01b")], False
     ask = M.Ask("what?", "p", "m")
     yield "ask_clean", [_with_action(f, jf, action_type=ask, affected_frames=[],
