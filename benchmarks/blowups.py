@@ -158,11 +158,11 @@ def main() -> int:
             out = subprocess.run([sys.executable, __file__, "--dir", str(work), "--cap-gb",
                                   str(args.cap_gb), "--one", str(i)],
                                  capture_output=True, text=True, check=True).stdout.split()
-            code, wall, rss = out[-3:]
+            code_s, wall_s, rss_s = out[-3:]
             size = path.stat().st_size if path.is_file() else 0
             shown = f"{size / 1e6:.1f} MB" if size < 1e9 else f"{size / 1e9:.1f} GB"
-            print(f"{label:<50} {shown:>10} {code:>5} {float(wall):>7.1f} {float(rss):>12.0f}",
-                  flush=True)
+            print(f"{label:<50} {shown:>10} {code_s:>5} {float(wall_s):>7.1f} "
+                  f"{float(rss_s):>12.0f}", flush=True)
     finally:
         if not args.dir:
             shutil.rmtree(work, ignore_errors=True)
