@@ -754,6 +754,38 @@ cdef bytes _EMPTY32 = b'\xaf\x13I\xb9\xf5\xf9\xa1\xa6\xa0@M\xea6\xdc\xc9I\x9b\xc
 cdef bytes _ONES32 = b'\xff' * 32
 cdef object _Blake3 = None
 
+cdef inline void _b3_iv(uint32_t* w, int k) noexcept nogil:
+    w[0] = 0x6A09E667
+    w[1] = 0xBB67AE85
+    w[2] = 0x3C6EF372
+    w[3] = 0xA54FF53A
+    if k == 4:
+        return
+    w[4] = 0x510E527F
+    w[5] = 0x9B05688C
+    w[6] = 0x1F83D9AB
+    w[7] = 0x5BE0CD19
+
+
+cdef inline void _b3_permute(const uint32_t* m, uint32_t* t) noexcept nogil:
+    t[0] = m[2]
+    t[1] = m[6]
+    t[2] = m[3]
+    t[3] = m[10]
+    t[4] = m[7]
+    t[5] = m[0]
+    t[6] = m[4]
+    t[7] = m[13]
+    t[8] = m[1]
+    t[9] = m[11]
+    t[10] = m[12]
+    t[11] = m[5]
+    t[12] = m[9]
+    t[13] = m[14]
+    t[14] = m[15]
+    t[15] = m[8]
+
+
 cdef inline bint _no_bytes(const unsigned char* h) noexcept:
     """hashes._NO_BYTES: the all-zero hash or BLAKE3 of nothing."""
     return (memcmp(h, <const char*>_ZERO32, 32) == 0
@@ -787,8 +819,84 @@ cdef bint _over_512_chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
     return k > 512
 
 
+cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:
+    return (x >> k) | (x << (32 - k))
+
+
+cdef inline void _g(uint32_t* s, int a, int b, int c, int d, uint32_t mx,
+                    uint32_t my) noexcept nogil:
+    s[a] = s[a] + s[b] + mx
+    s[d] = _rotr(s[d] ^ s[a], 16)
+    s[c] = s[c] + s[d]
+    s[b] = _rotr(s[b] ^ s[c], 12)
+    s[a] = s[a] + s[b] + my
+    s[d] = _rotr(s[d] ^ s[a], 8)
+    s[c] = s[c] + s[d]
+    s[b] = _rotr(s[b] ^ s[c], 7)
+
+
+cdef void _b3_compress(uint32_t* cv, const unsigned char* block, uint32_t block_len,
+                       uint32_t flags) noexcept nogil:
+    """BLAKE3's compression function (counter 0): cv <- the first 8 words of its output."""
+    cdef uint32_t m[16]
+    cdef uint32_t t[16]
+    cdef uint32_t s[16]
+    cdef int r, i
+    memcpy(m, block, 64)  # little-endian words (the module needs a little-endian machine)
+    for i in range(8):
+        s[i] = cv[i]
+    _b3_iv(s + 8, 4)
+    s[12] = 0
+    s[13] = 0
+    s[14] = block_len
+    s[15] = flags
+    for r in range(7):
+        _g(s, 0, 4, 8, 12, m[0], m[1])
+        _g(s, 1, 5, 9, 13, m[2], m[3])
+        _g(s, 2, 6, 10, 14, m[4], m[5])
+        _g(s, 3, 7, 11, 15, m[6], m[7])
+        _g(s, 0, 5, 10, 15, m[8], m[9])
+        _g(s, 1, 6, 11, 12, m[10], m[11])
+        _g(s, 2, 7, 8, 13, m[12], m[13])
+        _g(s, 3, 4, 9, 14, m[14], m[15])
+        if r < 6:
+            _b3_permute(m, t)
+            memcpy(m, t, 64)
+    for i in range(8):
+        cv[i] = s[i] ^ s[i + 8]
+
+
+cdef void _b3_one_chunk(const unsigned char* data, Py_ssize_t n,
+                        unsigned char* out) noexcept nogil:
+    """BLAKE3 of data[:n] for n <= 1024 (one chunk, so the chunk is the root) into out[:32]."""
+    cdef uint32_t cv[8]
+    cdef unsigned char block[64]
+    cdef Py_ssize_t off = 0, take
+    cdef uint32_t flags
+    _b3_iv(cv, 8)
+    while True:
+        take = n - off
+        if take > 64:
+            take = 64
+        memset(block, 0, 64)
+        memcpy(block, data + off, take)
+        flags = 1 if off == 0 else 0  # CHUNK_START
+        if off + take >= n:
+            flags |= 2 | 8  # CHUNK_END | ROOT
+        _b3_compress(cv, block, <uint32_t>take, flags)
+        off += take
+        if off >= n:
+            break
+    memcpy(out, cv, 32)
+
+
 cdef int _blake3_is(VCtx* c, const char* s, Py_ssize_t n, const unsigned char* want) except -1:
-    """BLAKE3(s[:n]) == want[:32], through the session's reused hasher."""
+    """BLAKE3(s[:n]) == want[:32]: in C up to one chunk (1,024 bytes: queries, snapshots),
+    through the session's reused blake3 hasher beyond."""
+    cdef unsigned char d32[32]
+    if n <= 1024:
+        _b3_one_chunk(<const unsigned char*>s, n, d32)
+        return memcmp(d32, want, 32) == 0
     h = <object>c.hasher
     h.reset()
     h.update(PyBytes_FromStringAndSize(s, n))
@@ -3427,6 +3535,15 @@ def parse_Checkpoint(buf, Py_ssize_t p, Py_ssize_t e):
     value = m_Checkpoint(v.ptr(), &p, e)
     return value, p
 
+
+def blake3_one_chunk(data):
+    """BLAKE3 of `data` (at most 1,024 bytes) by the vet's C implementation (for tests)."""
+    cdef _View v = _View(data)
+    cdef unsigned char d32[32]
+    if v.view.len > 1024:
+        raise ValueError("more than one chunk")
+    _b3_one_chunk(v.ptr(), v.view.len, d32)
+    return PyBytes_FromStringAndSize(<const char*>d32, 32)
 
 def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
     """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
@@ -8006,4 +8123,4 @@ def parse_toc_legacy_v1(buf, Py_ssize_t p, Py_ssize_t e):
 
 
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = '6ef1a61ecb0ce785'
+SOURCE_DIGEST = '2ce7469823ccb29a'

@@ -382,3 +382,14 @@ def test_findings_past_the_cap_are_counted_without_being_located(
     assert report.count(validate.WARNING) == findings  # every finding counted
     assert located[0] <= validate.MAX_DIAGNOSTICS  # located: only the listed ones
 
+
+
+def test_the_vets_blake3_is_blake3_for_every_length_of_one_chunk() -> None:
+    """Queries and snapshot encodings up to 1,024 bytes are hashed by the vet's own C BLAKE3
+    (one chunk); longer inputs go through the blake3 module."""
+    rng = random.Random(3)
+    for n in [*range(0, 200), *range(1000, 1025), 255, 256, 511, 512, 513, 767, 768]:
+        data = rng.randbytes(n)
+        assert N.blake3_one_chunk(data) == blake3.blake3(data).digest(), n
+    with pytest.raises(ValueError):
+        N.blake3_one_chunk(bytes(1025))
