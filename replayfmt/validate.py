@@ -202,6 +202,9 @@ class Diagnostic:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __reduce__(self) -> tuple[type[Diagnostic], tuple[str, str, int, int, str, str]]:
+        return (Diagnostic, self._key())  # pickle and copy rebuild it through __init__
+
     def __repr__(self) -> str:
         return "Diagnostic(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
 

@@ -393,3 +393,17 @@ def test_the_vets_blake3_is_blake3_for_every_length_of_one_chunk() -> None:
         assert N.blake3_one_chunk(data) == blake3.blake3(data).digest(), n
     with pytest.raises(ValueError):
         N.blake3_one_chunk(bytes(1025))
+
+
+def test_diagnostics_and_reports_compare_copy_and_pickle_by_value() -> None:
+    import copy
+    import pickle
+
+    d = validate.Diagnostic("RF101", "error", 1, 2, "sessions[0].actions[1].sequence", "m")
+    assert pickle.loads(pickle.dumps(d)) == d == copy.deepcopy(d)
+    assert hash(copy.copy(d)) == hash(d) and d != validate.Diagnostic("RF101", "error", 1, 3,
+                                                                      d.path, "m")
+    with pytest.raises(AttributeError):
+        d.code = "RF102"
+    r = validate.Report("segment", 10, [d])
+    assert pickle.loads(pickle.dumps(r)) == r and r != validate.Report("segment", 10)
