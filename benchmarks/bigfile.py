@@ -52,7 +52,7 @@ def write_big(path: Path, gigabytes: float, per_session: int) -> tuple[int, int,
     return count, total, len(block)
 
 
-def measure(argv) -> tuple[float, float, str]:
+def measure(argv: list[str]) -> tuple[float, float, str]:
     stats = tempfile.mktemp(prefix="rf-time-")
     t = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", stats, *argv],

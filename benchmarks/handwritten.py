@@ -11,6 +11,7 @@ so its errors carry no offset or path: it is a speed reference, not a replacemen
 from __future__ import annotations
 
 import struct
+from typing import Any
 from uuid import UUID
 
 from replayfmt import model as M
@@ -30,7 +31,7 @@ _VEC = [struct.Struct(f"<{n}Q") for n in range(64)]
 _new = object.__new__
 
 
-def _setters(cls):
+def _setters(cls: Any) -> list[Any]:
     return [cls.__dict__[a.name].__set__ for a in cls.__attrs_attrs__]
 
 
@@ -50,7 +51,7 @@ class DecodeError(ValueError):
     pass
 
 
-def _str(b, p, e):
+def _str(b: Any, p: int, e: int) -> tuple[str, int]:
     (n,) = _Q.unpack_from(b, p)
     p += 8
     if n > e - p:
@@ -58,7 +59,7 @@ def _str(b, p, e):
     return b[p:p + n].decode(), p + n
 
 
-def _u64s(b, p, e):
+def _u64s(b: Any, p: int, e: int) -> tuple[list[int], int]:
     (n,) = _Q.unpack_from(b, p)
     p += 8
     if n > (e - p) // 8:
@@ -67,14 +68,15 @@ def _u64s(b, p, e):
     return list(s.unpack_from(b, p)), p + 8 * n
 
 
-def _make(cls, setters, *values):
+def _make(cls: Any, setters: list[Any], *values: Any) -> Any:
     o = _new(cls)
     for f, v in zip(setters, values, strict=False):
         f(o, v)
     return o
 
 
-def _action(b, p, e):
+def _action(b: Any, p: int, e: int) -> tuple[Any, int]:
+    at: Any
     seq, ts, tag = _QqI.unpack_from(b, p)
     p += 20
     if tag == 2:
@@ -140,7 +142,7 @@ def _action(b, p, e):
     return o, p
 
 
-def _opt_hash(b, p):
+def _opt_hash(b: Any, p: int) -> tuple[Any, int]:
     tag = b[p]
     if tag == 0:
         return None, p + 1
@@ -149,7 +151,7 @@ def _opt_hash(b, p):
     return _H.unpack_from(b, p + 1)[0], p + 33
 
 
-def _checkpoint(b, p, e):
+def _checkpoint(b: Any, p: int, e: int) -> tuple[Any, int]:
     cid, at, ts, sh = _QQqH.unpack_from(b, p)
     p += 56
     (fc,) = _Q.unpack_from(b, p)
@@ -162,7 +164,7 @@ def _checkpoint(b, p, e):
     return _make(M.Checkpoint, _CK, cid, at, ts, sh, snap), p
 
 
-def parse_session(b, p, e):
+def parse_session(b: Any, p: int, e: int) -> tuple[Any, int]:
     """Parse one ReplaySession from b[p:e] (bytes); returns (session, next offset)."""
     (n,) = _Q.unpack_from(b, p)
     if n != 16:
@@ -200,7 +202,7 @@ def parse_session(b, p, e):
     p += 8
     if n > (e - p) // 121:
         raise DecodeError("count")
-    actions = []
+    actions: list[Any] = []
     append = actions.append
     action = _action
     for _ in range(n):
@@ -223,19 +225,19 @@ def parse_session(b, p, e):
                  version), p
 
 
-def _put_str(out, s):
+def _put_str(out: bytearray, s: str) -> None:
     raw = s.encode()
     out += _Q.pack(len(raw))
     out += raw
 
 
-def _put_u64s(out, lst):
+def _put_u64s(out: bytearray, lst: list[int]) -> None:
     n = len(lst)
     out += _Q.pack(n)
     out += (_VEC[n] if n < 64 else struct.Struct(f"<{n}Q")).pack(*lst)
 
 
-def build_session(s, out: bytearray) -> None:
+def build_session(s: Any, out: bytearray) -> None:
     """Append the encoding of the ReplaySession `s` to `out`."""
     out += _Q.pack(16)
     out += s.session_id.bytes

@@ -37,23 +37,31 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import handwritten  # noqa: E402
+import handwritten as _handwritten  # noqa: E402
 import synth  # noqa: E402
 
-from replayfmt import _generated as G  # noqa: E402
-from replayfmt import _generated_model as GM  # noqa: E402
+from replayfmt import _generated as _G  # noqa: E402
+from replayfmt import _generated_model as _GM  # noqa: E402
 from replayfmt import (  # noqa: E402
     codec,
     oracle,  # noqa: E402
     schema,
 )
-from replayfmt.accel import native as N  # noqa: E402
+from replayfmt.accel import native as _N  # noqa: E402
+
+# the codecs measured, called as they come (generated and hand-written code, untyped)
+G: Any = _G
+GM: Any = _GM
+N: Any = _N
+handwritten: Any = _handwritten
 
 DATA = HERE / ".data"
 CPU = time.process_time
@@ -80,7 +88,7 @@ def data_for(n: int) -> tuple[bytes, bytes]:
     return seg.read_bytes(), side.read_bytes()
 
 
-def timed(fn, *args):
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     gc.collect()
     with codec.bulk():
         t = CPU()
@@ -90,53 +98,55 @@ def timed(fn, *args):
 
 # --- the codecs --------------------------------------------------------------------------
 
-def rf_parse(b):  # the generated Python (the pure path), on the same bytes as hand_parse
+def rf_parse(b: bytes) -> Any:
+    """The generated Python (the pure path), on the same bytes as hand_parse."""
     s, _ = GM.parse_ReplaySession(b, 32, len(b))
     return s
 
 
-def native_parse(b):  # the compiled path (replayfmt._native), when it is built
+def native_parse(b: bytes) -> Any:  # the compiled path (replayfmt._native), when it is built
     s, _ = N.parse_ReplaySession(b, 32, len(b))
     return s
 
 
-def hand_parse(b):
+def hand_parse(b: bytes) -> Any:
     s, _ = handwritten.parse_session(b, 32, len(b))
     return s
 
 
-def rf_build(seg):
+def rf_build(seg: Any) -> bytearray:
     out = bytearray()  # the same work as hand_build: one session into a bytearray
     G.build_ReplaySession(seg.sessions[0], out)
     return out
 
 
-def native_build(seg):
+def native_build(seg: Any) -> bytearray:
     out = bytearray()
     N.build_ReplaySession(seg.sessions[0], out)
     return out
 
 
-def hand_build(seg):
+def hand_build(seg: Any) -> bytearray:
     out = bytearray()
     handwritten.build_session(seg.sessions[0], out)
     return out
 
 
-_COMPILED = None
+_COMPILED: Any = None
 
 
-def construct_compiled():
+def construct_compiled() -> Any:
     global _COMPILED
     if _COMPILED is None:
         _COMPILED = schema.Segment.compile()
     return _COMPILED
 
 
-def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
+def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict[str, Any]]:
     b, _ = data_for(n)
     names = ["replayfmt", "native", "hand-written", "construct", "construct-compiled"]
-    times = {(k, op): [] for k in names for op in ("parse", "build")}
+    times: dict[tuple[str, str], list[float]] = {
+        (k, op): [] for k in names for op in ("parse", "build")}
     seg = codec.parse_segment(b)
     hand = hand_parse(b)
     assert hand == seg.sessions[0], "hand-written reference disagrees"
@@ -151,7 +161,8 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
     use_construct = n <= construct_max
     if use_construct:
         container = schema.Segment.parse(b)
-        assert oracle.to_model(schema.ReplaySession, container.sessions[0]) == hand
+        to_model: Any = oracle.to_model
+        assert to_model(schema.ReplaySession, container.sessions[0]) == hand
     for _ in range(repeat):  # interleaved, so that a noisy neighbour hits every codec alike
         times["replayfmt", "parse"].append(timed(rf_parse, b)[0])
         times["hand-written", "parse"].append(timed(hand_parse, b)[0])
@@ -201,7 +212,7 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
     # right before or after it in the same repeat): robust to a neighbour's load drifting.
     for row in out:
         for op in ("parse", "build"):
-            mine, ref = times[row["codec"], op], times["hand-written", op]
+            mine, ref = times[str(row["codec"]), op], times["hand-written", op]
             if mine and ref:
                 pairs = zip(mine, ref, strict=False)
                 row[f"{op}_vs_hand"] = statistics.median(a / b for a, b in pairs)
@@ -210,7 +221,8 @@ def codec_bench(n: int, repeat: int, construct_max: int) -> list[dict]:
 
 # --- whole process against memvid ---------------------------------------------------------
 
-def run_process(argv, env=None, stdout_path=None) -> dict:
+def run_process(argv: list[str], env: dict[str, str] | None = None,
+                stdout_path: Path | None = None) -> dict[str, float]:
     """Wall time, user+sys CPU and peak RSS of one child process.
 
     The child runs under /usr/bin/time when it exists: a forked Python child would count this
@@ -222,7 +234,7 @@ def run_process(argv, env=None, stdout_path=None) -> dict:
         fd, stats = tempfile.mkstemp(prefix="rf-time-")
         os.close(fd)
         argv = [timer, "-f", "%U %S %M", "-o", stats, *argv]
-    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    out: Any = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     try:
         t = time.perf_counter()
         proc = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, env=env)
@@ -239,7 +251,7 @@ def run_process(argv, env=None, stdout_path=None) -> dict:
     return {"wall": wall, "cpu": float("nan"), "rss_mb": float("nan")}
 
 
-def sha(path) -> str:
+def sha(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -247,7 +259,7 @@ def sha(path) -> str:
     return h.hexdigest()
 
 
-def e2e_bench(n: int, repeat: int, work: Path, dump_max: int) -> list[dict]:
+def e2e_bench(n: int, repeat: int, work: Path, dump_max: int) -> list[dict[str, Any]]:
     from replayfmt.peer import MemvidCLI
 
     _, sidecar = data_for(n)
@@ -267,7 +279,9 @@ def e2e_bench(n: int, repeat: int, work: Path, dump_max: int) -> list[dict]:
         pure = {**os.environ, "REPLAYFMT_PURE": "1"}
         native = None if N is not None else pure  # without the build both rows are pure
 
-        def both(name, argv):  # the compiled path (when built) and the pure-Python path
+        def both(name: str, argv: list[str]
+                 ) -> list[tuple[str, list[str], dict[str, str] | None]]:
+            """The compiled path (when built) and the pure-Python path."""
             return [(name, argv, native), (f"{name} [pure]", argv, pure)]
 
         pairs = [("list --format json", mv + ["session", "list", str(mv2), "--format", "json"],
@@ -280,7 +294,7 @@ def e2e_bench(n: int, repeat: int, work: Path, dump_max: int) -> list[dict]:
                           both("dump --format memvid-json",
                                rf + ["dump", str(mv2), "-s", sid, "--format", "memvid-json"])))
         for label, mv_argv, ours in pairs:
-            results = {label: []}
+            results: dict[str, list[dict[str, float]]] = {label: []}
             results.update({o: [] for o, _, _ in ours})
             mv_out, rf_out = case / "memvid.out", case / "replayfmt.out"
             for _ in range(repeat):
@@ -289,9 +303,10 @@ def e2e_bench(n: int, repeat: int, work: Path, dump_max: int) -> list[dict]:
                     results[o].append(run_process(argv, o_env, rf_out))
                     if o.startswith("dump"):
                         assert sha(mv_out) == sha(rf_out), "dump output differs from memvid's"
-            base = None
+            base: dict[str, Any] = {}
             for name, runs in results.items():
-                row = {"size": n, "tool": "memvid" if name == label else "replayfmt",
+                row: dict[str, Any] = {
+                       "size": n, "tool": "memvid" if name == label else "replayfmt",
                        "command": name,
                        "wall_s": statistics.median(r["wall"] for r in runs),
                        "cpu_s": statistics.median(r["cpu"] for r in runs),
@@ -310,11 +325,11 @@ def e2e_bench(n: int, repeat: int, work: Path, dump_max: int) -> list[dict]:
 
 # --- report -------------------------------------------------------------------------------
 
-def fmt(v, spec=".2f"):
+def fmt(v: float | None, spec: str = ".2f") -> str:
     return "-" if v is None else format(v, spec)
 
 
-def print_tables(codec_rows, e2e_rows) -> None:
+def print_tables(codec_rows: list[dict[str, Any]], e2e_rows: list[dict[str, Any]]) -> None:
     if codec_rows:
         print("\nParse and build in process (median CPU time; ratio = this / hand-written, "
               "same run)")
@@ -339,7 +354,7 @@ def print_tables(codec_rows, e2e_rows) -> None:
                   f"{fmt(r.get('cpu_vs_memvid')):>6}")
 
 
-def machine() -> dict:
+def machine() -> dict[str, Any]:
     cpu = platform.processor() or ""
     try:
         for line in open("/proc/cpuinfo"):
@@ -352,7 +367,7 @@ def machine() -> dict:
             "cpu": cpu, "cores": os.cpu_count(), "load": os.getloadavg()}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000,100000,1000000",
                     help="actions per session, comma-separated")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 import uuid
 
+import blake3
+
 from replayfmt import model as M
 from replayfmt.codec import snapshot_state_hash
 
@@ -24,6 +26,11 @@ ZERO = bytes(32)
 
 def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words))
+
+
+def _query_hash(query: str) -> bytes:
+    """What memvid stores as a Find or Ask input_hash: BLAKE3 of the query (validate's RF306)."""
+    return blake3.blake3(query.encode()).digest()
 
 
 def make_session(n_actions: int, seed: int = 1, *, ended: bool = True) -> M.ReplaySession:
@@ -59,14 +66,16 @@ def make_session(n_actions: int, seed: int = 1, *, ended: bool = True) -> M.Repl
         elif r < 0.95:
             query = _text(rng, rng.randint(1, 5))
             hits = [rng.randrange(0, max(1, len(frames))) for _ in range(rng.randint(0, 10))]
+            rng.randbytes(32)  # (the draw kept: the rest of the data is unchanged)
             action = M.ReplayAction(seq, ts, M.Find(query, "Tantivy", len(hits)),
-                                    rng.randbytes(32), ZERO, query, "", hits, 0)
+                                    _query_hash(query), ZERO, query, "", hits, 0)
         else:
             query = _text(rng, rng.randint(3, 9))
             model = "nvidia:meta/llama3-8b-instruct"
             answer = _text(rng, rng.randint(10, 60)).capitalize()
             hits = [rng.randrange(0, max(1, len(frames))) for _ in range(rng.randint(0, 5))]
-            action = M.ReplayAction(seq, ts, M.Ask(query, model, model), rng.randbytes(32),
+            rng.randbytes(32)
+            action = M.ReplayAction(seq, ts, M.Ask(query, model, model), _query_hash(query),
                                     rng.randbytes(32), query, answer, hits, 0)
         actions.append(action)
     return M.ReplaySession(uuid.UUID(int=rng.getrandbits(128), version=4), f"bench-{n_actions}",

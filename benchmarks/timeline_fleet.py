@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -82,10 +83,10 @@ def main() -> int:
         size = sum(os.path.getsize(f) for f in files)
         order = {f: i for i, f in enumerate(files)}
 
-        def key(r):
+        def key(r: dict[str, Any]) -> tuple[Any, int, int]:
             return (r["time"], order[r["file"]], r["event_index"])
 
-        res: dict = {"files": len(files), "bytes": size, "cpus": os.cpu_count()}
+        res: dict[str, Any] = {"files": len(files), "bytes": size, "cpus": os.cpu_count()}
         t = time.perf_counter()
         local = list(T.iter_timeline(files))
         res["local_s"] = round(time.perf_counter() - t, 2)
@@ -95,7 +96,9 @@ def main() -> int:
         res[f"local_j{args.workers}_s"] = round(time.perf_counter() - t, 2)
         assert pooled == local
 
-        import distributed
+        import distributed as _distributed
+
+        distributed: Any = _distributed
 
         t = time.perf_counter()
         cluster = distributed.LocalCluster(n_workers=args.workers, processes=True,

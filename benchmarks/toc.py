@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,7 +49,7 @@ def _cpu() -> float:
     return time.process_time() + c.ru_utime + c.ru_stime
 
 
-def timed(fn, repeat: int):
+def timed(fn: Any, repeat: int) -> Any:
     """(median wall time, median CPU time, the last value) of `repeat` runs of `fn`."""
     times, cpus, value = [], [], None
     for _ in range(repeat):

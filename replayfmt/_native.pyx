@@ -705,6 +705,322 @@ cdef int _model() except -1:
     _model_ready = True
     return 0
 
+# --- vet: validate's per-session rules on a clean block ------------------------------------
+
+cdef struct V_Checkpoint:
+    uint64_t id
+    uint64_t at_sequence
+    int64_t ts
+    Py_ssize_t state_hash
+    Py_ssize_t snap_p
+    Py_ssize_t snap_e
+
+cdef struct V_ReplayAction:
+    uint64_t seq
+    int64_t ts
+    Py_ssize_t in_hash
+    Py_ssize_t out_hash
+    Py_ssize_t in_prev_p
+    Py_ssize_t in_prev_n
+    Py_ssize_t out_prev_p
+    Py_ssize_t out_prev_n
+    Py_ssize_t n_frames
+    Py_ssize_t pm_ids
+    uint64_t pm_count
+    Py_ssize_t query_p
+    Py_ssize_t query_n
+    uint64_t find_count
+    uint64_t cp_id
+
+cdef struct VCtx:
+    int64_t created
+    int64_t ended
+    uint8_t has_ended
+    Py_ssize_t ncheck
+    Py_ssize_t nact
+    uint32_t version
+    uint64_t max_at  # largest checkpoint at_sequence
+    bint has_at
+    PyObject* hasher  # blake3 hasher, reset per use
+    PyObject* snap  # _Out: a snapshot's standard encoding
+
+cdef enum:
+    VAR_FIND = 2
+    VAR_ASK = 3
+    VAR_PUTMANY = 1
+    VAR_CHECKPOINT = 4
+
+cdef bytes _EMPTY32 = b'\xaf\x13I\xb9\xf5\xf9\xa1\xa6\xa0@M\xea6\xdc\xc9I\x9b\xcb%\xc9\xad\xc1\x12\xb7\xcc\x9a\x93\xca\xe4\x1f2b'
+cdef bytes _ONES32 = b'\xff' * 32
+cdef object _Blake3 = None
+
+cdef inline void _b3_iv(uint32_t* w, int k) noexcept nogil:
+    w[0] = 0x6A09E667
+    w[1] = 0xBB67AE85
+    w[2] = 0x3C6EF372
+    w[3] = 0xA54FF53A
+    if k == 4:
+        return
+    w[4] = 0x510E527F
+    w[5] = 0x9B05688C
+    w[6] = 0x1F83D9AB
+    w[7] = 0x5BE0CD19
+
+
+cdef inline void _b3_permute(const uint32_t* m, uint32_t* t) noexcept nogil:
+    t[0] = m[2]
+    t[1] = m[6]
+    t[2] = m[3]
+    t[3] = m[10]
+    t[4] = m[7]
+    t[5] = m[0]
+    t[6] = m[4]
+    t[7] = m[13]
+    t[8] = m[1]
+    t[9] = m[11]
+    t[10] = m[12]
+    t[11] = m[5]
+    t[12] = m[9]
+    t[13] = m[14]
+    t[14] = m[15]
+    t[15] = m[8]
+
+
+cdef inline bint _no_bytes(const unsigned char* h) noexcept:
+    """hashes._NO_BYTES: the all-zero hash or BLAKE3 of nothing."""
+    return (memcmp(h, <const char*>_ZERO32, 32) == 0
+            or memcmp(h, <const char*>_EMPTY32, 32) == 0)
+
+
+cdef bint _controls(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """validate._CONTROL in UTF-8 text: U+0000..U+0008, U+000B..U+001F, U+007F..U+009F."""
+    cdef Py_ssize_t j
+    cdef unsigned char ch
+    for j in range(n):
+        ch = s[j]
+        if ch < 0x20:
+            if ch != 9 and ch != 10:
+                return 1
+        elif ch == 0x7f:
+            return 1
+        elif ch == 0xc2 and j + 1 < n and s[j + 1] < 0xa0:  # U+0080..U+009F
+            return 1
+    return 0
+
+
+cdef bint _over_512_chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """More than validate.PREVIEW_MAX_CHARS characters in the UTF-8 text s[:n]."""
+    cdef Py_ssize_t j, k = 0
+    if n <= 512:
+        return 0
+    for j in range(n):
+        if (s[j] & 0xc0) != 0x80:
+            k += 1
+    return k > 512
+
+
+cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:
+    return (x >> k) | (x << (32 - k))
+
+
+cdef inline void _g(uint32_t* s, int a, int b, int c, int d, uint32_t mx,
+                    uint32_t my) noexcept nogil:
+    s[a] = s[a] + s[b] + mx
+    s[d] = _rotr(s[d] ^ s[a], 16)
+    s[c] = s[c] + s[d]
+    s[b] = _rotr(s[b] ^ s[c], 12)
+    s[a] = s[a] + s[b] + my
+    s[d] = _rotr(s[d] ^ s[a], 8)
+    s[c] = s[c] + s[d]
+    s[b] = _rotr(s[b] ^ s[c], 7)
+
+
+cdef void _b3_compress(uint32_t* cv, const unsigned char* block, uint32_t block_len,
+                       uint32_t flags) noexcept nogil:
+    """BLAKE3's compression function (counter 0): cv <- the first 8 words of its output."""
+    cdef uint32_t m[16]
+    cdef uint32_t t[16]
+    cdef uint32_t s[16]
+    cdef int r, i
+    memcpy(m, block, 64)  # little-endian words (the module needs a little-endian machine)
+    for i in range(8):
+        s[i] = cv[i]
+    _b3_iv(s + 8, 4)
+    s[12] = 0
+    s[13] = 0
+    s[14] = block_len
+    s[15] = flags
+    for r in range(7):
+        _g(s, 0, 4, 8, 12, m[0], m[1])
+        _g(s, 1, 5, 9, 13, m[2], m[3])
+        _g(s, 2, 6, 10, 14, m[4], m[5])
+        _g(s, 3, 7, 11, 15, m[6], m[7])
+        _g(s, 0, 5, 10, 15, m[8], m[9])
+        _g(s, 1, 6, 11, 12, m[10], m[11])
+        _g(s, 2, 7, 8, 13, m[12], m[13])
+        _g(s, 3, 4, 9, 14, m[14], m[15])
+        if r < 6:
+            _b3_permute(m, t)
+            memcpy(m, t, 64)
+    for i in range(8):
+        cv[i] = s[i] ^ s[i + 8]
+
+
+cdef void _b3_one_chunk(const unsigned char* data, Py_ssize_t n,
+                        unsigned char* out) noexcept nogil:
+    """BLAKE3 of data[:n] for n <= 1024 (one chunk, so the chunk is the root) into out[:32]."""
+    cdef uint32_t cv[8]
+    cdef unsigned char block[64]
+    cdef Py_ssize_t off = 0, take
+    cdef uint32_t flags
+    _b3_iv(cv, 8)
+    while True:
+        take = n - off
+        if take > 64:
+            take = 64
+        memset(block, 0, 64)
+        memcpy(block, data + off, take)
+        flags = 1 if off == 0 else 0  # CHUNK_START
+        if off + take >= n:
+            flags |= 2 | 8  # CHUNK_END | ROOT
+        _b3_compress(cv, block, <uint32_t>take, flags)
+        off += take
+        if off >= n:
+            break
+    memcpy(out, cv, 32)
+
+
+cdef int _blake3_is(VCtx* c, const char* s, Py_ssize_t n, const unsigned char* want) except -1:
+    """BLAKE3(s[:n]) == want[:32]: in C up to one chunk (1,024 bytes: queries, snapshots),
+    through the session's reused blake3 hasher beyond."""
+    cdef unsigned char d32[32]
+    if n <= 1024:
+        _b3_one_chunk(<const unsigned char*>s, n, d32)
+        return memcmp(d32, want, 32) == 0
+    h = <object>c.hasher
+    h.reset()
+    h.update(PyBytes_FromStringAndSize(s, n))
+    cdef bytes d = h.digest()
+    return memcmp(<const char*>d, want, 32) == 0
+
+
+cdef int _varint(_Out o, uint64_t x) except -1:
+    """bincode standard varint: < 251 in one byte, else 251/252/253 + u16/u32/u64 LE."""
+    cdef unsigned char t[9]
+    cdef uint16_t x16
+    cdef uint32_t x32
+    if x < 251:
+        t[0] = <unsigned char>x
+        return _b_raw(o, t, 1)
+    if x < 65536:
+        t[0] = 251
+        x16 = <uint16_t>x
+        memcpy(t + 1, &x16, 2)
+        return _b_raw(o, t, 3)
+    if x < 4294967296:
+        t[0] = 252
+        x32 = <uint32_t>x
+        memcpy(t + 1, &x32, 4)
+        return _b_raw(o, t, 5)
+    t[0] = 253
+    memcpy(t + 1, &x, 8)
+    return _b_raw(o, t, 9)
+
+
+cdef inline bint _outside(int64_t ts, VCtx* c) noexcept:
+    """RF102: outside [created_secs, ended_secs] (open when the session has not ended)."""
+    return ts < c.created or (c.has_ended == 1 and ts > c.ended)
+
+
+cdef int chk_Checkpoint(const unsigned char* b, V_Checkpoint* r, VCtx* c, Py_ssize_t i,
+                        int variant) except -1:
+    """1 when a rule of validate._check_session may fire for checkpoint i (RF201, RF102,
+    RF204); records the largest at_sequence for RF202."""
+    cdef _Out o = <_Out>c.snap
+    if r.id != <uint64_t>i or _outside(r.ts, c):
+        return 1
+    if not c.has_at or r.at_sequence > c.max_at:
+        c.max_at = r.at_sequence
+        c.has_at = 1
+    o.n = 0
+    _snap_std(b, r.snap_p, o)
+    if not _blake3_is(c, o.buf, o.n, b + r.state_hash):
+        return 1
+    return 0
+
+
+cdef int chk_ReplayAction(const unsigned char* b, V_ReplayAction* r, VCtx* c, Py_ssize_t i,
+                          int variant) except -1:
+    """1 when a rule of validate._check_session may fire for action i (RF101, RF102, RF203,
+    RF301..RF305) or hashes.mismatches would look further (RF306, RF307)."""
+    if r.seq != <uint64_t>i or _outside(r.ts, c):
+        return 1
+    if (memcmp(b + r.in_hash, <const char*>_ONES32, 32) == 0
+            or memcmp(b + r.out_hash, <const char*>_ONES32, 32) == 0):
+        return 1
+    if (_over_512_chars(b + r.in_prev_p, r.in_prev_n) or _controls(b + r.in_prev_p, r.in_prev_n)
+            or _over_512_chars(b + r.out_prev_p, r.out_prev_n)
+            or _controls(b + r.out_prev_p, r.out_prev_n)):
+        return 1
+    if variant == VAR_FIND or variant == VAR_ASK:
+        if (r.query_n > 512 or r.in_prev_n != r.query_n
+                or memcmp(b + r.in_prev_p, b + r.query_p, r.query_n) != 0
+                or _controls(b + r.query_p, r.query_n)):
+            return 1
+        if not _blake3_is(c, <const char*>b + r.query_p, r.query_n, b + r.in_hash):
+            return 1
+    elif r.in_prev_n and _no_bytes(b + r.in_hash):
+        return 1
+    if r.out_prev_n and _no_bytes(b + r.out_hash):
+        return 1
+    if variant == VAR_FIND:
+        return r.find_count != <uint64_t>r.n_frames
+    if variant == VAR_PUTMANY:
+        return r.pm_count != <uint64_t>r.pm_ids
+    if variant == VAR_CHECKPOINT:
+        return r.cp_id >= <uint64_t>c.ncheck
+    return 0
+
+
+cdef int chk_ReplaySession(VCtx* c) except -1:
+    """1 when a session-level rule may fire: RF103, RF104, RF202."""
+    if c.has_ended == 1 and c.ended < c.created:
+        return 1
+    if c.version != 1:
+        return 1
+    return c.has_at and c.max_at >= <uint64_t>c.nact
+
+
+
+cdef int _snap_std(const unsigned char* b, Py_ssize_t p, _Out o) except -1:
+    """StateSnapshotStandard of the (checked) StateSnapshot at b[p:], into o."""
+    cdef uint64_t n, j
+    _varint(o, _u64(b + p))  # frame_count
+    p += 8
+    n = _u64(b + p)  # frame_ids
+    p += 8
+    _varint(o, n)
+    for j in range(n):
+        _varint(o, _u64(b + p))
+        p += 8
+    if b[p]:  # lex_index_hash
+        _b_raw(o, b + p, 33)
+        p += 33
+    else:
+        _b_raw(o, b + p, 1)
+        p += 1
+    if b[p]:  # vec_index_hash
+        _b_raw(o, b + p, 33)
+        p += 33
+    else:
+        _b_raw(o, b + p, 1)
+        p += 1
+    _varint(o, _u64(b + p))  # wal_sequence
+    p += 8
+    _varint(o, _u64(b + p))  # generation
+    p += 8
+    return 0
+
 
 # --- records --------------------------------------------------------------------------------
 
@@ -2507,6 +2823,381 @@ cdef object s_ActiveSession(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e
     return {'session': r1, 'next_checkpoint_id': v2, 'actions_since_checkpoint': v3, 'config': r4}
 
 
+cdef int v_Checkpoint(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, V_Checkpoint* r) except -1:
+    cdef int variant
+    cdef uint64_t v1
+    cdef uint64_t v2
+    cdef int64_t v3
+    cdef Py_ssize_t p = pp[0]
+    variant = 0
+    if e - p < 8:
+        _trunc(p, e, 8, 'id')
+    v1 = _u64(b + p)
+    p += 8
+    r.id = v1
+    if e - p < 8:
+        _trunc(p, e, 8, 'at_sequence')
+    v2 = _u64(b + p)
+    p += 8
+    r.at_sequence = v2
+    if e - p < 8:
+        _trunc(p, e, 8, 'timestamp_secs')
+    v3 = _i64(b + p)
+    p += 8
+    r.ts = v3
+    r.state_hash = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'state_hash')
+    p += 32
+    r.snap_p = p
+    try:
+        k_StateSnapshot(b, &p, e)
+    except ReplayFormatError as err:
+        raise err.prefix('snapshot')
+    r.snap_e = p
+    pp[0] = p
+    return variant
+
+
+cdef int v_ReplayAction(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, V_ReplayAction* r) except -1:
+    cdef int variant
+    cdef uint64_t v1
+    cdef int64_t v2
+    cdef uint32_t k3
+    cdef uint64_t v4
+    cdef uint64_t n5
+    cdef uint64_t v6
+    cdef uint64_t n7
+    cdef uint64_t n8
+    cdef uint64_t v9
+    cdef uint64_t n10
+    cdef uint64_t n11
+    cdef uint64_t n12
+    cdef uint64_t v13
+    cdef uint64_t v14
+    cdef uint64_t v15
+    cdef uint64_t n16
+    cdef uint64_t n17
+    cdef uint64_t n18
+    cdef uint64_t n19
+    cdef uint64_t v20
+    cdef Py_ssize_t p = pp[0]
+    variant = 0
+    if e - p < 8:
+        _trunc(p, e, 8, 'sequence')
+    v1 = _u64(b + p)
+    p += 8
+    r.seq = v1
+    if e - p < 8:
+        _trunc(p, e, 8, 'timestamp_secs')
+    v2 = _i64(b + p)
+    p += 8
+    r.ts = v2
+    if e - p < 4:
+        _trunc(p, e, 4, 'action_type')
+    k3 = _u32(b + p)
+    p += 4
+    if k3 == 0:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Put.frame_id')
+        v4 = _u64(b + p)
+        p += 8
+        variant = 0
+    elif k3 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.PutMany.frame_ids')
+        n5 = _u64(b + p)
+        p += 8
+        if n5 > <uint64_t>((e - p) // 8):
+            _ovf(p, e, n5, 8, 'element count', 'action_type.PutMany.frame_ids')
+        r.pm_ids = <Py_ssize_t>n5
+        p += <Py_ssize_t>n5 * 8
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.PutMany.count')
+        v6 = _u64(b + p)
+        p += 8
+        r.pm_count = v6
+        variant = 1
+    elif k3 == 2:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Find.query')
+        n7 = _u64(b + p)
+        p += 8
+        if n7 > <uint64_t>(e - p):
+            _ovf(p, e, n7, 1, 'string length', 'action_type.Find.query')
+        r.query_p = p
+        r.query_n = <Py_ssize_t>n7
+        _check_utf8(b, p, <Py_ssize_t>n7, 'action_type.Find.query')
+        p += <Py_ssize_t>n7
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Find.mode')
+        n8 = _u64(b + p)
+        p += 8
+        if n8 > <uint64_t>(e - p):
+            _ovf(p, e, n8, 1, 'string length', 'action_type.Find.mode')
+        _check_utf8(b, p, <Py_ssize_t>n8, 'action_type.Find.mode')
+        p += <Py_ssize_t>n8
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Find.result_count')
+        v9 = _u64(b + p)
+        p += 8
+        r.find_count = v9
+        variant = 2
+    elif k3 == 3:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Ask.query')
+        n10 = _u64(b + p)
+        p += 8
+        if n10 > <uint64_t>(e - p):
+            _ovf(p, e, n10, 1, 'string length', 'action_type.Ask.query')
+        r.query_p = p
+        r.query_n = <Py_ssize_t>n10
+        _check_utf8(b, p, <Py_ssize_t>n10, 'action_type.Ask.query')
+        p += <Py_ssize_t>n10
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Ask.provider')
+        n11 = _u64(b + p)
+        p += 8
+        if n11 > <uint64_t>(e - p):
+            _ovf(p, e, n11, 1, 'string length', 'action_type.Ask.provider')
+        _check_utf8(b, p, <Py_ssize_t>n11, 'action_type.Ask.provider')
+        p += <Py_ssize_t>n11
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Ask.model')
+        n12 = _u64(b + p)
+        p += 8
+        if n12 > <uint64_t>(e - p):
+            _ovf(p, e, n12, 1, 'string length', 'action_type.Ask.model')
+        _check_utf8(b, p, <Py_ssize_t>n12, 'action_type.Ask.model')
+        p += <Py_ssize_t>n12
+        variant = 3
+    elif k3 == 4:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Checkpoint.checkpoint_id')
+        v13 = _u64(b + p)
+        p += 8
+        r.cp_id = v13
+        variant = 4
+    elif k3 == 5:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Update.frame_id')
+        v14 = _u64(b + p)
+        p += 8
+        variant = 5
+    elif k3 == 6:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.Delete.frame_id')
+        v15 = _u64(b + p)
+        p += 8
+        variant = 6
+    elif k3 == 7:
+        if e - p < 8:
+            _trunc(p, e, 8, 'action_type.ToolCall.name')
+        n16 = _u64(b + p)
+        p += 8
+        if n16 > <uint64_t>(e - p):
+            _ovf(p, e, n16, 1, 'string length', 'action_type.ToolCall.name')
+        _check_utf8(b, p, <Py_ssize_t>n16, 'action_type.ToolCall.name')
+        p += <Py_ssize_t>n16
+        if e - p < 32:
+            _trunc(p, e, 32, 'action_type.ToolCall.args_hash')
+        p += 32
+        variant = 7
+    else:
+        raise _E.unknown_variant(p - 4, 'action_type', k3, 8)
+    r.in_hash = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'input_hash')
+    p += 32
+    r.out_hash = p
+    if e - p < 32:
+        _trunc(p, e, 32, 'output_hash')
+    p += 32
+    if e - p < 8:
+        _trunc(p, e, 8, 'input_preview')
+    n17 = _u64(b + p)
+    p += 8
+    if n17 > <uint64_t>(e - p):
+        _ovf(p, e, n17, 1, 'string length', 'input_preview')
+    r.in_prev_p = p
+    r.in_prev_n = <Py_ssize_t>n17
+    _check_utf8(b, p, <Py_ssize_t>n17, 'input_preview')
+    p += <Py_ssize_t>n17
+    if e - p < 8:
+        _trunc(p, e, 8, 'output_preview')
+    n18 = _u64(b + p)
+    p += 8
+    if n18 > <uint64_t>(e - p):
+        _ovf(p, e, n18, 1, 'string length', 'output_preview')
+    r.out_prev_p = p
+    r.out_prev_n = <Py_ssize_t>n18
+    _check_utf8(b, p, <Py_ssize_t>n18, 'output_preview')
+    p += <Py_ssize_t>n18
+    if e - p < 8:
+        _trunc(p, e, 8, 'affected_frames')
+    n19 = _u64(b + p)
+    p += 8
+    if n19 > <uint64_t>((e - p) // 8):
+        _ovf(p, e, n19, 8, 'element count', 'affected_frames')
+    r.n_frames = <Py_ssize_t>n19
+    p += <Py_ssize_t>n19 * 8
+    if e - p < 8:
+        _trunc(p, e, 8, 'duration_ms')
+    v20 = _u64(b + p)
+    p += 8
+    pp[0] = p
+    return variant
+
+
+cdef object vs_ReplaySession(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, VCtx* c):
+    cdef uint64_t n1
+    cdef object u2
+    cdef uint8_t t3
+    cdef object o4
+    cdef uint64_t n5
+    cdef object s6
+    cdef int64_t v7
+    cdef uint8_t t8
+    cdef object o9
+    cdef int64_t v10
+    cdef uint64_t n11
+    cdef Py_ssize_t i12
+    cdef V_Checkpoint rec13
+    cdef int x14
+    cdef uint64_t n15
+    cdef Py_ssize_t i16
+    cdef Py_ssize_t[8] c17
+    cdef V_ReplayAction rec18
+    cdef int x19
+    cdef uint64_t n20
+    cdef object d21
+    cdef Py_ssize_t i22
+    cdef Py_ssize_t kp23
+    cdef uint64_t kn24
+    cdef object key25
+    cdef object val26
+    cdef uint32_t v27
+    cdef Py_ssize_t p = pp[0]
+    if e - p < 8:
+        _trunc(p, e, 8, 'session_id')
+    n1 = _u64(b + p)
+    p += 8
+    if n1 != 16:
+        raise _E.bad_uuid_length(p - 8, 'session_id', n1)
+    if e - p < 16:
+        _trunc(p, e, 16, 'session_id')
+    u2 = _uuid(b + p)
+    p += 16
+    if e - p < 1:
+        _trunc(p, e, 1, 'name')
+    t3 = b[p]
+    p += 1
+    if t3 == 0:
+        o4 = None
+    elif t3 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'name')
+        n5 = _u64(b + p)
+        p += 8
+        if n5 > <uint64_t>(e - p):
+            _ovf(p, e, n5, 1, 'string length', 'name')
+        s6 = _str(b, p, <Py_ssize_t>n5, 'name')
+        p += <Py_ssize_t>n5
+        o4 = s6
+    else:
+        raise _E.invalid_tag(p - 1, 'name', t3)
+    if e - p < 8:
+        _trunc(p, e, 8, 'created_secs')
+    v7 = _i64(b + p)
+    p += 8
+    c.created = v7
+    if e - p < 1:
+        _trunc(p, e, 1, 'ended_secs')
+    t8 = b[p]
+    p += 1
+    c.has_ended = t8
+    if t8 == 0:
+        o9 = None
+    elif t8 == 1:
+        if e - p < 8:
+            _trunc(p, e, 8, 'ended_secs')
+        v10 = _i64(b + p)
+        p += 8
+        c.ended = v10
+        o9 = v10
+    else:
+        raise _E.invalid_tag(p - 1, 'ended_secs', t8)
+    if e - p < 8:
+        _trunc(p, e, 8, 'checkpoints')
+    n11 = _u64(b + p)
+    p += 8
+    if n11 > <uint64_t>((e - p) // 90):
+        _ovf(p, e, n11, 90, 'element count', 'checkpoints')
+    c.ncheck = <Py_ssize_t>n11
+    i12 = 0
+    try:
+        for i12 in range(<Py_ssize_t>n11):
+            x14 = v_Checkpoint(b, &p, e, &rec13)
+            if chk_Checkpoint(b, &rec13, c, i12, x14):
+                return None
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i12}]').prefix('checkpoints')
+    if e - p < 8:
+        _trunc(p, e, 8, 'actions')
+    n15 = _u64(b + p)
+    p += 8
+    if n15 > <uint64_t>((e - p) // 124):
+        _ovf(p, e, n15, 124, 'element count', 'actions')
+    c.nact = <Py_ssize_t>n15
+    i16 = 0
+    memset(c17, 0, sizeof(c17))
+    try:
+        for i16 in range(<Py_ssize_t>n15):
+            x19 = v_ReplayAction(b, &p, e, &rec18)
+            c17[x19] += 1
+            if chk_ReplayAction(b, &rec18, c, i16, x19):
+                return None
+    except ReplayFormatError as err:
+        raise err.prefix(f'[{i16}]').prefix('actions')
+    if e - p < 8:
+        _trunc(p, e, 8, 'metadata')
+    n20 = _u64(b + p)
+    p += 8
+    if n20 > <uint64_t>((e - p) // 16):
+        _ovf(p, e, n20, 16, 'entry count', 'metadata')
+    d21 = {}
+    for i22 in range(<Py_ssize_t>n20):
+        kp23 = p
+        if e - p < 8:
+            _trunc(p, e, 8, 'metadata' + '[%d].key' % i22)
+        kn24 = _u64(b + p)
+        p += 8
+        if kn24 > <uint64_t>(e - p):
+            _ovf(p, e, kn24, 1, 'string length', 'metadata' + '[%d].key' % i22)
+        key25 = _str(b, p, <Py_ssize_t>kn24, 'metadata' + '[%d].key' % i22)
+        p += <Py_ssize_t>kn24
+        if e - p < 8:
+            _trunc(p, e, 8, 'metadata' + '[%d].value' % i22)
+        kn24 = _u64(b + p)
+        p += 8
+        if kn24 > <uint64_t>(e - p):
+            _ovf(p, e, kn24, 1, 'string length', 'metadata' + '[%d].value' % i22)
+        val26 = _str(b, p, <Py_ssize_t>kn24, 'metadata' + '[%d].value' % i22)
+        p += <Py_ssize_t>kn24
+        if key25 in d21:
+            raise _E.duplicate_key(kp23, 'metadata' + '[%d].key' % i22, key25)
+        d21[key25] = val26
+    if e - p < 4:
+        _trunc(p, e, 4, 'version')
+    v27 = _u32(b + p)
+    p += 4
+    c.version = v27
+    if chk_ReplaySession(c):
+        return None
+    pp[0] = p
+    return {'session_id': u2, 'name': o4, 'created_secs': v7, 'ended_secs': o9, 'checkpoints': n11, 'actions': n15, 'actions_by_variant': [c17[0], c17[1], c17[2], c17[3], c17[4], c17[5], c17[6], c17[7]], 'metadata': d21, 'version': v27}
+
+
 cdef int b_StateSnapshot(object obj, _Out o) except -1:
     cdef object bl1
     cdef object it2
@@ -2842,6 +3533,38 @@ def parse_Checkpoint(buf, Py_ssize_t p, Py_ssize_t e):
     cdef _View v = _View(buf)
     _bounds(v, p, e)
     value = m_Checkpoint(v.ptr(), &p, e)
+    return value, p
+
+
+def blake3_one_chunk(data):
+    """BLAKE3 of `data` (at most 1,024 bytes) by the vet's C implementation (for tests)."""
+    cdef _View v = _View(data)
+    cdef unsigned char d32[32]
+    if v.view.len > 1024:
+        raise ValueError("more than one chunk")
+    _b3_one_chunk(v.ptr(), v.view.len, d32)
+    return PyBytes_FromStringAndSize(<const char*>d32, 32)
+
+def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
+    """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
+    per-session rules can fire (RF101..RF104, RF201..RF204, RF301..RF307; RF105 is the
+    caller's), else None (the block then goes through validate's exact path); errors are
+    summary_ReplaySession's."""
+    global _Blake3
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    cdef VCtx c
+    memset(&c, 0, sizeof(c))
+    if _Blake3 is None:
+        from blake3 import blake3
+        _Blake3 = blake3
+    hasher = _Blake3()
+    snap = _Out()
+    c.hasher = <PyObject*>hasher
+    c.snap = <PyObject*>snap
+    value = vs_ReplaySession(v.ptr(), &p, e, &c)
+    if value is None:
+        return None
     return value, p
 
 
@@ -7400,4 +8123,4 @@ def parse_toc_legacy_v1(buf, Py_ssize_t p, Py_ssize_t e):
 
 
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = '4f0d490c937d2e9e'
+SOURCE_DIGEST = '2ce7469823ccb29a'

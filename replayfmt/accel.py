@@ -17,11 +17,12 @@ from __future__ import annotations
 import importlib
 import os
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 __all__ = ["G", "GM", "GT", "native", "NATIVE_NAMES", "NATIVE_MODEL_NAMES",
-           "NATIVE_TOC_NAMES", "native_built"]
+           "NATIVE_TOC_NAMES", "native_built", "vet_session"]
 
 #: The functions the compiled path provides in place of `_generated`'s.
 NATIVE_NAMES = ("summary_ReplaySession", "summary_ActiveSession", "build_ReplaySession",
@@ -91,6 +92,10 @@ GM = _Codec("replayfmt.accel.GM",
 GT = _Codec("replayfmt.accel.GT",
             "The .mv2 container codec in use: `_generated_toc`, with compiled TOC decoders.",
             "._generated_toc")
+#: The compiled vet of a session block for `validate` (None on the pure path):
+#: summary_ReplaySession's (dict, end) when none of its per-session rules can fire, else None.
+vet_session: Callable[[Any, int, int], tuple[dict[str, Any], int] | None] | None = (
+    None if native is None else native.vet_ReplaySession)
 if native is not None:
     for _name in NATIVE_TOC_NAMES:
         setattr(GT, _name, getattr(native, _name))

@@ -32,6 +32,7 @@ import hashlib
 import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 from construct import Bytes, FormatField, Renamed, Struct
 
@@ -62,21 +63,21 @@ _CTYPES = {"Q": ("uint64_t", "_u64"), "q": ("int64_t", "_i64"), "I": ("uint32_t"
            "L": ("uint32_t", "_u32"), "B": ("uint8_t", "_u8"), "H": ("uint16_t", "_u16")}
 
 
-def _unwrap(node):
+def _unwrap(node: Any) -> Any:
     while isinstance(node, Renamed):
         node = node.subcon
     return node
 
 
-def _fields(node):
+def _fields(node: Any) -> list[tuple[str, Any]]:
     return [(sub.name, sub.subcon) for sub in _unwrap(node).subcons]
 
 
-def _record(node):
+def _record(node: Any) -> str | None:
     return _RECORD_NAMES.get(id(node)) or _RECORD_NAMES.get(id(_unwrap(node)))
 
 
-def _variant_classes(enum) -> list[str]:
+def _variant_classes(enum: Any) -> list[str]:
     """Model class name of each variant: the serde name, except where it would clash with a
     record (`Checkpoint` -> `CheckpointAction`, as in `schema` and `model`)."""
     names = []
@@ -119,6 +120,19 @@ class _Emitter:
         self.f = fn
         self.fl = flavour
         self.models: dict[str, list[str]] = {}
+        #: vet: static field path -> C lvalue its value (or position, length, count) goes to
+        self.capture: dict[str, str] = {}
+        #: vet flavour of a summary: record lists checked element by element (chk_X)
+        self.vet = False
+        #: a summary's per-variant counts array (C name) and size, from the last vec()
+        self.counts: str | None = None
+        self.count_n = 0
+
+    def cap(self, path: str, suffix: str = "") -> str | None:
+        """The C lvalue the vet captures the field at `path` into, if any."""
+        if not self.capture or len(path) < 2 or path[0] != "'" or path[-1] != "'":
+            return None
+        return self.capture.get(path[1:-1] + suffix)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -126,7 +140,7 @@ class _Emitter:
         self.f.line(ind, f"if e - p < {size}:")
         self.f.line(ind + 1, f"_trunc(p, e, {size}, {path})")
 
-    def fixed(self, node, path: str, ind: int) -> str | None:
+    def fixed(self, node: Any, path: str, ind: int) -> str | None:
         """A fixed-size leaf: bounds check, load; returns the C variable (None for bytes in
         flavours that drop them)."""
         node = _unwrap(node)
@@ -142,17 +156,17 @@ class _Emitter:
         if isinstance(node, Bytes) and isinstance(node.length, int):
             n = node.length
             self.need(ind, n, path)
-            v = None
+            h: str | None = None
             if self.fl in ("m", "d"):
-                v = self.f.var("h")
+                h = self.f.var("h")
                 conv = "_hash32" if n == 32 else "_bytes"
-                self.f.line(ind, f"{v} = {conv}(b + p, {n})")
+                self.f.line(ind, f"{h} = {conv}(b + p, {n})")
                 if self.fl == "d":
-                    self.f.line(ind, f"{v} = list({v})")
+                    self.f.line(ind, f"{h} = list({h})")
             elif self.fl == "t":
                 self.f.line(ind, f"_t_bytes(o, b + p, {n}, ind)")
             self.f.line(ind, f"p += {n}")
-            return v
+            return h
         return None
 
     def length(self, path: str, ind: int) -> str:
@@ -164,16 +178,24 @@ class _Emitter:
 
     # -- fields -----------------------------------------------------------------------------
 
-    def field(self, node0, path: str, ind: int, text_ind: str = "ind") -> str | None:
+    def field(self, node0: Any, path: str, ind: int, text_ind: str = "ind") -> str | None:
         """Emit one field; returns the expression of its Python value (None when the flavour
         keeps no value). In flavour t the value is written to `o` at indent `text_ind`."""
         f, fl = self.f, self.fl
         node = _unwrap(node0)
         record = _record(node0)
+        cap = self.cap(path)
         if record is not None:
-            return self.call(record, path, ind, text_ind)
+            if cap:
+                f.line(ind, f"{cap}_p = p")
+            r = self.call(record, path, ind, text_ind)
+            if cap:
+                f.line(ind, f"{cap}_e = p")
+            return r
         if isinstance(node, FormatField):
             v = self.fixed(node, path, ind)
+            if cap:
+                f.line(ind, f"{cap} = {v}")
             if fl == "t":
                 signed = _CTYPES[node.fmtstr[1:]][0].startswith("int")
                 f.line(ind, f"{'_t_int' if signed else '_t_uint'}(o, {v})")
@@ -185,11 +207,16 @@ class _Emitter:
                 f.line(ind, f"_t_bytes(o, b + p, {n}, {text_ind})")
                 f.line(ind, f"p += {n}")
                 return None
+            if cap:
+                f.line(ind, f"{cap} = p")
             return self.fixed(node, path, ind)
         if isinstance(node, String):
             n = self.length(path, ind)
             f.line(ind, f"if {n} > <uint64_t>(e - p):")
             f.line(ind + 1, f"_ovf(p, e, {n}, 1, 'string length', {path})")
+            if cap:
+                f.line(ind, f"{cap}_p = p")
+                f.line(ind, f"{cap}_n = <Py_ssize_t>{n}")
             s = None
             if fl in ("m", "d", "s"):
                 s = f.var("s")
@@ -221,6 +248,9 @@ class _Emitter:
             t = f.var("t", "uint8_t")
             f.line(ind, f"{t} = b[p]")
             f.line(ind, "p += 1")
+            tag = self.cap(path, "?")
+            if tag:
+                f.line(ind, f"{tag} = {t}")
             if isinstance(node, Bool):
                 f.line(ind, f"if {t} > 1:")
                 f.line(ind + 1, f"raise _E.invalid_bool(p - 1, {path}, {t})")
@@ -272,7 +302,7 @@ class _Emitter:
         f.line(ind + 1, f"raise err.prefix({path})")
         return r
 
-    def vec(self, node, path: str, ind: int, text_ind: str) -> str | None:
+    def vec(self, node: Any, path: str, ind: int, text_ind: str) -> str | None:
         f, fl = self.f, self.fl
         n = self.length(path, ind)
         elem = _unwrap(node.subcon)
@@ -280,6 +310,9 @@ class _Emitter:
         limit = "(e - p)" if m == 1 else f"(e - p) // {m}"
         f.line(ind, f"if {n} > <uint64_t>({limit}):")
         f.line(ind + 1, f"_ovf(p, e, {n}, {m}, 'element count', {path})")
+        cap = self.cap(path)
+        if cap:
+            f.line(ind, f"{cap} = <Py_ssize_t>{n}")
         record = _record(node.subcon)
         if record is None:
             if not (isinstance(elem, FormatField) and elem.fmtstr[1:] == "Q"):
@@ -305,7 +338,15 @@ class _Emitter:
                 f.line(ind, f"memset({counts}, 0, sizeof({counts}))")
             f.line(ind, "try:")
             f.line(ind + 1, f"for {i} in range(<Py_ssize_t>{n}):")
-            if counts:
+            if self.vet:  # each element decoded into a V_X and checked by chk_X
+                rec = f.var("rec", f"V_{record}")
+                x = f.var("x", "int")
+                f.line(ind + 2, f"{x} = v_{record}(b, &p, e, &{rec})")
+                if counts:
+                    f.line(ind + 2, f"{counts}[{x}] += 1")
+                f.line(ind + 2, f"if chk_{record}(b, &{rec}, c, {i}, {x}):")
+                f.line(ind + 3, "return None")
+            elif counts:
                 f.line(ind + 2, f"{counts}[k_{record}(b, &p, e)] += 1")
             else:
                 f.line(ind + 2, f"k_{record}(b, &p, e)")
@@ -345,7 +386,7 @@ class _Emitter:
             f.line(ind + 1, "_w(o, b']')")
         return out
 
-    def map(self, node, path: str, ind: int, text_ind: str) -> str | None:
+    def map(self, node: Any, path: str, ind: int, text_ind: str) -> str | None:
         f, fl = self.f, self.fl
         n = self.length(path, ind)
         m = schema.min_size(node.key) + schema.min_size(node.value)
@@ -389,7 +430,7 @@ class _Emitter:
             f.line(ind + 1, "_w(o, b'}')")
         return d if fl in ("m", "d", "s") else None
 
-    def enum(self, node, path: str, ind: int, text_ind: str) -> str | None:
+    def enum(self, node: Any, path: str, ind: int, text_ind: str) -> str | None:
         f, fl = self.f, self.fl
         self.need(ind, 4, path)
         k = f.var("k", "uint32_t")
@@ -432,8 +473,13 @@ class _Emitter:
                f"{len(node.variants)})")
         return x
 
-    def construct(self, target: str, cls: str, names: list[str], vals: list[str],
-                  ind: int) -> None:
+    def _taken(self) -> str | None:
+        """The counts array the last vec() made (then forgotten)."""
+        counts, self.counts = self.counts, None
+        return counts
+
+    def construct(self, target: str | None, cls: str, names: list[str],
+                  vals: list[str | None], ind: int) -> None:
         self.models.setdefault(cls, names)
         self.f.line(ind, f"{target} = _new(<PyObject*>_C_{cls})")
         for name, v in zip(names, vals, strict=True):
@@ -441,7 +487,7 @@ class _Emitter:
 
     # -- records ----------------------------------------------------------------------------
 
-    def record(self, name: str, node) -> None:
+    def record(self, name: str, node: Any) -> None:
         f, fl = self.f, self.fl
         f.line(1, "cdef Py_ssize_t p = pp[0]")
         if fl == "k":
@@ -450,9 +496,9 @@ class _Emitter:
         if fl == "t":
             f.line(1, "_w(o, b'{')")
         fields = _fields(node)
-        vals = []
+        vals: list[str | None] = []
         self.counts = None
-        counts = None
+        counts: tuple[str, str, int] | None = None
         for pos, (fname, fnode) in enumerate(fields):
             if fl == "t":
                 if pos:
@@ -460,9 +506,12 @@ class _Emitter:
                 f.line(1, "_nl(o, ind + 1)")
                 f.line(1, f"_w(o, b'\"{fname}\": ')")
             vals.append(self.field(fnode, repr(fname), 1, "ind + 1"))
-            if self.counts:
-                counts = (fname, self.counts, self.count_n)
-                self.counts = None
+            taken = self._taken()
+            if taken:
+                counts = (fname, taken, self.count_n)
+        if self.vet:
+            f.line(1, f"if chk_{name}(c):")
+            f.line(2, "return None")
         f.line(1, "pp[0] = p")
         if fl == "t":
             f.line(1, "_nl(o, ind)")
@@ -496,7 +545,7 @@ class _BuildEmitter:
         self.f = fn
         self.models: dict[str, list[str]] = {}
 
-    def value(self, node0, expr: str, ind: int) -> None:
+    def value(self, node0: Any, expr: str, ind: int) -> None:
         f = self.f
         node = _unwrap(node0)
         record = _record(node0)
@@ -575,7 +624,7 @@ class _BuildEmitter:
             return
         raise TypeError(f"codegen_native does not know {type(node).__name__}")
 
-    def record(self, name: str, node) -> None:
+    def record(self, name: str, node: Any) -> None:
         f = self.f
         names = [n for n, _ in _fields(node)]
         self.models.setdefault(name, names)
@@ -1293,7 +1342,7 @@ class _TocEmitter:
         self.enums: dict[tuple[str, ...], str] = {}
         self.body: list[str] = []
 
-    def name(self, node0, hint: str) -> str:
+    def name(self, node0: Any, hint: str) -> str:
         node = node0 if id(node0) in self.names else _unwrap(node0)
         name = self.names.get(id(node))
         if name is None:
@@ -1303,13 +1352,13 @@ class _TocEmitter:
             self.todo.append((name, node))
         return name
 
-    def emit(self, name: str, node) -> None:
+    def emit(self, name: str, node: Any) -> None:
         self.name(node, name)
         while self.todo:
             n, s = self.todo.pop(0)
             self.record(n, s, s is node)
 
-    def record(self, name: str, node, top: bool) -> None:
+    def record(self, name: str, node: Any, top: bool) -> None:
         ret = "tuple" if top else "object"
         fn = _Fn(f"cdef {ret} c_{name}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e):")
         fn.line(1, "cdef Py_ssize_t p = pp[0]")
@@ -1344,7 +1393,7 @@ class _TocEmitter:
         fn.line(ind, "p += 8")
         return n
 
-    def value(self, fn: _Fn, node0, path: str, ind: int, hint: str) -> str:
+    def value(self, fn: _Fn, node0: Any, path: str, ind: int, hint: str) -> str:
         node = _unwrap(node0)
         if isinstance(node, FormatField):
             fmt = node.fmtstr[1:]
@@ -1360,11 +1409,11 @@ class _TocEmitter:
             fn.line(ind, f"p += {size}")
             return v
         if isinstance(node, Bytes) and isinstance(node.length, int):
-            n = node.length
-            self.need(fn, ind, n, path)
+            size_b: int = node.length
+            self.need(fn, ind, size_b, path)
             v = fn.var("h")
-            fn.line(ind, f"{v} = {'_hash32' if n == 32 else '_bytes'}(b + p, {n})")
-            fn.line(ind, f"p += {n}")
+            fn.line(ind, f"{v} = {'_hash32' if size_b == 32 else '_bytes'}(b + p, {size_b})")
+            fn.line(ind, f"p += {size_b}")
             return v
         if isinstance(node, Struct):
             sub = self.name(node0, hint)
@@ -1473,6 +1522,387 @@ def _toc_source() -> str:
     return "\n".join(out) + "\n"
 
 
+# --- vet: a clean session block screened in C (validate's per-session rules) ---------------
+
+#: Per record the vet decodes: static field path -> member of its C struct (V_X for a list
+#: element, VCtx for the session) that receives the value (a String: its offset and byte length
+#: as NAME_p, NAME_n; a fixed Bytes field: its offset; a Vec: its count; a record: its byte
+#: range NAME_p..NAME_e; "PATH?": an Option's tag). Only the fields validate's rules read.
+VET_CAPTURE: dict[str, dict[str, str]] = {
+    "Checkpoint": {"id": "id", "at_sequence": "at_sequence", "timestamp_secs": "ts",
+                   "state_hash": "state_hash", "snapshot": "snap"},
+    "ReplayAction": {"sequence": "seq", "timestamp_secs": "ts", "input_hash": "in_hash",
+                     "output_hash": "out_hash", "input_preview": "in_prev",
+                     "output_preview": "out_prev", "affected_frames": "n_frames",
+                     "action_type.PutMany.frame_ids": "pm_ids",
+                     "action_type.PutMany.count": "pm_count",
+                     "action_type.Find.query": "query", "action_type.Ask.query": "query",
+                     "action_type.Find.result_count": "find_count",
+                     "action_type.Checkpoint.checkpoint_id": "cp_id"},
+    "ReplaySession": {"created_secs": "created", "ended_secs": "ended",
+                      "ended_secs?": "has_ended", "checkpoints": "ncheck", "actions": "nact",
+                      "version": "version"},
+}
+#: The list elements the vet checks one by one (a V_X struct and a chk_X each).
+VET_ELEMENTS = ("Checkpoint", "ReplayAction")
+
+
+def _node_at(record: str, path: str) -> Any:
+    """The schema node at a static field path of `record` ("action_type.Find.query")."""
+    node: Any = schema.RECORDS[record]
+    for part in path.split("."):
+        inner = _unwrap(node)
+        if isinstance(inner, Enum):
+            node = dict(inner.variants)[part]
+        else:
+            node = dict(_fields(inner))[part]
+    return node
+
+
+def _vet_members(record: str) -> list[tuple[str, str]]:
+    """(C type, member) of the struct the vet of `record` fills."""
+    members: dict[str, str] = {}
+    for path, name in VET_CAPTURE[record].items():
+        if path.endswith("?"):
+            members[name] = "uint8_t"
+            continue
+        node0 = _node_at(record, path)
+        node = _unwrap(node0)
+        if isinstance(node, Option):
+            node0 = node.subcon
+            node = _unwrap(node0)
+        if _record(node0) is not None:
+            members[f"{name}_p"] = members[f"{name}_e"] = "Py_ssize_t"
+        elif isinstance(node, FormatField):
+            members[name] = _CTYPES[node.fmtstr[1:]][0]
+        elif isinstance(node, String):
+            members[f"{name}_p"] = members[f"{name}_n"] = "Py_ssize_t"
+        elif isinstance(node, (Bytes, Vec)):
+            members[name] = "Py_ssize_t"
+        else:
+            raise TypeError(f"vet cannot capture {type(node).__name__} at {record}.{path}")
+    return [(ctype, name) for name, ctype in members.items()]
+
+
+def _snapshot_standard() -> list[str]:
+    """_snap_std(b, p, o): the StateSnapshot at b[p:] (already checked) re-encoded in
+    bincode's standard configuration (schema.StateSnapshotStandard), field by field."""
+    out = ["", "", "cdef int _snap_std(const unsigned char* b, Py_ssize_t p, _Out o) except -1:",
+           '    """StateSnapshotStandard of the (checked) StateSnapshot at b[p:], into o."""',
+           "    cdef uint64_t n, j"]
+    pairs = zip(_fields(schema.StateSnapshot), _fields(schema.StateSnapshotStandard),
+                strict=True)
+    for (fname, fixed0), (sname, std0) in pairs:
+        if fname != sname:
+            raise TypeError(f"StateSnapshotStandard field {sname} is not {fname}")
+        fixed, std = _unwrap(fixed0), _unwrap(std0)
+        if isinstance(std, schema.VarUint) and isinstance(fixed, FormatField):
+            out += [f"    _varint(o, _u64(b + p))  # {fname}", "    p += 8"]
+        elif isinstance(std, schema.VarVec) and isinstance(fixed, Vec):
+            out += [f"    n = _u64(b + p)  # {fname}", "    p += 8", "    _varint(o, n)",
+                    "    for j in range(n):", "        _varint(o, _u64(b + p))",
+                    "        p += 8"]
+        elif (isinstance(std, Option) and isinstance(fixed, Option)
+              and isinstance(_unwrap(std.subcon), Bytes)):
+            k = _unwrap(std.subcon).length
+            out += [f"    if b[p]:  # {fname}", f"        _b_raw(o, b + p, {1 + k})",
+                    f"        p += {1 + k}", "    else:", "        _b_raw(o, b + p, 1)",
+                    "        p += 1"]
+        else:
+            raise TypeError(f"no standard re-encoding of {fname}")
+    out.append("    return 0")
+    return out
+
+
+#: BLAKE3's IV (SHA-256's) and message word permutation (the BLAKE3 specification, 2.2 and 2.4).
+B3_IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB,
+         0x5BE0CD19)
+B3_PERMUTATION = (2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
+
+
+def _blake3_constants() -> list[str]:
+    """_b3_iv(w, k): the first k IV words into w; _b3_permute(m, t): t = m permuted."""
+    out = ["", "cdef inline void _b3_iv(uint32_t* w, int k) noexcept nogil:"]
+    for i, word in enumerate(B3_IV):
+        if i == 4:
+            out.append("    if k == 4:")
+            out.append("        return")
+        out.append(f"    w[{i}] = 0x{word:08X}")
+    out += ["", "", "cdef inline void _b3_permute(const uint32_t* m, uint32_t* t) noexcept nogil:"]
+    out += [f"    t[{i}] = m[{j}]" for i, j in enumerate(B3_PERMUTATION)]
+    out.append("")
+    return out
+
+
+def _vet_source() -> list[str]:
+    """Structs, rules (chk_X) and helpers of the vet; v_X and vs_ReplaySession come from the
+    emitter."""
+    import blake3
+
+    variants = [v for v, _ in _unwrap(_node_at("ReplayAction", "action_type")).variants]
+    out = ["", "", "# --- vet: validate's per-session rules on a clean block " + "-" * 36, ""]
+    for record in (*VET_ELEMENTS, "ReplaySession"):
+        sname = "VCtx" if record == "ReplaySession" else f"V_{record}"
+        out.append(f"cdef struct {sname}:")
+        for ctype, name in _vet_members(record):
+            out.append(f"    {ctype} {name}")
+        if record == "ReplaySession":
+            out += ["    uint64_t max_at  # largest checkpoint at_sequence",
+                    "    bint has_at", "    PyObject* hasher  # blake3 hasher, reset per use",
+                    "    PyObject* snap  # _Out: a snapshot's standard encoding"]
+        out.append("")
+    out.append("cdef enum:")
+    for name in ("Find", "Ask", "PutMany", "Checkpoint"):
+        out.append(f"    VAR_{name.upper()} = {variants.index(name)}")
+    out += ["", f"cdef bytes _EMPTY32 = {blake3.blake3(b'').digest()!r}",
+            "cdef bytes _ONES32 = b'\\xff' * 32", "cdef object _Blake3 = None"]
+    out += _blake3_constants()
+    out.append(_VET_SUPPORT)
+    out += _snapshot_standard()
+    return out
+
+
+_VET_SUPPORT = '''
+cdef inline bint _no_bytes(const unsigned char* h) noexcept:
+    """hashes._NO_BYTES: the all-zero hash or BLAKE3 of nothing."""
+    return (memcmp(h, <const char*>_ZERO32, 32) == 0
+            or memcmp(h, <const char*>_EMPTY32, 32) == 0)
+
+
+cdef bint _controls(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """validate._CONTROL in UTF-8 text: U+0000..U+0008, U+000B..U+001F, U+007F..U+009F."""
+    cdef Py_ssize_t j
+    cdef unsigned char ch
+    for j in range(n):
+        ch = s[j]
+        if ch < 0x20:
+            if ch != 9 and ch != 10:
+                return 1
+        elif ch == 0x7f:
+            return 1
+        elif ch == 0xc2 and j + 1 < n and s[j + 1] < 0xa0:  # U+0080..U+009F
+            return 1
+    return 0
+
+
+cdef bint _over_512_chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """More than validate.PREVIEW_MAX_CHARS characters in the UTF-8 text s[:n]."""
+    cdef Py_ssize_t j, k = 0
+    if n <= 512:
+        return 0
+    for j in range(n):
+        if (s[j] & 0xc0) != 0x80:
+            k += 1
+    return k > 512
+
+
+cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:
+    return (x >> k) | (x << (32 - k))
+
+
+cdef inline void _g(uint32_t* s, int a, int b, int c, int d, uint32_t mx,
+                    uint32_t my) noexcept nogil:
+    s[a] = s[a] + s[b] + mx
+    s[d] = _rotr(s[d] ^ s[a], 16)
+    s[c] = s[c] + s[d]
+    s[b] = _rotr(s[b] ^ s[c], 12)
+    s[a] = s[a] + s[b] + my
+    s[d] = _rotr(s[d] ^ s[a], 8)
+    s[c] = s[c] + s[d]
+    s[b] = _rotr(s[b] ^ s[c], 7)
+
+
+cdef void _b3_compress(uint32_t* cv, const unsigned char* block, uint32_t block_len,
+                       uint32_t flags) noexcept nogil:
+    """BLAKE3's compression function (counter 0): cv <- the first 8 words of its output."""
+    cdef uint32_t m[16]
+    cdef uint32_t t[16]
+    cdef uint32_t s[16]
+    cdef int r, i
+    memcpy(m, block, 64)  # little-endian words (the module needs a little-endian machine)
+    for i in range(8):
+        s[i] = cv[i]
+    _b3_iv(s + 8, 4)
+    s[12] = 0
+    s[13] = 0
+    s[14] = block_len
+    s[15] = flags
+    for r in range(7):
+        _g(s, 0, 4, 8, 12, m[0], m[1])
+        _g(s, 1, 5, 9, 13, m[2], m[3])
+        _g(s, 2, 6, 10, 14, m[4], m[5])
+        _g(s, 3, 7, 11, 15, m[6], m[7])
+        _g(s, 0, 5, 10, 15, m[8], m[9])
+        _g(s, 1, 6, 11, 12, m[10], m[11])
+        _g(s, 2, 7, 8, 13, m[12], m[13])
+        _g(s, 3, 4, 9, 14, m[14], m[15])
+        if r < 6:
+            _b3_permute(m, t)
+            memcpy(m, t, 64)
+    for i in range(8):
+        cv[i] = s[i] ^ s[i + 8]
+
+
+cdef void _b3_one_chunk(const unsigned char* data, Py_ssize_t n,
+                        unsigned char* out) noexcept nogil:
+    """BLAKE3 of data[:n] for n <= 1024 (one chunk, so the chunk is the root) into out[:32]."""
+    cdef uint32_t cv[8]
+    cdef unsigned char block[64]
+    cdef Py_ssize_t off = 0, take
+    cdef uint32_t flags
+    _b3_iv(cv, 8)
+    while True:
+        take = n - off
+        if take > 64:
+            take = 64
+        memset(block, 0, 64)
+        memcpy(block, data + off, take)
+        flags = 1 if off == 0 else 0  # CHUNK_START
+        if off + take >= n:
+            flags |= 2 | 8  # CHUNK_END | ROOT
+        _b3_compress(cv, block, <uint32_t>take, flags)
+        off += take
+        if off >= n:
+            break
+    memcpy(out, cv, 32)
+
+
+cdef int _blake3_is(VCtx* c, const char* s, Py_ssize_t n, const unsigned char* want) except -1:
+    """BLAKE3(s[:n]) == want[:32]: in C up to one chunk (1,024 bytes: queries, snapshots),
+    through the session's reused blake3 hasher beyond."""
+    cdef unsigned char d32[32]
+    if n <= 1024:
+        _b3_one_chunk(<const unsigned char*>s, n, d32)
+        return memcmp(d32, want, 32) == 0
+    h = <object>c.hasher
+    h.reset()
+    h.update(PyBytes_FromStringAndSize(s, n))
+    cdef bytes d = h.digest()
+    return memcmp(<const char*>d, want, 32) == 0
+
+
+cdef int _varint(_Out o, uint64_t x) except -1:
+    """bincode standard varint: < 251 in one byte, else 251/252/253 + u16/u32/u64 LE."""
+    cdef unsigned char t[9]
+    cdef uint16_t x16
+    cdef uint32_t x32
+    if x < 251:
+        t[0] = <unsigned char>x
+        return _b_raw(o, t, 1)
+    if x < 65536:
+        t[0] = 251
+        x16 = <uint16_t>x
+        memcpy(t + 1, &x16, 2)
+        return _b_raw(o, t, 3)
+    if x < 4294967296:
+        t[0] = 252
+        x32 = <uint32_t>x
+        memcpy(t + 1, &x32, 4)
+        return _b_raw(o, t, 5)
+    t[0] = 253
+    memcpy(t + 1, &x, 8)
+    return _b_raw(o, t, 9)
+
+
+cdef inline bint _outside(int64_t ts, VCtx* c) noexcept:
+    """RF102: outside [created_secs, ended_secs] (open when the session has not ended)."""
+    return ts < c.created or (c.has_ended == 1 and ts > c.ended)
+
+
+cdef int chk_Checkpoint(const unsigned char* b, V_Checkpoint* r, VCtx* c, Py_ssize_t i,
+                        int variant) except -1:
+    """1 when a rule of validate._check_session may fire for checkpoint i (RF201, RF102,
+    RF204); records the largest at_sequence for RF202."""
+    cdef _Out o = <_Out>c.snap
+    if r.id != <uint64_t>i or _outside(r.ts, c):
+        return 1
+    if not c.has_at or r.at_sequence > c.max_at:
+        c.max_at = r.at_sequence
+        c.has_at = 1
+    o.n = 0
+    _snap_std(b, r.snap_p, o)
+    if not _blake3_is(c, o.buf, o.n, b + r.state_hash):
+        return 1
+    return 0
+
+
+cdef int chk_ReplayAction(const unsigned char* b, V_ReplayAction* r, VCtx* c, Py_ssize_t i,
+                          int variant) except -1:
+    """1 when a rule of validate._check_session may fire for action i (RF101, RF102, RF203,
+    RF301..RF305) or hashes.mismatches would look further (RF306, RF307)."""
+    if r.seq != <uint64_t>i or _outside(r.ts, c):
+        return 1
+    if (memcmp(b + r.in_hash, <const char*>_ONES32, 32) == 0
+            or memcmp(b + r.out_hash, <const char*>_ONES32, 32) == 0):
+        return 1
+    if (_over_512_chars(b + r.in_prev_p, r.in_prev_n) or _controls(b + r.in_prev_p, r.in_prev_n)
+            or _over_512_chars(b + r.out_prev_p, r.out_prev_n)
+            or _controls(b + r.out_prev_p, r.out_prev_n)):
+        return 1
+    if variant == VAR_FIND or variant == VAR_ASK:
+        if (r.query_n > 512 or r.in_prev_n != r.query_n
+                or memcmp(b + r.in_prev_p, b + r.query_p, r.query_n) != 0
+                or _controls(b + r.query_p, r.query_n)):
+            return 1
+        if not _blake3_is(c, <const char*>b + r.query_p, r.query_n, b + r.in_hash):
+            return 1
+    elif r.in_prev_n and _no_bytes(b + r.in_hash):
+        return 1
+    if r.out_prev_n and _no_bytes(b + r.out_hash):
+        return 1
+    if variant == VAR_FIND:
+        return r.find_count != <uint64_t>r.n_frames
+    if variant == VAR_PUTMANY:
+        return r.pm_count != <uint64_t>r.pm_ids
+    if variant == VAR_CHECKPOINT:
+        return r.cp_id >= <uint64_t>c.ncheck
+    return 0
+
+
+cdef int chk_ReplaySession(VCtx* c) except -1:
+    """1 when a session-level rule may fire: RF103, RF104, RF202."""
+    if c.has_ended == 1 and c.ended < c.created:
+        return 1
+    if c.version != 1:
+        return 1
+    return c.has_at and c.max_at >= <uint64_t>c.nact
+'''
+
+_VET_ENTRY = '''
+
+def blake3_one_chunk(data):
+    """BLAKE3 of `data` (at most 1,024 bytes) by the vet's C implementation (for tests)."""
+    cdef _View v = _View(data)
+    cdef unsigned char d32[32]
+    if v.view.len > 1024:
+        raise ValueError("more than one chunk")
+    _b3_one_chunk(v.ptr(), v.view.len, d32)
+    return PyBytes_FromStringAndSize(<const char*>d32, 32)
+
+def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
+    """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
+    per-session rules can fire (RF101..RF104, RF201..RF204, RF301..RF307; RF105 is the
+    caller's), else None (the block then goes through validate's exact path); errors are
+    summary_ReplaySession's."""
+    global _Blake3
+    cdef _View v = _View(buf)
+    _bounds(v, p, e)
+    cdef VCtx c
+    memset(&c, 0, sizeof(c))
+    if _Blake3 is None:
+        from blake3 import blake3
+        _Blake3 = blake3
+    hasher = _Blake3()
+    snap = _Out()
+    c.hasher = <PyObject*>hasher
+    c.snap = <PyObject*>snap
+    value = vs_ReplaySession(v.ptr(), &p, e, &c)
+    if value is None:
+        return None
+    return value, p
+'''
+
+
 def generate() -> str:
     """The source of `_native.pyx` for the current schema."""
     body: list[str] = []
@@ -1489,11 +1919,25 @@ def generate() -> str:
             for cls, names in em.models.items():
                 models.setdefault(cls, names)
             body += fn.render()
+    for name in VET_ELEMENTS:  # checks as k_X, and the fields the rules read into a V_X
+        fn = _Fn(f"cdef int v_{name}(const unsigned char* b, Py_ssize_t* pp, Py_ssize_t e, "
+                 f"V_{name}* r) except -1:")
+        em = _Emitter(fn, "k")
+        em.capture = {path: f"r.{c}" for path, c in VET_CAPTURE[name].items()}
+        em.record(name, schema.RECORDS[name])
+        body += fn.render()
+    fn = _Fn("cdef object vs_ReplaySession(const unsigned char* b, Py_ssize_t* pp, "
+             "Py_ssize_t e, VCtx* c):")
+    em = _Emitter(fn, "s")  # the summary, its lists checked by chk_X, and chk_ReplaySession
+    em.vet = True
+    em.capture = {path: f"c.{m}" for path, m in VET_CAPTURE["ReplaySession"].items()}
+    em.record("ReplaySession", schema.RECORDS["ReplaySession"])
+    body += fn.render()
     for name in BUILDS:
         fn = _Fn(f"cdef int b_{name}(object obj, _Out o) except -1:")
-        em = _BuildEmitter(fn)
-        em.record(name, schema.RECORDS[name])
-        for cls, names in em.models.items():
+        bem = _BuildEmitter(fn)
+        bem.record(name, schema.RECORDS[name])
+        for cls, names in bem.models.items():
             models.setdefault(cls, names)
         body += fn.render()
     entries = []
@@ -1525,8 +1969,10 @@ def generate() -> str:
                 entries += [f"    {call}", "    return p"]
             else:
                 entries += [f"    value = {call}", "    return value, p"]
-    src = HEADER + "\n".join(_model_init(models)) + "\n\n\n# --- records " + "-" * 80
-    src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _TAIL + _toc_source()
+    src = HEADER + "\n".join(_model_init(models)) + "\n".join(_vet_source())
+    src += "\n\n\n# --- records " + "-" * 80
+    src += "\n" + "\n".join(body) + "\n" + "\n".join(entries) + "\n" + _VET_ENTRY + _TAIL
+    src += _toc_source()
     digest = hashlib.sha256(src.encode()).hexdigest()[:16]
     return src + f"\n\n#: What this module was generated as (`accel` ignores a stale build).\n" \
         f"SOURCE_DIGEST = {digest!r}\n"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import mmap
 import re
 from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
 
 from .accel import G
 from .framing import (
@@ -27,9 +29,10 @@ __all__ = ["release", "SessionSummary", "SegmentScan", "DEPTHS", "DISPLAY_NAMES"
            "scan_segment", "summarize_active"]
 
 _PAGE = mmap.PAGESIZE
+_readable: Callable[[Any], Any] = readable
 
 
-def release(buf, start: int, stop: int) -> None:
+def release(buf: Any, start: int, stop: int) -> None:
     """Drop the pages of buf[start:stop] from this process's memory when buf is an mmap of a
     file (MADV_DONTNEED; they stay in the page cache): a walk over a huge file then keeps a
     flat resident set instead of accumulating every page it has read."""
@@ -54,7 +57,8 @@ class SessionSummary(namedtuple("SessionSummary", (
     __slots__ = ()
 
     @classmethod
-    def of(cls, session, index: int = 0, offset: int = 0, length: int = 0) -> SessionSummary:
+    def of(cls, session: Any, index: int = 0, offset: int = 0, length: int = 0
+           ) -> SessionSummary:
         """The same summary of a decoded session (model objects)."""
         by_variant = [0] * len(DISPLAY_NAMES)
         for a in session.actions:
@@ -64,14 +68,14 @@ class SessionSummary(namedtuple("SessionSummary", (
                    session.created_secs, session.ended_secs, len(session.checkpoints),
                    len(session.actions), counts, session.metadata, session.version)
 
-    def listing(self) -> dict:
+    def listing(self) -> dict[str, Any]:
         """What every listing shows of a session (carve, sessions --all, the fuzz comparison
         with memvid's `session list`): id as text, name, times, counts."""
         return {"session_id": str(self.session_id), "name": self.name,
                 "created_secs": self.created_secs, "ended_secs": self.ended_secs,
                 "action_count": self.action_count, "checkpoint_count": self.checkpoint_count}
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The memvid `session list --format json` fields plus the counts by type."""
         duration = None if self.ended_secs is None else self.ended_secs - self.created_secs
         return {"session_id": str(self.session_id), "name": self.name,
@@ -101,7 +105,7 @@ def _display(variant: str) -> str:
 DISPLAY_NAMES = tuple(_display(v) for v in G.ACTION_VARIANTS)
 
 
-def _summary(raw: dict, index: int, start: int, stop: int) -> SessionSummary:
+def _summary(raw: dict[str, Any], index: int, start: int, stop: int) -> SessionSummary:
     by_variant = raw.get("actions_by_variant")
     counts = None if by_variant is None else {
         name: n for name, n in zip(DISPLAY_NAMES, by_variant, strict=False) if n}
@@ -110,7 +114,7 @@ def _summary(raw: dict, index: int, start: int, stop: int) -> SessionSummary:
                           raw["actions"], counts, raw.get("metadata"), raw.get("version"))
 
 
-def _head(b, p, e):
+def _head(b: Any, p: int, e: int) -> tuple[Any, int]:
     """head_ReplaySession, and nothing is checked after the action count."""
     value, _ = G.head_ReplaySession(b, p, e)
     return value, e
@@ -124,7 +128,7 @@ DEPTHS = {
 }
 
 
-def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "full"
+def scan_segment(buf: Any, offset: int = 0, end: int | None = None, depth: str = "full"
                  ) -> SegmentScan:
     """Check the segment at buf[offset:end] and summarise its sessions, without building
     actions; ReplayFormatError (absolute offsets) when it is not valid.
@@ -134,7 +138,7 @@ def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "ful
     prefix, total_size and session_count are still checked), so it costs O(sessions) and
     gives no counts by type.
     """
-    buf = readable(buf)
+    buf = _readable(buf)
     end = len(buf) if end is None else end
     header = segment_header(buf, offset, end)
     parse = DEPTHS[depth]
@@ -147,9 +151,9 @@ def scan_segment(buf, offset: int = 0, end: int | None = None, depth: str = "ful
                        header.total_size, sessions)
 
 
-def summarize_active(buf) -> tuple[SessionSummary, dict]:
+def summarize_active(buf: Any) -> tuple[SessionSummary, dict[str, Any]]:
     """Summary of the session in an `MV2ACTIV` envelope, and the envelope's other fields."""
-    buf = readable(buf)
+    buf = _readable(buf)
     start, stop = envelope_block(buf)
     raw = in_block(G.summary_ActiveSession, buf, start, stop, "", "active session")
     exact(stop, len(buf), "", "envelope")

@@ -14,24 +14,27 @@ as SARIF 2.1.0 with byteOffset/byteLength regions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from . import framing, hashes, schema
+from . import accel, framing, hashes
 from . import mv2 as mv2mod
 from . import toc as toc_mod
+from .accel import G
 from .codec import (
     ENVELOPE_HEADER_SIZE,
     snapshot_state_hash,
 )
 from .errors import ErrorKind as K
 from .errors import ReplayFormatError
-from .forensics import SalvagedSession, carve, salvage_session_block
 from .framing import segment_blocks
-from .model import OVERSIZE_HASH, CheckpointAction, Find, PutMany
+from .hashes import OVERSIZE_HASH
 from .scan import SegmentScan, SessionSummary, release, scan_segment
-from .trace import Span, Trace, trace_active_session, trace_record, trace_segment
+from .scan import _summary as scan_summary
+
+if TYPE_CHECKING:  # the tracing and salvage layers are imported when a finding needs them
+    from .forensics import SalvagedSession
+    from .trace import Span, Trace
 
 __all__ = ["Diagnostic", "Report", "RULES", "validate", "to_sarif", "validate_path",
            "ERROR", "WARNING", "INFO"]
@@ -139,10 +142,38 @@ _KIND_LENGTH = {
 }
 
 
-@attrs.frozen
-class Diagnostic:
-    """One finding: stable `code`, `severity`, absolute `offset` and `length`, field `path`."""
+def salvage_session_block(b: Any, start: int, stop: int, path: str) -> SalvagedSession | None:
+    """`forensics.salvage_session_block` (imported on first use: a clean file never needs
+    it on the compiled path)."""
+    from .forensics import salvage_session_block as salvage
 
+    return salvage(b, start, stop, path)
+
+
+def trace_record(name: str, data: Any, start: int, end: int, path: str) -> Trace:
+    """`trace.trace_record`, imported on first use (as the other tracing entry points)."""
+    from .trace import trace_record as trace
+
+    return trace(name, data, start, end, path)
+
+
+def trace_segment(data: Any) -> Trace:
+    from .trace import trace_segment as trace
+
+    return trace(data)
+
+
+def trace_active_session(data: Any) -> Trace:
+    from .trace import trace_active_session as trace
+
+    return trace(data)
+
+
+class Diagnostic:
+    """One finding: stable `code`, `severity`, absolute `offset` and `length`, field `path`.
+    Immutable; equal when every field is."""
+
+    __slots__ = ("code", "severity", "offset", "length", "path", "message")
     code: str
     severity: str
     offset: int
@@ -150,11 +181,38 @@ class Diagnostic:
     path: str
     message: str
 
+    def __init__(self, code: str, severity: str, offset: int, length: int, path: str,
+                 message: str) -> None:
+        for name, value in zip(self.__slots__, (code, severity, offset, length, path, message),
+                               strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Diagnostic is immutable: cannot set {name}")
+
+    def _key(self) -> tuple[str, str, int, int, str, str]:
+        return (self.code, self.severity, self.offset, self.length, self.path, self.message)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Diagnostic)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __reduce__(self) -> tuple[type[Diagnostic], tuple[str, str, int, int, str, str]]:
+        return (Diagnostic, self._key())  # pickle and copy rebuild it through __init__
+
+    def __repr__(self) -> str:
+        return "Diagnostic(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
+
     @property
     def name(self) -> str:
         return RULES[self.code][0]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "severity": self.severity,
                 "offset": self.offset, "length": self.length, "path": self.path,
                 "message": self.message}
@@ -165,16 +223,33 @@ class Diagnostic:
                 f"(0x{self.offset:x}), {self.length} bytes: {self.message}")
 
 
-@attrs.define
 class Report:
     """All diagnostics for one input. `kind`: segment, active_session, mv2 or unknown."""
 
-    kind: str
-    size: int
-    diagnostics: list[Diagnostic] = attrs.Factory(list)
-    file: str | None = None
-    #: severity -> diagnostics found beyond MAX_DIAGNOSTICS and not listed (RF015 says so)
-    omitted: dict[str, int] = attrs.Factory(dict)
+    def __init__(self, kind: str, size: int, diagnostics: list[Diagnostic] | None = None,
+                 file: str | None = None, omitted: dict[str, int] | None = None) -> None:
+        self.kind = kind
+        self.size = size
+        self.diagnostics: list[Diagnostic] = [] if diagnostics is None else diagnostics
+        self.file = file
+        #: severity -> diagnostics found beyond MAX_DIAGNOSTICS and not listed (RF015 says so)
+        self.omitted: dict[str, int] = {} if omitted is None else omitted
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.kind, self.size, self.diagnostics, self.file, self.omitted)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Report)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (f"Report(kind={self.kind!r}, size={self.size!r}, "
+                f"diagnostics={self.diagnostics!r}, file={self.file!r}, "
+                f"omitted={self.omitted!r})")
 
     def of(self, severity: str) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == severity]
@@ -203,7 +278,7 @@ class Report:
         """No errors (and, when strict, no warnings)."""
         return not self.count(ERROR) and not (strict and self.count(WARNING))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "kind": self.kind, "size": self.size,
                 "summary": {s: self.count(s) for s in (ERROR, WARNING, INFO)},
                 "diagnostics": [d.to_json() for d in self.diagnostics]}
@@ -216,17 +291,19 @@ class _Collector:
 
     def __init__(self, base: int = 0, limit: int | None = None) -> None:
         self.items: list[Diagnostic] = []
-        self.seen: set[tuple] = set()
+        self.seen: set[tuple[str, int | None, str]] = set()
         self.base = base
         self.limit = MAX_DIAGNOSTICS if limit is None else limit
         self.omitted: dict[str, int] = {}
-        self.last: tuple | None = None
+        self.last: tuple[str, int | None, str] | None = None
 
     def add(self, code: str, offset: int, length: int, path: str, message: str) -> None:
         key = (code, offset + self.base, path)
         if key in self.seen or key == self.last:
             return
         if len(self.items) >= self.limit:
+            if (code, None, path) == self.last:  # the same finding, counted unlocated
+                return
             self.last = key
             severity = RULES[code][1]
             self.omitted[severity] = self.omitted.get(severity, 0) + 1
@@ -234,6 +311,21 @@ class _Collector:
         self.seen.add(key)
         self.items.append(Diagnostic(code, RULES[code][1], offset + self.base, max(0, length),
                                      path, message))
+
+    def full(self) -> bool:
+        """True once `limit` diagnostics are listed: the rest are only counted."""
+        return len(self.items) >= self.limit
+
+    def count(self, code: str, path: str) -> None:
+        """A finding past the limit, counted without its location (a field path names one
+        place: a repeat of the finding just before, located or not, is dropped as in add)."""
+        key = (code, None, path)
+        if key == self.last or (self.last is not None and self.last[0] == code
+                                and self.last[2] == path):
+            return
+        self.last = key
+        severity = RULES[code][1]
+        self.omitted[severity] = self.omitted.get(severity, 0) + 1
 
     def capped(self) -> list[Diagnostic]:
         """The listed diagnostics, and one RF015 counting the rest when there are any."""
@@ -265,7 +357,7 @@ class _Collector:
 class _Locator:
     """Field path -> Span, from traces; records decoded beyond a trace's stop are traced alone."""
 
-    def __init__(self, data, traces: Iterable[Trace]) -> None:
+    def __init__(self, data: Any, traces: Iterable[Trace]) -> None:
         self.data = data
         self.spans: dict[str, Span] = {}
         for t in traces:
@@ -291,9 +383,9 @@ class _Locator:
             return self.records.pop(rec_path)
         m = _RECORD_PATH.match(rec_path)
         got = self.sessions.get(m.group(1)) if m else None
-        if got is None:
+        if got is None or m is None:
             return None
-        spans = got.action_spans if m.group(2) == "actions" else got.checkpoint_spans
+        spans: list[Any] = got.action_spans if m.group(2) == "actions" else got.checkpoint_spans
         j = int(m.group(3))
         if j >= len(spans) or not spans[j]:
             return None
@@ -331,15 +423,23 @@ def _control_chars(text: str) -> list[str]:
     return sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(text)})
 
 
-def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Collector) -> None:
+def _check_session(got: SalvagedSession, prefix: str, loc: Callable[[str], tuple[int, int]],
+                   out: _Collector) -> None:
     s = got.session
-    at = lambda field: loc(f"{prefix}.{field}")  # noqa: E731
+
+    def put(code: str, path: str, message: str) -> None:
+        # once the report is full a finding is only counted: its field is never located
+        if out.full():
+            out.count(code, path)
+        else:
+            out.add(code, *loc(path), path, message)
+
     created, ended = s.created_secs, s.ended_secs
     if ended is not None and ended < created:
-        out.add("RF103", *at("ended_secs"), f"{prefix}.ended_secs",
+        put("RF103", f"{prefix}.ended_secs",
                 f"ended_secs {ended} is before created_secs {created}")
     if got.complete and s.version != 1:
-        out.add("RF104", *at("version"), f"{prefix}.version", f"session version {s.version}")
+        put("RF104", f"{prefix}.version", f"session version {s.version}")
 
     def in_range(ts: int) -> bool:
         return ts >= created and (ended is None or ts <= ended)
@@ -349,13 +449,13 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
     for k, c in enumerate(s.checkpoints):
         cp = f"{prefix}.checkpoints[{k}]"
         if c.id != k:
-            out.add("RF201", *loc(f"{cp}.id"), f"{cp}.id", f"checkpoint {k} has id {c.id}")
+            put("RF201", f"{cp}.id", f"checkpoint {k} has id {c.id}")
         if not in_range(c.timestamp_secs):
-            out.add("RF102", *loc(f"{cp}.timestamp_secs"), f"{cp}.timestamp_secs",
+            put("RF102", f"{cp}.timestamp_secs",
                     f"checkpoint timestamp {c.timestamp_secs} outside {window}")
         expected = snapshot_state_hash(c.snapshot)
         if c.state_hash != expected:
-            out.add("RF204", *loc(f"{cp}.state_hash"), f"{cp}.state_hash",
+            put("RF204", f"{cp}.state_hash",
                     f"state_hash {c.state_hash.hex()} but the snapshot hashes to "
                     f"{expected.hex()}")
     actions_whole = got.complete or got.declared_actions == len(s.actions)
@@ -363,43 +463,45 @@ def _check_session(got: SalvagedSession, prefix: str, loc: Callable, out: _Colle
         for k, c in enumerate(s.checkpoints):
             if c.at_sequence >= len(s.actions):
                 cp = f"{prefix}.checkpoints[{k}].at_sequence"
-                out.add("RF202", *loc(cp), cp, f"at_sequence {c.at_sequence} but the session "
+                put("RF202", cp, f"at_sequence {c.at_sequence} but the session "
                         f"has {len(s.actions)} action(s)")
     for j, a in enumerate(s.actions):
         ap = f"{prefix}.actions[{j}]"
         if a.sequence != j:
-            out.add("RF101", *loc(f"{ap}.sequence"), f"{ap}.sequence",
+            put("RF101", f"{ap}.sequence",
                     f"action {j} has sequence {a.sequence}")
         if not in_range(a.timestamp_secs):
-            out.add("RF102", *loc(f"{ap}.timestamp_secs"), f"{ap}.timestamp_secs",
+            put("RF102", f"{ap}.timestamp_secs",
                     f"action timestamp {a.timestamp_secs} outside {window}")
         for field in ("input_hash", "output_hash"):
             if getattr(a, field) == OVERSIZE_HASH:
-                out.add("RF301", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                put("RF301", f"{ap}.{field}",
                         f"{field} is the over-10-MiB sentinel (all 0xFF)")
         for field in ("input_preview", "output_preview"):
             text = getattr(a, field)
             if len(text) > PREVIEW_MAX_CHARS:
-                out.add("RF302", *loc(f"{ap}.{field}"), f"{ap}.{field}",
+                put("RF302", f"{ap}.{field}",
                         f"{field} has {len(text)} characters (memvid keeps at most 512)")
-            bad = _control_chars(text)
-            if bad:
-                out.add("RF303", *loc(f"{ap}.{field}"), f"{ap}.{field}",
-                        f"{field} holds control characters {', '.join(bad)}")
+            controls = _control_chars(text)
+            if controls:
+                put("RF303", f"{ap}.{field}",
+                    f"{field} holds control characters {', '.join(controls)}")
         for bad in hashes.mismatches(a):
-            out.add(bad.code, *loc(f"{ap}.{bad.field}"), f"{ap}.{bad.field}", bad.message)
-        kind = a.action_type
-        if isinstance(kind, Find) and kind.result_count != len(a.affected_frames):
+            assert bad.code is not None  # mismatches yields only findings
+            put(bad.code, f"{ap}.{bad.field}", bad.message)
+        kind: Any = a.action_type
+        variant = kind.VARIANT
+        if variant == "Find" and kind.result_count != len(a.affected_frames):
             path = f"{ap}.action_type.Find.result_count"
-            out.add("RF304", *loc(path), path, f"result_count {kind.result_count} but "
+            put("RF304", path, f"result_count {kind.result_count} but "
                     f"{len(a.affected_frames)} affected frame(s)")
-        elif isinstance(kind, PutMany) and kind.count != len(kind.frame_ids):
+        elif variant == "PutMany" and kind.count != len(kind.frame_ids):
             path = f"{ap}.action_type.PutMany.count"
-            out.add("RF305", *loc(path), path,
+            put("RF305", path,
                     f"count {kind.count} but {len(kind.frame_ids)} frame id(s)")
-        elif isinstance(kind, CheckpointAction) and kind.checkpoint_id not in checkpoint_ids:
+        elif variant == "Checkpoint" and kind.checkpoint_id not in checkpoint_ids:
             path = f"{ap}.action_type.Checkpoint.checkpoint_id"
-            out.add("RF203", *loc(path), path,
+            put("RF203", path,
                     f"checkpoint {kind.checkpoint_id} is not among the session's checkpoints")
 
 
@@ -409,8 +511,9 @@ def _register(loc: _Locator, got: SalvagedSession, prefix: str) -> None:
 
 # --- containers ------------------------------------------------------------------------------
 
-def _check_block(b, i: int, start: int, stop: int, got: SalvagedSession, traces: list,
-                 clean: bool, ids: dict, out: _Collector) -> None:
+def _check_block(b: Any, i: int, start: int, stop: int, got: SalvagedSession,
+                 traces: list[Trace], clean: bool, ids: dict[Any, int], out: _Collector
+                 ) -> None:
     """The semantic checks of one decoded session block."""
     prefix = f"sessions[{i}]"
     loc = _Locator(b, traces)
@@ -425,17 +528,43 @@ def _check_block(b, i: int, start: int, stop: int, got: SalvagedSession, traces:
     _check_session(got, prefix, loc, out)
 
 
-def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
+def _vetted(vet: Callable[..., Any], b: Any, i: int, start: int, stop: int, base: int,
+            ids: dict[Any, int]) -> SessionSummary | None:
+    """The summary of block i when the compiled vet finds that none of `_check_session`'s
+    rules can fire and its session id is new (the id is then recorded in `ids`); None sends
+    the block through the exact path (which alone writes diagnostics)."""
+    try:
+        got = vet(b, start, stop)
+    except ReplayFormatError:  # damaged: the exact path says how
+        return None
+    if got is None or got[1] != stop:
+        return None
+    raw = got[0]
+    sid = raw["session_id"]
+    if sid in ids:  # RF105: located and reported by the exact path
+        return None
+    ids[sid] = i
+    return scan_summary(raw, i, base + start, base + stop)
+
+
+def _validate_clean_segment(b: Any, out: _Collector, base: int = 0) -> SegmentScan | None:
     """One pass over a segment that strict parsing accepts: each session block is decoded once
     (record by record) and checked; returns what `scan_segment` would (offsets + `base`).
     None, with `out` as it was, at the first problem the strict codec would raise (the caller
     then explains the damage)."""
     mark, seen = len(out.items), set(out.seen)
     omitted, last = dict(out.omitted), out.last
-    ids: dict = {}  # session id -> index of its first session (no decoded session is kept)
-    summaries = []
+    ids: dict[Any, int] = {}  # session id -> index of its first session (none is kept)
+    summaries: list[SessionSummary] = []
+    vet = accel.vet_session  # None on the pure path
     try:
         for i, start, stop in segment_blocks(b):
+            if vet is not None:
+                vetted = _vetted(vet, b, i, start, stop, base, ids)
+                if vetted is not None:
+                    summaries.append(vetted)
+                    release(b, start, stop)
+                    continue
             got = salvage_session_block(b, start, stop, f"sessions[{i}]")
             if got is None or not got.complete or got.end != stop:
                 break
@@ -444,6 +573,7 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
             release(b, start, stop)  # an mmap'd file stays out of the resident set
         else:
             head = framing.segment_fields(b)
+            assert head is not None  # the blocks were walked: the header is there
             return SegmentScan(base, len(b), head.version, head.session_count, head.total_size,
                                summaries)
     except ReplayFormatError:
@@ -453,7 +583,7 @@ def _validate_clean_segment(b, out: _Collector, base: int = 0) -> SegmentScan | 
     return None
 
 
-def _validate_container_damage(b, out: _Collector) -> bool:
+def _validate_container_damage(b: Any, out: _Collector) -> bool:
     """A segment whose every session block decodes strictly while its container is off
     (version, session_count, total_size, bytes after the last session): the container's
     problems from a lenient walk, then each block checked as in a clean segment, record by
@@ -461,7 +591,7 @@ def _validate_container_damage(b, out: _Collector) -> bool:
     unchanged, when a block is damaged (the caller then traces)."""
     n = len(b)
 
-    def walk(policy):
+    def walk(policy: framing.Policy) -> Iterator[tuple[int, int, int, SalvagedSession]]:
         header = framing.segment_header(b, 0, n, policy)
         for i, start, stop in segment_blocks(b, 0, n, policy, header):
             got = salvage_session_block(b, start, stop, f"sessions[{i}]")
@@ -480,7 +610,7 @@ def _validate_container_damage(b, out: _Collector) -> bool:
         return False
     for err in policy.problems:
         out.error(err, n)
-    ids: dict = {}
+    ids: dict[Any, int] = {}
     for i, start, stop, got in walk(framing.Policy(lenient=True)):
         _check_block(b, i, start, stop, got, [], True, ids, out)
     return True
@@ -490,7 +620,7 @@ class _Damaged(Exception):
     """A session block that does not decode strictly."""
 
 
-def _segment_problems(b) -> tuple[list[ReplayFormatError], int | None]:
+def _segment_problems(b: Any) -> tuple[list[ReplayFormatError], int | None]:
     """What tracing the whole segment reports (`trace_segment(b).problems`: the container's
     problems from a lenient walk, and the first session that does not decode, which stops the
     walk) and the header's session_count (None when the header does not decode), found
@@ -522,7 +652,7 @@ def _segment_problems(b) -> tuple[list[ReplayFormatError], int | None]:
     return policy.problems, header.session_count
 
 
-def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
+def _validate_segment(b: Any, out: _Collector, base: int = 0) -> SegmentScan | None:
     """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
 
     A segment that strict parsing accepts is read once (`_validate_clean_segment`); field
@@ -541,8 +671,8 @@ def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
     for err in problems:
         out.error(err, n)
     if count is None:  # the header itself did not decode
-        return
-    ids: dict = {}
+        return None
+    ids: dict[Any, int] = {}
 
     def check_block(i: int, start: int, stop: int) -> None:
         got = salvage_session_block(b, start, stop, f"sessions[{i}]")
@@ -566,9 +696,10 @@ def _validate_segment(b, out: _Collector, base: int = 0) -> SegmentScan | None:
         if err.kind == K.LENGTH_OVERFLOW and err.path == f"sessions[{i + 1}]":
             # A cut segment: the records before the cut are still there to check.
             check_block(i + 1, err.offset + 8, n)
+    return None
 
 
-def _validate_active(b, out: _Collector) -> None:
+def _validate_active(b: Any, out: _Collector) -> None:
     n = len(b)
     t = trace_active_session(b)
     for err in t.problems:
@@ -600,7 +731,7 @@ def _validate_active(b, out: _Collector) -> None:
                     "the last checkpoint")
 
 
-def _validate_mv2(data, out: _Collector) -> None:
+def _validate_mv2(data: Any, out: _Collector) -> None:
     try:
         layout = mv2mod.read_layout(data)
     except ValueError as exc:
@@ -632,17 +763,19 @@ def _validate_mv2(data, out: _Collector) -> None:
         live_at, checked = _check_manifest(data, layout, decoded, m, out)
     # The segment the manifest names was read by the one pass: carve does not check it again,
     # and hashes only blocks that share a size with another (enough for duplicate_of).
+    from .forensics import carve
+
     for block in carve(data, checked=checked, digests=False):
         if block.kind == "segment" and block.offset != live_at:
             out.add("RF508", block.offset, block.size, "",
-                    f"{_ORIGIN_TEXT.get(block.origin, 'segment')} not pointed at by the TOC"
+                    f"{_ORIGIN_TEXT.get(block.origin or '', 'segment')} not pointed at by the TOC"
                     + (f" (frame {block.frame_id})" if block.frame_id is not None else "")
                     + f": {len(block.summaries)} session(s)"
                     + (f", same bytes as the block at {block.duplicate_of}"
                        if block.duplicate_of is not None else ""))
 
 
-def _check_manifest(data, layout, decoded, m: dict, out: _Collector
+def _check_manifest(data: Any, layout: Any, decoded: Any, m: dict[str, Any], out: _Collector
                     ) -> tuple[int | None, SegmentScan | None]:
     """The Some manifest against the segment it names: the segment's offset if one is there,
     and its scan when the one pass found it clean."""
@@ -682,12 +815,13 @@ def _check_manifest(data, layout, decoded, m: dict, out: _Collector
     return seg_start, clean
 
 
-def validate(data, *, kind: str | None = None) -> Report:
+def validate(data: Any, *, kind: str | None = None) -> Report:
     """Validate a segment, an active-session sidecar or a `.mv2` (detected by magic).
 
     `kind` ("segment", "active_session", "mv2") forces the container when the magic is damaged.
     """
-    data = framing.readable(data)
+    readable: Callable[[Any], Any] = framing.readable
+    data = readable(data)
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
@@ -700,7 +834,7 @@ def validate(data, *, kind: str | None = None) -> Report:
             return report
     out = _Collector()
     if kind in ("segment", "active_session"):
-        magic = schema.SEGMENT_MAGIC if kind == "segment" else schema.ACTIVE_MAGIC
+        magic = G.SEGMENT_MAGIC if kind == "segment" else G.ACTIVE_MAGIC
         if n >= len(magic) and head != magic:
             out.add("RF002", 0, len(magic), "magic",
                     f"magic {head!r}, expected {magic!r}; the rest is read as a {kind}")
@@ -728,19 +862,20 @@ def _uri(path: str) -> str:
     return "file://" + encoded if path.startswith("/") else encoded
 
 
-def to_sarif(reports: list[Report]) -> dict:
+def to_sarif(reports: list[Report]) -> dict[str, Any]:
     """One SARIF 2.1.0 run for all reports; regions are byteOffset/byteLength."""
     from . import __version__
     codes = sorted(RULES)
     index = {c: i for i, c in enumerate(codes)}
     rules = [{"id": c, "name": RULES[c][0], "shortDescription": {"text": RULES[c][2]},
               "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[c][1]]}} for c in codes]
-    artifacts, results = [], []
+    artifacts: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for k, report in enumerate(reports):
         uri = _uri(report.file) if report.file else f"input-{k}"
         artifacts.append({"location": {"uri": uri}, "length": report.size})
         for d in report.diagnostics:
-            location = {"physicalLocation": {
+            location: dict[str, Any] = {"physicalLocation": {
                 "artifactLocation": {"uri": uri, "index": k},
                 "region": {"byteOffset": d.offset, "byteLength": d.length}}}
             if d.path:
@@ -761,12 +896,13 @@ def to_sarif(reports: list[Report]) -> dict:
 
 # --- one file, for batch mode -------------------------------------------------------------
 
-def validate_path(path: str, kind: str | None = None, strict: bool = False) -> dict:
+def validate_path(path: str, kind: str | None = None, strict: bool = False
+                  ) -> dict[str, Any]:
     """`validate` on one file, as a JSON-ready dict with a "status" (ok or invalid): the
     per-file function of `replayfmt validate DIR -r -j N` (run by `batch`)."""
-    from .forensics import open_evidence
+    from .stream import open_input
 
-    with open_evidence(path) as data:
+    with open_input(path) as data:
         report = validate(data, kind=kind)
     report.file = path
     out = report.to_json()

@@ -167,3 +167,27 @@ def test_reading_commands_do_not_import_the_model_layer_or_construct(rel, heavy)
     out = subprocess.run([sys.executable, "-c", code, str(REAL / rel)],
                          capture_output=True, check=True).stdout
     assert out.strip().splitlines()[-1] == heavy
+
+
+@pytest.mark.parametrize("rel", ["p09_auto_checkpoint_3/segment-0.bin",
+                                 "p17_mixed_medium/segment-0.bin"])
+def test_validate_of_a_clean_segment_imports_no_model_trace_or_construct(rel: str) -> None:
+    """On the compiled path a clean segment is vetted in C: validate imports neither attrs,
+    the model layer, trace, forensics nor Construct (the pure path decodes into the model)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from replayfmt import cli\n"
+            "assert cli.main(['validate', sys.argv[1]]) == 0\n"
+            "print(sorted(m for m in ('attrs', 'construct', 'replayfmt.model', "
+            "'replayfmt.trace', 'replayfmt.forensics', 'replayfmt.schema') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(REAL / rel)],
+                         capture_output=True, check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    if os.environ.get("REPLAYFMT_PURE", "") not in ("", "0"):
+        assert b"'replayfmt.forensics'" in loaded and b"'replayfmt.model'" in loaded
+    else:
+        assert loaded == b"[]"

@@ -46,7 +46,7 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import functools
 
-    from ..forensics import open_evidence
+    from ..stream import open_input
     from ..validate import ERROR, INFO, WARNING, to_sarif, validate, validate_path
 
     kind = KINDS[args.kind]
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.files:
         try:
-            with open_evidence(path) as data:
+            with open_input(path) as data:
                 report = validate(data, kind=kind)
         except OSError as exc:
             warn(f"cannot read {path}: {exc.strerror or exc}")
