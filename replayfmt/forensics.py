@@ -152,7 +152,7 @@ class _BadText:
 
         class Walker(_Tracer):
             def walk(self, node: Any, path: str, p: int, e: int) -> tuple[Any, int]:
-                if isinstance(_unwrap(node), schema.String):  # type: ignore[no-untyped-call]
+                if isinstance(_unwrap(node), schema.String):
                     m, q = self.length(p, e, path)
                     if m > e - q:
                         raise self.overflow(q, e, m, 1, "string length", path)

@@ -144,7 +144,7 @@ def segment_header(b: Buffer, base: int = 0, end: int | None = None, policy: Pol
     """Check the magic (always fatal) and read the header of the segment at b[base:end]; a
     version other than 1 is a policy problem."""
     e = len(b) if end is None else end
-    G.json_SegmentHeader(b, base, e)  # type: ignore[no-untyped-call]  # magic and truncation, with the schema's errors
+    G.json_SegmentHeader(b, base, e)  # magic and truncation, with the schema's errors
     header = SegmentHeader(*_HEAD.unpack_from(b, base + VERSION_AT))
     if header.version != G.SEGMENT_VERSION:
         policy.problem(E.unsupported_version(base + VERSION_AT, header.version,

@@ -54,6 +54,8 @@ def read_toc(data: Data, layout: Mv2Layout | None = None) -> DecodedToc:
     """The decoded TOC of a `.mv2` (ReplayFormatError with offset and path if it does not
     decode in any layout)."""
     layout = layout or read_layout(data)
+    if isinstance(data, memoryview):  # the TOC readers slice and decode: bytes, as parse_* read it
+        data = data.tobytes()
     return decode_toc(data, layout.footer_offset, layout.footer_pos)
 
 
