@@ -60,7 +60,7 @@ def _harness(name: str, corpus: str, runs: int = 300):
 
     from conftest import ROOT
     return subprocess.run(
-        [sys.executable, f"fuzz_{name}.py", f"-runs={runs}", "-seed=1",
+        [sys.executable, f"fuzz_{name}.py", f"-runs={runs}", "-seed=1", "-reload=0",
          "-dict=replayfmt.dict", str(ROOT / "fuzz" / "corpus" / corpus)],
         cwd=ROOT / "fuzz", capture_output=True, text=True, timeout=600)
 

@@ -474,7 +474,7 @@ def test_differential_fuzz_harness_runs(tmp_path):
     work = tmp_path / "segment"
     shutil.copytree(ROOT / "fuzz" / "corpus" / "segment", work)
     proc = subprocess.run([sys.executable, "fuzz_native_diff.py", "-runs=300", "-seed=1",
-                           "-dict=replayfmt.dict", str(work)], cwd=ROOT / "fuzz",
+                           "-reload=0", "-dict=replayfmt.dict", str(work)], cwd=ROOT / "fuzz",
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Done 300 runs" in proc.stderr
