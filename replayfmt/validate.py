@@ -761,6 +761,8 @@ def _validate_mv2(data: Any, out: _Collector) -> None:
             out.add("RF507", tag, 1, "toc.replay_manifest", "replay manifest is None")
     else:
         live_at, checked = _check_manifest(data, layout, decoded, m, out)
+    if not _segment_magic_elsewhere(data, live_at):
+        return  # no other segment can start anywhere: carve (and its imports) not needed
     # The segment the manifest names was read by the one pass: carve does not check it again,
     # and hashes only blocks that share a size with another (enough for duplicate_of).
     from .forensics import carve
@@ -773,6 +775,19 @@ def _validate_mv2(data: Any, out: _Collector) -> None:
                     + f": {len(block.summaries)} session(s)"
                     + (f", same bytes as the block at {block.duplicate_of}"
                        if block.duplicate_of is not None else ""))
+
+
+def _segment_magic_elsewhere(data: Any, live_at: int | None) -> bool:
+    """Whether `MV2RPLY!` occurs anywhere in `data` but at `live_at`: carve reports a segment
+    only where its magic stands, so without one there is no RF508 to find."""
+    data = framing.readable(data)
+    magic = G.SEGMENT_MAGIC
+    at = data.find(magic)
+    while at != -1:
+        if at != live_at:
+            return True
+        at = data.find(magic, at + 1)
+    return False
 
 
 def _check_manifest(data: Any, layout: Any, decoded: Any, m: dict[str, Any], out: _Collector

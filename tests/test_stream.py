@@ -170,7 +170,9 @@ def test_reading_commands_do_not_import_the_model_layer_or_construct(rel, heavy)
 
 
 @pytest.mark.parametrize("rel", ["p09_auto_checkpoint_3/segment-0.bin",
-                                 "p17_mixed_medium/segment-0.bin"])
+                                 "p17_mixed_medium/segment-0.bin",
+                                 "p09_auto_checkpoint_3/mem.mv2",
+                                 "p17_mixed_medium/mem.mv2"])
 def test_validate_of_a_clean_segment_imports_no_model_trace_or_construct(rel: str) -> None:
     """On the compiled path a clean segment is vetted in C: validate imports neither attrs,
     the model layer, trace, forensics nor Construct (the pure path decodes into the model)."""
