@@ -19,6 +19,8 @@ module, so reading never imports Construct).
 
 from __future__ import annotations
 
+import errno
+import os
 import struct
 from collections import namedtuple
 from collections.abc import Callable, Iterator
@@ -31,8 +33,32 @@ __all__ = [
     "SEGMENT", "SIDECAR", "MV2", "KINDS", "sniff", "Policy",
     "SEGMENT_HEADER_SIZE", "ENVELOPE_HEADER_SIZE", "MV2_HEADER_SIZE", "MV2_FOOTER_SIZE",
     "SegmentHeader", "segment_header", "segment_blocks", "block_length", "exact", "in_block",
-    "envelope_block", "Mv2Layout", "read_layout", "readable",
+    "envelope_block", "Mv2Layout", "read_layout", "readable", "FileShrank", "check_mapped",
 ]
+
+
+class FileShrank(OSError):
+    """A mapped file got shorter while it was being read. Touching its lost pages would kill
+    the process (SIGBUS), so the readers check the size before each block they touch."""
+
+
+#: The maps `open_mapped` and `open_input` have open: id(map) -> (fd, name, size mapped).
+_MAPPED: dict[int, tuple[int, str, int]] = {}
+
+
+def check_mapped(buf: object) -> None:
+    """Raise FileShrank (naming the file, its size when mapped and now) if `buf` is a map
+    made by `open_mapped` or `open_input` whose file is now shorter than when it was mapped;
+    anything else passes. One fstat: readers call it before each block they touch."""
+    got = _MAPPED.get(id(buf))
+    if got is None:
+        return
+    fd, name, size = got
+    now = os.fstat(fd).st_size
+    if now < size:
+        raise FileShrank(errno.EIO, f"the file shrank from {size} to {now} bytes while it was "
+                         "being read", name)
+
 
 #: The kinds of bytes `sniff` tells apart.
 SEGMENT, SIDECAR, MV2 = "segment", "active_session", "mv2"
@@ -163,11 +189,16 @@ def segment_blocks(b: Buffer, base: int = 0, end: int | None = None, policy: Pol
     runs past the end stops the walk under either policy (it raises).
     """
     e = len(b) if end is None else end
+    watched = id(b) in _MAPPED
+    if watched:
+        check_mapped(b)
     if header is None:
         header = segment_header(b, base, e, policy)
     count, total_size = header.session_count, header.total_size
     p = base + SEGMENT_HEADER_SIZE
     for i in range(count):
+        if watched:
+            check_mapped(b)  # the caller may have been long about the block before
         if p == e:
             raise E.count_mismatch(base + SESSION_COUNT_AT, count, i,
                                    f"session_count is {count} but the data holds {i}")

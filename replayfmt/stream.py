@@ -22,7 +22,15 @@ from . import framing
 from .accel import G, native
 from .codec import bulk
 from .errors import ReplayFormatError
-from .framing import envelope_block, exact, in_block, segment_blocks
+from .framing import (  # FileShrank, check_mapped: re-exported
+    _MAPPED,
+    FileShrank,
+    check_mapped,
+    envelope_block,
+    exact,
+    in_block,
+    segment_blocks,
+)
 from .mv2 import live_segment
 from .scan import (  # noqa: F401 (the scanning layer, re-exported: stream is the reading face)
     DEPTHS,
@@ -41,29 +49,6 @@ __all__ = ["release", "session_memvid_json", "DEPTHS", "SessionSummary", "Segmen
            "open_mapped", "scan_segment", "iter_sessions",
            "iter_session_blocks_of", "summarize_active", "open_input", "InputTooLarge",
            "STREAM_LIMIT", "FileShrank", "check_mapped"]
-
-
-class FileShrank(OSError):
-    """A mapped file got shorter while it was being read. Touching its lost pages would kill
-    the process (SIGBUS), so the readers check the size before each block they touch."""
-
-
-#: The maps `open_mapped` and `open_input` have open: id(map) -> (fd, name, size mapped).
-_MAPPED: dict[int, tuple[int, str, int]] = {}
-
-
-def check_mapped(buf: object) -> None:
-    """Raise FileShrank (naming the file, its size when mapped and now) if `buf` is a map
-    made by `open_mapped` or `open_input` whose file is now shorter than when it was mapped;
-    anything else passes. One fstat: readers call it before each block they touch."""
-    got = _MAPPED.get(id(buf))
-    if got is None:
-        return
-    fd, name, size = got
-    now = os.fstat(fd).st_size
-    if now < size:
-        raise FileShrank(errno.EIO, f"the file shrank from {size} to {now} bytes while it was "
-                         "being read", name)
 
 
 @contextmanager

@@ -74,3 +74,19 @@ def test_check_mapped_passes_what_it_did_not_map(tmp_path):
             fh.write(b"\0")
         check_mapped(mm)
     check_mapped(mm)  # closed: forgotten
+
+
+@pytest.mark.parametrize("reader", ["validate", "scan_segment", "parse_segment"])
+def test_every_block_walk_over_a_shrunk_map_is_a_clear_error(tmp_path, reader):
+    """validate, the listing scan and the strict parser walk blocks through framing, which
+    checks a map made by `open_input` before each block: a shrunk file is FileShrank."""
+    from replayfmt import scan
+
+    fn = {"validate": R.validate, "scan_segment": scan.scan_segment,
+          "parse_segment": R.parse_segment}[reader]
+    path, prefixes = _segment(tmp_path)
+    size = os.path.getsize(path)
+    with open_input(path) as data:
+        os.truncate(path, prefixes[3] - 4096)
+        with pytest.raises(FileShrank, match=f"shrank from {size} to {prefixes[3] - 4096}"):
+            fn(data)
