@@ -159,6 +159,19 @@ class _Ret:
         self.record, self.fields, self.append, self.inline = record, fields, append, inline
 
 
+
+def _leaf_type(node: Construct) -> str | None:
+    """The annotation of a decoded scalar leaf (number, bytes, string, bool); None otherwise."""
+    if isinstance(node, FormatField):
+        return "float" if node.fmtstr[1:] in ("f", "d") else "int"
+    if isinstance(node, (Bytes, Const)):
+        return "bytes"
+    if isinstance(node, String):
+        return "str"
+    if isinstance(node, Bool):
+        return "bool"
+    return None
+
 class _ParseEmitter:
     """Emits a parser in one of four modes, with identical checks and errors in all of them.
 
@@ -191,14 +204,9 @@ class _ParseEmitter:
         node = _unwrap(node)
         if record is not None:
             return f"M.{record}" if self.mode == "model" else "JsonDict"
-        if isinstance(node, FormatField):
-            return "float" if node.fmtstr[1:] in ("f", "d") else "int"
-        if isinstance(node, (Bytes, Const)):
-            return "bytes"
-        if isinstance(node, String):
-            return "str"
-        if isinstance(node, Bool):
-            return "bool"
+        leaf = _leaf_type(node)
+        if leaf is not None:
+            return leaf
         if isinstance(node, Uuid):
             return "str" if json else "_UUID"
         if isinstance(node, Option):
@@ -989,14 +997,9 @@ class _ContainerEmitter:
         """The annotation of a decoded `node` (a record: its `Rec` subclass, named as `value`
         names it from `hint`)."""
         node0, node = node, _unwrap(node)
-        if isinstance(node, FormatField):
-            return "float" if node.fmtstr[1:] in ("f", "d") else "int"
-        if isinstance(node, (Bytes, Const)):
-            return "bytes"
-        if isinstance(node, String):
-            return "str"
-        if isinstance(node, Bool):
-            return "bool"
+        leaf = _leaf_type(node)
+        if leaf is not None:
+            return leaf
         if isinstance(node, Uuid):
             return "_UUID"
         if isinstance(node, Option):
