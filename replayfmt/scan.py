@@ -12,7 +12,6 @@ from __future__ import annotations
 import mmap
 import re
 from collections import namedtuple
-from collections.abc import Callable
 from typing import Any
 
 from .accel import G
@@ -29,7 +28,6 @@ __all__ = ["release", "SessionSummary", "SegmentScan", "DEPTHS", "DISPLAY_NAMES"
            "scan_segment", "summarize_active"]
 
 _PAGE = mmap.PAGESIZE
-_readable: Callable[[Any], Any] = readable
 
 
 def release(buf: Any, start: int, stop: int) -> None:
@@ -138,7 +136,7 @@ def scan_segment(buf: Any, offset: int = 0, end: int | None = None, depth: str =
     prefix, total_size and session_count are still checked), so it costs O(sessions) and
     gives no counts by type.
     """
-    buf = _readable(buf)
+    buf = readable(buf)
     end = len(buf) if end is None else end
     header = segment_header(buf, offset, end)
     parse = DEPTHS[depth]
@@ -153,7 +151,7 @@ def scan_segment(buf: Any, offset: int = 0, end: int | None = None, depth: str =
 
 def summarize_active(buf: Any) -> tuple[SessionSummary, dict[str, Any]]:
     """Summary of the session in an `MV2ACTIV` envelope, and the envelope's other fields."""
-    buf = _readable(buf)
+    buf = readable(buf)
     start, stop = envelope_block(buf)
     raw = in_block(G.summary_ActiveSession, buf, start, stop, "", "active session")
     exact(stop, len(buf), "", "envelope")

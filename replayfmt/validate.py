@@ -319,11 +319,9 @@ class _Collector:
     def count(self, code: str, path: str) -> None:
         """A finding past the limit, counted without its location (a field path names one
         place: a repeat of the finding just before, located or not, is dropped as in add)."""
-        key = (code, None, path)
-        if key == self.last or (self.last is not None and self.last[0] == code
-                                and self.last[2] == path):
+        if self.last is not None and self.last[0] == code and self.last[2] == path:
             return
-        self.last = key
+        self.last = (code, None, path)
         severity = RULES[code][1]
         self.omitted[severity] = self.omitted.get(severity, 0) + 1
 
@@ -835,8 +833,7 @@ def validate(data: Any, *, kind: str | None = None) -> Report:
 
     `kind` ("segment", "active_session", "mv2") forces the container when the magic is damaged.
     """
-    readable: Callable[[Any], Any] = framing.readable
-    data = readable(data)
+    data = framing.readable(data)
     n = len(data)
     head = bytes(data[:8])
     if kind is None:
