@@ -141,6 +141,8 @@ class _BadText:
     offset. A candidate is rejected this way only when its full check would fail."""
 
     def __init__(self) -> None:
+        #: (bs, s) as a heap on bs: carve asks in offset order, so an entry whose bad byte
+        #: lies before the candidate asked about can never match again and is dropped
         self.known: list[tuple[int, int]] = []
 
     def _strings(self, data: Any, o: int, end: int, at: int) -> list[tuple[int, int]]:
@@ -172,8 +174,11 @@ class _BadText:
 
     def rejects(self, data: Any, o: int, end: int) -> bool:
         """True when the segment at data[o:end] holds a string that is known to be bad."""
-        for s, bs in self.known:
-            if o <= bs < end:
+        known = self.known
+        while known and known[0][0] < o:
+            heapq.heappop(known)
+        for bs, s in known:
+            if bs < end:
                 for a, b in self._strings(data, o, end, bs):
                     if a <= bs < b and (a == bs or s <= a and data[a] & 0xC0 != 0x80):
                         return True
@@ -187,7 +192,7 @@ class _BadText:
         bs = err.offset
         for a, b in self._strings(data, o, end, bs):
             if a <= bs < b:
-                self.known.append((a, bs))
+                heapq.heappush(self.known, (bs, a))
                 return
 
 
