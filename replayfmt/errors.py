@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ReplayFormatError", "ErrorKind"]
+__all__ = ["ReplayFormatError", "ErrorKind", "FileShrank"]
 
 
 class ErrorKind:
@@ -34,6 +34,12 @@ class ErrorKind:
         INVALID_BOOL, UNKNOWN_VARIANT, BAD_UUID_LENGTH, COUNT_MISMATCH, SIZE_MISMATCH,
         TRAILING_BYTES, DUPLICATE_KEY,
     )
+
+
+class FileShrank(OSError):
+    """A mapped file got shorter while it was being read. Touching its lost pages would kill
+    the process (SIGBUS), so the readers check the size before each block they touch
+    (`framing.check_mapped`). An OSError: the file, not its bytes, is at fault."""
 
 
 _MISSING = object()

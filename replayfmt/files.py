@@ -27,6 +27,7 @@ from .codec import (
 from .stream import (
     SegmentScan,
     SessionSummary,
+    check_mapped,
     release,
     scan_segment,
     session_memvid_json,
@@ -211,6 +212,7 @@ class ReplayFile:
         yield before + b"["
         for k, s in enumerate(scan.sessions):
             yield b",\n    " if k else b"\n    "
+            check_mapped(self.data)  # a shrunk file is FileShrank here, not SIGBUS below
             yield from session_memvid_json(self.data, s.offset, s.offset + s.length,
                                            f"sessions[{s.index}]", nesting=2)
             release(self.data, s.offset, s.offset + s.length)  # a mapped file stays flat

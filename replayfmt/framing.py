@@ -28,6 +28,7 @@ from typing import Any
 
 from . import _generated as G
 from . import errors as E
+from .errors import FileShrank  # re-exported: readers meet it here
 
 __all__ = [
     "SEGMENT", "SIDECAR", "MV2", "KINDS", "sniff", "Policy",
@@ -35,11 +36,6 @@ __all__ = [
     "SegmentHeader", "segment_header", "segment_blocks", "block_length", "exact", "in_block",
     "envelope_block", "Mv2Layout", "read_layout", "readable", "FileShrank", "check_mapped",
 ]
-
-
-class FileShrank(OSError):
-    """A mapped file got shorter while it was being read. Touching its lost pages would kill
-    the process (SIGBUS), so the readers check the size before each block they touch."""
 
 
 #: The maps `open_mapped` and `open_input` have open: id(map) -> (fd, name, size mapped).

@@ -25,7 +25,7 @@ from types import FrameType, ModuleType
 from typing import BinaryIO
 
 from .. import __version__
-from ..errors import ReplayFormatError
+from ..errors import FileShrank, ReplayFormatError
 from ._common import (
     CREATED,
     EXIT_BAD_INPUT,
@@ -297,6 +297,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     except UsageError as exc:
         warn(str(exc))
+        return EXIT_USAGE
+    except FileShrank as exc:  # said as the supervisor says it when the reader dies of SIGBUS
+        for path in CREATED:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        warn(f"{exc.filename}: {exc.strerror}: stopped (output files removed)")
         return EXIT_USAGE
     except OSError as exc:
         name = f"{exc.filename}: " if exc.filename is not None else ""
