@@ -563,6 +563,8 @@ def _validate_clean_segment(b: Any, out: _Collector, base: int = 0) -> SegmentSc
                     summaries.append(vetted)
                     release(b, start, stop)
                     continue
+            if isinstance(b, memoryview):  # a view of a .mv2's segment: the exact path
+                b = bytes(b)                 # decodes text from bytes (same offsets)
             got = salvage_session_block(b, start, stop, f"sessions[{i}]")
             if got is None or not got.complete or got.end != stop:
                 break
@@ -759,7 +761,7 @@ def _validate_mv2(data: Any, out: _Collector) -> None:
             out.add("RF507", tag, 1, "toc.replay_manifest", "replay manifest is None")
     else:
         live_at, checked = _check_manifest(data, layout, decoded, m, out)
-    if not _segment_magic_elsewhere(data, live_at):
+    if not _segment_magic_elsewhere(data, live_at, checked):
         return  # no other segment can start anywhere: carve (and its imports) not needed
     # The segment the manifest names was read by the one pass: carve does not check it again,
     # and hashes only blocks that share a size with another (enough for duplicate_of).
@@ -775,11 +777,22 @@ def _validate_mv2(data: Any, out: _Collector) -> None:
                        if block.duplicate_of is not None else ""))
 
 
-def _segment_magic_elsewhere(data: Any, live_at: int | None) -> bool:
-    """Whether `MV2RPLY!` occurs anywhere in `data` but at `live_at`: carve reports a segment
-    only where its magic stands, so without one there is no RF508 to find."""
+def _segment_magic_elsewhere(data: Any, live_at: int | None,
+                             checked: SegmentScan | None = None) -> bool:
+    """Whether carve could find a segment anywhere but at `live_at`: carve reports one only
+    where `MV2RPLY!` stands, so without another there is no RF508 to find.
+
+    With `checked` (the live segment, decoded clean), its own bytes are not searched: carve
+    takes candidates in offset order and skips any that starts inside an accepted block, so
+    with no magic of either kind before it (nothing that could cover its start) the live
+    segment is accepted and nothing inside it is a candidate."""
     data = framing.readable(data)
     magic = G.SEGMENT_MAGIC
+    if checked is not None and live_at is not None:
+        end = live_at + checked.size
+        return bool(data.find(magic, 0, live_at) != -1
+                    or data.find(G.ACTIVE_MAGIC, 0, live_at) != -1
+                    or data.find(magic, end) != -1)
     at = data.find(magic)
     while at != -1:
         if at != live_at:
@@ -802,7 +815,12 @@ def _check_manifest(data: Any, layout: Any, decoded: Any, m: dict[str, Any], out
     declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
     seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
     seg_out = _Collector(base=seg_start, limit=out.limit - len(out.items))
-    clean = _validate_segment(bytes(data[seg_start:seg_end]), seg_out, seg_start)
+    clean = None
+    if accel.vet_session is not None:  # the compiled vet reads a view: no copy of the segment
+        with memoryview(data) as whole, whole[seg_start:seg_end] as view:
+            clean = _validate_clean_segment(view, seg_out, seg_start)
+    if clean is None:  # the pure path, or damage to explain: the exact path reads bytes
+        clean = _validate_segment(bytes(data[seg_start:seg_end]), seg_out, seg_start)
     out.items.extend(seg_out.items)
     for severity, k in seg_out.omitted.items():
         out.omitted[severity] = out.omitted.get(severity, 0) + k

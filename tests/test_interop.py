@@ -151,3 +151,33 @@ def test_large_session_with_control_characters_and_a_long_name(memvid, tmp_path)
     assert ended.name == name and ended.actions == actions
     sid = str(active.session.session_id)
     assert _dump(str(path), "--session", sid) == memvid.session_view_json(path, sid)
+
+
+def test_a_magic_quoted_inside_the_live_segment_does_not_send_validate_to_carve(
+        memvid, tmp_path, monkeypatch):
+    """`MV2RPLY!` and `MV2ACTIV` inside the live segment's strings cannot start a stale
+    segment (carve skips candidates inside an accepted block): validate searches for other
+    segments only outside it, so a clean file is not carved (before: every quoted magic sent
+    the whole file through carve)."""
+    import importlib
+
+    import blake3
+
+    import replayfmt.forensics as F
+
+    quote = "MV2RPLY! MV2ACTIV"
+    queries = [f"{quote} {i}" for i in range(3)]
+    actions = [R.ReplayAction(i, 1_795_629_225 + i, R.Find(q, "Tantivy", 0), input_preview=q,
+                              input_hash=blake3.blake3(q.encode()).digest())
+               for i, q in enumerate(queries)]
+    active = R.ActiveSession(R.ReplaySession(uuid.uuid4(), quote, 1_795_629_225, None, [],
+                                             actions, {}, 1))
+    path, _ = _end_with_our_envelope(memvid, tmp_path, active)
+    assert path.read_bytes().count(b"MV2RPLY!") >= 1 + 1 + 2 * 3  # the live one + quotes
+
+    def no_carve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("carve ran")
+
+    monkeypatch.setattr(F, "carve", no_carve)
+    report = importlib.import_module("replayfmt.validate").validate(path.read_bytes())
+    assert [str(d) for d in report.diagnostics] == []
