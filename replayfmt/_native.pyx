@@ -740,6 +740,7 @@ cdef struct VCtx:
     Py_ssize_t nact
     uint32_t version
     uint64_t max_at  # largest checkpoint at_sequence
+    uint64_t last_at  # the last checkpoint's at_sequence (RF402)
     bint has_at
     PyObject* hasher  # blake3 hasher, reset per use
     PyObject* snap  # _Out: a snapshot's standard encoding
@@ -935,10 +936,11 @@ cdef inline bint _outside(int64_t ts, VCtx* c) noexcept:
 cdef int chk_Checkpoint(const unsigned char* b, V_Checkpoint* r, VCtx* c, Py_ssize_t i,
                         int variant) except -1:
     """1 when a rule of validate._check_session may fire for checkpoint i (RF201, RF102,
-    RF204); records the largest at_sequence for RF202."""
+    RF204); records the largest at_sequence for RF202 and the last for RF402."""
     cdef _Out o = <_Out>c.snap
     if r.id != <uint64_t>i or _outside(r.ts, c):
         return 1
+    c.last_at = r.at_sequence
     if not c.has_at or r.at_sequence > c.max_at:
         c.max_at = r.at_sequence
         c.has_at = 1
@@ -3545,16 +3547,12 @@ def blake3_one_chunk(data):
     _b3_one_chunk(v.ptr(), v.view.len, d32)
     return PyBytes_FromStringAndSize(<const char*>d32, 32)
 
-def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
-    """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
-    per-session rules can fire (RF101..RF104, RF201..RF204, RF301..RF307; RF105 is the
-    caller's), else None (the block then goes through validate's exact path); errors are
-    summary_ReplaySession's."""
+cdef object _vet(buf, Py_ssize_t* pp, Py_ssize_t e, VCtx* c):
+    """vs_ReplaySession over b[pp[0]:e] with a fresh context `c`."""
     global _Blake3
     cdef _View v = _View(buf)
-    _bounds(v, p, e)
-    cdef VCtx c
-    memset(&c, 0, sizeof(c))
+    _bounds(v, pp[0], e)
+    memset(c, 0, sizeof(VCtx))
     if _Blake3 is None:
         from blake3 import blake3
         _Blake3 = blake3
@@ -3562,10 +3560,28 @@ def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
     snap = _Out()
     c.hasher = <PyObject*>hasher
     c.snap = <PyObject*>snap
-    value = vs_ReplaySession(v.ptr(), &p, e, &c)
+    return vs_ReplaySession(v.ptr(), pp, e, c)
+
+def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
+    """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
+    per-session rules can fire (RF101..RF104, RF201..RF204, RF301..RF307; RF105 is the
+    caller's), else None (the block then goes through validate's exact path); errors are
+    summary_ReplaySession's."""
+    cdef VCtx c
+    value = _vet(buf, &p, e, &c)
     if value is None:
         return None
     return value, p
+
+def vet_ActiveSession(buf, Py_ssize_t p, Py_ssize_t e):
+    """vet_ReplaySession of the session that starts an ActiveSession at b[p:e] (the bytes
+    after it are the caller's), with the at_sequence of its last checkpoint (None without
+    one), which RF402 needs: (dict, end of the session, last at_sequence) or None."""
+    cdef VCtx c
+    value = _vet(buf, &p, e, &c)
+    if value is None:
+        return None
+    return value, p, (c.last_at if c.has_at else None)
 
 
 def utf8_ok(data):
@@ -8123,4 +8139,4 @@ def parse_toc_legacy_v1(buf, Py_ssize_t p, Py_ssize_t e):
 
 
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = '2ce7469823ccb29a'
+SOURCE_DIGEST = '407b21b3518d6703'

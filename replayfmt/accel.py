@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["G", "GM", "GT", "native", "NATIVE_NAMES", "NATIVE_MODEL_NAMES",
-           "NATIVE_TOC_NAMES", "native_built", "vet_session"]
+           "NATIVE_TOC_NAMES", "native_built", "vet_session", "vet_active"]
 
 #: The functions the compiled path provides in place of `_generated`'s.
 NATIVE_NAMES = ("summary_ReplaySession", "summary_ActiveSession", "build_ReplaySession",
@@ -96,6 +96,10 @@ GT = _Codec("replayfmt.accel.GT",
 #: summary_ReplaySession's (dict, end) when none of its per-session rules can fire, else None.
 vet_session: Callable[[Any, int, int], tuple[dict[str, Any], int] | None] | None = (
     None if native is None else native.vet_ReplaySession)
+#: The same for the session that starts an ActiveSession (a sidecar's), with the at_sequence
+#: of its last checkpoint: (dict, end of the session, last at_sequence or None), else None.
+vet_active: Callable[[Any, int, int], tuple[dict[str, Any], int, int | None] | None] | None = (
+    None if native is None else native.vet_ActiveSession)
 if native is not None:
     for _name in NATIVE_TOC_NAMES:
         setattr(GT, _name, getattr(native, _name))

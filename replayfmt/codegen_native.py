@@ -1648,6 +1648,7 @@ def _vet_source() -> list[str]:
             out.append(f"    {ctype} {name}")
         if record == "ReplaySession":
             out += ["    uint64_t max_at  # largest checkpoint at_sequence",
+                    "    uint64_t last_at  # the last checkpoint's at_sequence (RF402)",
                     "    bint has_at", "    PyObject* hasher  # blake3 hasher, reset per use",
                     "    PyObject* snap  # _Out: a snapshot's standard encoding"]
         out.append("")
@@ -1812,10 +1813,11 @@ cdef inline bint _outside(int64_t ts, VCtx* c) noexcept:
 cdef int chk_Checkpoint(const unsigned char* b, V_Checkpoint* r, VCtx* c, Py_ssize_t i,
                         int variant) except -1:
     """1 when a rule of validate._check_session may fire for checkpoint i (RF201, RF102,
-    RF204); records the largest at_sequence for RF202."""
+    RF204); records the largest at_sequence for RF202 and the last for RF402."""
     cdef _Out o = <_Out>c.snap
     if r.id != <uint64_t>i or _outside(r.ts, c):
         return 1
+    c.last_at = r.at_sequence
     if not c.has_at or r.at_sequence > c.max_at:
         c.max_at = r.at_sequence
         c.has_at = 1
@@ -1879,16 +1881,12 @@ def blake3_one_chunk(data):
     _b3_one_chunk(v.ptr(), v.view.len, d32)
     return PyBytes_FromStringAndSize(<const char*>d32, 32)
 
-def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
-    """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
-    per-session rules can fire (RF101..RF104, RF201..RF204, RF301..RF307; RF105 is the
-    caller's), else None (the block then goes through validate's exact path); errors are
-    summary_ReplaySession's."""
+cdef object _vet(buf, Py_ssize_t* pp, Py_ssize_t e, VCtx* c):
+    """vs_ReplaySession over b[pp[0]:e] with a fresh context `c`."""
     global _Blake3
     cdef _View v = _View(buf)
-    _bounds(v, p, e)
-    cdef VCtx c
-    memset(&c, 0, sizeof(c))
+    _bounds(v, pp[0], e)
+    memset(c, 0, sizeof(VCtx))
     if _Blake3 is None:
         from blake3 import blake3
         _Blake3 = blake3
@@ -1896,10 +1894,28 @@ def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
     snap = _Out()
     c.hasher = <PyObject*>hasher
     c.snap = <PyObject*>snap
-    value = vs_ReplaySession(v.ptr(), &p, e, &c)
+    return vs_ReplaySession(v.ptr(), pp, e, c)
+
+def vet_ReplaySession(buf, Py_ssize_t p, Py_ssize_t e):
+    """summary_ReplaySession's (dict, next offset) of b[p:e] when none of validate's
+    per-session rules can fire (RF101..RF104, RF201..RF204, RF301..RF307; RF105 is the
+    caller's), else None (the block then goes through validate's exact path); errors are
+    summary_ReplaySession's."""
+    cdef VCtx c
+    value = _vet(buf, &p, e, &c)
     if value is None:
         return None
     return value, p
+
+def vet_ActiveSession(buf, Py_ssize_t p, Py_ssize_t e):
+    """vet_ReplaySession of the session that starts an ActiveSession at b[p:e] (the bytes
+    after it are the caller's), with the at_sequence of its last checkpoint (None without
+    one), which RF402 needs: (dict, end of the session, last at_sequence) or None."""
+    cdef VCtx c
+    value = _vet(buf, &p, e, &c)
+    if value is None:
+        return None
+    return value, p, (c.last_at if c.has_at else None)
 '''
 
 
@@ -1979,15 +1995,28 @@ def generate() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m replayfmt.codegen_native",
+        description="Regenerate replayfmt/_native.pyx (the compiled fast path's Cython source) "
+                    "from replayfmt/schema.py in a source checkout, or check that it is "
+                    "current. A build step: nothing imports this module at run time.")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when _native.pyx is out of date")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     source = generate()
-    if argv and argv[0] == "--check":
+    if args.check:
         current = TARGET.read_text() if TARGET.exists() else ""
         if current != source:
             print(f"{TARGET} is out of date: run python -m replayfmt.codegen_native",
                   file=sys.stderr)
             return 1
         return 0
+    if not (TARGET.parent.parent / "pyproject.toml").is_file():
+        print(f"{TARGET.parent} is not a source checkout (an installed package): not rewriting "
+              "_native.pyx", file=sys.stderr)
+        return 2
     TARGET.write_text(source)
     print(f"wrote {TARGET}")
     return 0

@@ -29,7 +29,7 @@ from .errors import ErrorKind as K
 from .errors import ReplayFormatError
 from .framing import segment_blocks
 from .hashes import OVERSIZE_HASH
-from .scan import SegmentScan, SessionSummary, release, scan_segment
+from .scan import SegmentScan, SessionSummary, release, scan_segment, summarize_active
 from .scan import _summary as scan_summary
 
 if TYPE_CHECKING:  # the tracing and salvage layers are imported when a finding needs them
@@ -699,7 +699,33 @@ def _validate_segment(b: Any, out: _Collector, base: int = 0) -> SegmentScan | N
     return None
 
 
+def _clean_active(b: Any) -> bool:
+    """On the compiled path: whether the envelope decodes strictly and no rule can fire (the
+    vet clears the session; next_checkpoint_id and actions_since_checkpoint agree with it),
+    so there is nothing to report. False sends the file through the exact path."""
+    vet = accel.vet_active
+    if vet is None:
+        return False
+    try:
+        summary, tail = summarize_active(b)  # every byte, as parse_active_session
+        start, stop = framing.envelope_block(b)
+        got = vet(b, start, stop)
+    except ReplayFormatError:
+        return False
+    if got is None:
+        return False
+    _, _, last_at = got
+    # The vet cleared RF101 (sequences 0..n-1) and RF202 (last_at names an action), so the
+    # actions after the last checkpoint are those numbered last_at + 1 .. n - 1.
+    n = summary.action_count
+    expected = n if last_at is None else n - 1 - last_at
+    return bool(tail["next_checkpoint_id"] == summary.checkpoint_count
+                and tail["actions_since_checkpoint"] == expected)
+
+
 def _validate_active(b: Any, out: _Collector) -> None:
+    if _clean_active(b):
+        return
     n = len(b)
     t = trace_active_session(b)
     for err in t.problems:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 import replayfmt
@@ -43,16 +44,18 @@ def test_strategies_without_hypothesis_say_what_to_install():
     assert "pip install 'replayfmt[test]'" in last
 
 
-def _digest() -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in (ROOT / "replayfmt").glob("_generated*.py")}
+def _digest() -> dict[str, tuple[str, int]]:
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in (*(ROOT / "replayfmt").glob("_generated*.py"),
+                      ROOT / "replayfmt" / "_native.pyx")}
 
 
-def test_codegen_help_and_bad_options_write_nothing():
+@pytest.mark.parametrize("module", ["replayfmt.codegen", "replayfmt.codegen_native"])
+def test_codegen_help_and_bad_options_write_nothing(module):
     before = _digest()
-    res = _py("-m", "replayfmt.codegen", "--help")
+    res = _py("-m", module, "--help")
     assert res.returncode == 0 and "--check" in res.stdout and "wrote" not in res.stdout
-    res = _py("-m", "replayfmt.codegen", "--write-everything")
+    res = _py("-m", module, "--write-everything")
     assert res.returncode == 2 and "unrecognized arguments" in res.stderr
     assert _digest() == before
 

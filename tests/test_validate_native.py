@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from replayfmt import _native as N  # fails loudly when the build is missing
-from replayfmt import accel, codec, strategies
+from replayfmt import accel, codec, framing, strategies
 from replayfmt import model as M
 from replayfmt.framing import segment_blocks
 from replayfmt.hashes import EMPTY_HASH, OVERSIZE_HASH, ZERO_HASH
@@ -37,6 +37,8 @@ FIXTURES = sorted(p for d in ("real", "golden", "malformed", "damaged")
                   if p.is_file() and p.suffix in (".bin", ".mv2", ".session"))
 BASE = ROOT / "fixtures" / "real" / "p09_auto_checkpoint_3" / "segment-0.bin"  # checkpoints
 FINDS = ROOT / "fixtures" / "real" / "p01_basic_put_find" / "segment-0.bin"
+SIDECAR = ROOT / "fixtures" / "real" / "p09_auto_checkpoint_3" / "active-0.bin"  # checkpoints
+SIDECARS = sorted((ROOT / "fixtures" / "real").glob("*/active-*.bin"))
 
 #: The switch is on for this run (.ci/run runs the suite both ways): the vet is then
 #: switched on here by hand, over the pure codec.
@@ -46,6 +48,7 @@ PURE = os.environ.get("REPLAYFMT_PURE", "") not in ("", "0")
 @pytest.fixture(autouse=True)
 def _vet_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accel, "vet_session", N.vet_ReplaySession)
+    monkeypatch.setattr(accel, "vet_active", N.vet_ActiveSession)
 
 
 def _rendered(report: Any) -> dict[str, Any]:
@@ -56,6 +59,7 @@ def _rendered(report: Any) -> dict[str, Any]:
 def _exact(data: bytes, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     with monkeypatch.context() as m:
         m.setattr(accel, "vet_session", None)
+        m.setattr(accel, "vet_active", None)
         return _rendered(validate.validate(data))
 
 
@@ -315,6 +319,50 @@ def test_a_clean_file_never_takes_the_exact_path(monkeypatch: pytest.MonkeyPatch
     assert calls[0] > 0  # a session a rule flags goes through the exact path
 
 
+def test_a_clean_sidecar_is_vetted_not_traced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sidecar was always traced whole and checked in Python; a clean one is now vetted (the
+    envelope decoded strictly, the session screened in C, RF401/RF402 from the vet's counts
+    and its last checkpoint). One the rules flag still takes the exact path."""
+    calls = _count_exact(monkeypatch)
+    traced = [0]
+    real = validate.trace_active_session
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        traced[0] += 1
+        return real(*args, **kw)
+
+    monkeypatch.setattr(validate, "trace_active_session", counted)
+    assert len(SIDECARS) == 7
+    for path in SIDECARS:
+        assert validate.validate(path.read_bytes()).diagnostics == [], path
+    assert calls[0] == traced[0] == 0
+    for name, code in (("next_checkpoint_id.session", "RF401"),
+                       ("actions_since_checkpoint.session", "RF402")):
+        got = validate.validate((ROOT / "fixtures" / "damaged" / name).read_bytes())
+        assert [d.code for d in got.diagnostics] == [code], name
+    assert calls[0] == traced[0] == 2
+
+
+@pytest.mark.parametrize("path", SIDECARS, ids=lambda p: p.parent.name + "-" + p.stem)
+def test_every_edit_of_a_sidecar_tail_is_caught_by_the_vet(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """next_checkpoint_id and actions_since_checkpoint (the two u64 after the session, then
+    the config) off by one either way: never cleared, and reported as the exact path does."""
+    data = path.read_bytes()
+    start, stop = framing.envelope_block(data)
+    got = N.vet_ActiveSession(data, start, stop)
+    assert got is not None
+    end = got[1]
+    for at in (end, end + 8):
+        value = int.from_bytes(data[at:at + 8], "little")
+        for edit in (value + 1, value - 1):
+            if edit < 0:
+                continue
+            b = data[:at] + edit.to_bytes(8, "little") + data[at + 8:]
+            report = _rendered(validate.validate(b))
+            assert report["text"] != [] and report == _exact(b, monkeypatch), (at, edit)
+
+
 # --- mutations and hypothesis segments ------------------------------------------------------
 
 def _mutants(data: bytes, rng: random.Random, n: int) -> Iterator[bytes]:
@@ -326,7 +374,7 @@ def _mutants(data: bytes, rng: random.Random, n: int) -> Iterator[bytes]:
         yield bytes(b)
 
 
-@pytest.mark.parametrize("path", [BASE, FINDS], ids=["p09", "p01"])
+@pytest.mark.parametrize("path", [BASE, FINDS, SIDECAR], ids=["p09", "p01", "p09-sidecar"])
 def test_mutations_report_the_same_with_and_without_the_vet(
         path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(path.name)
@@ -351,6 +399,16 @@ def test_hypothesis_segments_report_the_same_with_and_without_the_vet(data: byte
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=strategies.segment_bytes(realistic=False, max_sessions=2, max_actions=6))
 def test_arbitrary_segments_report_the_same_with_and_without_the_vet(data: bytes) -> None:
+    mp = pytest.MonkeyPatch()
+    try:
+        assert _rendered(validate.validate(data)) == _exact(data, mp)
+    finally:
+        mp.undo()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=strategies.active_session_bytes(realistic=True, max_actions=8))
+def test_hypothesis_sidecars_report_the_same_with_and_without_the_vet(data: bytes) -> None:
     mp = pytest.MonkeyPatch()
     try:
         assert _rendered(validate.validate(data)) == _exact(data, mp)
