@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import orjson
-
 from . import _generated as G
 from . import framing
 from . import mv2 as mv2mod
@@ -53,6 +51,8 @@ def dumps(value: object) -> bytes:
 
     A file name that is not UTF-8 (lone surrogates from surrogateescape) cannot be UTF-8 JSON
     text; such a value is written with ASCII escapes instead ("\\udcff"), losslessly."""
+    import orjson  # here: a command that prints text does not pay for its import
+
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
     except orjson.JSONEncodeError:
@@ -202,6 +202,8 @@ class ReplayFile:
     def _segment_pieces(self) -> Iterator[bytes]:
         scan = self.scan
         assert scan is not None  # called for a file with a segment
+        import orjson
+
         text = orjson.dumps({"version": scan.version, "session_count": scan.session_count,
                              "total_size": scan.total_size, "sessions": []},
                             option=orjson.OPT_INDENT_2)
