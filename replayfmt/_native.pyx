@@ -124,11 +124,22 @@ cdef inline object _u64_list(const unsigned char* q, Py_ssize_t n):
     return out
 
 
+cdef uint64_t _ONES8 = 0x0101010101010101  # one in each byte of a word
+cdef uint64_t _HIGH8 = _ONES8 * 0x80  # the high bit of each byte
+
+
 cdef int _utf8_ok(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    """1 when s[:n] is strict UTF-8 (what bytes.decode() accepts), else 0."""
+    """1 when s[:n] is strict UTF-8 (what bytes.decode() accepts), else 0. ASCII is skipped
+    eight bytes at a time."""
     cdef Py_ssize_t j = 0
     cdef unsigned char c, c1
+    cdef uint64_t w
     while j < n:
+        if j + 8 <= n:
+            memcpy(&w, s + j, 8)
+            if (w & _HIGH8) == 0:
+                j += 8
+                continue
         c = s[j]
         if c < 0x80:
             j += 1
@@ -768,23 +779,494 @@ cdef inline void _b3_iv(uint32_t* w, int k) noexcept nogil:
     w[7] = 0x5BE0CD19
 
 
-cdef inline void _b3_permute(const uint32_t* m, uint32_t* t) noexcept nogil:
-    t[0] = m[2]
-    t[1] = m[6]
-    t[2] = m[3]
-    t[3] = m[10]
-    t[4] = m[7]
-    t[5] = m[0]
-    t[6] = m[4]
-    t[7] = m[13]
-    t[8] = m[1]
-    t[9] = m[11]
-    t[10] = m[12]
-    t[11] = m[5]
-    t[12] = m[9]
-    t[13] = m[14]
-    t[14] = m[15]
-    t[15] = m[8]
+cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:
+    return (x >> k) | (x << (32 - k))
+
+
+cdef void _b3_compress(uint32_t* cv, const unsigned char* block, uint32_t block_len,
+                       uint32_t flags) noexcept nogil:
+    """BLAKE3's compression function (counter 0): cv <- the first 8 words of its output."""
+    cdef uint32_t m[16]
+    memcpy(m, block, 64)  # little-endian words (the module needs a little-endian machine)
+    cdef uint32_t s0 = cv[0]
+    cdef uint32_t s1 = cv[1]
+    cdef uint32_t s2 = cv[2]
+    cdef uint32_t s3 = cv[3]
+    cdef uint32_t s4 = cv[4]
+    cdef uint32_t s5 = cv[5]
+    cdef uint32_t s6 = cv[6]
+    cdef uint32_t s7 = cv[7]
+    cdef uint32_t s8 = 0x6A09E667
+    cdef uint32_t s9 = 0xBB67AE85
+    cdef uint32_t s10 = 0x3C6EF372
+    cdef uint32_t s11 = 0xA54FF53A
+    cdef uint32_t s12 = 0
+    cdef uint32_t s13 = 0
+    cdef uint32_t s14 = block_len
+    cdef uint32_t s15 = flags
+    # round 0
+    s0 = s0 + s4 + m[0]
+    s12 = _rotr(s12 ^ s0, 16)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 12)
+    s0 = s0 + s4 + m[1]
+    s12 = _rotr(s12 ^ s0, 8)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 7)
+    s1 = s1 + s5 + m[2]
+    s13 = _rotr(s13 ^ s1, 16)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 12)
+    s1 = s1 + s5 + m[3]
+    s13 = _rotr(s13 ^ s1, 8)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 7)
+    s2 = s2 + s6 + m[4]
+    s14 = _rotr(s14 ^ s2, 16)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 12)
+    s2 = s2 + s6 + m[5]
+    s14 = _rotr(s14 ^ s2, 8)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 7)
+    s3 = s3 + s7 + m[6]
+    s15 = _rotr(s15 ^ s3, 16)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 12)
+    s3 = s3 + s7 + m[7]
+    s15 = _rotr(s15 ^ s3, 8)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 7)
+    s0 = s0 + s5 + m[8]
+    s15 = _rotr(s15 ^ s0, 16)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 12)
+    s0 = s0 + s5 + m[9]
+    s15 = _rotr(s15 ^ s0, 8)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 7)
+    s1 = s1 + s6 + m[10]
+    s12 = _rotr(s12 ^ s1, 16)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 12)
+    s1 = s1 + s6 + m[11]
+    s12 = _rotr(s12 ^ s1, 8)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 7)
+    s2 = s2 + s7 + m[12]
+    s13 = _rotr(s13 ^ s2, 16)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 12)
+    s2 = s2 + s7 + m[13]
+    s13 = _rotr(s13 ^ s2, 8)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 7)
+    s3 = s3 + s4 + m[14]
+    s14 = _rotr(s14 ^ s3, 16)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 12)
+    s3 = s3 + s4 + m[15]
+    s14 = _rotr(s14 ^ s3, 8)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 7)
+    # round 1
+    s0 = s0 + s4 + m[2]
+    s12 = _rotr(s12 ^ s0, 16)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 12)
+    s0 = s0 + s4 + m[6]
+    s12 = _rotr(s12 ^ s0, 8)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 7)
+    s1 = s1 + s5 + m[3]
+    s13 = _rotr(s13 ^ s1, 16)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 12)
+    s1 = s1 + s5 + m[10]
+    s13 = _rotr(s13 ^ s1, 8)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 7)
+    s2 = s2 + s6 + m[7]
+    s14 = _rotr(s14 ^ s2, 16)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 12)
+    s2 = s2 + s6 + m[0]
+    s14 = _rotr(s14 ^ s2, 8)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 7)
+    s3 = s3 + s7 + m[4]
+    s15 = _rotr(s15 ^ s3, 16)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 12)
+    s3 = s3 + s7 + m[13]
+    s15 = _rotr(s15 ^ s3, 8)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 7)
+    s0 = s0 + s5 + m[1]
+    s15 = _rotr(s15 ^ s0, 16)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 12)
+    s0 = s0 + s5 + m[11]
+    s15 = _rotr(s15 ^ s0, 8)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 7)
+    s1 = s1 + s6 + m[12]
+    s12 = _rotr(s12 ^ s1, 16)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 12)
+    s1 = s1 + s6 + m[5]
+    s12 = _rotr(s12 ^ s1, 8)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 7)
+    s2 = s2 + s7 + m[9]
+    s13 = _rotr(s13 ^ s2, 16)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 12)
+    s2 = s2 + s7 + m[14]
+    s13 = _rotr(s13 ^ s2, 8)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 7)
+    s3 = s3 + s4 + m[15]
+    s14 = _rotr(s14 ^ s3, 16)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 12)
+    s3 = s3 + s4 + m[8]
+    s14 = _rotr(s14 ^ s3, 8)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 7)
+    # round 2
+    s0 = s0 + s4 + m[3]
+    s12 = _rotr(s12 ^ s0, 16)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 12)
+    s0 = s0 + s4 + m[4]
+    s12 = _rotr(s12 ^ s0, 8)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 7)
+    s1 = s1 + s5 + m[10]
+    s13 = _rotr(s13 ^ s1, 16)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 12)
+    s1 = s1 + s5 + m[12]
+    s13 = _rotr(s13 ^ s1, 8)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 7)
+    s2 = s2 + s6 + m[13]
+    s14 = _rotr(s14 ^ s2, 16)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 12)
+    s2 = s2 + s6 + m[2]
+    s14 = _rotr(s14 ^ s2, 8)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 7)
+    s3 = s3 + s7 + m[7]
+    s15 = _rotr(s15 ^ s3, 16)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 12)
+    s3 = s3 + s7 + m[14]
+    s15 = _rotr(s15 ^ s3, 8)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 7)
+    s0 = s0 + s5 + m[6]
+    s15 = _rotr(s15 ^ s0, 16)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 12)
+    s0 = s0 + s5 + m[5]
+    s15 = _rotr(s15 ^ s0, 8)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 7)
+    s1 = s1 + s6 + m[9]
+    s12 = _rotr(s12 ^ s1, 16)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 12)
+    s1 = s1 + s6 + m[0]
+    s12 = _rotr(s12 ^ s1, 8)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 7)
+    s2 = s2 + s7 + m[11]
+    s13 = _rotr(s13 ^ s2, 16)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 12)
+    s2 = s2 + s7 + m[15]
+    s13 = _rotr(s13 ^ s2, 8)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 7)
+    s3 = s3 + s4 + m[8]
+    s14 = _rotr(s14 ^ s3, 16)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 12)
+    s3 = s3 + s4 + m[1]
+    s14 = _rotr(s14 ^ s3, 8)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 7)
+    # round 3
+    s0 = s0 + s4 + m[10]
+    s12 = _rotr(s12 ^ s0, 16)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 12)
+    s0 = s0 + s4 + m[7]
+    s12 = _rotr(s12 ^ s0, 8)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 7)
+    s1 = s1 + s5 + m[12]
+    s13 = _rotr(s13 ^ s1, 16)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 12)
+    s1 = s1 + s5 + m[9]
+    s13 = _rotr(s13 ^ s1, 8)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 7)
+    s2 = s2 + s6 + m[14]
+    s14 = _rotr(s14 ^ s2, 16)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 12)
+    s2 = s2 + s6 + m[3]
+    s14 = _rotr(s14 ^ s2, 8)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 7)
+    s3 = s3 + s7 + m[13]
+    s15 = _rotr(s15 ^ s3, 16)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 12)
+    s3 = s3 + s7 + m[15]
+    s15 = _rotr(s15 ^ s3, 8)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 7)
+    s0 = s0 + s5 + m[4]
+    s15 = _rotr(s15 ^ s0, 16)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 12)
+    s0 = s0 + s5 + m[0]
+    s15 = _rotr(s15 ^ s0, 8)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 7)
+    s1 = s1 + s6 + m[11]
+    s12 = _rotr(s12 ^ s1, 16)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 12)
+    s1 = s1 + s6 + m[2]
+    s12 = _rotr(s12 ^ s1, 8)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 7)
+    s2 = s2 + s7 + m[5]
+    s13 = _rotr(s13 ^ s2, 16)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 12)
+    s2 = s2 + s7 + m[8]
+    s13 = _rotr(s13 ^ s2, 8)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 7)
+    s3 = s3 + s4 + m[1]
+    s14 = _rotr(s14 ^ s3, 16)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 12)
+    s3 = s3 + s4 + m[6]
+    s14 = _rotr(s14 ^ s3, 8)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 7)
+    # round 4
+    s0 = s0 + s4 + m[12]
+    s12 = _rotr(s12 ^ s0, 16)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 12)
+    s0 = s0 + s4 + m[13]
+    s12 = _rotr(s12 ^ s0, 8)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 7)
+    s1 = s1 + s5 + m[9]
+    s13 = _rotr(s13 ^ s1, 16)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 12)
+    s1 = s1 + s5 + m[11]
+    s13 = _rotr(s13 ^ s1, 8)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 7)
+    s2 = s2 + s6 + m[15]
+    s14 = _rotr(s14 ^ s2, 16)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 12)
+    s2 = s2 + s6 + m[10]
+    s14 = _rotr(s14 ^ s2, 8)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 7)
+    s3 = s3 + s7 + m[14]
+    s15 = _rotr(s15 ^ s3, 16)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 12)
+    s3 = s3 + s7 + m[8]
+    s15 = _rotr(s15 ^ s3, 8)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 7)
+    s0 = s0 + s5 + m[7]
+    s15 = _rotr(s15 ^ s0, 16)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 12)
+    s0 = s0 + s5 + m[2]
+    s15 = _rotr(s15 ^ s0, 8)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 7)
+    s1 = s1 + s6 + m[5]
+    s12 = _rotr(s12 ^ s1, 16)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 12)
+    s1 = s1 + s6 + m[3]
+    s12 = _rotr(s12 ^ s1, 8)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 7)
+    s2 = s2 + s7 + m[0]
+    s13 = _rotr(s13 ^ s2, 16)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 12)
+    s2 = s2 + s7 + m[1]
+    s13 = _rotr(s13 ^ s2, 8)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 7)
+    s3 = s3 + s4 + m[6]
+    s14 = _rotr(s14 ^ s3, 16)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 12)
+    s3 = s3 + s4 + m[4]
+    s14 = _rotr(s14 ^ s3, 8)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 7)
+    # round 5
+    s0 = s0 + s4 + m[9]
+    s12 = _rotr(s12 ^ s0, 16)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 12)
+    s0 = s0 + s4 + m[14]
+    s12 = _rotr(s12 ^ s0, 8)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 7)
+    s1 = s1 + s5 + m[11]
+    s13 = _rotr(s13 ^ s1, 16)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 12)
+    s1 = s1 + s5 + m[5]
+    s13 = _rotr(s13 ^ s1, 8)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 7)
+    s2 = s2 + s6 + m[8]
+    s14 = _rotr(s14 ^ s2, 16)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 12)
+    s2 = s2 + s6 + m[12]
+    s14 = _rotr(s14 ^ s2, 8)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 7)
+    s3 = s3 + s7 + m[15]
+    s15 = _rotr(s15 ^ s3, 16)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 12)
+    s3 = s3 + s7 + m[1]
+    s15 = _rotr(s15 ^ s3, 8)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 7)
+    s0 = s0 + s5 + m[13]
+    s15 = _rotr(s15 ^ s0, 16)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 12)
+    s0 = s0 + s5 + m[3]
+    s15 = _rotr(s15 ^ s0, 8)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 7)
+    s1 = s1 + s6 + m[0]
+    s12 = _rotr(s12 ^ s1, 16)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 12)
+    s1 = s1 + s6 + m[10]
+    s12 = _rotr(s12 ^ s1, 8)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 7)
+    s2 = s2 + s7 + m[2]
+    s13 = _rotr(s13 ^ s2, 16)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 12)
+    s2 = s2 + s7 + m[6]
+    s13 = _rotr(s13 ^ s2, 8)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 7)
+    s3 = s3 + s4 + m[4]
+    s14 = _rotr(s14 ^ s3, 16)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 12)
+    s3 = s3 + s4 + m[7]
+    s14 = _rotr(s14 ^ s3, 8)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 7)
+    # round 6
+    s0 = s0 + s4 + m[11]
+    s12 = _rotr(s12 ^ s0, 16)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 12)
+    s0 = s0 + s4 + m[15]
+    s12 = _rotr(s12 ^ s0, 8)
+    s8 = s8 + s12
+    s4 = _rotr(s4 ^ s8, 7)
+    s1 = s1 + s5 + m[5]
+    s13 = _rotr(s13 ^ s1, 16)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 12)
+    s1 = s1 + s5 + m[0]
+    s13 = _rotr(s13 ^ s1, 8)
+    s9 = s9 + s13
+    s5 = _rotr(s5 ^ s9, 7)
+    s2 = s2 + s6 + m[1]
+    s14 = _rotr(s14 ^ s2, 16)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 12)
+    s2 = s2 + s6 + m[9]
+    s14 = _rotr(s14 ^ s2, 8)
+    s10 = s10 + s14
+    s6 = _rotr(s6 ^ s10, 7)
+    s3 = s3 + s7 + m[8]
+    s15 = _rotr(s15 ^ s3, 16)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 12)
+    s3 = s3 + s7 + m[6]
+    s15 = _rotr(s15 ^ s3, 8)
+    s11 = s11 + s15
+    s7 = _rotr(s7 ^ s11, 7)
+    s0 = s0 + s5 + m[14]
+    s15 = _rotr(s15 ^ s0, 16)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 12)
+    s0 = s0 + s5 + m[10]
+    s15 = _rotr(s15 ^ s0, 8)
+    s10 = s10 + s15
+    s5 = _rotr(s5 ^ s10, 7)
+    s1 = s1 + s6 + m[2]
+    s12 = _rotr(s12 ^ s1, 16)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 12)
+    s1 = s1 + s6 + m[12]
+    s12 = _rotr(s12 ^ s1, 8)
+    s11 = s11 + s12
+    s6 = _rotr(s6 ^ s11, 7)
+    s2 = s2 + s7 + m[3]
+    s13 = _rotr(s13 ^ s2, 16)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 12)
+    s2 = s2 + s7 + m[4]
+    s13 = _rotr(s13 ^ s2, 8)
+    s8 = s8 + s13
+    s7 = _rotr(s7 ^ s8, 7)
+    s3 = s3 + s4 + m[7]
+    s14 = _rotr(s14 ^ s3, 16)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 12)
+    s3 = s3 + s4 + m[13]
+    s14 = _rotr(s14 ^ s3, 8)
+    s9 = s9 + s14
+    s4 = _rotr(s4 ^ s9, 7)
+    cv[0] = s0 ^ s8
+    cv[1] = s1 ^ s9
+    cv[2] = s2 ^ s10
+    cv[3] = s3 ^ s11
+    cv[4] = s4 ^ s12
+    cv[5] = s5 ^ s13
+    cv[6] = s6 ^ s14
+    cv[7] = s7 ^ s15
 
 
 cdef inline bint _no_bytes(const unsigned char* h) noexcept:
@@ -794,18 +1276,34 @@ cdef inline bint _no_bytes(const unsigned char* h) noexcept:
 
 
 cdef bint _controls(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    """validate._CONTROL in UTF-8 text: U+0000..U+0008, U+000B..U+001F, U+007F..U+009F."""
-    cdef Py_ssize_t j
+    """validate._CONTROL in UTF-8 text: U+0000..U+0008, U+000B..U+001F, U+007F..U+009F.
+
+    Eight bytes at a time while none of them can matter: a word is skipped when no byte has
+    its high bit set, is below 0x20 or is 0x7F (the word tests are exact for bytes below
+    0x80: a borrow only starts at a byte that is itself below the bound); any other word is
+    looked at byte by byte."""
+    cdef Py_ssize_t j = 0, stop
     cdef unsigned char ch
-    for j in range(n):
-        ch = s[j]
-        if ch < 0x20:
-            if ch != 9 and ch != 10:
+    cdef uint64_t w, v
+    while j < n:
+        stop = n
+        if j + 8 <= n:
+            memcpy(&w, s + j, 8)
+            v = w ^ (_ONES8 * 0x7F)
+            if ((w | ((w - _ONES8 * 0x20) & ~w) | ((v - _ONES8) & ~v)) & _HIGH8) == 0:
+                j += 8
+                continue
+            stop = j + 8
+        while j < stop:
+            ch = s[j]
+            if ch < 0x20:
+                if ch != 9 and ch != 10:
+                    return 1
+            elif ch == 0x7f:
                 return 1
-        elif ch == 0x7f:
-            return 1
-        elif ch == 0xc2 and j + 1 < n and s[j + 1] < 0xa0:  # U+0080..U+009F
-            return 1
+            elif ch == 0xc2 and j + 1 < n and s[j + 1] < 0xa0:  # U+0080..U+009F
+                return 1
+            j += 1
     return 0
 
 
@@ -818,53 +1316,6 @@ cdef bint _over_512_chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
         if (s[j] & 0xc0) != 0x80:
             k += 1
     return k > 512
-
-
-cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:
-    return (x >> k) | (x << (32 - k))
-
-
-cdef inline void _g(uint32_t* s, int a, int b, int c, int d, uint32_t mx,
-                    uint32_t my) noexcept nogil:
-    s[a] = s[a] + s[b] + mx
-    s[d] = _rotr(s[d] ^ s[a], 16)
-    s[c] = s[c] + s[d]
-    s[b] = _rotr(s[b] ^ s[c], 12)
-    s[a] = s[a] + s[b] + my
-    s[d] = _rotr(s[d] ^ s[a], 8)
-    s[c] = s[c] + s[d]
-    s[b] = _rotr(s[b] ^ s[c], 7)
-
-
-cdef void _b3_compress(uint32_t* cv, const unsigned char* block, uint32_t block_len,
-                       uint32_t flags) noexcept nogil:
-    """BLAKE3's compression function (counter 0): cv <- the first 8 words of its output."""
-    cdef uint32_t m[16]
-    cdef uint32_t t[16]
-    cdef uint32_t s[16]
-    cdef int r, i
-    memcpy(m, block, 64)  # little-endian words (the module needs a little-endian machine)
-    for i in range(8):
-        s[i] = cv[i]
-    _b3_iv(s + 8, 4)
-    s[12] = 0
-    s[13] = 0
-    s[14] = block_len
-    s[15] = flags
-    for r in range(7):
-        _g(s, 0, 4, 8, 12, m[0], m[1])
-        _g(s, 1, 5, 9, 13, m[2], m[3])
-        _g(s, 2, 6, 10, 14, m[4], m[5])
-        _g(s, 3, 7, 11, 15, m[6], m[7])
-        _g(s, 0, 5, 10, 15, m[8], m[9])
-        _g(s, 1, 6, 11, 12, m[10], m[11])
-        _g(s, 2, 7, 8, 13, m[12], m[13])
-        _g(s, 3, 4, 9, 14, m[14], m[15])
-        if r < 6:
-            _b3_permute(m, t)
-            memcpy(m, t, 64)
-    for i in range(8):
-        cv[i] = s[i] ^ s[i + 8]
 
 
 cdef void _b3_one_chunk(const unsigned char* data, Py_ssize_t n,
@@ -3537,6 +3988,12 @@ def parse_Checkpoint(buf, Py_ssize_t p, Py_ssize_t e):
     value = m_Checkpoint(v.ptr(), &p, e)
     return value, p
 
+
+def controls(data):
+    """True when the UTF-8 text `data` holds a character validate's RF303 flags, by the vet's
+    compiled check (for tests: compared with validate's regular expression)."""
+    cdef _View v = _View(data)
+    return _controls(v.ptr(), v.view.len) == 1
 
 def blake3_one_chunk(data):
     """BLAKE3 of `data` (at most 1,024 bytes) by the vet's C implementation (for tests)."""
@@ -8139,4 +8596,4 @@ def parse_toc_legacy_v1(buf, Py_ssize_t p, Py_ssize_t e):
 
 
 #: What this module was generated as (`accel` ignores a stale build).
-SOURCE_DIGEST = '407b21b3518d6703'
+SOURCE_DIGEST = '1bb601cd0e63dc7f'

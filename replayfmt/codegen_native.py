@@ -762,11 +762,22 @@ cdef inline object _u64_list(const unsigned char* q, Py_ssize_t n):
     return out
 
 
+cdef uint64_t _ONES8 = 0x0101010101010101  # one in each byte of a word
+cdef uint64_t _HIGH8 = _ONES8 * 0x80  # the high bit of each byte
+
+
 cdef int _utf8_ok(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    """1 when s[:n] is strict UTF-8 (what bytes.decode() accepts), else 0."""
+    """1 when s[:n] is strict UTF-8 (what bytes.decode() accepts), else 0. ASCII is skipped
+    eight bytes at a time."""
     cdef Py_ssize_t j = 0
     cdef unsigned char c, c1
+    cdef uint64_t w
     while j < n:
+        if j + 8 <= n:
+            memcpy(&w, s + j, 8)
+            if (w & _HIGH8) == 0:
+                j += 8
+                continue
         c = s[j]
         if c < 0x80:
             j += 1
@@ -1620,16 +1631,45 @@ B3_IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C,
 B3_PERMUTATION = (2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
 
 
+#: The columns then the diagonals of BLAKE3's state: the four words each G mixes.
+B3_G = ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
+        (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14))
+
+
 def _blake3_constants() -> list[str]:
-    """_b3_iv(w, k): the first k IV words into w; _b3_permute(m, t): t = m permuted."""
+    """_b3_iv(w, k): the first k IV words into w; _b3_compress: the compression function with
+    its seven rounds unrolled over sixteen local state words (the message schedule worked out
+    here from the permutation, so no words move at run time)."""
     out = ["", "cdef inline void _b3_iv(uint32_t* w, int k) noexcept nogil:"]
     for i, word in enumerate(B3_IV):
         if i == 4:
             out.append("    if k == 4:")
             out.append("        return")
         out.append(f"    w[{i}] = 0x{word:08X}")
-    out += ["", "", "cdef inline void _b3_permute(const uint32_t* m, uint32_t* t) noexcept nogil:"]
-    out += [f"    t[{i}] = m[{j}]" for i, j in enumerate(B3_PERMUTATION)]
+    out += ["", "", "cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:",
+            "    return (x >> k) | (x << (32 - k))", "", "",
+            "cdef void _b3_compress(uint32_t* cv, const unsigned char* block, "
+            "uint32_t block_len,",
+            "                       uint32_t flags) noexcept nogil:",
+            '    """BLAKE3\'s compression function (counter 0): cv <- the first 8 words of its '
+            'output."""',
+            "    cdef uint32_t m[16]",
+            "    memcpy(m, block, 64)  # little-endian words (the module needs a little-endian "
+            "machine)"]
+    init = [f"cv[{i}]" for i in range(8)] + [f"0x{w:08X}" for w in B3_IV[:4]]
+    init += ["0", "0", "block_len", "flags"]
+    out += [f"    cdef uint32_t s{i} = {v}" for i, v in enumerate(init)]
+    schedule = list(range(16))
+    for r in range(7):
+        out.append(f"    # round {r}")
+        for k, (a, b, c, d) in enumerate(B3_G):
+            mx, my = schedule[2 * k], schedule[2 * k + 1]
+            out += [f"    s{a} = s{a} + s{b} + m[{mx}]", f"    s{d} = _rotr(s{d} ^ s{a}, 16)",
+                    f"    s{c} = s{c} + s{d}", f"    s{b} = _rotr(s{b} ^ s{c}, 12)",
+                    f"    s{a} = s{a} + s{b} + m[{my}]", f"    s{d} = _rotr(s{d} ^ s{a}, 8)",
+                    f"    s{c} = s{c} + s{d}", f"    s{b} = _rotr(s{b} ^ s{c}, 7)"]
+        schedule = [schedule[j] for j in B3_PERMUTATION]
+    out += [f"    cv[{i}] = s{i} ^ s{i + 8}" for i in range(8)]
     out.append("")
     return out
 
@@ -1671,18 +1711,34 @@ cdef inline bint _no_bytes(const unsigned char* h) noexcept:
 
 
 cdef bint _controls(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    """validate._CONTROL in UTF-8 text: U+0000..U+0008, U+000B..U+001F, U+007F..U+009F."""
-    cdef Py_ssize_t j
+    """validate._CONTROL in UTF-8 text: U+0000..U+0008, U+000B..U+001F, U+007F..U+009F.
+
+    Eight bytes at a time while none of them can matter: a word is skipped when no byte has
+    its high bit set, is below 0x20 or is 0x7F (the word tests are exact for bytes below
+    0x80: a borrow only starts at a byte that is itself below the bound); any other word is
+    looked at byte by byte."""
+    cdef Py_ssize_t j = 0, stop
     cdef unsigned char ch
-    for j in range(n):
-        ch = s[j]
-        if ch < 0x20:
-            if ch != 9 and ch != 10:
+    cdef uint64_t w, v
+    while j < n:
+        stop = n
+        if j + 8 <= n:
+            memcpy(&w, s + j, 8)
+            v = w ^ (_ONES8 * 0x7F)
+            if ((w | ((w - _ONES8 * 0x20) & ~w) | ((v - _ONES8) & ~v)) & _HIGH8) == 0:
+                j += 8
+                continue
+            stop = j + 8
+        while j < stop:
+            ch = s[j]
+            if ch < 0x20:
+                if ch != 9 and ch != 10:
+                    return 1
+            elif ch == 0x7f:
                 return 1
-        elif ch == 0x7f:
-            return 1
-        elif ch == 0xc2 and j + 1 < n and s[j + 1] < 0xa0:  # U+0080..U+009F
-            return 1
+            elif ch == 0xc2 and j + 1 < n and s[j + 1] < 0xa0:  # U+0080..U+009F
+                return 1
+            j += 1
     return 0
 
 
@@ -1695,53 +1751,6 @@ cdef bint _over_512_chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
         if (s[j] & 0xc0) != 0x80:
             k += 1
     return k > 512
-
-
-cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:
-    return (x >> k) | (x << (32 - k))
-
-
-cdef inline void _g(uint32_t* s, int a, int b, int c, int d, uint32_t mx,
-                    uint32_t my) noexcept nogil:
-    s[a] = s[a] + s[b] + mx
-    s[d] = _rotr(s[d] ^ s[a], 16)
-    s[c] = s[c] + s[d]
-    s[b] = _rotr(s[b] ^ s[c], 12)
-    s[a] = s[a] + s[b] + my
-    s[d] = _rotr(s[d] ^ s[a], 8)
-    s[c] = s[c] + s[d]
-    s[b] = _rotr(s[b] ^ s[c], 7)
-
-
-cdef void _b3_compress(uint32_t* cv, const unsigned char* block, uint32_t block_len,
-                       uint32_t flags) noexcept nogil:
-    """BLAKE3's compression function (counter 0): cv <- the first 8 words of its output."""
-    cdef uint32_t m[16]
-    cdef uint32_t t[16]
-    cdef uint32_t s[16]
-    cdef int r, i
-    memcpy(m, block, 64)  # little-endian words (the module needs a little-endian machine)
-    for i in range(8):
-        s[i] = cv[i]
-    _b3_iv(s + 8, 4)
-    s[12] = 0
-    s[13] = 0
-    s[14] = block_len
-    s[15] = flags
-    for r in range(7):
-        _g(s, 0, 4, 8, 12, m[0], m[1])
-        _g(s, 1, 5, 9, 13, m[2], m[3])
-        _g(s, 2, 6, 10, 14, m[4], m[5])
-        _g(s, 3, 7, 11, 15, m[6], m[7])
-        _g(s, 0, 5, 10, 15, m[8], m[9])
-        _g(s, 1, 6, 11, 12, m[10], m[11])
-        _g(s, 2, 7, 8, 13, m[12], m[13])
-        _g(s, 3, 4, 9, 14, m[14], m[15])
-        if r < 6:
-            _b3_permute(m, t)
-            memcpy(m, t, 64)
-    for i in range(8):
-        cv[i] = s[i] ^ s[i + 8]
 
 
 cdef void _b3_one_chunk(const unsigned char* data, Py_ssize_t n,
@@ -1871,6 +1880,12 @@ cdef int chk_ReplaySession(VCtx* c) except -1:
 '''
 
 _VET_ENTRY = '''
+
+def controls(data):
+    """True when the UTF-8 text `data` holds a character validate's RF303 flags, by the vet's
+    compiled check (for tests: compared with validate's regular expression)."""
+    cdef _View v = _View(data)
+    return _controls(v.ptr(), v.view.len) == 1
 
 def blake3_one_chunk(data):
     """BLAKE3 of `data` (at most 1,024 bytes) by the vet's C implementation (for tests)."""

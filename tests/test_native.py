@@ -341,6 +341,51 @@ def test_utf8_check_on_every_boundary_sequence():
                         assert N.utf8_ok(raw) == ok, raw
 
 
+def test_utf8_check_where_the_eight_byte_steps_fall():
+    """The check skips ASCII eight bytes at a time: every boundary sequence at every offset of
+    a word, among ASCII before and after."""
+    seqs = [bytes([a, b, c]) for a in (0x80, 0xC1, 0xC2, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, 0xFF)
+            for b in (0x41, 0x80, 0x9F, 0xA0, 0xBF, 0xC0) for c in (0x41, 0x80, 0xBF)]
+    seqs += ["é".encode(), "日".encode(), "😀".encode(), "😀".encode()[:3]]
+    for seq in seqs:
+        for before in range(17):
+            for after in (0, 1, 7, 8, 9):
+                raw = b"a" * before + seq + b"z" * after
+                try:
+                    raw.decode()
+                    ok = True
+                except UnicodeDecodeError:
+                    ok = False
+                assert N.utf8_ok(raw) == ok, raw
+
+
+def test_control_check_is_validates_at_every_offset():
+    """The vet's RF303 screen (eight bytes at a time while nothing can match) against
+    validate's regular expression: every code point up to U+00A0 and a few beyond, at every
+    offset of a word, among ASCII and among non-ASCII text."""
+    control = validate_module()._CONTROL
+    chars = [chr(c) for c in range(0xA1)] + ["é", "\u2028", "\u202e", "日", "😀", "\x7e"]
+    for ch in chars:
+        for pad in ("a", "é"):
+            for before in range(17):
+                for after in (0, 1, 8, 9):
+                    text = pad * before + ch + "z" * after
+                    assert N.controls(text.encode()) == bool(control.search(text)), text
+
+
+@FAST
+@given(st.text(max_size=80))
+def test_control_check_on_any_text(text):
+    assert N.controls(text.encode("utf-8", "surrogatepass")) == bool(
+        validate_module()._CONTROL.search(text))
+
+
+def validate_module():
+    import importlib
+
+    return importlib.import_module("replayfmt.validate")
+
+
 def test_mutated_fixtures():
     rng = random.Random(10)
     seeds = [p.read_bytes() for p in all_binaries()]
