@@ -16,6 +16,7 @@ import replayfmt as R
 from replayfmt import hexmap as H
 from replayfmt.memvid_json import dumps
 from replayfmt.text import escape
+from replayfmt.trace import Span
 
 
 def _segment(n: int, seed: int = 3, actions: int = 6) -> bytes:
@@ -63,7 +64,7 @@ VARIANTS = _variants()
 
 @pytest.mark.parametrize("raw_limit", [0, 16, H.RAW_LIMIT])
 @pytest.mark.parametrize("name,data", VARIANTS, ids=[v[0] for v in VARIANTS])
-def test_streamed_outputs_are_the_built_maps(name, data, raw_limit):
+def test_streamed_outputs_are_the_built_maps(name: str, data: bytes, raw_limit: int) -> None:
     hm = H.build_hexmap(data)
     st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=raw_limit)
     try:
@@ -76,11 +77,11 @@ def test_streamed_outputs_are_the_built_maps(name, data, raw_limit):
     assert st.hexmap.trace.end == hm.trace.end and st.hexmap.where == hm.where
 
 
-def test_a_segment_is_handed_over_session_by_session():
+def test_a_segment_is_handed_over_session_by_session() -> None:
     """The trace gives the header's spans, then each decoded session's, to the sink and keeps
     none of them."""
     data = _segment(5)
-    batches: list[list] = []
+    batches: list[list[Span]] = []
     trace = R.trace.trace_segment(data, batches.append)
     assert trace.ok and len(batches) == 6
     assert [s.path for s in batches[0]] == ["", "magic", "version", "session_count",
@@ -104,13 +105,13 @@ def _one_session(actions: int, metadata: int = 0, seed: int = 5) -> bytes:
     return R.build_segment([s])
 
 
-def test_a_session_is_handed_over_in_pieces(monkeypatch):
+def test_a_session_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Within a session the spans go every HAND_OVER of them, each piece ending on a leaf
     that holds bytes; composites still open are finished in place; the values of structs,
     vectors and maps are not built (their counts are kept)."""
     monkeypatch.setattr(R.trace, "HAND_OVER", 64)
     data = _one_session(200, metadata=50)
-    batches: list[list] = []
+    batches: list[list[Span]] = []
     trace = R.trace.trace_segment(data, batches.append)
     assert trace.ok and len(batches) > 50
     for b in batches[1:]:
@@ -124,20 +125,22 @@ def test_a_session_is_handed_over_in_pieces(monkeypatch):
     assert len(by_path["sessions[0].actions", "vec"].value) == 200
     assert len(by_path["sessions[0].metadata", "map"].value) == 50
     assert isinstance(by_path["sessions[0]", "struct"].value, R.trace.Elided)
-    assert whole.find("sessions[0].actions", "vec").value[0]["sequence"] == 0  # no sink: values
+    vec = whole.find("sessions[0].actions", "vec")
+    assert vec is not None and vec.value[0]["sequence"] == 0  # no sink: values
 
 
 @pytest.mark.parametrize("entry", [0, 1, 37, 49])
-def test_a_repeated_map_key_is_mapped_as_when_traced_whole(monkeypatch, entry):
+def test_a_repeated_map_key_is_mapped_as_when_traced_whole(monkeypatch: pytest.MonkeyPatch,
+                                                            entry: int) -> None:
     """A duplicate key stops decoding at the key, before the entry's spans already recorded:
     the spans of a map entry are held until its key is known to be new, so the streamed map
     (handed over every 5 spans, spilled every 3 fields) is the built one."""
     monkeypatch.setattr(R.trace, "HAND_OVER", 5)
     monkeypatch.setattr(H, "SPILL_AT", 3)
-    data = bytearray(_one_session(20, metadata=50))
-    at = data.find(b"key%06d" % entry)
-    data[at:at + 9] = b"key%06d" % (entry - 1 if entry else 1)
-    data = bytes(data)
+    bad = bytearray(_one_session(20, metadata=50))
+    at = bad.find(b"key%06d" % entry)
+    bad[at:at + 9] = b"key%06d" % (entry - 1 if entry else 1)
+    data = bytes(bad)
     hm = H.build_hexmap(data)
     assert hm.error is not None and hm.error.kind == "duplicate_key", hm.error
     st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=64)
@@ -151,8 +154,9 @@ def test_a_repeated_map_key_is_mapped_as_when_traced_whole(monkeypatch, entry):
 
 @pytest.mark.parametrize("hand_over,spill_at", [(1, 1), (3, 2), (50, 13)])
 @pytest.mark.parametrize("name,data", VARIANTS[:11], ids=[v[0] for v in VARIANTS[:11]])
-def test_small_pieces_and_spills_give_the_built_map(monkeypatch, name, data, hand_over,
-                                                    spill_at):
+def test_small_pieces_and_spills_give_the_built_map(monkeypatch: pytest.MonkeyPatch, name: str,
+                                                    data: bytes, hand_over: int,
+                                                    spill_at: int) -> None:
     """Handed over every few spans and spilled every few fields (every batch boundary and
     spill point a session can have), the outputs are still the built map's."""
     monkeypatch.setattr(R.trace, "HAND_OVER", hand_over)
@@ -172,14 +176,15 @@ def test_small_pieces_and_spills_give_the_built_map(monkeypatch, name, data, han
             st.close()
 
 
-def _held(monkeypatch, data: bytes) -> int:
+def _held(monkeypatch: pytest.MonkeyPatch, data: bytes) -> int:
     """The most fields the map holds at once (built, waiting, spilled but open, or listed
     under a row) while streaming `data`."""
     most = [0]
     feed = H._Builder.feed
 
-    def counted(self, spans, final):
+    def counted(self: H._Builder, spans: list[Span], final: bool) -> None:
         feed(self, spans, final)
+        assert isinstance(self.out, H._Tee) and isinstance(self.out.outs[0], H._Text)
         text = self.out.outs[0]
         held = (len(spans) + len(self.pending) + len(self.head or ()) + len(self.stack)
                 + sum(map(len, text.starts.values())) + len(text.unparsed))
@@ -197,7 +202,7 @@ def _held(monkeypatch, data: bytes) -> int:
     return most[0]
 
 
-def test_fields_held_do_not_grow_with_the_file(monkeypatch):
+def test_fields_held_do_not_grow_with_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
     held = {n: _held(monkeypatch, _segment(n, seed=5)) for n in (10, 100, 300)}
     # the same sessions repeat (seeded): what is held is a session's worth, whatever the count
     assert held[300] <= held[10] * 1.5, held
@@ -205,7 +210,7 @@ def test_fields_held_do_not_grow_with_the_file(monkeypatch):
     assert held[300] * 50 < built, (held, built)
 
 
-def test_fields_held_do_not_grow_with_the_session(monkeypatch):
+def test_fields_held_do_not_grow_with_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
     """One session: what the map holds at once (fields) and the most memory it allocates
     while tracing and rendering (tracemalloc) stay the same for a session 4 times bigger;
     before, both grew with the session (every span and node of it, and its decoded value,
@@ -236,7 +241,8 @@ def test_fields_held_do_not_grow_with_the_session(monkeypatch):
     assert peaks[240] < len(data[240]), (peaks, len(data[240]))
 
 
-def test_cli_streams_the_same_bytes(tmp_path, capsysbinary):
+def test_cli_streams_the_same_bytes(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+                                    ) -> None:
     """The command's three outputs, from the stream, are the library's renderings."""
     from replayfmt.cli import main
 
