@@ -490,7 +490,7 @@ def test_batch_worker_killed_by_sigbus_says_why(tmp_path):
     assert result.exit_status == 2
 
 
-def test_hexmap_streams_a_many_session_segment_under_a_cap(tmp_path):
+def test_hexmap_streams_a_many_session_segment_under_a_cap(tmp_path: Path) -> None:
     """hexmap held every field at once: under an address-space cap a 4 MB segment was a
     MemoryError. It now renders a few thousand fields at a time: the same cap maps it (exit
     0), and one session of that size too."""
@@ -505,7 +505,7 @@ def test_hexmap_streams_a_many_session_segment_under_a_cap(tmp_path):
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
-    def hexmap(f: Path) -> subprocess.CompletedProcess:
+    def hexmap(f: Path) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([sys.executable, "-m", "replayfmt", "hexmap", str(f), "--html",
                                str(tmp_path / f"{f.stem}.html")], cwd=ROOT,
                               capture_output=True, preexec_fn=limit, timeout=900)
