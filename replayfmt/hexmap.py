@@ -12,12 +12,14 @@ field and the footer. A long run of bytes named as one field (a "range": WAL, pa
 reserved or unreferenced bytes) shows its first two hex rows and its last, the rows between
 summarised in one line, so a map's size follows its fields, not the file's.
 
-`stream_hexmap` gives the same text, JSON and page without holding the map: a segment is
-traced session by session (`trace_segment`'s sink), each field rendered as it comes into
-temporary files, and the output is read back from them in pieces. Its memory is bounded by the
-largest session, not by the file (a `.mv2` or a sidecar is traced whole, as `build_hexmap`
-does). `render_text`, `render_html` and the streamed outputs are the same renderers.
-Nothing here decodes bytes itself.
+`stream_hexmap` gives the same text, JSON and page without holding the map: a segment's
+spans come a few thousand at a time, within a session too (`trace_segment`'s sink), each
+field is rendered as it comes into temporary files (the fields waiting for a composite that
+is still open, all of a session's until it closes, go to a spill file beyond a few thousand)
+and the output is read back from them in pieces. Its memory is bounded by a few thousand
+fields and the nesting depth, not by the size of a session or of the file (a `.mv2` or a
+sidecar is traced whole, as `build_hexmap` does). `render_text`, `render_html` and the
+streamed outputs are the same renderers. Nothing here decodes bytes itself.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from __future__ import annotations
 import html
 import io
 import json
+import marshal
+import os
+import struct
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -81,7 +86,7 @@ class HexMap:
     """A traced region of a file: `data` is the whole file, `base`..`stop` the mapped bytes.
 
     From `stream_hexmap`, `nodes` and `leaves` are empty (the fields went to the outputs) and
-    `trace.fields` holds only the spans of the last session."""
+    `trace.fields` holds only the spans the trace did not hand over (after the last batch)."""
 
     file_kind: str  # segment | active_session | mv2
     record_kind: str  # segment | active_session | mv2: what the mapped region holds
@@ -123,14 +128,23 @@ def _kind_of(data: Any) -> str:
 
 
 class _Out:
-    """Where the builder's fields go: every leaf as it is made (`leaf`), every field in byte
-    order once it is complete (`node`), and `advance(upto)` when all fields starting before
-    absolute offset `upto` have been given and decoding got at least that far."""
+    """Where the builder's fields go: every leaf as it is made (`leaf`); every field, once it
+    is complete, made into what this output writes of it (`render`: anything `marshal`
+    keeps, as a streamed map may keep it in a temporary file for a while), which is then
+    given in byte order (`put`); and `advance(upto)` when all fields starting before absolute
+    offset `upto` have been given and decoding got at least that far. An output that writes
+    nothing of fields but their leaves has `takes_nodes` False (`render` and `put` are then
+    not called)."""
+
+    takes_nodes = False
 
     def leaf(self, k: int, index: int, node: Node) -> None:
         pass
 
-    def node(self, node: Node) -> None:
+    def render(self, node: Node) -> Any:
+        return None
+
+    def put(self, rendered: Any) -> None:
         pass
 
     def advance(self, upto: int) -> None:
@@ -140,14 +154,19 @@ class _Out:
 class _Tee(_Out):
     def __init__(self, outs: Sequence[_Out]) -> None:
         self.outs = outs
+        self.takers = [o for o in outs if o.takes_nodes]
+        self.takes_nodes = bool(self.takers)
 
     def leaf(self, k: int, index: int, node: Node) -> None:
         for o in self.outs:
             o.leaf(k, index, node)
 
-    def node(self, node: Node) -> None:
-        for o in self.outs:
-            o.node(node)
+    def render(self, node: Node) -> Any:
+        return tuple(o.render(node) for o in self.takers)
+
+    def put(self, rendered: Any) -> None:
+        for o, r in zip(self.takers, rendered, strict=True):
+            o.put(r)
 
     def advance(self, upto: int) -> None:
         for o in self.outs:
@@ -162,6 +181,18 @@ class _Open:
     parent_kind: str
     depth: int
     lo: int  # leaves before it
+    at: int = -1  # where its record is in the spill file (-1: not spilled)
+
+
+#: Fields waiting behind an open composite that a streamed map keeps in memory (rendered);
+#: beyond this many they go to its spill file.
+SPILL_AT = 4096
+
+#: A spill file record's head: its tag, then the length of the marshalled fields that follow
+#: (b"L": a run of rendered fields in order; b"C": a composite that closed after it was
+#: spilled, skipped in order and read where its b"P" record points) or, for b"P" (a
+#: composite still open when spilled), the offset of its b"C" record (0 while it is open).
+_REC = struct.Struct("<cQ")
 
 
 class _Builder:
@@ -169,44 +200,125 @@ class _Builder:
     before what they hold), leaves indexed, each handed to `out` in byte order once complete.
 
     A composite still open at the end of a batch (not `complete`: the segment's root while its
-    sessions are handed over) is taken to hold whatever comes until the last batch, which has
-    every size final. The fields up to the last such composite of the first batch are the
-    `head`: complete only at the end, they come first in the output (the renderers write them
-    before what they put in their temporary files); after it, a field is handed on once it
-    and every field before it is complete."""
+    sessions are handed over, a session or a vector a batch ends inside) is taken to hold
+    whatever comes until it closes (its span is finished in place by then) or the last batch,
+    which has every size final. The fields up to the last such composite of the first batch
+    are the `head`: complete only at the end, they come first in the output (the renderers
+    write them before what they put in their temporary files); after it, a field is handed
+    on once it and every field before it is complete.
 
-    def __init__(self, base: int, out: _Out) -> None:
+    With a `spill` file (a streamed map), the fields waiting behind an open composite (all of
+    a session's until it closes), rendered, are kept in memory up to `SPILL_AT`, then written
+    to it in order, each composite still open as a record its field is written to when it
+    closes; they are read back in order once nothing before them is open. What the builder
+    holds is then bounded by a batch, `SPILL_AT` and the nesting depth, not by the size of a
+    session."""
+
+    def __init__(self, base: int, out: _Out, spill: IO[bytes] | None = None) -> None:
         self.base = base
         self.out = out
+        self.nodes = out.takes_nodes
         self.stack: list[_Open] = []
         self.count = 0  # fields so far
         self.leaf_count = 0
         self.head: list[Node | None] | None = None  # None until the first batch is done
-        self.pending: list[Node | None] = []  # fields from index `first` on, not handed on
+        self.pending: list[Any] = []  # fields from index `first` on, rendered, not handed on
         self.first = 0
+        self.spill = spill  # fields before `first` not handed on yet: bytes rpos..wpos
+        self.rpos = self.wpos = 0
 
     def _put(self, index: int, node: Node | None) -> None:
         if self.head is not None and index < len(self.head):
             self.head[index] = node
-        elif index - self.first == len(self.pending):
-            self.pending.append(node)
+            return
+        item = None if node is None else self.out.render(node) if self.head is not None \
+            else node  # rendered once the head is known (the first batch's are then)
+        if index - self.first == len(self.pending):
+            self.pending.append(item)
         else:
-            self.pending[index - self.first] = node
+            self.pending[index - self.first] = item
 
     def _close(self, o: _Open) -> None:
+        if not self.nodes:
+            return
         s = o.span
-        self._put(o.index, Node(s.path, self.base + s.offset, s.size, s.kind, s.value,
-                                _label(s, o.parent_kind), o.parent, o.depth,
-                                (o.lo, self.leaf_count), False, s.complete))
+        node = Node(s.path, self.base + s.offset, s.size, s.kind, s.value,
+                    _label(s, o.parent_kind), o.parent, o.depth, (o.lo, self.leaf_count),
+                    False, s.complete)
+        if o.at < 0:
+            self._put(o.index, node)
+            return
+        assert self.spill is not None
+        fd, rec = self.spill.fileno(), marshal.dumps(self.out.render(node))
+        os.pwrite(fd, _REC.pack(b"C", len(rec)) + rec, self.wpos)
+        os.pwrite(fd, _REC.pack(b"P", self.wpos), o.at)
+        self.wpos += _REC.size + len(rec)
+
+    def _spill_pending(self) -> None:
+        """Write the fields in memory to the spill file, in order."""
+        assert self.spill is not None
+        opened = {o.index: o for o in self.stack}  # the fields pending holds as None
+        parts: list[bytes] = []
+        pos = self.wpos
+        run: list[Any] = []
+
+        def put(tag: bytes, rec: bytes, n: int) -> None:
+            nonlocal pos
+            parts.append(_REC.pack(tag, n) + rec)
+            pos += _REC.size + len(rec)
+
+        for i, item in enumerate(self.pending, self.first):
+            if item is not None:
+                run.append(item)
+                continue
+            if run:
+                rec = marshal.dumps(run)
+                put(b"L", rec, len(rec))
+                run = []
+            opened[i].at = pos
+            put(b"P", b"", 0)
+        if run:
+            rec = marshal.dumps(run)
+            put(b"L", rec, len(rec))
+        os.pwrite(self.spill.fileno(), b"".join(parts), self.wpos)
+        self.wpos = pos
+        self.first += len(self.pending)
+        self.pending = []
+
+    def _unspill(self) -> bool:
+        """Hand on the spilled fields in order up to one still open; True if none is left
+        (the file is then emptied)."""
+        assert self.spill is not None
+        fd, put = self.spill.fileno(), self.out.put
+        while self.rpos < self.wpos:
+            tag, n = _REC.unpack(os.pread(fd, _REC.size, self.rpos))
+            if tag == b"P":
+                if not n:
+                    return False
+                _, size = _REC.unpack(os.pread(fd, _REC.size, n))
+                put(marshal.loads(os.pread(fd, size, n + _REC.size)))
+                self.rpos += _REC.size
+                continue
+            if tag == b"L":
+                for item in marshal.loads(os.pread(fd, n, self.rpos + _REC.size)):
+                    put(item)
+            self.rpos += _REC.size + n
+        os.ftruncate(fd, 0)
+        self.rpos = self.wpos = 0
+        return True
 
     def feed(self, spans: Sequence[Span], final: bool) -> None:
-        stack = self.stack
+        stack, nodes = self.stack, self.nodes
         for s in spans:
             while stack:
                 top = stack[-1].span
                 if not final and not top.complete:
                     break
-                if top.offset <= s.offset and s.offset + s.size <= top.offset + top.size:
+                # a span still open is not inside a composite that has closed: it started
+                # after it, and has bytes of its own (`trace_segment` hands over no open
+                # span without a leaf holding bytes after it)
+                if (top.offset <= s.offset and s.offset + s.size <= top.offset + top.size
+                        and (final or s.complete)):
                     break
                 self._close(stack.pop())
             index = self.count
@@ -219,39 +331,47 @@ class _Builder:
                 node = Node(s.path, self.base + s.offset, s.size, s.kind, s.value,
                             _label(s, parent_kind), parent, len(stack), (k, k + 1), True,
                             s.complete)
-                self._put(index, node)
+                if nodes:
+                    self._put(index, node)
                 self.out.leaf(k, index, node)
             else:
-                self._put(index, None)
+                if nodes:
+                    self._put(index, None)
                 stack.append(_Open(s, index, parent, parent_kind, len(stack), self.leaf_count))
         if final:
             while stack:
                 self._close(stack.pop())
         if self.head is None:
             opened = [o.index for o in stack if not o.span.complete]
-            cut = opened[-1] + 1 if opened and not final else 0
-            self.head, self.pending[:cut] = self.pending[:cut], []
+            cut = opened[-1] + 1 if opened and not final and nodes else 0
+            self.head, rest = self.pending[:cut], self.pending[cut:]
+            self.pending = [None if n is None else self.out.render(n) for n in rest]
             self.first = cut
-        done = 0
-        for n in self.pending:
-            if n is None:
-                break
-            self.out.node(n)
-            done += 1
-        del self.pending[:done]
-        self.first += done
+        if self.rpos == self.wpos or self._unspill():
+            done = 0
+            for item in self.pending:
+                if item is None:
+                    break
+                self.out.put(item)
+                done += 1
+            del self.pending[:done]
+            self.first += done
+        if self.spill is not None and len(self.pending) >= SPILL_AT:
+            self._spill_pending()
         if not final and spans:
             self.out.advance(self.base + max(s.offset + s.size for s in spans))
 
     def head_nodes(self) -> list[Node]:
         """The head, once the last batch is in."""
-        assert not self.pending and self.head is not None
+        assert not self.pending and self.rpos == self.wpos and self.head is not None
         out = [n for n in self.head if n is not None]
         assert len(out) == len(self.head)
         return out
 
 
 class _Collect(_Out):
+    takes_nodes = True
+
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.leaves: list[int] = []
@@ -259,8 +379,11 @@ class _Collect(_Out):
     def leaf(self, k: int, index: int, node: Node) -> None:
         self.leaves.append(index)
 
-    def node(self, node: Node) -> None:
-        self.nodes.append(node)
+    def render(self, node: Node) -> Any:
+        return node
+
+    def put(self, rendered: Any) -> None:
+        self.nodes.append(rendered)
 
 
 def _trace(data: Any, kind: str | None,
@@ -437,7 +560,7 @@ def _replay(hm: HexMap, out: _Out) -> None:
     for k, i in enumerate(hm.leaves):
         out.leaf(k, i, hm.nodes[i])
     for n in hm.nodes:
-        out.node(n)
+        out.put(out.render(n))
 
 
 def _read_back(spool: IO[Any]) -> Iterator[Any]:
@@ -557,8 +680,13 @@ class _Json(_Out):
         return b",\n    " + orjson.dumps(n.to_json(), option=orjson.OPT_INDENT_2).replace(
             b"\n", b"\n    ")
 
-    def node(self, node: Node) -> None:
-        self.spool.write(self._field(node))
+    takes_nodes = True
+
+    def render(self, node: Node) -> Any:
+        return self._field(node)
+
+    def put(self, rendered: Any) -> None:
+        self.spool.write(rendered)
 
     def finish(self, hm: HexMap, head: Sequence[Node]) -> Iterator[bytes]:
         from .memvid_json import dumps
@@ -765,8 +893,13 @@ class _Html(_Out):
         if skip is not None:
             self.skips.append((*skip, node.path, k, node))
 
-    def node(self, node: Node) -> None:
-        self.nodes.write(b", " + self._node(node))
+    takes_nodes = True
+
+    def render(self, node: Node) -> Any:
+        return b", " + self._node(node)
+
+    def put(self, rendered: Any) -> None:
+        self.nodes.write(rendered)
 
     @staticmethod
     def _node(n: Node) -> bytes:
@@ -888,7 +1021,8 @@ def stream_hexmap(data: Any, kind: str | None = None, *, text: bool = False,
                   raw_limit: int = RAW_LIMIT) -> HexMapStream:
     """Trace `data` as `build_hexmap` does and render the outputs asked for (`text`, `json`,
     `html`: the page's title) into temporary files as the fields come, without holding them:
-    memory is bounded by the largest session of a segment. Read the outputs from the result
+    for a segment, memory is bounded by a few thousand fields and the nesting depth, whatever
+    the size of its sessions (see `_Builder`). Read the outputs from the result
     (`text()`, `json()`, `html()`: the same as `render_text`, `hexmap_json` and `render_html`
     give) and `close()` it."""
     data = framing.readable(data)
@@ -905,7 +1039,7 @@ def stream_hexmap(data: Any, kind: str | None = None, *, text: bool = False,
         json_out = _Json(spool()) if json else None
         html_out = _Html(html, raw_limit, spool(), spool()) if html is not None else None
         outs: list[_Out] = [o for o in (text_out, json_out, html_out) if o is not None]
-        builder = _Builder(0, _Tee(outs))
+        builder = _Builder(0, _Tee(outs), spool())
         file_kind, record_kind, trace, where = _trace(
             data, kind, lambda spans: builder.feed(spans, False))
         builder.feed(trace.fields, True)

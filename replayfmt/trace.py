@@ -47,8 +47,8 @@ _Buf: TypeAlias = "bytes | bytearray | mmap"
 #: What the entry points take (as `mv2.Data`; not imported from there: mv2 uses this module).
 Data: TypeAlias = "bytes | bytearray | memoryview | mmap"
 
-__all__ = ["Span", "Trace", "trace_segment", "trace_active_session", "trace_record",
-           "trace_mv2", "decode_field", "LEAF_KINDS"]
+__all__ = ["Span", "Trace", "Elided", "trace_segment", "trace_active_session", "trace_record",
+           "trace_mv2", "decode_field", "LEAF_KINDS", "HAND_OVER"]
 
 #: Kinds of spans that hold bytes directly (they never overlap; composites contain them).
 LEAF_KINDS = frozenset({
@@ -62,6 +62,26 @@ _INT_KINDS = {"B": "u8", "H": "u16", "I": "u32", "L": "u32", "Q": "u64", "q": "i
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 
+#: Spans a tracer with a sink gathers before it hands them over (`trace_segment`).
+HAND_OVER = 4096
+
+
+class Elided:
+    """The value of a struct, vector or map traced for a sink (`trace_segment`): its parts
+    went to the sink as spans of their own, so only their number is kept (``len()``: fields,
+    items or entries)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __repr__(self) -> str:
+        return f"Elided({self.count})"
+
 
 @attrs.define(slots=True)
 class Span:
@@ -72,9 +92,11 @@ class Span:
     unreferenced bytes), never split per byte.
 
     A composite cut short by the error that stopped decoding has ``complete=False``, its size
-    running to `Trace.end` and its value None. A "len" leaf's `unit` is the fewest bytes each
-    unit it counts takes (1 for string and block lengths; a vector's or map's minimum element
-    size), so a declared value needs ``end + value * unit`` bytes to hold.
+    running to `Trace.end` and its value None. Traced for a sink, a struct's, vector's or
+    map's value is `Elided` (an enum's is ``{variant: None}``). A "len" leaf's `unit` is the
+    fewest bytes each unit it counts takes (1 for string and block lengths; a vector's or
+    map's minimum element size), so a declared value needs ``end + value * unit`` bytes to
+    hold.
     """
 
     path: str
@@ -159,18 +181,55 @@ def _unwrap(node: Construct) -> Construct:
 
 
 class _Tracer:
-    """Walks schema nodes over b[p:e], appending spans; raises _Stop at undecodable bytes."""
+    """Walks schema nodes over b[p:e], appending spans; raises _Stop at undecodable bytes.
 
-    def __init__(self, b: _Buf) -> None:
+    With `keep` False (a sink takes the spans), the values of structs, vectors and maps are
+    not built (`Elided`). Once `flow` has set a sink, the spans go to it every `HAND_OVER`
+    of them, mid-record: a span is then final unless it is a composite still open (its size,
+    value and `complete` are set in place when it closes, before any span after its end is
+    handed over). The spans of a map entry are held until its key is known to be new: a
+    duplicate key stops decoding at the key, before spans already recorded, and every span
+    handed over must lie inside the composites still open when decoding stops."""
+
+    def __init__(self, b: _Buf, keep: bool = True) -> None:
         self.b = b
+        self.keep = keep
         self.spans: list[Span] = []
         self.handed: list[Span] = []  # composites handed to a sink while still open
+        self.sink: Callable[[list[Span]], object] | None = None
+        self.limit = 1 << 62  # hand over once this many spans are gathered (with a sink)
+        self.hold: int | None = None  # spans from this index on are held (a map entry)
 
-    def hand_over(self, sink: Callable[[list[Span]], object]) -> None:
-        """Give the spans so far to `sink` and keep none (the open ones are finished later)."""
-        self.handed.extend(s for s in self.spans if not s.complete)
-        sink(self.spans)
-        self.spans = []
+    def hand_over(self, sink: Callable[[list[Span]], object], whole: bool = True) -> None:
+        """Give the spans so far (those before a held map entry) to `sink` and keep none of
+        them (the open ones are finished later).
+
+        Not `whole` (mid-record), the spans after the last leaf holding bytes are kept too:
+        a composite still open when handed over then has bytes of its own, so it cannot be
+        taken for an empty field inside the one before it (where it starts)."""
+        spans = self.spans
+        cut = len(spans) if self.hold is None else self.hold
+        if not whole:
+            while cut and not (spans[cut - 1].size and spans[cut - 1].kind in LEAF_KINDS):
+                cut -= 1
+        if cut:
+            spans = self.spans[:cut]
+            del self.spans[:cut]
+            if self.hold is not None:
+                self.hold = 0
+            self.handed = [s for s in self.handed if not s.complete]
+            self.handed.extend(s for s in spans if not s.complete)
+            sink(spans)
+        self.flow(self.sink)
+
+    def flow(self, sink: Callable[[list[Span]], object] | None) -> None:
+        """From now on, hand the spans to `sink` every `HAND_OVER` of them (None: stop)."""
+        self.sink = sink
+        self.limit = 1 << 62 if sink is None else len(self.spans) + HAND_OVER
+
+    def _full(self) -> None:
+        assert self.sink is not None
+        self.hand_over(self.sink, whole=False)
 
     # -- helpers mirroring the generated codec's error conventions --
 
@@ -184,11 +243,17 @@ class _Tracer:
 
     def leaf(self, path: str, p: int, size: int, value: Any, kind: str, unit: int = 0
              ) -> None:
-        self.spans.append(Span(path, p, size, value, kind, True, unit))
+        spans = self.spans
+        spans.append(Span(path, p, size, value, kind, True, unit))
+        if len(spans) >= self.limit:
+            self._full()
 
     def open(self, path: str, p: int, kind: str) -> Span:
         span = Span(path, p, 0, None, kind, False)
-        self.spans.append(span)
+        spans = self.spans
+        spans.append(span)
+        if len(spans) >= self.limit:
+            self._full()
         return span
 
     @staticmethod
@@ -210,7 +275,7 @@ class _Tracer:
         node = _unwrap(node)
         b = self.b
         if isinstance(node, FormatField):
-            size = node.sizeof()
+            size = node.length  # what sizeof() gives, without building a context
             if e - p < size:
                 raise self.truncated(p, e, size, path)
             (v,) = struct.unpack_from(node.fmtstr, b, p)
@@ -234,6 +299,12 @@ class _Tracer:
             return v, p + size
         if isinstance(node, Struct):
             span = self.open(path, p, "struct")
+            if not self.keep:
+                for sub in node.subcons:
+                    _, p = self.walk(sub.subcon, _join(path, sub.name), p, e)
+                elided = Elided(len(node.subcons))
+                self.close(span, p, elided)
+                return elided, p
             fields: dict[str, Any] = {}
             for sub in node.subcons:
                 fields[sub.name], p = self.walk(sub.subcon, _join(path, sub.name), p, e)
@@ -278,6 +349,11 @@ class _Tracer:
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "element count", path)
             self.leaf(path, p - 8, 8, n, "len", m)
+            if not self.keep:
+                for i in range(n):
+                    _, p = self.walk(node.subcon, f"{path}[{i}]", p, e)
+                self.close(span, p, Elided(n))
+                return span.value, p
             items: list[Any] = []
             for i in range(n):
                 v, p = self.walk(node.subcon, f"{path}[{i}]", p, e)
@@ -291,14 +367,22 @@ class _Tracer:
             if n > (e - p) // m:
                 raise self.overflow(p, e, n, m, "entry count", path)
             self.leaf(path, p - 8, 8, n, "len", m)
-            out: dict[Any, Any] = {}
+            out: dict[Any, Any] = {}  # without `keep`, the keys only (to find a repeat)
+            held = self.hold is None  # this map's entries hold the spans, not an outer one's
             for i in range(n):
                 kp = p
+                if held:
+                    self.hold = len(self.spans)
                 k, p = self.walk(node.key, f"{path}[{i}].key", p, e)
                 v, p = self.walk(node.value, f"{path}[{i}].value", p, e)
                 if k in out:
                     raise _Stop(E.duplicate_key(kp, f"{path}[{i}].key", k))
-                out[k] = v
+                out[k] = v if self.keep else None
+                if held:
+                    self.hold = None
+            if not self.keep:
+                self.close(span, p, Elided(n))
+                return span.value, p
             self.close(span, p, out)
             return out, p
         if isinstance(node, Uuid):
@@ -323,8 +407,9 @@ class _Tracer:
             span = self.open(path, p, "enum")
             self.leaf(path, p, 4, name, "variant")
             variant, p = self.walk_fields(sub, f"{path}.{name}", p + 4, e)
-            self.close(span, p, {name: variant})
-            return {name: variant}, p
+            value = {name: variant if self.keep else None}
+            self.close(span, p, value)
+            return value, p
         raise TypeError(f"trace does not know {type(node).__name__}")
 
     def walk_fields(self, struct_node: Construct, prefix: str, p: int, e: int
@@ -391,14 +476,18 @@ def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None
     The container is walked by `framing` (lenient: version, session_count, total_size and
     trailing bytes are problems, not stops); each session block is traced over the schema.
 
-    With `sink` (a callable), the spans are handed to it in byte order once each session has
-    decoded, and not kept, nor are the sessions' values: memory is bounded by the largest
-    session. The spans still open when handed over (the segment's and the sessions' composite)
-    are finished in place before this returns; `Trace.fields` holds only the spans not handed
-    over, and `Trace.value` (when decoding did not stop) has no sessions."""
+    With `sink` (a callable), the spans are handed to it in byte order and not kept: first the
+    header's (with the segment's and the sessions' composites, open until the end), then at
+    the end of each session and every `HAND_OVER` spans inside one (a map entry's spans once
+    its key is known to be new). The sessions' values are not built (structs, vectors and
+    maps are `Elided`): memory is bounded by a few thousand spans and the nesting depth, not
+    by the size of a session. A composite still open when handed over is finished in place
+    when it closes (the segment's and the sessions' before this returns; when decoding stops,
+    each open one's size runs to `Trace.end`); `Trace.fields` holds only the spans not
+    handed over, and `Trace.value` (when decoding did not stop) has no sessions."""
     b = _buffer(data)
     e = len(b)
-    t = _Tracer(b)
+    t = _Tracer(b, keep=sink is None)
     policy = Policy(lenient=True)
     root = t.open("", 0, "segment")
     sessions: list[dict[str, Any]] = []
@@ -406,6 +495,9 @@ def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None
         header, p = t.walk_fields(schema.SegmentHeader, "", 0, e)
         head = segment_header(b, 0, e, policy)
         arr = t.open("sessions", p, "sessions")
+        if sink is not None:  # the head: the composites open until the end, the header
+            t.hand_over(sink)
+            t.flow(sink)
         blocks = segment_blocks(b, 0, e, policy, header=head)
         while True:
             try:
@@ -425,6 +517,7 @@ def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None
                 sessions.append(value)
             else:
                 t.hand_over(sink)
+        t.flow(None)  # a span after the sessions is outside the root: given at the end
         t.close(arr, p, sessions)
     except _Stop as stop_:
         policy.problems.append(stop_.error)

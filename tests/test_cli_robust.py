@@ -490,9 +490,10 @@ def test_batch_worker_killed_by_sigbus_says_why(tmp_path):
     assert result.exit_status == 2
 
 
-def test_hexmap_streams_a_many_session_segment_under_a_cap(tmp_path):
+def test_hexmap_streams_a_many_session_segment_under_a_cap(tmp_path: Path) -> None:
     """hexmap held every field at once: under an address-space cap a 4 MB segment was a
-    MemoryError. It now renders session by session: the same cap maps it (exit 0)."""
+    MemoryError. It now renders a few thousand fields at a time: the same cap maps it (exit
+    0), and one session of that size too."""
     import resource
 
     base = int(subprocess.run(
@@ -504,7 +505,7 @@ def test_hexmap_streams_a_many_session_segment_under_a_cap(tmp_path):
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
-    def hexmap(f: Path) -> subprocess.CompletedProcess:
+    def hexmap(f: Path) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([sys.executable, "-m", "replayfmt", "hexmap", str(f), "--html",
                                str(tmp_path / f"{f.stem}.html")], cwd=ROOT,
                               capture_output=True, preexec_fn=limit, timeout=900)
@@ -516,6 +517,23 @@ def test_hexmap_streams_a_many_session_segment_under_a_cap(tmp_path):
     page = (tmp_path / "many.html").read_bytes()
     assert page.endswith(b"</html>\n") and page.count(b'"path": "sessions[') > 1000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.bin", "many.html"]
+
+    # One session of that size (12k actions, 4.3 MB) was held whole (every span and field of
+    # it, ~175 MB): now it streams within the session too, under the same cap, and the page is
+    # the one an uncapped run writes.
+    one = tmp_path / "one.bin"
+    one.write_bytes(R.build_segment([gen.session(random.Random(7), 12_000)]))
+    assert one.stat().st_size >= 4 << 20
+    proc = hexmap(one)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr[-2000:]
+    capped = (tmp_path / "one.html").read_bytes()
+    (tmp_path / "one.html").unlink()
+    proc = subprocess.run([sys.executable, "-m", "replayfmt", "hexmap", str(one), "--html",
+                           str(tmp_path / "one.html")], cwd=ROOT, capture_output=True,
+                          timeout=900)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr[-2000:]
+    assert capped == (tmp_path / "one.html").read_bytes()
+    assert capped.endswith(b"</html>\n") and capped.count(b'"path": "sessions[0].actions[') > 12_000
 
 
 def test_without_a_fork_the_command_runs_in_this_process(tmp_path, monkeypatch, capsys):

@@ -1,5 +1,6 @@
 """`stream_hexmap`: the same text, JSON and page as the built map, from a trace handed over
-session by session, holding one session's fields at a time (counted, not timed)."""
+a few thousand spans at a time (within a session too), holding a bounded number of fields
+whatever the size of a session (counted, not timed)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import replayfmt as R
 from replayfmt import hexmap as H
 from replayfmt.memvid_json import dumps
 from replayfmt.text import escape
+from replayfmt.trace import Span
 
 
 def _segment(n: int, seed: int = 3, actions: int = 6) -> bytes:
@@ -62,7 +64,7 @@ VARIANTS = _variants()
 
 @pytest.mark.parametrize("raw_limit", [0, 16, H.RAW_LIMIT])
 @pytest.mark.parametrize("name,data", VARIANTS, ids=[v[0] for v in VARIANTS])
-def test_streamed_outputs_are_the_built_maps(name, data, raw_limit):
+def test_streamed_outputs_are_the_built_maps(name: str, data: bytes, raw_limit: int) -> None:
     hm = H.build_hexmap(data)
     st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=raw_limit)
     try:
@@ -75,51 +77,172 @@ def test_streamed_outputs_are_the_built_maps(name, data, raw_limit):
     assert st.hexmap.trace.end == hm.trace.end and st.hexmap.where == hm.where
 
 
-def test_a_segment_is_handed_over_session_by_session():
-    """The trace gives each decoded session's spans to the sink and keeps none of them."""
+def test_a_segment_is_handed_over_session_by_session() -> None:
+    """The trace gives the header's spans, then each decoded session's, to the sink and keeps
+    none of them."""
     data = _segment(5)
-    batches: list[list] = []
+    batches: list[list[Span]] = []
     trace = R.trace.trace_segment(data, batches.append)
-    assert trace.ok and len(batches) == 5
+    assert trace.ok and len(batches) == 6
+    assert [s.path for s in batches[0]] == ["", "magic", "version", "session_count",
+                                           "total_size", "sessions"]
+    assert all(b[-1].path.startswith(f"sessions[{i}]") for i, b in enumerate(batches[1:]))
     whole = R.trace.trace_segment(data)
     handed = [s for b in batches for s in b] + trace.fields
     assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
         [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
 
 
-def _held(monkeypatch, n: int) -> int:
-    """The most fields the map holds at once (built, waiting or listed under a row) while
-    streaming a segment of n sessions."""
+def _one_session(actions: int, metadata: int = 0, seed: int = 5) -> bytes:
+    """A segment of one session of `actions` actions (8 of every variant, repeated: a session
+    4 times bigger is 4 times as many of the same fields) and `metadata` metadata entries."""
+    import attrs
+
+    s = gen.session(random.Random(seed), 8)
+    s = attrs.evolve(s, actions=[attrs.evolve(s.actions[i % 8], sequence=i)
+                                 for i in range(actions)],
+                     metadata={f"key{i:06d}": "v" * (i % 5) for i in range(metadata)})
+    return R.build_segment([s])
+
+
+def test_a_session_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within a session the spans go every HAND_OVER of them, each piece ending on a leaf
+    that holds bytes; composites still open are finished in place; the values of structs,
+    vectors and maps are not built (their counts are kept)."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 64)
+    data = _one_session(200, metadata=50)
+    batches: list[list[Span]] = []
+    trace = R.trace.trace_segment(data, batches.append)
+    assert trace.ok and len(batches) > 50
+    for b in batches[1:]:
+        assert len(b) <= 64 + 8 and b[-1].is_leaf and b[-1].size > 0
+    whole = R.trace.trace_segment(data)
+    handed = [s for b in batches for s in b] + trace.fields
+    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
+        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
+    by_path = {(s.path, s.kind): s for s in handed}
+    assert isinstance(by_path["sessions[0].actions", "vec"].value, R.trace.Elided)
+    assert len(by_path["sessions[0].actions", "vec"].value) == 200
+    assert len(by_path["sessions[0].metadata", "map"].value) == 50
+    assert isinstance(by_path["sessions[0]", "struct"].value, R.trace.Elided)
+    vec = whole.find("sessions[0].actions", "vec")
+    assert vec is not None and vec.value[0]["sequence"] == 0  # no sink: values
+
+
+@pytest.mark.parametrize("entry", [0, 1, 37, 49])
+def test_a_repeated_map_key_is_mapped_as_when_traced_whole(monkeypatch: pytest.MonkeyPatch,
+                                                            entry: int) -> None:
+    """A duplicate key stops decoding at the key, before the entry's spans already recorded:
+    the spans of a map entry are held until its key is known to be new, so the streamed map
+    (handed over every 5 spans, spilled every 3 fields) is the built one."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 5)
+    monkeypatch.setattr(H, "SPILL_AT", 3)
+    bad = bytearray(_one_session(20, metadata=50))
+    at = bad.find(b"key%06d" % entry)
+    bad[at:at + 9] = b"key%06d" % (entry - 1 if entry else 1)
+    data = bytes(bad)
+    hm = H.build_hexmap(data)
+    assert hm.error is not None and hm.error.kind == "duplicate_key", hm.error
+    st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=64)
+    try:
+        assert "".join(st.text()) == H.render_text(hm, 64)
+        assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
+        assert b"".join(st.html()).decode() == H.render_html(hm, "t", 64)
+    finally:
+        st.close()
+
+
+@pytest.mark.parametrize("hand_over,spill_at", [(1, 1), (3, 2), (50, 13)])
+@pytest.mark.parametrize("name,data", VARIANTS[:11], ids=[v[0] for v in VARIANTS[:11]])
+def test_small_pieces_and_spills_give_the_built_map(monkeypatch: pytest.MonkeyPatch, name: str,
+                                                    data: bytes, hand_over: int,
+                                                    spill_at: int) -> None:
+    """Handed over every few spans and spilled every few fields (every batch boundary and
+    spill point a session can have), the outputs are still the built map's."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", hand_over)
+    monkeypatch.setattr(H, "SPILL_AT", spill_at)
+    hm = H.build_hexmap(data)
+    for text, json, html in ((True, False, None), (False, True, None), (False, False, "t"),
+                             (True, True, "t")):
+        st = H.stream_hexmap(data, text=text, json=json, html=html, raw_limit=16)
+        try:
+            if text:
+                assert "".join(st.text()) == H.render_text(hm, 16)
+            if json:
+                assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
+            if html:
+                assert b"".join(st.html()).decode() == H.render_html(hm, "t", 16)
+        finally:
+            st.close()
+
+
+def _held(monkeypatch: pytest.MonkeyPatch, data: bytes) -> int:
+    """The most fields the map holds at once (built, waiting, spilled but open, or listed
+    under a row) while streaming `data`."""
     most = [0]
     feed = H._Builder.feed
 
-    def counted(self, spans, final):
+    def counted(self: H._Builder, spans: list[Span], final: bool) -> None:
         feed(self, spans, final)
+        assert isinstance(self.out, H._Tee) and isinstance(self.out.outs[0], H._Text)
         text = self.out.outs[0]
-        held = (len(spans) + len(self.pending) + len(self.head or ())
+        held = (len(spans) + len(self.pending) + len(self.head or ()) + len(self.stack)
                 + sum(map(len, text.starts.values())) + len(text.unparsed))
         most[0] = max(most[0], held)
 
     with monkeypatch.context() as m:
         m.setattr(H._Builder, "feed", counted)
-        st = H.stream_hexmap(_segment(n, seed=5), text=True, json=True, html="t")
+        st = H.stream_hexmap(data, text=True, json=True, html="t")
     try:
         assert st.hexmap.error is None
         assert sum(len(p) for p in st.text()) > 0
+        assert sum(len(p) for p in st.json()) > 0 and sum(len(p) for p in st.html()) > 0
     finally:
         st.close()
     return most[0]
 
 
-def test_fields_held_do_not_grow_with_the_file(monkeypatch):
-    held = {n: _held(monkeypatch, n) for n in (10, 100, 300)}
+def test_fields_held_do_not_grow_with_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = {n: _held(monkeypatch, _segment(n, seed=5)) for n in (10, 100, 300)}
     # the same sessions repeat (seeded): what is held is a session's worth, whatever the count
     assert held[300] <= held[10] * 1.5, held
     built = len(H.build_hexmap(_segment(300, seed=5)).nodes)
     assert held[300] * 50 < built, (held, built)
 
 
-def test_cli_streams_the_same_bytes(tmp_path, capsysbinary):
+def test_fields_held_do_not_grow_with_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One session: what the map holds at once (fields) and the most memory it allocates
+    while tracing and rendering (tracemalloc) stay the same for a session 4 times bigger;
+    before, both grew with the session (every span and node of it, and its decoded value,
+    were held until it closed). Small pieces and spills, so that small sessions show it."""
+    import tracemalloc
+
+    monkeypatch.setattr(R.trace, "HAND_OVER", 32)
+    monkeypatch.setattr(H, "SPILL_AT", 32)
+    sizes = (60, 240)
+    data = {n: _one_session(n, metadata=8) for n in sizes}
+    held = {n: _held(monkeypatch, data[n]) for n in sizes}
+    built = len(H.build_hexmap(data[240]).nodes)
+    assert held[240] <= held[60] * 1.1 and held[240] < 200, held
+    assert held[240] * 40 < built, (held, built)
+
+    def peak(d: bytes) -> int:
+        tracemalloc.start()
+        try:
+            st = H.stream_hexmap(d, text=True, json=True, html="t")
+            st.close()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(data[60])  # caches filled once (imports, schema lookups), not counted
+    peaks = {n: peak(data[n]) for n in sizes}
+    assert peaks[240] <= peaks[60] * 1.2, peaks
+    assert peaks[240] < len(data[240]), (peaks, len(data[240]))
+
+
+def test_cli_streams_the_same_bytes(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+                                    ) -> None:
     """The command's three outputs, from the stream, are the library's renderings."""
     from replayfmt.cli import main
 
