@@ -293,16 +293,21 @@ def test_edits_report_the_same_on_all_three_paths(edit_files: list[Path],
 
 # --- the vet is what runs on a clean file ---------------------------------------------------
 
-def _count_exact(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """validate.NAME counted: the list's one item is the number of calls so far."""
     calls = [0]
-    real = validate.salvage_session_block
+    real = getattr(validate, name)
 
     def counted(*args: Any, **kw: Any) -> Any:
         calls[0] += 1
         return real(*args, **kw)
 
-    monkeypatch.setattr(validate, "salvage_session_block", counted)
+    monkeypatch.setattr(validate, name, counted)
     return calls
+
+
+def _count_exact(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    return _count_calls(monkeypatch, "salvage_session_block")
 
 
 def test_a_clean_file_never_takes_the_exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,14 +329,7 @@ def test_a_clean_sidecar_is_vetted_not_traced(monkeypatch: pytest.MonkeyPatch) -
     envelope decoded strictly, the session screened in C, RF401/RF402 from the vet's counts
     and its last checkpoint). One the rules flag still takes the exact path."""
     calls = _count_exact(monkeypatch)
-    traced = [0]
-    real = validate.trace_active_session
-
-    def counted(*args: Any, **kw: Any) -> Any:
-        traced[0] += 1
-        return real(*args, **kw)
-
-    monkeypatch.setattr(validate, "trace_active_session", counted)
+    traced = _count_calls(monkeypatch, "trace_active_session")
     assert len(SIDECARS) == 7
     for path in SIDECARS:
         assert validate.validate(path.read_bytes()).diagnostics == [], path
@@ -386,34 +384,30 @@ def test_mutations_report_the_same_with_and_without_the_vet(
     assert vetted > 0
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=strategies.segment_bytes(realistic=True, max_sessions=3, max_actions=8))
-def test_hypothesis_segments_report_the_same_with_and_without_the_vet(data: bytes) -> None:
-    mp = pytest.MonkeyPatch()
+def _same_with_and_without_the_vet(data: bytes) -> None:
+    mp = pytest.MonkeyPatch()  # not the fixture: hypothesis calls the test many times
     try:
         assert _rendered(validate.validate(data)) == _exact(data, mp)
     finally:
         mp.undo()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=strategies.segment_bytes(realistic=True, max_sessions=3, max_actions=8))
+def test_hypothesis_segments_report_the_same_with_and_without_the_vet(data: bytes) -> None:
+    _same_with_and_without_the_vet(data)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=strategies.segment_bytes(realistic=False, max_sessions=2, max_actions=6))
 def test_arbitrary_segments_report_the_same_with_and_without_the_vet(data: bytes) -> None:
-    mp = pytest.MonkeyPatch()
-    try:
-        assert _rendered(validate.validate(data)) == _exact(data, mp)
-    finally:
-        mp.undo()
+    _same_with_and_without_the_vet(data)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=strategies.active_session_bytes(realistic=True, max_actions=8))
 def test_hypothesis_sidecars_report_the_same_with_and_without_the_vet(data: bytes) -> None:
-    mp = pytest.MonkeyPatch()
-    try:
-        assert _rendered(validate.validate(data)) == _exact(data, mp)
-    finally:
-        mp.undo()
+    _same_with_and_without_the_vet(data)
 
 
 # --- a flood of findings costs no location work past the cap -------------------------------
