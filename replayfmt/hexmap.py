@@ -12,13 +12,14 @@ field and the footer. A long run of bytes named as one field (a "range": WAL, pa
 reserved or unreferenced bytes) shows its first two hex rows and its last, the rows between
 summarised in one line, so a map's size follows its fields, not the file's.
 
-`stream_hexmap` gives the same text, JSON and page without holding the map: a segment's
-spans come a few thousand at a time, within a session too (`trace_segment`'s sink), each
+`stream_hexmap` gives the same text, JSON and page without holding the map: a segment's or a
+sidecar's spans come a few thousand at a time, within a session too (the sink of
+`trace_segment` and `trace_active_session`), each
 field is rendered as it comes into temporary files (the fields waiting for a composite that
 is still open, all of a session's until it closes, go to a spill file beyond a few thousand)
 and the output is read back from them in pieces. Its memory is bounded by a few thousand
-fields and the nesting depth, not by the size of a session or of the file (a `.mv2` or a
-sidecar is traced whole, as `build_hexmap` does). `render_text`, `render_html` and the
+fields and the nesting depth, not by the size of a session or of the file (a `.mv2` is
+traced whole, as `build_hexmap` does). `render_text`, `render_html` and the
 streamed outputs are the same renderers. Nothing here decodes bytes itself.
 """
 
@@ -397,7 +398,7 @@ def _trace(data: Any, kind: str | None,
         trace = trace_segment(data, sink)
         return file_kind, file_kind, trace, f"replay segment (MV2RPLY!), {len(data)} bytes"
     if file_kind == "active_session":
-        trace = trace_active_session(data)
+        trace = trace_active_session(data, sink)
         return (file_kind, file_kind, trace,
                 f"active-session envelope (MV2ACTIV), {len(data)} bytes")
     raise ValueError(f"unknown kind {kind!r}")

@@ -528,12 +528,17 @@ def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None
     return _finish(t, "segment", e, policy.problems, p, root.value, False)
 
 
-def trace_active_session(data: Data) -> Trace:
+def trace_active_session(data: Data, sink: Callable[[list[Span]], object] | None = None
+                         ) -> Trace:
     """Trace an `MV2ACTIV` envelope (a `NAME.mv2.session` sidecar); its magic and length prefix
-    are checked by `framing`."""
+    are checked by `framing`.
+
+    With `sink`, the spans are handed to it as `trace_segment` hands a session's: first the
+    envelope's magic and length (with the open envelope), then every `HAND_OVER` spans of the
+    session; values of structs, vectors and maps are `Elided`, and `Trace.value` too."""
     b = _buffer(data)
     e = len(b)
-    t = _Tracer(b)
+    t = _Tracer(b, keep=sink is None)
     policy = Policy(lenient=True)
     root = t.open("", 0, "envelope")
     magic = schema.ACTIVE_MAGIC
@@ -546,7 +551,11 @@ def trace_active_session(data: Data) -> Trace:
             raise _Stop(err) from None
         t.leaf("magic", 0, len(magic), magic, "magic")
         t.leaf("length", start - 8, 8, stop - start, "len", 1)
+        if sink is not None:
+            t.hand_over(sink)
+            t.flow(sink)
         value, end = t.walk(schema.ActiveSession, "", start, stop)
+        t.flow(None)  # the rest (trailing bytes) is given at the end
     except _Stop as stop_:
         policy.problems.append(stop_.error)
         return _finish(t, "active_session", e, policy.problems, stop_.at, None, True)

@@ -56,10 +56,41 @@ def _variants() -> list[tuple[str, bytes]]:
     for p in (REAL / "p09_auto_checkpoint_3").iterdir():
         if p.suffix in (".bin", ".mv2"):
             out.append((p.name, p.read_bytes()))
+    return out + _sidecar_variants()
+
+
+def _sidecar(actions: int = 40, seed: int = 3) -> bytes:
+    import attrs
+
+    rng = random.Random(seed)
+    act = gen.active(rng)
+    s = gen.session(rng, 8)
+    s = attrs.evolve(s, actions=[attrs.evolve(s.actions[i % 8], sequence=i)
+                                 for i in range(actions)])
+    return R.build_active_session(attrs.evolve(act, session=s))
+
+
+def _sidecar_variants() -> list[tuple[str, bytes]]:
+    """MV2ACTIV envelopes: clean, cut, padded and damaged (streamed as a segment's sessions
+    are)."""
+    env = _sidecar()
+    body = 16  # magic, length prefix
+    out = [("sidecar clean", env), ("sidecar trailing", env + b"\x00" * 40),
+           ("sidecar cut in the session", env[:len(env) // 2]),
+           ("sidecar cut in its config", env[:-3]), ("sidecar magic only", env[:8]),
+           ("sidecar short length", env[:13])]
+    bad = bytearray(env)
+    bad[body + 16 + 8 + 8] = 0xFF  # the session's name: u64 length, bytes -> invalid UTF-8
+    out.append(("sidecar bad UTF-8 in its name", bytes(bad)))
+    bad = bytearray(env)
+    struct.pack_into("<Q", bad, 8, len(env))  # the length prefix past the end
+    out.append(("sidecar length past the end", bytes(bad)))
     return out
 
 
 VARIANTS = _variants()
+#: The synthetic segments and sidecars (small enough to map every few spans).
+SMALL = [v for v in VARIANTS if not v[0].endswith((".bin", ".mv2"))]
 
 
 @pytest.mark.parametrize("raw_limit", [0, 16, H.RAW_LIMIT])
@@ -153,7 +184,7 @@ def test_a_repeated_map_key_is_mapped_as_when_traced_whole(monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("hand_over,spill_at", [(1, 1), (3, 2), (50, 13)])
-@pytest.mark.parametrize("name,data", VARIANTS[:11], ids=[v[0] for v in VARIANTS[:11]])
+@pytest.mark.parametrize("name,data", SMALL, ids=[v[0] for v in SMALL])
 def test_small_pieces_and_spills_give_the_built_map(monkeypatch: pytest.MonkeyPatch, name: str,
                                                     data: bytes, hand_over: int,
                                                     spill_at: int) -> None:
@@ -208,6 +239,38 @@ def test_fields_held_do_not_grow_with_the_file(monkeypatch: pytest.MonkeyPatch) 
     assert held[300] <= held[10] * 1.5, held
     built = len(H.build_hexmap(_segment(300, seed=5)).nodes)
     assert held[300] * 50 < built, (held, built)
+
+
+def test_a_sidecar_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An MV2ACTIV envelope's spans go to the sink as a segment's session's do: the magic and
+    the length first, then every HAND_OVER spans; the same spans as traced whole, values of
+    composites not built (before, a sidecar was traced whole whatever its size)."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 64)
+    data = _sidecar(300)
+    batches: list[list[Span]] = []
+    trace = R.trace.trace_active_session(data, batches.append)
+    assert trace.ok and len(batches) > 20
+    assert [s.path for s in batches[0]] == ["", "magic", "length"]
+    for b in batches[1:]:
+        assert len(b) <= 64 + 8 and b[-1].is_leaf and b[-1].size > 0
+    whole = R.trace.trace_active_session(data)
+    handed = [s for b in batches for s in b] + trace.fields
+    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
+        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
+    by_path = {(s.path, s.kind): s for s in handed}
+    assert isinstance(by_path["session.actions", "vec"].value, R.trace.Elided)
+    assert len(by_path["session.actions", "vec"].value) == 300
+    assert whole.value["session"]["actions"][299]["sequence"] == 299  # no sink: values
+
+
+def test_fields_held_do_not_grow_with_the_sidecar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(R.trace, "HAND_OVER", 32)
+    monkeypatch.setattr(H, "SPILL_AT", 32)
+    data = {n: _sidecar(n) for n in (60, 240)}
+    held = {n: _held(monkeypatch, data[n]) for n in data}
+    built = len(H.build_hexmap(data[240]).nodes)
+    assert held[240] <= held[60] * 1.1 and held[240] < 200, held
+    assert held[240] * 40 < built, (held, built)
 
 
 def test_fields_held_do_not_grow_with_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
