@@ -115,6 +115,33 @@ def test_a_shrink_seen_before_a_block_is_said_as_the_sigbus_case(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seg.bin"]
 
 
+def test_validate_says_a_shrink_it_sees_as_the_sigbus_case(tmp_path):
+    """`validate` reads files one by one and says "cannot read" for one it cannot open; a file
+    that shrinks under it (FileShrank, seen before a block) is said at the boundary as when
+    its reader dies of SIGBUS (before: "cannot read FILE: the file shrank ...", so the line
+    depended on which of the two caught it)."""
+    f = tmp_path / "seg.bin"
+    _segment(f, 4 << 20)
+    size = f.stat().st_size
+    code = ("import os, sys\n"
+            "import replayfmt.framing as F\n"
+            "real, seen = F.check_mapped, []\n"
+            "def cut(buf):\n"
+            "    seen.append(1)\n"
+            "    if len(seen) == 2:  # before the second block\n"
+            "        os.truncate(sys.argv[2], 4096)\n"
+            "    real(buf)\n"
+            "F.check_mapped = cut\n"
+            "from replayfmt.cli import main\n"
+            "raise SystemExit(main(sys.argv[1:]))\n")  # in this process: no supervisor
+    got = subprocess.run([sys.executable, "-c", code, "validate", str(f)],
+                         cwd=ROOT, capture_output=True, timeout=120)
+    assert got.returncode == 2, got.stderr
+    assert got.stderr.decode() == (f"replayfmt: {f}: the file shrank from {size} to 4096 bytes "
+                                   "while it was being read: stopped (output files removed)\n")
+    assert got.stdout == b""
+
+
 def test_a_command_killed_from_outside_leaves_no_partial_output(tmp_path):
     """The supervising process removes what the killed command had started writing."""
     f = tmp_path / "seg.bin"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from ..errors import FileShrank
 from ._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             with open_input(path) as data:
                 report = validate(data, kind=kind)
+        except FileShrank:  # said where the supervisor says it when a reader dies of SIGBUS
+            raise
         except OSError as exc:
             warn(f"cannot read {path}: {exc.strerror or exc}")
             status = EXIT_USAGE
