@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,18 @@ def pytest_configure(config):
             f"known: {', '.join(PEERS)}")
     config._replayfmt_skip = skip
     config._replayfmt_not_run = {}
+    # pytest keeps its base directory for `tmp_path` under $TMPDIR after a run (the last three
+    # runs'); ours is private and removed when the run passes, kept (and named at the end) when
+    # it fails, so that a run leaves nothing behind but the evidence of a failure.
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="replayfmt-tests-")
+        config._replayfmt_basetemp = config.option.basetemp
+
+
+def pytest_sessionfinish(session, exitstatus):
+    base = getattr(session.config, "_replayfmt_basetemp", None)
+    if base is not None and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        shutil.rmtree(base, ignore_errors=True)
 
 
 class _PeerMissing(Exception):
@@ -202,7 +215,10 @@ def pytest_collection_modifyitems(session, config, items):
         items[:] = kept
 
 
-def pytest_terminal_summary(terminalreporter, config):
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    base = getattr(config, "_replayfmt_basetemp", None)
+    if base is not None and os.path.isdir(base):
+        terminalreporter.write_line(f"the tests' temporary files are kept in {base}")
     not_run = config._replayfmt_not_run
     if not not_run:
         return

@@ -54,3 +54,30 @@ def test_unknown_peer_is_a_usage_error(tmp_path):
     res = _pytest(tmp_path, "tests/test_peer.py", REPLAYFMT_SKIP_PEERS="memvid,npm")
     assert res.returncode == 4
     assert "unknown peer(s) npm" in res.stderr
+
+
+def test_a_run_leaves_nothing_in_tmpdir_unless_it_fails(tmp_path):
+    """pytest's base directory for `tmp_path` used to stay in $TMPDIR after every run
+    (pytest-of-USER, the last three runs'); now it is private and removed when the run passes,
+    and kept and named when it fails."""
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("REPLAYFMT_SKIP_PEERS", "REPLAYFMT_MEMVID", "PYTEST_ADDOPTS")}
+    full["TMPDIR"] = str(tmp)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               *args], cwd=ROOT, env=full, capture_output=True, text=True,
+                              timeout=300)
+
+    # test_missing_binary_message writes into tmp_path
+    res = run("tests/test_peer.py::test_missing_binary_message")
+    assert res.returncode == 0 and "1 passed" in res.stdout, res.stdout
+    assert list(tmp.iterdir()) == []
+    full["REPLAYFMT_MEMVID"] = str(tmp_path / "no-memvid")  # test_version fails without it
+    res = run("tests/test_peer.py::test_missing_binary_message", "tests/test_peer.py::test_version")
+    assert res.returncode == 1, res.stdout
+    kept = list(tmp.iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith("replayfmt-tests-"), kept
+    assert f"the tests' temporary files are kept in {kept[0]}" in res.stdout

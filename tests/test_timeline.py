@@ -258,19 +258,25 @@ def _fleet(tmp_path, n: int):
     return module.make_fleet(tmp_path, n)
 
 
-def _local_cluster():
+def _local_cluster(scratch, monkeypatch):
+    import dask
     import distributed  # the fleet extra (scripts/setup.sh installs it)
 
+    # dask's scratch space in the test's own directory, not dask-scratch-space in $TMPDIR
+    # (the setting here; the environment for the worker processes)
+    monkeypatch.setenv("DASK_TEMPORARY_DIRECTORY", str(scratch))
+    monkeypatch.setitem(dask.config.config, "temporary-directory", str(scratch))
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=None, silence_logs=40,
+                                       local_directory=str(scratch))
     return cluster, distributed.Client(cluster)
 
 
-def test_dask_local_cluster_gives_the_local_rows(tmp_path):
+def test_dask_local_cluster_gives_the_local_rows(tmp_path, monkeypatch):
     files = _fleet(tmp_path, 60)
     local = list(T.iter_timeline(files))
     order = {f: i for i, f in enumerate(files)}
-    cluster, client = _local_cluster()
+    cluster, client = _local_cluster(tmp_path / "dask", monkeypatch)
     try:
         assert len(client.scheduler_info()["workers"]) == 2
         bag_rows = T.dask_bag(files, npartitions=6).compute()
