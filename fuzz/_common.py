@@ -8,13 +8,31 @@ libFuzzer's own mutations.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 
 import atheris
 
+# Coverage comes from instrumented Python only: on the compiled fast path a harness's target runs
+# in C and libFuzzer sees almost no edges (parse_segment: 52 at start, flat). So the harnesses
+# fuzz the generated Python, the reference, unless REPLAYFMT_PURE says otherwise;
+# fuzz_native_diff.py runs both paths on every input and compares them.
+os.environ.setdefault("REPLAYFMT_PURE", "1")
+
+#: The modules the entry points run. The package imports its modules on first use, and atheris
+#: instruments (gives coverage feedback for) only modules imported inside the block below: one
+#: first imported by the target at run time would be fuzzed blind.
+INSTRUMENTED = ("errors", "_types", "framing", "_generated", "_generated_model", "codec",
+                "model", "memvid_json", "stream", "scan", "accel", "hashes", "trace",
+                "_generated_toc", "toc", "mv2", "files", "forensics", "validate", "fuzz")
+
 with atheris.instrument_imports(include=["replayfmt"]):
+    import importlib
+
     import replayfmt  # noqa: F401
+    for _name in INSTRUMENTED:
+        importlib.import_module(f"replayfmt.{_name}")
     from replayfmt import fuzz as _fuzz
     from replayfmt.errors import ReplayFormatError
 

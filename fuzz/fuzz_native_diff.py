@@ -7,7 +7,11 @@ and so does its pure-Python twin; any difference in value or error (kind, offset
 expected, actual) is a crash. Decoded values are re-encoded by both encoders. Coverage comes
 from the instrumented Python side. Seed corpus: fuzz/corpus/segment and fuzz/corpus/active.
 """
-import _common
+import os
+
+os.environ.setdefault("REPLAYFMT_PURE", "0")  # this harness needs the compiled path too
+
+import _common  # noqa: E402
 
 from replayfmt import _generated as G
 from replayfmt import _generated_model as GM

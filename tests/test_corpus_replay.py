@@ -4,6 +4,7 @@ replays its fuzz corpus in CI): the only exception allowed out is ReplayFormatEr
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from conftest import CORPUS as CORPUS_DIR
@@ -76,6 +77,11 @@ def test_atheris_harness_runs(name, corpus, tmp_path):
     proc = _harness(name, str(work))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Done 300 runs" in proc.stderr
+    # Coverage feedback: the modules the target runs are instrumented and the generated Python
+    # is the one fuzzed (before: the package's lazily imported modules were not instrumented,
+    # and on the compiled path the target ran in C: 47-96 edges at start instead of 283-310).
+    cov = int(re.search(r"INITED cov: (\d+)", proc.stderr).group(1))
+    assert cov >= 200, proc.stderr[-3000:]
 
 
 @pytest.mark.parametrize("name", ["carve", "validate", "salvage"])
