@@ -149,8 +149,13 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    base = getattr(session.config, "_replayfmt_basetemp", None)
-    if base is not None and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+    session.config._replayfmt_keep_tmp = exitstatus not in (pytest.ExitCode.OK,
+                                                            pytest.ExitCode.NO_TESTS_COLLECTED)
+
+
+def pytest_unconfigure(config):  # also after --help or a usage error: no session then
+    base = getattr(config, "_replayfmt_basetemp", None)
+    if base is not None and not getattr(config, "_replayfmt_keep_tmp", False):
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -217,7 +222,7 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     base = getattr(config, "_replayfmt_basetemp", None)
-    if base is not None and os.path.isdir(base):
+    if base is not None and getattr(config, "_replayfmt_keep_tmp", False):
         terminalreporter.write_line(f"the tests' temporary files are kept in {base}")
     not_run = config._replayfmt_not_run
     if not not_run:

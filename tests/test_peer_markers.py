@@ -75,6 +75,9 @@ def test_a_run_leaves_nothing_in_tmpdir_unless_it_fails(tmp_path):
     res = run("tests/test_peer.py::test_missing_binary_message")
     assert res.returncode == 0 and "1 passed" in res.stdout, res.stdout
     assert list(tmp.iterdir()) == []
+    for args in (["--help"], ["--collect-only", "tests/test_peer.py"]):
+        assert run(*args).returncode == 0
+        assert list(tmp.iterdir()) == [], args
     full["REPLAYFMT_MEMVID"] = str(tmp_path / "no-memvid")  # test_version fails without it
     res = run("tests/test_peer.py::test_missing_binary_message", "tests/test_peer.py::test_version")
     assert res.returncode == 1, res.stdout
