@@ -12,15 +12,17 @@ field and the footer. A long run of bytes named as one field (a "range": WAL, pa
 reserved or unreferenced bytes) shows its first two hex rows and its last, the rows between
 summarised in one line, so a map's size follows its fields, not the file's.
 
-`stream_hexmap` gives the same text, JSON and page without holding the map: a segment's or a
-sidecar's spans come a few thousand at a time, within a session too (the sink of
-`trace_segment` and `trace_active_session`), each
+`stream_hexmap` gives the same text, JSON and page without holding the map: a segment's, a
+sidecar's or a `.mv2`'s live segment's spans come a few thousand at a time, within a session
+too (the sink of `trace_segment`, `trace_active_session` and `trace_mv2`), each
 field is rendered as it comes into temporary files (the fields waiting for a composite that
 is still open, all of a session's until it closes, go to a spill file beyond a few thousand)
 and the output is read back from them in pieces. Its memory is bounded by a few thousand
-fields and the nesting depth, not by the size of a session or of the file (a `.mv2` is
-traced whole, as `build_hexmap` does). `render_text`, `render_html` and the
-streamed outputs are the same renderers. Nothing here decodes bytes itself.
+fields and the nesting depth, not by the size of a session or of the file (a `.mv2`'s own
+fields, header, WAL records, frame payloads and TOC, are held as they are few; its live
+segment's bytes are copied out of the mapped file to be traced). `render_text`,
+`render_html` and the streamed outputs are the same renderers. Nothing here decodes bytes
+itself.
 """
 
 from __future__ import annotations
@@ -389,11 +391,21 @@ class _Collect(_Out):
 
 def _trace(data: Any, kind: str | None,
            sink: Callable[[list[Span]], None] | None) -> tuple[str, str, Trace, str]:
-    """(file_kind, record_kind, trace, where); a segment's spans go to `sink` if given."""
+    """(file_kind, record_kind, trace, where); a segment's spans (a `.mv2`'s up to the end of
+    its live segment) go to `sink` if given."""
     file_kind = kind or _kind_of(data)
     if file_kind == "mv2":
-        trace = trace_mv2(data)
-        return file_kind, "mv2", trace, _mv2_where(trace)
+        if sink is None:
+            trace = trace_mv2(data)
+            return file_kind, "mv2", trace, _mv2_where(trace)
+        named: list[Span] = []  # what `_mv2_where` reads among the spans handed over
+
+        def take(spans: list[Span]) -> None:
+            named.extend(s for s in spans if _where_reads(s))
+            sink(spans)
+
+        trace = trace_mv2(data, take)
+        return file_kind, "mv2", trace, _mv2_where(trace, named)
     if file_kind == "segment":
         trace = trace_segment(data, sink)
         return file_kind, file_kind, trace, f"replay segment (MV2RPLY!), {len(data)} bytes"
@@ -419,20 +431,28 @@ def build_hexmap(data: Any, kind: str | None = None) -> HexMap:
                   tuple(got.leaves), where)
 
 
-def _mv2_where(trace: Trace) -> str:
+def _where_reads(s: Span) -> bool:
+    return s.path in ("toc", "replay_segment") or (s.kind == "range"
+                                                   and s.path.startswith("frame#"))
+
+
+def _mv2_where(trace: Trace, handed: Sequence[Span] = ()) -> str:
+    """One line on a `.mv2`'s map, from its trace's fields (`handed`: those it handed to a
+    sink that `_where_reads`, before them)."""
+    fields = [*handed, *(s for s in trace.fields if _where_reads(s))]
     out = f".mv2 container, {trace.size} bytes"
-    toc = trace.find("toc")
+    toc = next((s for s in fields if s.path == "toc"), None)
     if toc is not None:
         layout = trace.value["toc_layout"] if trace.value else None
         out += f"; TOC at {toc.offset} (0x{toc.offset:x}), {toc.size} bytes"
         out += f" ({layout} layout)" if layout else " (does not decode)"
-    seg = trace.find("replay_segment")
+    seg = next((s for s in fields if s.path == "replay_segment"), None)
     if seg is not None:
         out += (f"; live replay segment at offset {seg.offset} (0x{seg.offset:x}), "
                 f"{seg.size} bytes")
     elif trace.ok:
         out += "; no live replay segment (the TOC manifest is None)"
-    frames = sum(1 for s in trace.fields if s.kind == "range" and s.path.startswith("frame#"))
+    frames = sum(1 for s in fields if s.kind == "range" and s.path.startswith("frame#"))
     if frames:
         out += f"; {frames} frame payload(s)"
     return out

@@ -588,6 +588,69 @@ def _shifted(spans: list[Span], base: int, root: str) -> list[Span]:
                  sp.unit) for sp in spans]
 
 
+def _stream_segment(t: _Tracer, b: _Buf, so: int, ss: int,
+                    sink: Callable[[list[Span]], object]) -> Trace:
+    """Trace the live segment b[so:so+ss] of a `.mv2` for `sink` (`trace_mv2` with a sink):
+    the container's spans so far go with the segment's first piece, then the segment's pieces
+    as `trace_segment` hands them, each span moved to its absolute offset in place (the
+    unnamed ones named ``replay_segment``, as `_shifted` does). A composite handed over open
+    is finished in place by the segment's tracer with its relative end: its size is made
+    absolute before the next piece goes (those still open when decoding stopped are sized
+    by the container's `_finish`, as without a sink). Returns the segment's trace, its
+    remaining spans moved too. The segment's bytes are copied out of `b` (an mmap): its
+    fields, not its bytes, dominate."""
+    held: list[Span] = []
+    t.hand_over(held.extend)  # the container's spans so far (its open root stays in t.handed)
+    opened: list[Span] = []  # handed over open, size not made absolute yet
+
+    def fix() -> None:
+        still = []
+        for sp in opened:
+            if sp.complete:
+                sp.size += so  # close() took its relative end from an absolute offset
+            else:
+                still.append(sp)
+        opened[:] = still
+
+    def move(spans: list[Span]) -> None:
+        for sp in spans:
+            sp.offset += so
+            if not sp.path:
+                sp.path = "replay_segment"
+
+    def shifted(spans: list[Span]) -> None:
+        fix()
+        move(spans)
+        opened.extend(sp for sp in spans if not sp.complete)
+        if held:
+            spans = held + spans
+            held.clear()
+        sink(spans)
+
+    seg = trace_segment(b[so:so + ss], shifted)
+    fix()
+    # still open (decoding stopped): sized by the container's `_finish`, as the spans of
+    # the segment it did not hand over are (to where the container's trace ends)
+    t.handed.extend(opened)
+    move(seg.fields)
+    if held:  # the segment handed nothing over (it stopped in its header)
+        sink(held)
+    return seg
+
+
+def _absolute(seg_problems: list[ReplayFormatError], so: int,
+              problems: list[ReplayFormatError]) -> None:
+    """The live segment's problems (traced from its own first byte) made absolute, added to
+    `problems`."""
+    for problem in seg_problems:
+        problem.offset += so
+        problems.append(problem)
+
+
+def _drop(spans: list[Span]) -> None:
+    """A sink that keeps nothing."""
+
+
 def _trace_toc(data: Data, start: int, stop: int) -> tuple[Trace, str]:
     """The TOC traced with each layout of `schema.TOC_LAYOUTS` in the order memvid's reader
     tries them (as `toc.decode_toc` does): the first that decodes exactly [start, stop) wins;
@@ -656,7 +719,7 @@ def _trace_wal(t: _Tracer, b: _Buf, start: int, size: int) -> None:
     t.close(wal, end, {"wal_offset": start, "wal_size": size, "records": i})
 
 
-def trace_mv2(data: Data) -> Trace:
+def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) -> Trace:
     """Trace a whole `.mv2`: every byte named exactly once, in byte order.
 
     - ``header.*``: the header record (`schema.Mv2Header`), then ``header.reserved`` (a range)
@@ -682,6 +745,15 @@ def trace_mv2(data: Data) -> Trace:
     footer, the TOC up to the error) and keeps the data region as one "unparsed" range;
     `Trace.error` is the TOC's error and `Trace.end` its offset. Payloads are ranges, so
     memory is bounded by the number of fields, not the size of the file.
+
+    With `sink` (a callable), the live segment is traced as `trace_segment` traces one for a
+    sink and its spans handed over in byte order at their absolute offsets: the container's
+    spans before the segment (with its root, open) together with the segment's first piece,
+    then the segment's pieces; the spans after it (unreferenced bytes, the TOC, the footer)
+    are not handed over but kept in `Trace.fields`. Composites handed over open are
+    finished in place (absolute sizes) before this returns; the segment's structs, vectors
+    and maps have `Elided` values. The container's own values are built as without a sink.
+    Otherwise the same spans, problems and value as without one.
     """
     from .framing import read_layout
 
@@ -714,6 +786,7 @@ def trace_mv2(data: Data) -> Trace:
         regions.append((wal_off, wal_size, "wal", {"wal_offset": wal_off,
                                                      "wal_size": wal_size}))
     segment_spans: list[Span] = []
+    live: tuple[int, int] | None = None  # the live segment, with a sink, until traced
     if toc_trace.ok:
         regions.extend(_referenced(toc_spans))
         value = toc_trace.value or {}
@@ -721,12 +794,13 @@ def trace_mv2(data: Data) -> Trace:
         if manifest:
             so, ss = manifest["segment_offset"], manifest["segment_size"]
             if head_size <= so and so + ss <= toc_start and ss:
-                seg = trace_segment(b[so:so + ss])
-                segment_spans = _shifted(seg.fields, so, "replay_segment")
                 regions.append((so, ss, "replay_segment", None))
-                for problem in seg.problems:  # traced from its own first byte: made absolute
-                    problem.offset += so
-                    problems.append(problem)
+                if sink is None:
+                    seg = trace_segment(b[so:so + ss])
+                    segment_spans = _shifted(seg.fields, so, "replay_segment")
+                    _absolute(seg.problems, so, problems)
+                else:  # traced where its spans are laid out, handed over as they come
+                    live = (so, ss)
     else:
         assert toc_trace.error is not None  # a trace that is not ok has its error
         problems.append(toc_trace.error)
@@ -741,6 +815,10 @@ def trace_mv2(data: Data) -> Trace:
             t.leaf("data" if not toc_trace.ok else "unreferenced", pos, lo - pos, None,
                    "unparsed" if not toc_trace.ok else "range")
         if path == "replay_segment" and lo == off and hi == off + size:
+            if live is not None and sink is not None:
+                seg = _stream_segment(t, b, off, size, sink)
+                _absolute(seg.problems, off, problems)
+                segment_spans, live = seg.fields, None
             t.spans.extend(segment_spans)
         elif path == "wal" and lo == off and hi == off + size:
             _trace_wal(t, b, off, size)
@@ -754,6 +832,9 @@ def trace_mv2(data: Data) -> Trace:
     if toc_start > pos:
         t.leaf("data" if not toc_trace.ok else "unreferenced", pos, toc_start - pos, None,
                "unparsed" if not toc_trace.ok else "range")
+    if live is not None:  # overlapped, not laid out: traced for its problems only
+        so, ss = live
+        _absolute(trace_segment(b[so:so + ss], _drop).problems, so, problems)
     t.spans.extend(toc_spans)
     try:
         footer, _ = t.walk(schema.Mv2Footer, "footer", footer_pos, e)

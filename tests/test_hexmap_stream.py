@@ -320,3 +320,138 @@ def test_cli_streams_the_same_bytes(tmp_path: Path, capsysbinary: pytest.Capture
     assert main(["hexmap", str(f), "-o", str(page)]) == 1
     assert page.read_text() == H.render_html(hm, f"{f} — replayfmt hexmap")
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["map.html", "seg.bin"]
+
+
+# --- a .mv2: its live segment streamed ------------------------------------------------------
+
+def _mv2_with(segment: bytes, size: int | None = None) -> bytes:
+    """The real p09 .mv2 with `segment` written before its TOC and named the live one by the
+    manifest (`size`: the segment_size it declares, default its length), checksums kept
+    consistent; the old segment is left as unreferenced bytes."""
+    from replayfmt import mv2, toc
+
+    data = (REAL / "p09_auto_checkpoint_3" / "mem.mv2").read_bytes()
+    lay = mv2.read_layout(data)
+    t = mv2.read_toc(data, lay)
+    start = lay.footer_offset
+    head = bytearray(data[:start])
+    at = head.find(struct.pack("<Q", start), 0, 4096)
+    struct.pack_into("<Q", head, at, start + len(segment))
+    manifest = {**t.value["replay_manifest"], "segment_offset": start,
+                "segment_size": len(segment) if size is None else size}
+    value = {**t.value, "replay_manifest": manifest}
+    return toc.with_toc(bytes(head) + segment + data[start:], toc.build_toc(value, t.layout))
+
+
+def _mv2_variants() -> list[tuple[str, bytes]]:
+    """Every .mv2 fixture, and the real p09 .mv2 around each synthetic segment variant (clean,
+    cut, damaged inside a session: its trace stops) and around one big session."""
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    out = [(str(p.relative_to(root)), p.read_bytes()) for p in sorted(root.rglob("*.mv2"))]
+    segs = [v for v in SMALL if not v[0].startswith("sidecar")]
+    out += [(f"mv2 around {name}", _mv2_with(seg)) for name, seg in segs]
+    seg = _segment(7)
+    out.append(("mv2 segment_size cut in a session", _mv2_with(seg, len(seg) - 50)))
+    out.append(("mv2 around a 300-action session", _mv2_with(_one_session(300, metadata=20))))
+    return out
+
+
+MV2_VARIANTS = _mv2_variants()
+#: The synthetic ones (small enough to map every few spans).
+MV2_SMALL = [v for v in MV2_VARIANTS if v[0].startswith("mv2 ")]
+
+
+def test_the_mv2_variants_are_what_they_say() -> None:
+    assert len(MV2_VARIANTS) > 45 and any("damaged" in n for n, _ in MV2_VARIANTS)
+    for _, data in MV2_SMALL:
+        hm = H.build_hexmap(data)
+        assert hm.file_kind == "mv2" and "live replay segment at offset 141981" in hm.where
+        seg = hm.trace.find("replay_segment")
+        assert seg is not None and seg.offset == 141981
+    stopped = [n for n, d in MV2_SMALL if H.build_hexmap(d).error is not None]
+    assert "mv2 around bad UTF-8 in a middle session" in stopped
+    assert "mv2 segment_size cut in a session" in stopped
+    assert "mv2 around clean" not in stopped
+
+
+@pytest.mark.parametrize("raw_limit", [16, H.RAW_LIMIT])
+@pytest.mark.parametrize("name,data", MV2_VARIANTS, ids=[v[0] for v in MV2_VARIANTS])
+def test_streamed_mv2_outputs_are_the_built_maps(name: str, data: bytes, raw_limit: int
+                                                 ) -> None:
+    hm = H.build_hexmap(data)
+    st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=raw_limit)
+    try:
+        assert "".join(st.text()) == H.render_text(hm, raw_limit)
+        assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
+        assert b"".join(st.html()).decode() == H.render_html(hm, "t", raw_limit)
+    finally:
+        st.close()
+    assert str(st.hexmap.error) == str(hm.error) and st.hexmap.stopped == hm.stopped
+    assert list(map(str, st.hexmap.trace.problems)) == list(map(str, hm.trace.problems))
+    assert st.hexmap.trace.end == hm.trace.end and st.hexmap.where == hm.where
+
+
+@pytest.mark.parametrize("hand_over,spill_at", [(1, 1), (3, 2), (50, 13)])
+@pytest.mark.parametrize("name,data", MV2_SMALL, ids=[v[0] for v in MV2_SMALL])
+def test_small_pieces_and_spills_of_a_mv2_give_the_built_map(
+        monkeypatch: pytest.MonkeyPatch, name: str, data: bytes, hand_over: int,
+        spill_at: int) -> None:
+    monkeypatch.setattr(R.trace, "HAND_OVER", hand_over)
+    monkeypatch.setattr(H, "SPILL_AT", spill_at)
+    hm = H.build_hexmap(data)
+    st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=16)
+    try:
+        assert "".join(st.text()) == H.render_text(hm, 16)
+        assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
+        assert b"".join(st.html()).decode() == H.render_html(hm, "t", 16)
+    finally:
+        st.close()
+    assert str(st.hexmap.error) == str(hm.error) and st.hexmap.where == hm.where
+
+
+def _handed_mv2(data: bytes) -> tuple[list[list[Span]], R.trace.Trace]:
+    batches: list[list[Span]] = []
+    return batches, R.trace.trace_mv2(data, batches.append)
+
+
+@pytest.mark.parametrize("name", ["mv2 around a 300-action session",
+                                  "mv2 around bad UTF-8 in a middle session",
+                                  "mv2 segment_size cut in a session",
+                                  "mv2 around short header"])
+def test_a_mv2s_live_segment_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch,
+                                                      name: str) -> None:
+    """The container's spans up to the live segment go with the segment's first piece, then
+    the segment's pieces at their absolute offsets (composites finished in place with their
+    absolute sizes, also when its trace stops); the spans after it stay in the trace: the
+    same spans as traced whole, with the same problems."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 64)
+    data = dict(MV2_VARIANTS)[name]
+    batches, trace = _handed_mv2(data)
+    whole = R.trace.trace_mv2(data)
+    handed = [s for b in batches for s in b] + trace.fields
+    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
+        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
+    assert list(map(repr, trace.problems)) == list(map(repr, whole.problems))
+    assert (trace.end, trace.value) == (whole.end, whole.value)
+    if name == "mv2 around short header":  # the segment stopped before handing anything
+        assert len(batches) == 1 and batches[0][0].kind == "mv2"
+        return
+    assert batches[0][0].kind == "mv2" and batches[0][-1].path == "sessions"
+    assert all(s.offset <= 141981 + 24 for s in batches[0])
+    assert len(batches) > 5 and trace.fields[-1].path.startswith("footer")
+    assert all(s.path.startswith("sessions[") for b in batches[1:] for s in b)
+
+
+def test_fields_held_do_not_grow_with_a_mv2s_session(monkeypatch: pytest.MonkeyPatch
+                                                     ) -> None:
+    """A .mv2 whose live segment holds one session: what its map holds at once (the
+    container's own fields, its TOC's last, and a few pieces of the session) stays the same
+    for a session 4 times bigger; before, the .mv2 was traced whole and every field of the
+    session held (2,809 fields, then 6,783)."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 32)
+    monkeypatch.setattr(H, "SPILL_AT", 32)
+    data = {n: _mv2_with(_one_session(n, metadata=8)) for n in (60, 240)}
+    held = {n: _held(monkeypatch, data[n]) for n in data}
+    built = {n: len(H.build_hexmap(data[n]).nodes) for n in data}
+    assert built[240] - built[60] > 3000, built  # the session's fields
+    assert held[240] <= held[60] * 1.05, (held, built)

@@ -56,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
         check_output(html_out, inputs=[args.file], force=args.force)
     data = map_input(args.file)  # mapped: a huge sparse file is never copied whole
     name = "stdin" if args.file == "-" else args.file
-    # The fields are rendered into temporary files as they come (a segment's or a sidecar's
-    # a few thousand fields at a time, within a session too): memory does not follow the
-    # session's size. Running out of it all the same (a .mv2, traced whole) is a resource
-    # limit, not a bug; the error is raised once the handler has let go of the exception (and
-    # of the fields its traceback holds).
+    # The fields are rendered into temporary files as they come (a segment's, a sidecar's or
+    # a .mv2's live segment's a few thousand fields at a time, within a session too): memory
+    # does not follow the session's size (a .mv2's own fields, its TOC's, are held). Running
+    # out of it all the same is a resource limit, not a bug; the error is raised once the
+    # handler has let go of the exception (and of the fields its traceback holds).
     too_big = False
     st: HexMapStream | None = None
     try:
