@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import struct
 from pathlib import Path
+from typing import Any
 
 import gen
 import pytest
@@ -93,19 +94,42 @@ VARIANTS = _variants()
 SMALL = [v for v in VARIANTS if not v[0].endswith((".bin", ".mv2"))]
 
 
-@pytest.mark.parametrize("raw_limit", [0, 16, H.RAW_LIMIT])
-@pytest.mark.parametrize("name,data", VARIANTS, ids=[v[0] for v in VARIANTS])
-def test_streamed_outputs_are_the_built_maps(name: str, data: bytes, raw_limit: int) -> None:
+def _streams_as_built(data: bytes, raw_limit: int, text: bool = True, json: bool = True,
+                      html: bool = True) -> H.HexMapStream:
+    """Stream `data` and check each output asked for against the built map's rendering;
+    the (closed) stream, for its hexmap."""
     hm = H.build_hexmap(data)
-    st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=raw_limit)
+    st = H.stream_hexmap(data, text=text, json=json, html="t" if html else None,
+                         raw_limit=raw_limit)
     try:
-        assert "".join(st.text()) == H.render_text(hm, raw_limit)
-        assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
-        assert b"".join(st.html()).decode() == H.render_html(hm, "t", raw_limit)
+        if text:
+            assert "".join(st.text()) == H.render_text(hm, raw_limit)
+        if json:
+            assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
+        if html:
+            assert b"".join(st.html()).decode() == H.render_html(hm, "t", raw_limit)
     finally:
         st.close()
     assert str(st.hexmap.error) == str(hm.error) and st.hexmap.stopped == hm.stopped
     assert st.hexmap.trace.end == hm.trace.end and st.hexmap.where == hm.where
+    assert list(map(str, st.hexmap.trace.problems)) == list(map(str, hm.trace.problems))
+    return st
+
+
+def _handed_as_whole(batches: list[list[Span]], trace: R.trace.Trace,
+                     whole: R.trace.Trace) -> list[Span]:
+    """What a sink got, then what the trace kept, are the spans of the whole trace (sizes and
+    completeness set in place); those spans."""
+    handed = [s for b in batches for s in b] + trace.fields
+    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
+        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
+    return handed
+
+
+@pytest.mark.parametrize("raw_limit", [0, 16, H.RAW_LIMIT])
+@pytest.mark.parametrize("name,data", VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_streamed_outputs_are_the_built_maps(name: str, data: bytes, raw_limit: int) -> None:
+    _streams_as_built(data, raw_limit)
 
 
 def test_a_segment_is_handed_over_session_by_session() -> None:
@@ -119,9 +143,7 @@ def test_a_segment_is_handed_over_session_by_session() -> None:
                                            "total_size", "sessions"]
     assert all(b[-1].path.startswith(f"sessions[{i}]") for i, b in enumerate(batches[1:]))
     whole = R.trace.trace_segment(data)
-    handed = [s for b in batches for s in b] + trace.fields
-    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
-        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
+    _handed_as_whole(batches, trace, whole)
 
 
 def _one_session(actions: int, metadata: int = 0, seed: int = 5) -> bytes:
@@ -136,22 +158,29 @@ def _one_session(actions: int, metadata: int = 0, seed: int = 5) -> bytes:
     return R.build_segment([s])
 
 
+def _in_pieces(monkeypatch: pytest.MonkeyPatch, tracer: Any, data: bytes
+               ) -> tuple[list[list[Span]], R.trace.Trace, dict[tuple[str, str], Span]]:
+    """`data` traced for a sink every 64 spans: each piece after the first ends on a leaf that
+    holds bytes, and all are the whole trace's spans. (pieces, whole trace, spans handed by
+    (path, kind))."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 64)
+    batches: list[list[Span]] = []
+    trace = tracer(data, batches.append)
+    assert trace.ok
+    for b in batches[1:]:
+        assert len(b) <= 64 + 8 and b[-1].is_leaf and b[-1].size > 0
+    whole = tracer(data)
+    handed = _handed_as_whole(batches, trace, whole)
+    return batches, whole, {(s.path, s.kind): s for s in handed}
+
+
 def test_a_session_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Within a session the spans go every HAND_OVER of them, each piece ending on a leaf
     that holds bytes; composites still open are finished in place; the values of structs,
     vectors and maps are not built (their counts are kept)."""
-    monkeypatch.setattr(R.trace, "HAND_OVER", 64)
-    data = _one_session(200, metadata=50)
-    batches: list[list[Span]] = []
-    trace = R.trace.trace_segment(data, batches.append)
-    assert trace.ok and len(batches) > 50
-    for b in batches[1:]:
-        assert len(b) <= 64 + 8 and b[-1].is_leaf and b[-1].size > 0
-    whole = R.trace.trace_segment(data)
-    handed = [s for b in batches for s in b] + trace.fields
-    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
-        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
-    by_path = {(s.path, s.kind): s for s in handed}
+    batches, whole, by_path = _in_pieces(monkeypatch, R.trace.trace_segment,
+                                         _one_session(200, metadata=50))
+    assert len(batches) > 50
     assert isinstance(by_path["sessions[0].actions", "vec"].value, R.trace.Elided)
     assert len(by_path["sessions[0].actions", "vec"].value) == 200
     assert len(by_path["sessions[0].metadata", "map"].value) == 50
@@ -172,15 +201,9 @@ def test_a_repeated_map_key_is_mapped_as_when_traced_whole(monkeypatch: pytest.M
     at = bad.find(b"key%06d" % entry)
     bad[at:at + 9] = b"key%06d" % (entry - 1 if entry else 1)
     data = bytes(bad)
-    hm = H.build_hexmap(data)
-    assert hm.error is not None and hm.error.kind == "duplicate_key", hm.error
-    st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=64)
-    try:
-        assert "".join(st.text()) == H.render_text(hm, 64)
-        assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
-        assert b"".join(st.html()).decode() == H.render_html(hm, "t", 64)
-    finally:
-        st.close()
+    st = _streams_as_built(data, 64)
+    err = st.hexmap.error
+    assert err is not None and err.kind == "duplicate_key", err
 
 
 @pytest.mark.parametrize("hand_over,spill_at", [(1, 1), (3, 2), (50, 13)])
@@ -192,19 +215,9 @@ def test_small_pieces_and_spills_give_the_built_map(monkeypatch: pytest.MonkeyPa
     spill point a session can have), the outputs are still the built map's."""
     monkeypatch.setattr(R.trace, "HAND_OVER", hand_over)
     monkeypatch.setattr(H, "SPILL_AT", spill_at)
-    hm = H.build_hexmap(data)
-    for text, json, html in ((True, False, None), (False, True, None), (False, False, "t"),
-                             (True, True, "t")):
-        st = H.stream_hexmap(data, text=text, json=json, html=html, raw_limit=16)
-        try:
-            if text:
-                assert "".join(st.text()) == H.render_text(hm, 16)
-            if json:
-                assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
-            if html:
-                assert b"".join(st.html()).decode() == H.render_html(hm, "t", 16)
-        finally:
-            st.close()
+    for text, json, html in ((True, False, False), (False, True, False), (False, False, True),
+                             (True, True, True)):
+        _streams_as_built(data, 16, text, json, html)
 
 
 def _held(monkeypatch: pytest.MonkeyPatch, data: bytes) -> int:
@@ -245,19 +258,9 @@ def test_a_sidecar_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch) -> 
     """An MV2ACTIV envelope's spans go to the sink as a segment's session's do: the magic and
     the length first, then every HAND_OVER spans; the same spans as traced whole, values of
     composites not built (before, a sidecar was traced whole whatever its size)."""
-    monkeypatch.setattr(R.trace, "HAND_OVER", 64)
-    data = _sidecar(300)
-    batches: list[list[Span]] = []
-    trace = R.trace.trace_active_session(data, batches.append)
-    assert trace.ok and len(batches) > 20
-    assert [s.path for s in batches[0]] == ["", "magic", "length"]
-    for b in batches[1:]:
-        assert len(b) <= 64 + 8 and b[-1].is_leaf and b[-1].size > 0
-    whole = R.trace.trace_active_session(data)
-    handed = [s for b in batches for s in b] + trace.fields
-    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
-        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
-    by_path = {(s.path, s.kind): s for s in handed}
+    batches, whole, by_path = _in_pieces(monkeypatch, R.trace.trace_active_session,
+                                         _sidecar(300))
+    assert len(batches) > 20 and [s.path for s in batches[0]] == ["", "magic", "length"]
     assert isinstance(by_path["session.actions", "vec"].value, R.trace.Elided)
     assert len(by_path["session.actions", "vec"].value) == 300
     assert whole.value["session"]["actions"][299]["sequence"] == 299  # no sink: values
@@ -378,17 +381,7 @@ def test_the_mv2_variants_are_what_they_say() -> None:
 @pytest.mark.parametrize("name,data", MV2_VARIANTS, ids=[v[0] for v in MV2_VARIANTS])
 def test_streamed_mv2_outputs_are_the_built_maps(name: str, data: bytes, raw_limit: int
                                                  ) -> None:
-    hm = H.build_hexmap(data)
-    st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=raw_limit)
-    try:
-        assert "".join(st.text()) == H.render_text(hm, raw_limit)
-        assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
-        assert b"".join(st.html()).decode() == H.render_html(hm, "t", raw_limit)
-    finally:
-        st.close()
-    assert str(st.hexmap.error) == str(hm.error) and st.hexmap.stopped == hm.stopped
-    assert list(map(str, st.hexmap.trace.problems)) == list(map(str, hm.trace.problems))
-    assert st.hexmap.trace.end == hm.trace.end and st.hexmap.where == hm.where
+    _streams_as_built(data, raw_limit)
 
 
 @pytest.mark.parametrize("hand_over,spill_at", [(1, 1), (3, 2), (50, 13)])
@@ -398,15 +391,7 @@ def test_small_pieces_and_spills_of_a_mv2_give_the_built_map(
         spill_at: int) -> None:
     monkeypatch.setattr(R.trace, "HAND_OVER", hand_over)
     monkeypatch.setattr(H, "SPILL_AT", spill_at)
-    hm = H.build_hexmap(data)
-    st = H.stream_hexmap(data, text=True, json=True, html="t", raw_limit=16)
-    try:
-        assert "".join(st.text()) == H.render_text(hm, 16)
-        assert b"".join(st.json()) == dumps(H.hexmap_json(hm))
-        assert b"".join(st.html()).decode() == H.render_html(hm, "t", 16)
-    finally:
-        st.close()
-    assert str(st.hexmap.error) == str(hm.error) and st.hexmap.where == hm.where
+    _streams_as_built(data, 16)
 
 
 def _handed_mv2(data: bytes) -> tuple[list[list[Span]], R.trace.Trace]:
@@ -428,9 +413,7 @@ def test_a_mv2s_live_segment_is_handed_over_in_pieces(monkeypatch: pytest.Monkey
     data = dict(MV2_VARIANTS)[name]
     batches, trace = _handed_mv2(data)
     whole = R.trace.trace_mv2(data)
-    handed = [s for b in batches for s in b] + trace.fields
-    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in handed] == \
-        [(s.path, s.offset, s.size, s.kind, s.complete) for s in whole.fields]
+    _handed_as_whole(batches, trace, whole)
     assert list(map(repr, trace.problems)) == list(map(repr, whole.problems))
     assert (trace.end, trace.value) == (whole.end, whole.value)
     if name == "mv2 around short header":  # the segment stopped before handing anything
