@@ -446,10 +446,14 @@ def _mv2_where(trace: Trace, handed: Sequence[Span] = ()) -> str:
         layout = trace.value["toc_layout"] if trace.value else None
         out += f"; TOC at {toc.offset} (0x{toc.offset:x}), {toc.size} bytes"
         out += f" ({layout} layout)" if layout else " (does not decode)"
-    seg = next((s for s in fields if s.path == "replay_segment"), None)
-    if seg is not None:
+    segs = [s for s in fields if s.path == "replay_segment"]  # the root, an undecoded rest
+    if segs:
+        seg = segs[0]
+        size = max(s.offset + s.size for s in segs) - seg.offset
         out += (f"; live replay segment at offset {seg.offset} (0x{seg.offset:x}), "
-                f"{seg.size} bytes")
+                f"{size} bytes")
+        if size != seg.size:
+            out += f" ({seg.size} decoded)"
     elif trace.ok:
         out += "; no live replay segment (the TOC manifest is None)"
     frames = sum(1 for s in fields if s.kind == "range" and s.path.startswith("frame#"))

@@ -589,16 +589,17 @@ def _shifted(spans: list[Span], base: int, root: str) -> list[Span]:
 
 
 def _stream_segment(t: _Tracer, b: _Buf, so: int, ss: int,
-                    sink: Callable[[list[Span]], object]) -> Trace:
+                    sink: Callable[[list[Span]], object]
+                    ) -> tuple[Trace, list[tuple[Span, int]]]:
     """Trace the live segment b[so:so+ss] of a `.mv2` for `sink` (`trace_mv2` with a sink):
     the container's spans so far go with the segment's first piece, then the segment's pieces
     as `trace_segment` hands them, each span moved to its absolute offset in place (the
     unnamed ones named ``replay_segment``, as `_shifted` does). A composite handed over open
     is finished in place by the segment's tracer with its relative end: its size is made
-    absolute before the next piece goes (those still open when decoding stopped are sized
-    by the container's `_finish`, as without a sink). Returns the segment's trace, its
-    remaining spans moved too. The segment's bytes are copied out of `b` (an mmap): its
-    fields, not its bytes, dominate."""
+    absolute before the next piece goes. Returns the segment's trace, its remaining spans
+    moved too, and the spans still open when its decoding stopped with their sizes (to where
+    it stopped, as in a segment's own trace; see `trace_mv2`). The segment's bytes are copied
+    out of `b` (an mmap): its fields, not its bytes, dominate."""
     held: list[Span] = []
     t.hand_over(held.extend)  # the container's spans so far (its open root stays in t.handed)
     opened: list[Span] = []  # handed over open, size not made absolute yet
@@ -629,13 +630,14 @@ def _stream_segment(t: _Tracer, b: _Buf, so: int, ss: int,
 
     seg = trace_segment(b[so:so + ss], shifted)
     fix()
-    # still open (decoding stopped): sized by the container's `_finish`, as the spans of
-    # the segment it did not hand over are (to where the container's trace ends)
-    t.handed.extend(opened)
+    # still open (decoding stopped): they run to where it stopped (the segment's tracer sized
+    # those it had handed over from their moved offsets; those it kept, before the move)
+    pinned = [(sp, max(0, so + seg.end - sp.offset)) for sp in opened]
     move(seg.fields)
+    pinned += [(sp, sp.size) for sp in seg.fields if not sp.complete]
     if held:  # the segment handed nothing over (it stopped in its header)
         sink(held)
-    return seg
+    return seg, pinned
 
 
 def _absolute(seg_problems: list[ReplayFormatError], so: int,
@@ -786,6 +788,10 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
         regions.append((wal_off, wal_size, "wal", {"wal_offset": wal_off,
                                                      "wal_size": wal_size}))
     segment_spans: list[Span] = []
+    # The live segment's composites still open where its decoding stopped run to that point
+    # (as in the segment's own trace), not to where the container's trace ends: their sizes,
+    # set again once the container's open spans are sized.
+    pinned: list[tuple[Span, int]] = []
     live: tuple[int, int] | None = None  # the live segment, with a sink, until traced
     if toc_trace.ok:
         regions.extend(_referenced(toc_spans))
@@ -798,6 +804,7 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
                 if sink is None:
                     seg = trace_segment(b[so:so + ss])
                     segment_spans = _shifted(seg.fields, so, "replay_segment")
+                    pinned = [(sp, sp.size) for sp in segment_spans if not sp.complete]
                     _absolute(seg.problems, so, problems)
                 else:  # traced where its spans are laid out, handed over as they come
                     live = (so, ss)
@@ -816,7 +823,7 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
                    "unparsed" if not toc_trace.ok else "range")
         if path == "replay_segment" and lo == off and hi == off + size:
             if live is not None and sink is not None:
-                seg = _stream_segment(t, b, off, size, sink)
+                seg, pinned = _stream_segment(t, b, off, size, sink)
                 _absolute(seg.problems, off, problems)
                 segment_spans, live = seg.fields, None
             t.spans.extend(segment_spans)
@@ -840,9 +847,15 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
         footer, _ = t.walk(schema.Mv2Footer, "footer", footer_pos, e)
     except _Stop as stop_:  # read_layout checked the magic; kept for safety
         problems.append(stop_.error)
-        return _finish(t, "mv2", e, problems, stop_.at, None, True)
+        return _pin(_finish(t, "mv2", e, problems, stop_.at, None, True), pinned)
     if not toc_trace.ok:
-        return _finish(t, "mv2", e, problems, toc_trace.end, None, False)
+        return _pin(_finish(t, "mv2", e, problems, toc_trace.end, None, False), pinned)
     t.close(root, e, {"header": header, "toc_layout": toc_layout, "toc": toc_trace.value,
                       "footer": footer})
-    return _finish(t, "mv2", e, problems, e, root.value, False)
+    return _pin(_finish(t, "mv2", e, problems, e, root.value, False), pinned)
+
+
+def _pin(trace: Trace, pinned: list[tuple[Span, int]]) -> Trace:
+    for span, size in pinned:
+        span.size = size
+    return trace

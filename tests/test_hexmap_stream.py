@@ -438,3 +438,36 @@ def test_fields_held_do_not_grow_with_a_mv2s_session(monkeypatch: pytest.MonkeyP
     built = {n: len(H.build_hexmap(data[n]).nodes) for n in data}
     assert built[240] - built[60] > 3000, built  # the session's fields
     assert held[240] <= held[60] * 1.05, (held, built)
+
+
+@pytest.mark.parametrize("sink", [False, True], ids=["whole", "sink"])
+@pytest.mark.parametrize("name,data", MV2_VARIANTS, ids=[v[0] for v in MV2_VARIANTS])
+def test_a_mv2s_live_segment_is_traced_as_the_segment_alone(name: str, data: bytes,
+                                                            sink: bool) -> None:
+    """The live segment's spans in a .mv2's trace are the segment's own trace moved to its
+    offset: where its decoding stops, its open composites end there and the rest of it is
+    one undecoded range (before: they ran to the end of the file, over the TOC and the
+    footer; damaged/mv2_live_damaged.mv2's 602-byte segment was mapped as 3,817 bytes)."""
+    if sink:
+        batches, trace = _handed_mv2(data)
+        spans = [s for b in batches for s in b] + trace.fields
+    else:
+        trace = R.trace.trace_mv2(data)
+        spans = trace.fields
+    root = next((s for s in spans if s.path == "replay_segment" and s.kind == "segment"), None)
+    if root is None:
+        return  # no live segment laid out whole
+    manifest = trace.value["toc"]["replay_manifest"]
+    so, ss = manifest["segment_offset"], manifest["segment_size"]
+    assert root.offset == so
+    alone = R.trace.trace_segment(data[so:so + ss])
+    at = spans.index(root)
+    ours = spans[at:at + len(alone.fields)]
+    assert [(s.path, s.offset, s.size, s.kind, s.complete) for s in ours] == \
+        [(s.path, s.offset, s.size, s.kind, s.complete)
+         for s in R.trace._shifted(alone.fields, so, "replay_segment")]
+    assert max(s.offset + s.size for s in ours) == so + ss
+    assert all(s.offset >= so + ss for s in spans[at + len(alone.fields):])
+    where = H.build_hexmap(data).where
+    assert f"live replay segment at offset {so} (0x{so:x}), {ss} bytes" in where
+    assert ("decoded)" in where) == (root.size != ss)
