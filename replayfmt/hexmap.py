@@ -19,8 +19,8 @@ field is rendered as it comes into temporary files (the fields waiting for a com
 is still open, all of a session's until it closes, go to a spill file beyond a few thousand)
 and the output is read back from them in pieces. Its memory is bounded by a few thousand
 fields and the nesting depth, not by the size of a session or of the file (a `.mv2`'s own
-fields, header, WAL records, frame payloads and TOC, are held as they are few; its live
-segment's bytes are copied out of the mapped file to be traced). `render_text`,
+fields, header, WAL records, frame payloads and TOC, are held; its live segment is traced in
+place in the map). `render_text`,
 `render_html` and the streamed outputs are the same renderers. Nothing here decodes bytes
 itself.
 """

@@ -470,8 +470,13 @@ def _walk_stop(err: ReplayFormatError, end: int) -> _Stop:
     return _Stop(err, at=end if err.kind == K.COUNT_MISMATCH else err.offset)
 
 
-def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None) -> Trace:
+def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None,
+                  start: int = 0, stop: int | None = None) -> Trace:
     """Trace an `MV2RPLY!` replay segment: header, each session's length prefix and record.
+
+    The segment is data[start:stop] (default: all of it), traced in place (a `.mv2`'s live
+    segment is not copied out of its map); offsets, `Trace.end` and `Trace.size` are
+    positions in `data`.
 
     The container is walked by `framing` (lenient: version, session_count, total_size and
     trailing bytes are problems, not stops); each session block is traced over the schema.
@@ -486,19 +491,19 @@ def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None
     each open one's size runs to `Trace.end`); `Trace.fields` holds only the spans not
     handed over, and `Trace.value` (when decoding did not stop) has no sessions."""
     b = _buffer(data)
-    e = len(b)
+    e = len(b) if stop is None else stop
     t = _Tracer(b, keep=sink is None)
     policy = Policy(lenient=True)
-    root = t.open("", 0, "segment")
+    root = t.open("", start, "segment")
     sessions: list[dict[str, Any]] = []
     try:
-        header, p = t.walk_fields(schema.SegmentHeader, "", 0, e)
-        head = segment_header(b, 0, e, policy)
+        header, p = t.walk_fields(schema.SegmentHeader, "", start, e)
+        head = segment_header(b, start, e, policy)
         arr = t.open("sessions", p, "sessions")
         if sink is not None:  # the head: the composites open until the end, the header
             t.hand_over(sink)
             t.flow(sink)
-        blocks = segment_blocks(b, 0, e, policy, header=head)
+        blocks = segment_blocks(b, start, e, policy, header=head)
         while True:
             try:
                 i, start, stop = next(blocks)
@@ -581,72 +586,41 @@ def decode_field(node: Construct, data: Data, p: int, e: int, path: str = "") ->
         raise stop.error from None
 
 
-def _shifted(spans: list[Span], base: int, root: str) -> list[Span]:
-    """Spans of a sub-trace moved to absolute offsets; the unnamed ones (its root, its rest)
-    named `root`."""
-    return [Span(sp.path or root, base + sp.offset, sp.size, sp.value, sp.kind, sp.complete,
-                 sp.unit) for sp in spans]
-
-
 def _stream_segment(t: _Tracer, b: _Buf, so: int, ss: int,
                     sink: Callable[[list[Span]], object]
                     ) -> tuple[Trace, list[tuple[Span, int]]]:
-    """Trace the live segment b[so:so+ss] of a `.mv2` for `sink` (`trace_mv2` with a sink):
-    the container's spans so far go with the segment's first piece, then the segment's pieces
-    as `trace_segment` hands them, each span moved to its absolute offset in place (the
-    unnamed ones named ``replay_segment``, as `_shifted` does). A composite handed over open
-    is finished in place by the segment's tracer with its relative end: its size is made
-    absolute before the next piece goes. Returns the segment's trace, its remaining spans
-    moved too, and the spans still open when its decoding stopped with their sizes (to where
-    it stopped, as in a segment's own trace; see `trace_mv2`). The segment's bytes are copied
-    out of `b` (an mmap): its fields, not its bytes, dominate."""
+    """Trace the live segment b[so:so+ss] of a `.mv2` in place for `sink` (`trace_mv2` with a
+    sink): the container's spans so far go with the segment's first piece, then the segment's
+    pieces as `trace_segment` hands them (the unnamed spans named ``replay_segment``). Returns
+    the segment's trace (its remaining spans named too) and the spans still open when its
+    decoding stopped, with their sizes (to where it stopped; see `trace_mv2`)."""
     held: list[Span] = []
     t.hand_over(held.extend)  # the container's spans so far (its open root stays in t.handed)
-    opened: list[Span] = []  # handed over open, size not made absolute yet
+    opened: list[Span] = []  # handed over open
 
-    def fix() -> None:
-        still = []
-        for sp in opened:
-            if sp.complete:
-                sp.size += so  # close() took its relative end from an absolute offset
-            else:
-                still.append(sp)
-        opened[:] = still
-
-    def move(spans: list[Span]) -> None:
-        for sp in spans:
-            sp.offset += so
-            if not sp.path:
-                sp.path = "replay_segment"
-
-    def shifted(spans: list[Span]) -> None:
-        fix()
-        move(spans)
+    def give(spans: list[Span]) -> None:
+        _named(spans)
         opened.extend(sp for sp in spans if not sp.complete)
         if held:
             spans = held + spans
             held.clear()
         sink(spans)
 
-    seg = trace_segment(b[so:so + ss], shifted)
-    fix()
-    # still open (decoding stopped): they run to where it stopped (the segment's tracer sized
-    # those it had handed over from their moved offsets; those it kept, before the move)
-    pinned = [(sp, max(0, so + seg.end - sp.offset)) for sp in opened]
-    move(seg.fields)
-    pinned += [(sp, sp.size) for sp in seg.fields if not sp.complete]
+    seg = trace_segment(b, give, so, so + ss)
+    _named(seg.fields)
+    pinned = [(sp, sp.size) for sp in (*opened, *seg.fields) if not sp.complete]
     if held:  # the segment handed nothing over (it stopped in its header)
         sink(held)
     return seg, pinned
 
 
-def _absolute(seg_problems: list[ReplayFormatError], so: int,
-              problems: list[ReplayFormatError]) -> None:
-    """The live segment's problems (traced from its own first byte) made absolute, added to
-    `problems`."""
-    for problem in seg_problems:
-        problem.offset += so
-        problems.append(problem)
+def _named(spans: list[Span]) -> list[Span]:
+    """A live segment's spans as a `.mv2`'s trace names them: the unnamed ones (its root, its
+    undecoded rest) ``replay_segment``, in place."""
+    for sp in spans:
+        if not sp.path:
+            sp.path = "replay_segment"
+    return spans
 
 
 def _drop(spans: list[Span]) -> None:
@@ -802,10 +776,10 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
             if head_size <= so and so + ss <= toc_start and ss:
                 regions.append((so, ss, "replay_segment", None))
                 if sink is None:
-                    seg = trace_segment(b[so:so + ss])
-                    segment_spans = _shifted(seg.fields, so, "replay_segment")
+                    seg = trace_segment(b, None, so, so + ss)
+                    segment_spans = _named(seg.fields)
                     pinned = [(sp, sp.size) for sp in segment_spans if not sp.complete]
-                    _absolute(seg.problems, so, problems)
+                    problems.extend(seg.problems)
                 else:  # traced where its spans are laid out, handed over as they come
                     live = (so, ss)
     else:
@@ -824,7 +798,7 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
         if path == "replay_segment" and lo == off and hi == off + size:
             if live is not None and sink is not None:
                 seg, pinned = _stream_segment(t, b, off, size, sink)
-                _absolute(seg.problems, off, problems)
+                problems.extend(seg.problems)
                 segment_spans, live = seg.fields, None
             t.spans.extend(segment_spans)
         elif path == "wal" and lo == off and hi == off + size:
@@ -841,7 +815,7 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
                "unparsed" if not toc_trace.ok else "range")
     if live is not None:  # overlapped, not laid out: traced for its problems only
         so, ss = live
-        _absolute(trace_segment(b[so:so + ss], _drop).problems, so, problems)
+        problems.extend(trace_segment(b, _drop, so, so + ss).problems)
     t.spans.extend(toc_spans)
     try:
         footer, _ = t.walk(schema.Mv2Footer, "footer", footer_pos, e)
