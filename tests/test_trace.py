@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import blake3
 import pytest
@@ -53,6 +54,27 @@ def test_segment_trace_is_complete_and_agrees(path):
             assert span.value == a.input_preview
             assert data[span.offset + 8:span.end].decode() == a.input_preview
             assert t.find(f"sessions[{i}].actions[{j}].sequence").value == a.sequence
+
+
+_MALFORMED = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "malformed")
+                    .glob("*.bin"))
+
+
+@pytest.mark.parametrize("path", SEGMENTS[:4] + _MALFORMED, ids=ids(SEGMENTS[:4] + _MALFORMED))
+def test_a_segment_traced_in_place_is_the_segment_traced_alone(path):
+    """`trace_segment(data, None, start, stop)` traces data[start:stop] where it lies (a
+    `.mv2`'s live segment, not copied out): the spans, problems and end of the segment traced
+    alone, moved by `start`; bytes around it are not read."""
+    seg = path.read_bytes()
+    data = b"\xff" * 37 + seg + b"MV2RPLY!" * 3
+    alone = trace_segment(seg)
+    there = trace_segment(data, None, 37, 37 + len(seg))
+    assert [(s.path, s.offset, s.size, s.kind, s.complete, s.value) for s in there.fields] == \
+        [(s.path, s.offset + 37, s.size, s.kind, s.complete, s.value) for s in alone.fields]
+    assert [_key(e)[:1] + (e.offset - 37,) + _key(e)[2:] for e in there.problems] == \
+        [_key(e) for e in alone.problems]
+    assert (there.end, there.size, there.value) == (alone.end + 37, alone.size + 37,
+                                                   alone.value)
 
 
 @pytest.mark.parametrize("path", ACTIVES, ids=ids(ACTIVES))
@@ -129,7 +151,6 @@ def test_trace_record_and_at():
 
 def _mv2_cases():
     import gzip
-    from pathlib import Path
 
     out = [(f"{p.parent.name}", p.read_bytes()) for p in mv2_files()]
     sdk = Path(__file__).resolve().parent.parent / "fixtures" / "sdk"
