@@ -5,6 +5,7 @@ The multi-gigabyte flat-memory demonstration is benchmarks/bigfile.py (docs/benc
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import gen
 import pytest
@@ -149,24 +150,27 @@ def test_chunked_memvid_json_errors_are_those_of_the_full_decoder():
                 assert got == expected
 
 
-@pytest.mark.parametrize("rel, heavy", [
-    ("p17_mixed_medium/segment-0.bin", b"[]"),
-    ("p17_mixed_medium/mem.mv2", b"[]"),  # the TOC through the generated container codec
-])
-def test_reading_commands_do_not_import_the_model_layer_or_construct(rel, heavy):
-    """info and dump start fast: no attrs, no model, no Construct or schema (benchmarks
-    depend on it)."""
+def _imported_after(call: str, path: Path, modules: tuple[str, ...]) -> bytes:
+    """Which of `modules` a fresh interpreter has imported after `call` (Python, with the
+    file's path as sys.argv[1]): the line it prints."""
     import subprocess
     import sys
 
-    code = ("import sys, runpy; sys.argv = ['replayfmt', 'info', '--headers', sys.argv[1]]\n"
-            "from replayfmt import cli\n"
-            "cli.main(sys.argv[1:])\n"
-            "print(sorted(m for m in ('attrs', 'construct', 'replayfmt.model', "
-            "'replayfmt.memvid_json', 'replayfmt.schema') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(REAL / rel)],
+    code = (f"import sys\nfrom replayfmt import cli\n{call}\n"
+            f"print(sorted(m for m in {modules!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)],
                          capture_output=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == heavy
+    return out.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("rel", ["p17_mixed_medium/segment-0.bin",
+                                 "p17_mixed_medium/mem.mv2"])  # a TOC: the generated codec
+def test_reading_commands_do_not_import_the_model_layer_or_construct(rel: str) -> None:
+    """info and dump start fast: no attrs, no model, no Construct or schema (benchmarks
+    depend on it)."""
+    assert _imported_after("cli.main(['info', '--headers', sys.argv[1]])", REAL / rel,
+                           ("attrs", "construct", "replayfmt.model", "replayfmt.memvid_json",
+                            "replayfmt.schema")) == b"[]"
 
 
 @pytest.mark.parametrize("rel", ["p09_auto_checkpoint_3/segment-0.bin",
@@ -177,18 +181,10 @@ def test_validate_of_a_clean_segment_imports_no_model_trace_or_construct(rel: st
     """On the compiled path a clean segment is vetted in C: validate imports neither attrs,
     the model layer, trace, forensics nor Construct (the pure path decodes into the model)."""
     import os
-    import subprocess
-    import sys
 
-    code = ("import sys\n"
-            "from replayfmt import cli\n"
-            "assert cli.main(['validate', sys.argv[1]]) == 0\n"
-            "print(sorted(m for m in ('attrs', 'construct', 'replayfmt.model', "
-            "'replayfmt.trace', 'replayfmt.forensics', 'replayfmt.schema') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(REAL / rel)],
-                         capture_output=True, check=True).stdout
-    loaded = out.strip().splitlines()[-1]
+    loaded = _imported_after("assert cli.main(['validate', sys.argv[1]]) == 0", REAL / rel,
+                             ("attrs", "construct", "replayfmt.model", "replayfmt.trace",
+                              "replayfmt.forensics", "replayfmt.schema"))
     if os.environ.get("REPLAYFMT_PURE", "") not in ("", "0"):
         assert b"'replayfmt.forensics'" in loaded and b"'replayfmt.model'" in loaded
     else:
