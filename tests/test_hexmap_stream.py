@@ -405,24 +405,39 @@ def _handed_mv2(data: bytes) -> tuple[list[list[Span]], R.trace.Trace]:
                                   "mv2 around short header"])
 def test_a_mv2s_live_segment_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch,
                                                       name: str) -> None:
-    """The container's spans up to the live segment go with the segment's first piece, then
+    """The container's spans before the live segment go with the segment's first piece, then
     the segment's pieces at their absolute offsets (composites finished in place with their
-    absolute sizes, also when its trace stops); the spans after it stay in the trace: the
-    same spans as traced whole, with the same problems."""
+    absolute sizes, also when its trace stops), then the rest of the data region and the TOC
+    (traced again at its place, its value `Elided`); the footer's spans stay in the trace.
+    When the segment's trace stops, the spans after it stay in the trace (its open spans hold
+    them until the end) and the TOC's value is built. The same spans as traced whole, with
+    the same problems."""
     monkeypatch.setattr(R.trace, "HAND_OVER", 64)
     data = dict(MV2_VARIANTS)[name]
     batches, trace = _handed_mv2(data)
     whole = R.trace.trace_mv2(data)
     _handed_as_whole(batches, trace, whole)
     assert list(map(repr, trace.problems)) == list(map(repr, whole.problems))
-    assert (trace.end, trace.value) == (whole.end, whole.value)
+    assert trace.end == whole.end and trace.fields[-1].path.startswith("footer")
+    value, toc = dict(trace.value), trace.value["toc"]
+    assert {**value, "toc": None} == {**whole.value, "toc": None}
+    stopped = whole.error is not None  # the live segment's trace stopped
+    assert batches[0][0].kind == "mv2"
     if name == "mv2 around short header":  # the segment stopped before handing anything
-        assert len(batches) == 1 and batches[0][0].kind == "mv2"
-        return
-    assert batches[0][0].kind == "mv2" and batches[0][-1].path == "sessions"
-    assert all(s.offset <= 141981 + 24 for s in batches[0])
-    assert len(batches) > 5 and trace.fields[-1].path.startswith("footer")
-    assert all(s.path.startswith("sessions[") for b in batches[1:] for s in b)
+        assert stopped and any(s.kind == "segment" for s in trace.fields)
+    else:
+        seg = next(b for b in batches if any(s.kind == "segment" for s in b))
+        assert seg[-1].path == "sessions" and len(batches) > 5
+    handed = [s for b in batches for s in b]
+    if stopped:
+        assert toc == whole.value["toc"]
+        assert not any(s.path.startswith("toc") for s in handed)
+        assert any(s.path.startswith("toc.frames[") for s in trace.fields)
+    else:
+        assert isinstance(toc, R.trace.Elided) and len(toc) == len(whole.value["toc"])
+        assert any(s.path.startswith("toc.frames[") for s in handed)
+        assert all(s.path.startswith(("toc", "footer")) for s in trace.fields)
+        assert len(trace.fields) <= 64 + 8
 
 
 def test_fields_held_do_not_grow_with_a_mv2s_session(monkeypatch: pytest.MonkeyPatch
@@ -457,7 +472,7 @@ def test_a_mv2s_live_segment_is_traced_as_the_segment_alone(name: str, data: byt
     root = next((s for s in spans if s.path == "replay_segment" and s.kind == "segment"), None)
     if root is None:
         return  # no live segment laid out whole
-    manifest = trace.value["toc"]["replay_manifest"]
+    manifest = R.trace.trace_mv2(data).value["toc"]["replay_manifest"]  # (with a sink: Elided)
     so, ss = manifest["segment_offset"], manifest["segment_size"]
     assert root.offset == so
     alone = R.trace.trace_segment(data[so:so + ss])
@@ -471,3 +486,4 @@ def test_a_mv2s_live_segment_is_traced_as_the_segment_alone(name: str, data: byt
     where = H.build_hexmap(data).where
     assert f"live replay segment at offset {so} (0x{so:x}), {ss} bytes" in where
     assert ("decoded)" in where) == (root.size != ss)
+
