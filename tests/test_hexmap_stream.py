@@ -559,9 +559,8 @@ def test_streamed_outputs_of_a_mv2_with_many_frames_are_the_built_maps(
     _streams_as_built(data, 16)
 
 
-@pytest.mark.parametrize("name,data", [
-    *FRAMES_VARIANTS,
-    *((n, d) for n, d in MV2_VARIANTS if n.startswith("damaged/") or n == "mv2 around clean")])
+@pytest.mark.parametrize("name,data", [*FRAMES_VARIANTS, *MV2_VARIANTS],
+                         ids=[v[0] for v in (*FRAMES_VARIANTS, *MV2_VARIANTS)])
 def test_a_mv2s_own_fields_are_handed_over(monkeypatch: pytest.MonkeyPatch, name: str,
                                            data: bytes) -> None:
     """Traced for a sink, a .mv2's spans go to it as its data region is laid out and as its
