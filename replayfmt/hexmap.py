@@ -12,17 +12,19 @@ field and the footer. A long run of bytes named as one field (a "range": WAL, pa
 reserved or unreferenced bytes) shows its first two hex rows and its last, the rows between
 summarised in one line, so a map's size follows its fields, not the file's.
 
-`stream_hexmap` gives the same text, JSON and page without holding the map: a segment's, a
-sidecar's or a `.mv2`'s live segment's spans come a few thousand at a time, within a session
-too (the sink of `trace_segment`, `trace_active_session` and `trace_mv2`), each
-field is rendered as it comes into temporary files (the fields waiting for a composite that
-is still open, all of a session's until it closes, go to a spill file beyond a few thousand)
-and the output is read back from them in pieces. Its memory is bounded by a few thousand
-fields and the nesting depth, not by the size of a session or of the file (a `.mv2`'s own
-fields, header, WAL records, frame payloads and TOC, are held; its live segment is traced in
-place in the map). `render_text`,
-`render_html` and the streamed outputs are the same renderers. Nothing here decodes bytes
-itself.
+`stream_hexmap` gives the same text, JSON and page without holding the map: the spans of a
+segment, a sidecar or a `.mv2` come a few thousand at a time, within a session or a TOC too
+(the sink of `trace_segment`, `trace_active_session` and `trace_mv2`), each field is rendered
+as it comes into temporary files (the fields waiting for a composite that is still open, all
+of a session's until it closes, go to a spill file beyond a few thousand) and the output is
+read back from them in pieces. Its memory is bounded by a few thousand fields and the nesting
+depth, not by the size of a session or the number of a `.mv2`'s frames: a `.mv2`'s data
+region (header, WAL records, frame payloads, its live segment traced in place in the map)
+goes as it is laid out, then its TOC, traced a second time at its place. What still grows
+with the frames is a tuple per range the TOC names (kept to lay the region out); a `.mv2`
+whose TOC does not decode, or what follows a live segment whose trace stops, is held.
+`render_text`, `render_html` and the streamed outputs are the same renderers. Nothing here
+decodes bytes itself.
 """
 
 from __future__ import annotations
@@ -399,13 +401,19 @@ def _trace(data: Any, kind: str | None,
             trace = trace_mv2(data)
             return file_kind, "mv2", trace, _mv2_where(trace)
         named: list[Span] = []  # what `_mv2_where` reads among the spans handed over
+        frames = [0]  # the frame payloads among them, counted (one per frame: not kept)
 
         def take(spans: list[Span]) -> None:
-            named.extend(s for s in spans if _where_reads(s))
+            for s in spans:
+                if _where_reads(s):
+                    if _is_frame(s):
+                        frames[0] += 1
+                    else:
+                        named.append(s)
             sink(spans)
 
         trace = trace_mv2(data, take)
-        return file_kind, "mv2", trace, _mv2_where(trace, named)
+        return file_kind, "mv2", trace, _mv2_where(trace, named, frames[0])
     if file_kind == "segment":
         trace = trace_segment(data, sink)
         return file_kind, file_kind, trace, f"replay segment (MV2RPLY!), {len(data)} bytes"
@@ -431,14 +439,18 @@ def build_hexmap(data: Any, kind: str | None = None) -> HexMap:
                   tuple(got.leaves), where)
 
 
+def _is_frame(s: Span) -> bool:
+    return s.kind == "range" and s.path.startswith("frame#")
+
+
 def _where_reads(s: Span) -> bool:
-    return s.path in ("toc", "replay_segment") or (s.kind == "range"
-                                                   and s.path.startswith("frame#"))
+    return s.path in ("toc", "replay_segment") or _is_frame(s)
 
 
-def _mv2_where(trace: Trace, handed: Sequence[Span] = ()) -> str:
+def _mv2_where(trace: Trace, handed: Sequence[Span] = (), handed_frames: int = 0) -> str:
     """One line on a `.mv2`'s map, from its trace's fields (`handed`: those it handed to a
-    sink that `_where_reads`, before them)."""
+    sink that `_where_reads`, before them, but the frame payloads: `handed_frames` of
+    them)."""
     fields = [*handed, *(s for s in trace.fields if _where_reads(s))]
     out = f".mv2 container, {trace.size} bytes"
     toc = next((s for s in fields if s.path == "toc"), None)
@@ -456,7 +468,7 @@ def _mv2_where(trace: Trace, handed: Sequence[Span] = ()) -> str:
             out += f" ({seg.size} decoded)"
     elif trace.ok:
         out += "; no live replay segment (the TOC manifest is None)"
-    frames = sum(1 for s in fields if s.kind == "range" and s.path.startswith("frame#"))
+    frames = handed_frames + sum(1 for s in fields if _is_frame(s))
     if frames:
         out += f"; {frames} frame payload(s)"
     return out

@@ -442,21 +442,27 @@ def _buffer(data: Data) -> _Buf:
 
 
 def trace_record(node: Construct | str, data: Data, start: int = 0, stop: int | None = None,
-                 path: str = "") -> Trace:
+                 path: str = "", sink: Callable[[list[Span]], object] | None = None) -> Trace:
     """Trace one record (a schema node, or a name from `schema.RECORDS`) in data[start:stop].
 
     Bytes after the record up to `stop` are a TRAILING_BYTES problem (as the codec's
     parse_session reports them), with a span of kind "trailing".
+
+    With `sink`, the spans are handed to it every `HAND_OVER` of them, as `trace_segment`
+    hands a session's (the values of structs, vectors and maps `Elided`, the record's too);
+    `Trace.fields` holds the spans not handed over.
     """
     if isinstance(node, str):
         node = schema.RECORDS[node]
     b = _buffer(data)
     e = len(b) if stop is None else stop
-    t = _Tracer(b)
+    t = _Tracer(b, keep=sink is None)
+    t.flow(sink)
     try:
         value, end = t.walk(node, path, start, e)
     except _Stop as stop_:
         return _finish(t, "record", e, [stop_.error], stop_.at, None, True)
+    t.flow(None)
     policy = Policy(lenient=True)
     exact(end, e, path, "record", policy)
     if end != e:
@@ -627,14 +633,22 @@ def _drop(spans: list[Span]) -> None:
     """A sink that keeps nothing."""
 
 
-def _trace_toc(data: Data, start: int, stop: int) -> tuple[Trace, str]:
+def _trace_toc(data: Data, start: int, stop: int, refs: _TocRefs | None = None
+               ) -> tuple[Trace, str]:
     """The TOC traced with each layout of `schema.TOC_LAYOUTS` in the order memvid's reader
     tries them (as `toc.decode_toc` does): the first that decodes exactly [start, stop) wins;
-    when none does, the one whose trace got furthest (its error is where it stopped)."""
+    when none does, the one whose trace got furthest (its error is where it stopped).
+
+    With `refs`, each layout is traced for it (`trace_record`'s sink: its spans are not kept)
+    and it keeps what the winning layout's spans hold of the data region."""
     best: tuple[Trace, str] | None = None
     for name, node in schema.TOC_LAYOUTS.items():
-        tr = trace_record(node, data, start, stop, "toc")
+        if refs is not None:
+            refs.reset()
+        tr = trace_record(node, data, start, stop, "toc", refs)
         if tr.ok:
+            if refs is not None:
+                refs(tr.fields)
             return tr, name
         if best is None or tr.end > best[0].end:
             best = (tr, name)
@@ -642,28 +656,66 @@ def _trace_toc(data: Data, start: int, stop: int) -> tuple[Trace, str]:
     return best
 
 
+#: The TOC leaves `_referenced` reads: a range's offset, its length, a frame's id.
+_REF_ENDS = (".payload_offset", ".payload_length", ".id", ".bytes_offset", ".bytes_length")
+
+
+class _TocRefs:
+    """A sink for a TOC's spans (`trace_mv2` with a sink) keeping only what the data region's
+    layout needs: the (path, value) of the leaves `_referenced` reads, in order, and where
+    ``toc.replay_manifest`` starts (its value is decoded again from there)."""
+
+    def __init__(self) -> None:
+        self.leaves: list[tuple[str, Any]] = []
+        self.manifest_at: int | None = None
+
+    def reset(self) -> None:
+        self.leaves = []
+        self.manifest_at = None
+
+    def __call__(self, spans: list[Span]) -> None:
+        for sp in spans:
+            if sp.kind in LEAF_KINDS:
+                if sp.path.endswith(_REF_ENDS):
+                    self.leaves.append((sp.path, sp.value))
+            elif sp.path == "toc.replay_manifest" and sp.kind == "option":
+                self.manifest_at = sp.offset
+
+
 def _referenced(toc_spans: list[Span]) -> list[tuple[int, int, str, Any]]:
     """The data-region ranges the decoded TOC names: (offset, size, path, value). Frame
     payloads by frame id, every `bytes_offset`/`bytes_length` pair (segments, indexes,
     tracks, catalog descriptors) by the TOC path that holds it."""
-    by_path = {sp.path: sp for sp in toc_spans if sp.is_leaf}
+    return _ranges([(sp.path, sp.value) for sp in toc_spans if sp.is_leaf])
+
+
+def _ranges(leaves: list[tuple[str, Any]]) -> list[tuple[int, int, str, Any]]:
+    """`_referenced` from the TOC's leaves as (path, value), in order (those whose paths end
+    as `_REF_ENDS` are enough)."""
+    by_path = dict(leaves)  # the last leaf of a path (an option's value after its tag)
     out: list[tuple[int, int, str, Any]] = []
-    for sp in toc_spans:
-        if not sp.is_leaf:
-            continue
-        if sp.path.endswith(".payload_offset"):
-            parent = sp.path[:-len(".payload_offset")]
+    for path, value in leaves:
+        if path.endswith(".payload_offset"):
+            parent = path[:-len(".payload_offset")]
             length = by_path.get(parent + ".payload_length")
-            fid = by_path.get(parent + ".id")
-            if length is not None and fid is not None and length.value:
-                out.append((sp.value, length.value, f"frame#{fid.value}.payload",
-                            {"frame_id": fid.value, "toc": parent}))
-        elif sp.path.endswith(".bytes_offset"):
-            parent = sp.path[:-len(".bytes_offset")]
+            fid = parent + ".id"
+            if length and fid in by_path:
+                out.append((value, length, f"frame#{by_path[fid]}.payload",
+                            {"frame_id": by_path[fid], "toc": parent}))
+        elif path.endswith(".bytes_offset"):
+            parent = path[:-len(".bytes_offset")]
             length = by_path.get(parent + ".bytes_length")
-            if length is not None and length.value:
-                out.append((sp.value, length.value, f"data[{parent}]", {"toc": parent}))
+            if length:
+                out.append((value, length, f"data[{parent}]", {"toc": parent}))
     return out
+
+
+def _toc_named(spans: list[Span]) -> list[Span]:
+    """The TOC's undecoded rest (a trace's unnamed "unparsed" span) named ``toc``, in place."""
+    for sp in spans:
+        if sp.kind == "unparsed" and not sp.path:
+            sp.path = "toc"
+    return spans
 
 
 def _trace_wal(t: _Tracer, b: _Buf, start: int, size: int) -> None:
@@ -722,14 +774,22 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     `Trace.error` is the TOC's error and `Trace.end` its offset. Payloads are ranges, so
     memory is bounded by the number of fields, not the size of the file.
 
-    With `sink` (a callable), the live segment is traced as `trace_segment` traces one for a
-    sink and its spans handed over in byte order at their absolute offsets: the container's
-    spans before the segment (with its root, open) together with the segment's first piece,
-    then the segment's pieces; the spans after it (unreferenced bytes, the TOC, the footer)
-    are not handed over but kept in `Trace.fields`. Composites handed over open are
-    finished in place (absolute sizes) before this returns; the segment's structs, vectors
-    and maps have `Elided` values. The container's own values are built as without a sink.
-    Otherwise the same spans, problems and value as without one.
+    With `sink` (a callable), the spans are handed to it in byte order every `HAND_OVER` of
+    them as the data region is laid out (the container's root open until the end): header,
+    WAL records, payload and referenced ranges; the live segment traced in place as
+    `trace_segment` traces one for a sink (the spans before it go with its first piece); the
+    rest of the region; then the TOC. What the layout needs of the TOC is got first by
+    tracing it for a sink that keeps only the leaves `_referenced` reads, as (path, value)
+    pairs, and where its replay manifest starts (decoded again from there); the TOC is then
+    traced again at its place, the layout that decoded, its spans handed over. Only the
+    footer's stay in `Trace.fields`. Composites handed over open are finished in place
+    (absolute sizes) before this returns; the segment's and the TOC's structs, vectors and
+    maps have `Elided` values, and so does ``Trace.value["toc"]``. Held instead, as without a
+    sink: when the TOC does not decode, all but the TOC's first pass (the data region is
+    then one undecoded run, whose rows a map summarises once it knows where decoding
+    stopped); when the live segment's trace stops, what follows it (its composites still
+    open when handed over hold it until the end), the TOC's value built. Otherwise the same
+    spans, problems and value as without a sink.
     """
     from .framing import read_layout
 
@@ -751,11 +811,8 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     except ReplayFormatError as err:
         return _finish(t, "mv2", e, [err], page, None, True)
     toc_start, footer_pos = layout.footer_offset, layout.footer_pos
-    toc_trace, toc_layout = _trace_toc(b, toc_start, footer_pos)
-    toc_spans = [sp for sp in toc_trace.fields]
-    for sp in toc_spans:
-        if sp.kind == "unparsed" and not sp.path:
-            sp.path = "toc"
+    refs = None if sink is None else _TocRefs()
+    toc_trace, toc_layout = _trace_toc(b, toc_start, footer_pos, refs)
     regions: list[tuple[int, int, str, Any]] = []
     wal_off, wal_size = header["wal_offset"], header["wal_size"]
     if wal_size:
@@ -768,9 +825,18 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     pinned: list[tuple[Span, int]] = []
     live: tuple[int, int] | None = None  # the live segment, with a sink, until traced
     if toc_trace.ok:
-        regions.extend(_referenced(toc_spans))
-        value = toc_trace.value or {}
-        manifest = value.get("replay_manifest")
+        if refs is None:
+            regions.extend(_referenced(toc_trace.fields))
+            manifest = (toc_trace.value or {}).get("replay_manifest")
+        else:  # the TOC's spans went to `refs`: what it kept, the manifest decoded again
+            regions.extend(_ranges(refs.leaves))
+            manifest = None
+            if refs.manifest_at is not None:
+                node = next(sub.subcon for sub in _unwrap(schema.TOC_LAYOUTS[toc_layout]).subcons
+                            if sub.name == "replay_manifest")
+                manifest, _ = decode_field(node, b, refs.manifest_at, footer_pos,
+                                           "toc.replay_manifest")
+            refs = None
         if manifest:
             so, ss = manifest["segment_offset"], manifest["segment_size"]
             if head_size <= so and so + ss <= toc_start and ss:
@@ -785,6 +851,9 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     else:
         assert toc_trace.error is not None  # a trace that is not ok has its error
         problems.append(toc_trace.error)
+    if sink is not None and toc_trace.ok:  # the data region's spans go as they are laid out
+        t.flow(sink)  # (not when the TOC does not decode: the region is then one undecoded
+        # run before where decoding stopped, summarised once that is known: held)
     # lay the data region [page, toc_start) out in byte order, each byte once
     pos = page
     regions.sort(key=lambda r: (r[0], -r[1]))
@@ -800,6 +869,8 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
                 seg, pinned = _stream_segment(t, b, off, size, sink)
                 problems.extend(seg.problems)
                 segment_spans, live = seg.fields, None
+                if pinned:  # it stopped: its spans still open hold what follows (`_Builder`)
+                    t.flow(None)
             t.spans.extend(segment_spans)
         elif path == "wal" and lo == off and hi == off + size:
             _trace_wal(t, b, off, size)
@@ -816,7 +887,17 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     if live is not None:  # overlapped, not laid out: traced for its problems only
         so, ss = live
         problems.extend(trace_segment(b, _drop, so, so + ss).problems)
-    t.spans.extend(toc_spans)
+    if sink is not None and t.sink is not None:
+        # the TOC traced again at its place, the layout that won, its spans handed over
+        t.hand_over(sink)
+        t.flow(None)
+        toc_trace = trace_record(schema.TOC_LAYOUTS[toc_layout], b, toc_start, footer_pos,
+                                 "toc", sink)
+    elif sink is not None:  # not handed over (what follows a stopped live segment is kept)
+        t.flow(None)
+        toc_trace = trace_record(schema.TOC_LAYOUTS[toc_layout], b, toc_start, footer_pos,
+                                 "toc")
+    t.spans.extend(_toc_named(toc_trace.fields))
     try:
         footer, _ = t.walk(schema.Mv2Footer, "footer", footer_pos, e)
     except _Stop as stop_:  # read_layout checked the magic; kept for safety

@@ -4,6 +4,8 @@ whatever the size of a session (counted, not timed)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import random
 import struct
 from pathlib import Path
@@ -405,24 +407,39 @@ def _handed_mv2(data: bytes) -> tuple[list[list[Span]], R.trace.Trace]:
                                   "mv2 around short header"])
 def test_a_mv2s_live_segment_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch,
                                                       name: str) -> None:
-    """The container's spans up to the live segment go with the segment's first piece, then
+    """The container's spans before the live segment go with the segment's first piece, then
     the segment's pieces at their absolute offsets (composites finished in place with their
-    absolute sizes, also when its trace stops); the spans after it stay in the trace: the
-    same spans as traced whole, with the same problems."""
+    absolute sizes, also when its trace stops), then the rest of the data region and the TOC
+    (traced again at its place, its value `Elided`); the footer's spans stay in the trace.
+    When the segment's trace stops, the spans after it stay in the trace (its open spans hold
+    them until the end) and the TOC's value is built. The same spans as traced whole, with
+    the same problems."""
     monkeypatch.setattr(R.trace, "HAND_OVER", 64)
     data = dict(MV2_VARIANTS)[name]
     batches, trace = _handed_mv2(data)
     whole = R.trace.trace_mv2(data)
     _handed_as_whole(batches, trace, whole)
     assert list(map(repr, trace.problems)) == list(map(repr, whole.problems))
-    assert (trace.end, trace.value) == (whole.end, whole.value)
+    assert trace.end == whole.end and trace.fields[-1].path.startswith("footer")
+    value, toc = dict(trace.value), trace.value["toc"]
+    assert {**value, "toc": None} == {**whole.value, "toc": None}
+    stopped = whole.error is not None  # the live segment's trace stopped
+    assert batches[0][0].kind == "mv2"
     if name == "mv2 around short header":  # the segment stopped before handing anything
-        assert len(batches) == 1 and batches[0][0].kind == "mv2"
-        return
-    assert batches[0][0].kind == "mv2" and batches[0][-1].path == "sessions"
-    assert all(s.offset <= 141981 + 24 for s in batches[0])
-    assert len(batches) > 5 and trace.fields[-1].path.startswith("footer")
-    assert all(s.path.startswith("sessions[") for b in batches[1:] for s in b)
+        assert stopped and any(s.kind == "segment" for s in trace.fields)
+    else:
+        seg = next(b for b in batches if any(s.kind == "segment" for s in b))
+        assert seg[-1].path == "sessions" and len(batches) > 5
+    handed = [s for b in batches for s in b]
+    if stopped:
+        assert toc == whole.value["toc"]
+        assert not any(s.path.startswith("toc") for s in handed)
+        assert any(s.path.startswith("toc.frames[") for s in trace.fields)
+    else:
+        assert isinstance(toc, R.trace.Elided) and len(toc) == len(whole.value["toc"])
+        assert any(s.path.startswith("toc.frames[") for s in handed)
+        assert all(s.path.startswith(("toc", "footer")) for s in trace.fields)
+        assert len(trace.fields) <= 64 + 8
 
 
 def test_fields_held_do_not_grow_with_a_mv2s_session(monkeypatch: pytest.MonkeyPatch
@@ -457,7 +474,7 @@ def test_a_mv2s_live_segment_is_traced_as_the_segment_alone(name: str, data: byt
     root = next((s for s in spans if s.path == "replay_segment" and s.kind == "segment"), None)
     if root is None:
         return  # no live segment laid out whole
-    manifest = trace.value["toc"]["replay_manifest"]
+    manifest = R.trace.trace_mv2(data).value["toc"]["replay_manifest"]  # (with a sink: Elided)
     so, ss = manifest["segment_offset"], manifest["segment_size"]
     assert root.offset == so
     alone = R.trace.trace_segment(data[so:so + ss])
@@ -471,3 +488,117 @@ def test_a_mv2s_live_segment_is_traced_as_the_segment_alone(name: str, data: byt
     where = H.build_hexmap(data).where
     assert f"live replay segment at offset {so} (0x{so:x}), {ss} bytes" in where
     assert ("decoded)" in where) == (root.size != ss)
+
+
+# --- a .mv2 with many frames: its own fields streamed ---------------------------------------
+
+@functools.cache
+def _frames(n: int, payloads: bool = False) -> bytes:
+    """An `n`-frame .mv2 as benchmarks/toc.py builds it (memvid-sdk 2.0.160's fixture, its
+    frame records repeated, checksums recomputed; its live segment kept). Its frames' payloads
+    are empty; with `payloads`, frame i's is 1 + i % 50 bytes spread over the data region
+    (overlapping each other, the live segment and what the catalog names)."""
+    from replayfmt import mv2, toc
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "toc.py"
+    spec = importlib.util.spec_from_file_location("_bench_toc", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = bytes(bench.build(n))
+    if not payloads:
+        return data
+    lay, t = mv2.read_layout(data), mv2.read_toc(data)
+    wal_offset, wal_size = struct.unpack_from("<QQ", data, 16)
+    lo = wal_offset + wal_size  # after the header page and the WAL
+    frames = [dict(f, payload_offset=lo + (i * 331) % (lay.footer_offset - lo - 64),
+                   payload_length=1 + i % 50) for i, f in enumerate(t.frames)]
+    return toc.with_toc(data, toc.encode_toc(t, dict(t.value, frames=frames)))
+
+
+def _frames_variants() -> list[tuple[str, bytes]]:
+    """300 frames: clean, its TOC damaged half-way through the frames (does not decode), its
+    live segment damaged (its trace stops in the first session)."""
+    from replayfmt import mv2
+
+    data = _frames(300)
+    lay = mv2.read_layout(data)
+    bad_toc = bytearray(data)
+    bad_toc[lay.footer_offset + lay.toc_len // 2] = 0xFF
+    manifest = mv2.read_toc(data, lay).value["replay_manifest"]
+    bad_seg = bytearray(data)
+    bad_seg[manifest["segment_offset"] + 24 + 8 + 16 + 8 + 8] = 0xFF  # sessions[0].name
+    return [("300 frames", data), ("300 frames, TOC damaged", bytes(bad_toc)),
+            ("300 frames, live segment damaged", bytes(bad_seg)),
+            ("300 frames with payloads", _frames(300, payloads=True))]
+
+
+FRAMES_VARIANTS = _frames_variants()
+
+
+def test_the_many_frames_variants_are_what_they_say() -> None:
+    clean, bad_toc, bad_seg, payloads = (R.trace.trace_mv2(d) for _, d in FRAMES_VARIANTS)
+    assert clean.ok and len(clean.value["toc"]["frames"]) == 300
+    assert payloads.ok and sum(s.path.startswith("frame#") for s in payloads.fields) > 150
+    assert any("overlaps" in (s.value or {}) for s in payloads.fields if s.kind == "range")
+    assert bad_toc.error is not None and bad_toc.error.path.startswith("toc.frames[1")
+    assert bad_seg.error is not None and bad_seg.error.path == "sessions[0].name"
+    assert bad_seg.value is not None and len(bad_seg.value["toc"]["frames"]) == 300
+
+
+@pytest.mark.parametrize("hand_over,spill_at", [(4096, 4096), (7, 5), (100, 64)])
+@pytest.mark.parametrize("name,data", FRAMES_VARIANTS, ids=[v[0] for v in FRAMES_VARIANTS])
+def test_streamed_outputs_of_a_mv2_with_many_frames_are_the_built_maps(
+        monkeypatch: pytest.MonkeyPatch, name: str, data: bytes, hand_over: int,
+        spill_at: int) -> None:
+    """Its data region (WAL records, frame payloads, the live segment, unreferenced bytes)
+    and its TOC handed over as they are laid out, in pieces of every size: the same text,
+    JSON and page as the built map."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", hand_over)
+    monkeypatch.setattr(H, "SPILL_AT", spill_at)
+    _streams_as_built(data, 16)
+
+
+@pytest.mark.parametrize("name,data", [*FRAMES_VARIANTS, *MV2_VARIANTS],
+                         ids=[v[0] for v in (*FRAMES_VARIANTS, *MV2_VARIANTS)])
+def test_a_mv2s_own_fields_are_handed_over(monkeypatch: pytest.MonkeyPatch, name: str,
+                                           data: bytes) -> None:
+    """Traced for a sink, a .mv2's spans go to it as its data region is laid out and as its
+    TOC is traced at its place; only the last few (the footer's) stay in the trace: the same
+    spans as traced whole, with the same problems, end and value (the TOC's `Elided`). Kept
+    in the trace instead: all after a live segment whose trace stopped (its open spans hold
+    them), and all of a TOC that does not decode (its data region is one undecoded run whose
+    rows are summarised once where decoding stopped is known)."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 64)
+    batches, trace = _handed_mv2(data)
+    whole = R.trace.trace_mv2(data)
+    _handed_as_whole(batches, trace, whole)
+    assert list(map(repr, trace.problems)) == list(map(repr, whole.problems))
+    assert trace.end == whole.end
+    if whole.value is None:  # the TOC does not decode (or no footer: no TOC)
+        assert trace.value is None and not batches
+        return
+    assert {**trace.value, "toc": None} == {**whole.value, "toc": None}
+    segment = next((s for s in whole.fields if s.kind == "segment"), None)
+    if segment is not None and not segment.complete:  # the live segment's trace stopped
+        assert trace.value["toc"] == whole.value["toc"]
+        return
+    assert isinstance(trace.value["toc"], R.trace.Elided)
+    assert len(trace.value["toc"]) == len(whole.value["toc"])
+    assert len(trace.fields) <= 64 + 8 and trace.fields[-1].path.startswith("footer")
+    assert not any(s.kind == "range" and s.path.startswith("frame#") for s in trace.fields)
+
+
+@pytest.mark.parametrize("payloads", [False, True], ids=["empty payloads", "payloads"])
+def test_fields_held_do_not_grow_with_the_number_of_frames(monkeypatch: pytest.MonkeyPatch,
+                                                            payloads: bool) -> None:
+    """What the map of a .mv2 holds at once stays the same for 4 times as many frames; before,
+    its TOC's fields and its data region's after the live segment were held to the end
+    (32,606 fields for 200 frames, 126,206 for 800; 622 and 623 now)."""
+    monkeypatch.setattr(R.trace, "HAND_OVER", 256)
+    monkeypatch.setattr(H, "SPILL_AT", 256)
+    held = {n: _held(monkeypatch, _frames(n, payloads)) for n in (200, 800)}
+    built = {n: len(H.build_hexmap(_frames(n, payloads)).nodes) for n in (200, 800)}
+    assert built[800] > built[200] * 3.5, built
+    assert held[800] <= held[200] * 1.1, (held, built)
+    assert held[800] * 50 < built[800], (held, built)
