@@ -21,8 +21,8 @@ read back from them in pieces. Its memory is bounded by a few thousand fields an
 depth, not by the size of a session or the number of a `.mv2`'s frames: a `.mv2`'s data
 region (header, WAL records, frame payloads, its live segment traced in place in the map)
 goes as it is laid out, then its TOC, traced a second time at its place. What still grows
-with the frames is a tuple per range the TOC names (kept to lay the region out); a `.mv2`
-whose TOC does not decode, or what follows a live segment whose trace stops, is held.
+with the frames is a tuple per range the TOC names (kept to lay the region out); what
+follows a live segment whose trace stops is held.
 `render_text`, `render_html` and the streamed outputs are the same renderers. Nothing here
 decodes bytes itself.
 """
@@ -627,7 +627,9 @@ class _Text(_Out):
         self.row = base - base % 16
         self.starts: dict[int, list[Node]] = {}
         self.skips: dict[int, tuple[int, str]] = {}
-        self.unparsed: list[Node] = []  # summarised once the decoded end is known
+        # undecoded runs not yet known to lie before the decoded end (`Trace.end`): summarised
+        # if they do, once `advance` or `finish` shows it
+        self.unparsed: list[Node] = []
         self.raw_shown = 0
         self.skipped_from: int | None = None
 
@@ -640,7 +642,22 @@ class _Text(_Out):
             else:
                 self.unparsed.append(node)
 
+    def _summarise(self, decoded_end: int) -> None:
+        """The undecoded runs ending by `decoded_end` are summarised (as `finish` does)."""
+        keep = []
+        for n in self.unparsed:
+            skip = _skip_of(n)
+            if skip is not None and n.end <= decoded_end:
+                self.skips[skip[0]] = (skip[1], n.path)
+            else:
+                keep.append(n)
+        self.unparsed = keep
+
     def advance(self, upto: int) -> None:
+        # decoding got at least to `upto`, past every field given so far: an undecoded run
+        # among them (a .mv2's data region when its TOC does not decode) is summarised now,
+        # as `finish` would, before its rows are written
+        self._summarise(upto)
         self._rows(upto, upto)
 
     def _rows(self, limit: int | None, decoded_end: int) -> None:
@@ -675,10 +692,7 @@ class _Text(_Out):
 
     def finish(self, hm: HexMap) -> Iterator[str]:
         decoded_end = hm.base + hm.trace.end
-        for n in self.unparsed:
-            skip = _skip_of(n)
-            if skip is not None and n.end <= decoded_end:
-                self.skips[skip[0]] = (skip[1], n.path)
+        self._summarise(decoded_end)
         self._rows(None, decoded_end)
         out = [f"# {hm.where}"]
         for i, p in enumerate(hm.trace.problems):

@@ -784,12 +784,11 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     traced again at its place, the layout that decoded, its spans handed over. Only the
     footer's stay in `Trace.fields`. Composites handed over open are finished in place
     (absolute sizes) before this returns; the segment's and the TOC's structs, vectors and
-    maps have `Elided` values, and so does ``Trace.value["toc"]``. Held instead, as without a
-    sink: when the TOC does not decode, all but the TOC's first pass (the data region is
-    then one undecoded run, whose rows a map summarises once it knows where decoding
-    stopped); when the live segment's trace stops, what follows it (its composites still
-    open when handed over hold it until the end), the TOC's value built. Otherwise the same
-    spans, problems and value as without a sink.
+    maps have `Elided` values, and so does ``Trace.value["toc"]``. A TOC that does not decode
+    is handed over too, up to where it stops (the data region is then one undecoded run
+    before it). Held instead, as without a sink: when the live segment's trace stops, what
+    follows it (its composites still open when handed over hold it until the end), the TOC's
+    value built. Otherwise the same spans, problems and value as without a sink.
     """
     from .framing import read_layout
 
@@ -851,9 +850,8 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     else:
         assert toc_trace.error is not None  # a trace that is not ok has its error
         problems.append(toc_trace.error)
-    if sink is not None and toc_trace.ok:  # the data region's spans go as they are laid out
-        t.flow(sink)  # (not when the TOC does not decode: the region is then one undecoded
-        # run before where decoding stopped, summarised once that is known: held)
+    if sink is not None:  # the data region's spans go as they are laid out
+        t.flow(sink)
     # lay the data region [page, toc_start) out in byte order, each byte once
     pos = page
     regions.sort(key=lambda r: (r[0], -r[1]))

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     # The fields are rendered into temporary files as they come (a segment's, a sidecar's or
     # a .mv2's a few thousand fields at a time, within a session or the TOC too): memory does
     # not follow the session's size nor a .mv2's number of frames (a tuple per TOC-named
-    # range is kept; a .mv2 whose TOC does not decode is held). Running
+    # range is kept; what follows a live segment whose trace stops is held). Running
     # out of it all the same is a resource limit, not a bug; the error is raised once the
     # handler has let go of the exception (and of the fields its traceback holds).
     too_big = False
