@@ -21,8 +21,9 @@ read back from them in pieces. Its memory is bounded by a few thousand fields an
 depth, not by the size of a session or the number of a `.mv2`'s frames: a `.mv2`'s data
 region (header, WAL records, frame payloads, its live segment traced in place in the map)
 goes as it is laid out, then its TOC, traced a second time at its place. What still grows
-with the frames is a tuple per range the TOC names (kept to lay the region out); what
-follows a live segment whose trace stops is held.
+with the frames is a tuple per range the TOC names (kept to lay the region out). Damaged
+files stream too: a TOC that does not decode up to where it stops, a live segment whose
+trace stops with its open fields `closed` there.
 `render_text`, `render_html` and the streamed outputs are the same renderers. Nothing here
 decodes bytes itself.
 """
@@ -204,13 +205,13 @@ class _Builder:
     """Spans in byte order, given in batches -> Nodes: nested by containment (composites come
     before what they hold), leaves indexed, each handed to `out` in byte order once complete.
 
-    A composite still open at the end of a batch (not `complete`: the segment's root while its
-    sessions are handed over, a session or a vector a batch ends inside) is taken to hold
-    whatever comes until it closes (its span is finished in place by then) or the last batch,
-    which has every size final. The fields up to the last such composite of the first batch
-    are the `head`: complete only at the end, they come first in the output (the renderers
-    write them before what they put in their temporary files); after it, a field is handed
-    on once it and every field before it is complete.
+    A composite still open at the end of a batch (neither `complete` nor `closed`: the
+    segment's root while its sessions are handed over, a session or a vector a batch ends
+    inside) is taken to hold whatever comes until it closes (its span is finished in place by
+    then) or the last batch, which has every size final. The fields up to the last such
+    composite of the first batch are the `head`: complete only at the end, they come first in
+    the output (the renderers write them before what they put in their temporary files);
+    after it, a field is handed on once it and every field before it is complete.
 
     With a `spill` file (a streamed map), the fields waiting behind an open composite (all of
     a session's until it closes), rendered, are kept in memory up to `SPILL_AT`, then written
@@ -317,13 +318,13 @@ class _Builder:
         for s in spans:
             while stack:
                 top = stack[-1].span
-                if not final and not top.complete:
+                if not final and not top.complete and not top.closed:
                     break
                 # a span still open is not inside a composite that has closed: it started
                 # after it, and has bytes of its own (`trace_segment` hands over no open
                 # span without a leaf holding bytes after it)
                 if (top.offset <= s.offset and s.offset + s.size <= top.offset + top.size
-                        and (final or s.complete)):
+                        and (final or s.complete or s.closed)):
                     break
                 self._close(stack.pop())
             index = self.count
@@ -347,7 +348,7 @@ class _Builder:
             while stack:
                 self._close(stack.pop())
         if self.head is None:
-            opened = [o.index for o in stack if not o.span.complete]
+            opened = [o.index for o in stack if not o.span.complete and not o.span.closed]
             cut = opened[-1] + 1 if opened and not final and nodes else 0
             self.head, rest = self.pending[:cut], self.pending[cut:]
             self.pending = [None if n is None else self.out.render(n) for n in rest]

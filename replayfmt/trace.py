@@ -92,7 +92,9 @@ class Span:
     unreferenced bytes), never split per byte.
 
     A composite cut short by the error that stopped decoding has ``complete=False``, its size
-    running to `Trace.end` and its value None. Traced for a sink, a struct's, vector's or
+    running to `Trace.end` (in a `.mv2`, a live segment's to where the segment's decoding
+    stopped: then ``closed=True``, its size final before the rest of the file is traced) and
+    its value None. Traced for a sink, a struct's, vector's or
     map's value is `Elided` (an enum's is ``{variant: None}``). A "len" leaf's `unit` is the
     fewest bytes each unit it counts takes (1 for string and block lengths; a vector's or
     map's minimum element size), so a declared value needs ``end + value * unit`` bytes to
@@ -106,6 +108,7 @@ class Span:
     kind: str
     complete: bool = True
     unit: int = 0
+    closed: bool = False
 
     @property
     def end(self) -> int:
@@ -424,7 +427,7 @@ class _Tracer:
 def _finish(tracer: _Tracer, kind: str, size: int, problems: list[ReplayFormatError],
             end: int, value: Any, stopped: bool) -> Trace:
     for span in (*tracer.handed, *tracer.spans):
-        if not span.complete:
+        if not span.complete and not span.closed:
             span.size = max(0, end - span.offset)
     spans = tracer.spans
     if stopped and end < size:
@@ -593,13 +596,12 @@ def decode_field(node: Construct, data: Data, p: int, e: int, path: str = "") ->
 
 
 def _stream_segment(t: _Tracer, b: _Buf, so: int, ss: int,
-                    sink: Callable[[list[Span]], object]
-                    ) -> tuple[Trace, list[tuple[Span, int]]]:
+                    sink: Callable[[list[Span]], object]) -> Trace:
     """Trace the live segment b[so:so+ss] of a `.mv2` in place for `sink` (`trace_mv2` with a
     sink): the container's spans so far go with the segment's first piece, then the segment's
     pieces as `trace_segment` hands them (the unnamed spans named ``replay_segment``). Returns
-    the segment's trace (its remaining spans named too) and the spans still open when its
-    decoding stopped, with their sizes (to where it stopped; see `trace_mv2`)."""
+    the segment's trace, its remaining spans named too and those still open where its
+    decoding stopped `closed` (see `_closed`)."""
     held: list[Span] = []
     t.hand_over(held.extend)  # the container's spans so far (its open root stays in t.handed)
     opened: list[Span] = []  # handed over open
@@ -613,11 +615,21 @@ def _stream_segment(t: _Tracer, b: _Buf, so: int, ss: int,
         sink(spans)
 
     seg = trace_segment(b, give, so, so + ss)
-    _named(seg.fields)
-    pinned = [(sp, sp.size) for sp in (*opened, *seg.fields) if not sp.complete]
+    _closed(opened)
+    _closed(_named(seg.fields))
     if held:  # the segment handed nothing over (it stopped in its header)
         sink(held)
-    return seg, pinned
+    return seg
+
+
+def _closed(spans: list[Span]) -> None:
+    """A live segment's composites still open where its decoding stopped end there (sized by
+    its own trace), as in the segment's own trace, not where the `.mv2`'s trace ends: marked
+    `closed`, so that the container's `_finish` leaves them and a map knows their size is
+    final before the spans after them come."""
+    for sp in spans:
+        if not sp.complete:
+            sp.closed = True
 
 
 def _named(spans: list[Span]) -> list[Span]:
@@ -786,9 +798,9 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     (absolute sizes) before this returns; the segment's and the TOC's structs, vectors and
     maps have `Elided` values, and so does ``Trace.value["toc"]``. A TOC that does not decode
     is handed over too, up to where it stops (the data region is then one undecoded run
-    before it). Held instead, as without a sink: when the live segment's trace stops, what
-    follows it (its composites still open when handed over hold it until the end), the TOC's
-    value built. Otherwise the same spans, problems and value as without a sink.
+    before it), and so is what follows a live segment whose trace stopped (its composites
+    cut short are `closed`: their sizes are final before what follows comes). Otherwise the
+    same spans, problems and value as without a sink.
     """
     from .framing import read_layout
 
@@ -818,10 +830,6 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
         regions.append((wal_off, wal_size, "wal", {"wal_offset": wal_off,
                                                      "wal_size": wal_size}))
     segment_spans: list[Span] = []
-    # The live segment's composites still open where its decoding stopped run to that point
-    # (as in the segment's own trace), not to where the container's trace ends: their sizes,
-    # set again once the container's open spans are sized.
-    pinned: list[tuple[Span, int]] = []
     live: tuple[int, int] | None = None  # the live segment, with a sink, until traced
     if toc_trace.ok:
         if refs is None:
@@ -843,7 +851,7 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
                 if sink is None:
                     seg = trace_segment(b, None, so, so + ss)
                     segment_spans = _named(seg.fields)
-                    pinned = [(sp, sp.size) for sp in segment_spans if not sp.complete]
+                    _closed(segment_spans)
                     problems.extend(seg.problems)
                 else:  # traced where its spans are laid out, handed over as they come
                     live = (so, ss)
@@ -864,11 +872,9 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
                    "unparsed" if not toc_trace.ok else "range")
         if path == "replay_segment" and lo == off and hi == off + size:
             if live is not None and sink is not None:
-                seg, pinned = _stream_segment(t, b, off, size, sink)
+                seg = _stream_segment(t, b, off, size, sink)
                 problems.extend(seg.problems)
                 segment_spans, live = seg.fields, None
-                if pinned:  # it stopped: its spans still open hold what follows (`_Builder`)
-                    t.flow(None)
             t.spans.extend(segment_spans)
         elif path == "wal" and lo == off and hi == off + size:
             _trace_wal(t, b, off, size)
@@ -900,15 +906,10 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
         footer, _ = t.walk(schema.Mv2Footer, "footer", footer_pos, e)
     except _Stop as stop_:  # read_layout checked the magic; kept for safety
         problems.append(stop_.error)
-        return _pin(_finish(t, "mv2", e, problems, stop_.at, None, True), pinned)
+        return _finish(t, "mv2", e, problems, stop_.at, None, True)
     if not toc_trace.ok:
-        return _pin(_finish(t, "mv2", e, problems, toc_trace.end, None, False), pinned)
+        return _finish(t, "mv2", e, problems, toc_trace.end, None, False)
     t.close(root, e, {"header": header, "toc_layout": toc_layout, "toc": toc_trace.value,
                       "footer": footer})
-    return _pin(_finish(t, "mv2", e, problems, e, root.value, False), pinned)
+    return _finish(t, "mv2", e, problems, e, root.value, False)
 
-
-def _pin(trace: Trace, pinned: list[tuple[Span, int]]) -> Trace:
-    for span, size in pinned:
-        span.size = size
-    return trace

@@ -411,9 +411,9 @@ def test_a_mv2s_live_segment_is_handed_over_in_pieces(monkeypatch: pytest.Monkey
     the segment's pieces at their absolute offsets (composites finished in place with their
     absolute sizes, also when its trace stops), then the rest of the data region and the TOC
     (traced again at its place, its value `Elided`); the footer's spans stay in the trace.
-    When the segment's trace stops, the spans after it stay in the trace (its open spans hold
-    them until the end) and the TOC's value is built. The same spans as traced whole, with
-    the same problems."""
+    When the segment's trace stops, its open spans end there and are `closed`: the spans after
+    them are handed over too (before, they stayed in the trace until the end). The same spans
+    as traced whole, with the same problems."""
     monkeypatch.setattr(R.trace, "HAND_OVER", 64)
     data = dict(MV2_VARIANTS)[name]
     batches, trace = _handed_mv2(data)
@@ -425,21 +425,20 @@ def test_a_mv2s_live_segment_is_handed_over_in_pieces(monkeypatch: pytest.Monkey
     assert {**value, "toc": None} == {**whole.value, "toc": None}
     stopped = whole.error is not None  # the live segment's trace stopped
     assert batches[0][0].kind == "mv2"
+    handed = [s for b in batches for s in b]
     if name == "mv2 around short header":  # the segment stopped before handing anything
-        assert stopped and any(s.kind == "segment" for s in trace.fields)
+        assert stopped and any(s.kind == "segment" for s in handed)
     else:
         seg = next(b for b in batches if any(s.kind == "segment" for s in b))
         assert seg[-1].path == "sessions" and len(batches) > 5
-    handed = [s for b in batches for s in b]
     if stopped:
-        assert toc == whole.value["toc"]
-        assert not any(s.path.startswith("toc") for s in handed)
-        assert any(s.path.startswith("toc.frames[") for s in trace.fields)
-    else:
-        assert isinstance(toc, R.trace.Elided) and len(toc) == len(whole.value["toc"])
-        assert any(s.path.startswith("toc.frames[") for s in handed)
-        assert all(s.path.startswith(("toc", "footer")) for s in trace.fields)
-        assert len(trace.fields) <= 64 + 8
+        open_ = [s for s in (*handed, *trace.fields) if not s.complete and s.kind != "mv2"]
+        assert open_ and all(s.closed for s in open_)
+        assert all(s.end <= whole.end for s in open_)
+    assert isinstance(toc, R.trace.Elided) and len(toc) == len(whole.value["toc"])
+    assert any(s.path.startswith("toc.frames[") for s in handed)
+    assert all(s.path.startswith(("toc", "footer")) for s in trace.fields)
+    assert len(trace.fields) <= 64 + 8
 
 
 def test_fields_held_do_not_grow_with_a_mv2s_session(monkeypatch: pytest.MonkeyPatch
@@ -567,9 +566,8 @@ def test_a_mv2s_own_fields_are_handed_over(monkeypatch: pytest.MonkeyPatch, name
     TOC is traced at its place; only the last few (the footer's) stay in the trace: the same
     spans as traced whole, with the same problems, end and value (the TOC's `Elided`), also
     when the TOC does not decode (its data region is then one undecoded run, summarised by
-    the text map as soon as a decoded field after it shows decoding went past it). Kept in
-    the trace instead: all after a live segment whose trace stopped (its open spans hold
-    them)."""
+    the text map once decoding is known to have gone past it) and when the live segment's
+    trace stopped (its open spans end there, `closed`)."""
     monkeypatch.setattr(R.trace, "HAND_OVER", 64)
     batches, trace = _handed_mv2(data)
     whole = R.trace.trace_mv2(data)
@@ -582,10 +580,6 @@ def test_a_mv2s_own_fields_are_handed_over(monkeypatch: pytest.MonkeyPatch, name
             assert len(batches) > 10 and len(trace.fields) <= 64 + 8
         return
     assert {**trace.value, "toc": None} == {**whole.value, "toc": None}
-    segment = next((s for s in whole.fields if s.kind == "segment"), None)
-    if segment is not None and not segment.complete:  # the live segment's trace stopped
-        assert trace.value["toc"] == whole.value["toc"]
-        return
     assert isinstance(trace.value["toc"], R.trace.Elided)
     assert len(trace.value["toc"]) == len(whole.value["toc"])
     assert len(trace.fields) <= 64 + 8 and trace.fields[-1].path.startswith("footer")
@@ -607,12 +601,14 @@ def test_fields_held_do_not_grow_with_the_number_of_frames(monkeypatch: pytest.M
     assert held[800] * 50 < built[800], (held, built)
 
 
-def test_fields_held_do_not_grow_with_the_frames_of_a_toc_that_does_not_decode(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """A .mv2 whose TOC stops decoding near its end (one byte of its last frame's records):
-    its map holds the same few fields for 4 times as many frames, and the text map still
-    summarises the undecoded data region before the TOC; before, the TOC's fields were all
-    held (a 10k-frame file: 793 MB peak against 49 MB clean)."""
+@pytest.mark.parametrize("damage", ["toc", "live segment"])
+def test_fields_held_do_not_grow_with_the_frames_of_a_damaged_mv2(
+        monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    """A .mv2 whose TOC stops decoding near its end (one byte of its last frame's records),
+    or whose live segment's trace stops in its first session: its map holds the same few
+    fields for 4 times as many frames, and the text map still summarises what is undecoded;
+    before, the TOC's fields were all held (a 10k-frame file with a bad TOC: 793 MB peak
+    against 49 MB clean), or all that followed the stopped segment."""
     from replayfmt import mv2
 
     monkeypatch.setattr(R.trace, "HAND_OVER", 256)
@@ -622,13 +618,18 @@ def test_fields_held_do_not_grow_with_the_frames_of_a_toc_that_does_not_decode(
         good = _frames(n)
         lay = mv2.read_layout(good)
         bad = bytearray(good)
-        bad[lay.footer_offset + lay.toc_len - 150] ^= 0x80  # as in the 10k-frame measurement
+        if damage == "toc":
+            bad[lay.footer_offset + lay.toc_len - 150] ^= 0x80  # as in the 10k measurement
+        else:
+            so = mv2.read_toc(good, lay).value["replay_manifest"]["segment_offset"]
+            bad[so + 24 + 8 + 16 + 8 + 8] = 0xFF  # sessions[0].name: bad UTF-8
         data[n] = bytes(bad)
     held = {n: _held(monkeypatch, data[n], damaged=True) for n in data}
     hm = H.build_hexmap(data[800])
-    assert hm.error is not None and hm.error.path.startswith("toc."), hm.error
+    assert hm.error is not None and hm.error.path.startswith(
+        "toc." if damage == "toc" else "sessions[0]"), hm.error
     assert len(hm.nodes) > 4 * held[800], (held, len(hm.nodes))
     assert held[800] <= held[200] * 1.1, held
-    text = H.render_text(hm)
-    assert "bytes of data not shown" in text
+    if damage == "toc":
+        assert "bytes of data not shown" in H.render_text(hm)
     _streams_as_built(data[800], 16)

@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
     # The fields are rendered into temporary files as they come (a segment's, a sidecar's or
     # a .mv2's a few thousand fields at a time, within a session or the TOC too): memory does
     # not follow the session's size nor a .mv2's number of frames (a tuple per TOC-named
-    # range is kept; what follows a live segment whose trace stops is held). Running
-    # out of it all the same is a resource limit, not a bug; the error is raised once the
-    # handler has let go of the exception (and of the fields its traceback holds).
+    # range is kept). Running out of it all the same is a resource limit, not a bug; the
+    # error is raised once the handler has let go of the exception (and of the fields its
+    # traceback holds).
     too_big = False
     st: HexMapStream | None = None
     try:
