@@ -394,8 +394,8 @@ class _Collect(_Out):
 
 def _trace(data: Any, kind: str | None,
            sink: Callable[[list[Span]], None] | None) -> tuple[str, str, Trace, str]:
-    """(file_kind, record_kind, trace, where); a segment's spans (a `.mv2`'s up to the end of
-    its live segment) go to `sink` if given."""
+    """(file_kind, record_kind, trace, where); the spans go to `sink` if given (all but those
+    the trace keeps in `Trace.fields`: a `.mv2`'s footer, a record's trailing bytes)."""
     file_kind = kind or _kind_of(data)
     if file_kind == "mv2":
         if sink is None:
@@ -1073,8 +1073,9 @@ def stream_hexmap(data: Any, kind: str | None = None, *, text: bool = False,
                   raw_limit: int = RAW_LIMIT) -> HexMapStream:
     """Trace `data` as `build_hexmap` does and render the outputs asked for (`text`, `json`,
     `html`: the page's title) into temporary files as the fields come, without holding them:
-    for a segment, memory is bounded by a few thousand fields and the nesting depth, whatever
-    the size of its sessions (see `_Builder`). Read the outputs from the result
+    memory is bounded by a few thousand fields and the nesting depth, whatever the size of a
+    session or the number of a `.mv2`'s frames (see `_Builder`). Read the outputs from the
+    result
     (`text()`, `json()`, `html()`: the same as `render_text`, `hexmap_json` and `render_html`
     give) and `close()` it."""
     data = framing.readable(data)

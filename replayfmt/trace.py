@@ -515,18 +515,18 @@ def trace_segment(data: Data, sink: Callable[[list[Span]], object] | None = None
         blocks = segment_blocks(b, start, e, policy, header=head)
         while True:
             try:
-                i, start, stop = next(blocks)
+                i, lo, hi = next(blocks)  # the session's bytes (not the segment's start/stop)
             except StopIteration:
                 break
             except ReplayFormatError as err:
                 raise _walk_stop(err, e) from None
             where = f"sessions[{i}]"
-            t.leaf(where, start - 8, 8, stop - start, "len", 1)
-            value, end = t.walk(schema.ReplaySession, where, start, stop)
-            exact(end, stop, where, "session", policy)
-            if end != stop:
-                t.leaf(where, end, stop - end, None, "trailing")
-            p = stop
+            t.leaf(where, lo - 8, 8, hi - lo, "len", 1)
+            value, end = t.walk(schema.ReplaySession, where, lo, hi)
+            exact(end, hi, where, "session", policy)
+            if end != hi:
+                t.leaf(where, end, hi - end, None, "trailing")
+            p = hi
             if sink is None:
                 sessions.append(value)
             else:
@@ -891,16 +891,11 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     if live is not None:  # overlapped, not laid out: traced for its problems only
         so, ss = live
         problems.extend(trace_segment(b, _drop, so, so + ss).problems)
-    if sink is not None and t.sink is not None:
-        # the TOC traced again at its place, the layout that won, its spans handed over
+    if sink is not None:  # the TOC traced again at its place, the layout that won
         t.hand_over(sink)
         t.flow(None)
         toc_trace = trace_record(schema.TOC_LAYOUTS[toc_layout], b, toc_start, footer_pos,
                                  "toc", sink)
-    elif sink is not None:  # not handed over (what follows a stopped live segment is kept)
-        t.flow(None)
-        toc_trace = trace_record(schema.TOC_LAYOUTS[toc_layout], b, toc_start, footer_pos,
-                                 "toc")
     t.spans.extend(_toc_named(toc_trace.fields))
     try:
         footer, _ = t.walk(schema.Mv2Footer, "footer", footer_pos, e)
@@ -912,4 +907,3 @@ def trace_mv2(data: Data, sink: Callable[[list[Span]], object] | None = None) ->
     t.close(root, e, {"header": header, "toc_layout": toc_layout, "toc": toc_trace.value,
                       "footer": footer})
     return _finish(t, "mv2", e, problems, e, root.value, False)
-
