@@ -653,7 +653,8 @@ def _segment_problems(b: Any) -> tuple[list[ReplayFormatError], int | None]:
 
 
 def _validate_segment(b: Any, out: _Collector, base: int = 0) -> SegmentScan | None:
-    """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base).
+    """Diagnostics for a segment held in `b` (offsets relative to b; out adds its base; a
+    memoryview is read in place where the compiled vet clears a block, else copied).
 
     A segment that strict parsing accepts is read once (`_validate_clean_segment`); field
     offsets are traced record by record, only for the records a diagnostic names. In a
@@ -664,6 +665,8 @@ def _validate_segment(b: Any, out: _Collector, base: int = 0) -> SegmentScan | N
     clean = _validate_clean_segment(b, out, base)
     if clean is not None:
         return clean
+    if isinstance(b, memoryview):  # a view of a .mv2's segment: the damage is explained
+        b = bytes(b)                 # from bytes (same offsets)
     if _validate_container_damage(b, out):
         return None
     n = len(b)
@@ -841,12 +844,10 @@ def _check_manifest(data: Any, layout: Any, decoded: Any, m: dict[str, Any], out
     declared = int.from_bytes(data[seg_start + 16:seg_start + 24], "little")
     seg_end = min(seg_start + max(declared, 24), layout.footer_offset)
     seg_out = _Collector(base=seg_start, limit=out.limit - len(out.items))
-    clean = None
-    if accel.vet_session is not None:  # the compiled vet reads a view: no copy of the segment
-        with memoryview(data) as whole, whole[seg_start:seg_end] as view:
-            clean = _validate_clean_segment(view, seg_out, seg_start)
-    if clean is None:  # the pure path, or damage to explain: the exact path reads bytes
-        clean = _validate_segment(bytes(data[seg_start:seg_end]), seg_out, seg_start)
+    # through a view: the compiled vet reads it in place, and bytes are copied only where a
+    # session needs the exact path (or damage needs explaining)
+    with memoryview(data) as whole, whole[seg_start:seg_end] as view:
+        clean = _validate_segment(view, seg_out, seg_start)
     out.items.extend(seg_out.items)
     for severity, k in seg_out.omitted.items():
         out.omitted[severity] = out.omitted.get(severity, 0) + k
