@@ -1637,15 +1637,11 @@ B3_G = ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
 
 
 def _blake3_constants() -> list[str]:
-    """_b3_iv(w, k): the first k IV words into w; _b3_compress: the compression function with
+    """_b3_iv(w): the eight IV words into w; _b3_compress: the compression function with
     its seven rounds unrolled over sixteen local state words (the message schedule worked out
     here from the permutation, so no words move at run time)."""
-    out = ["", "cdef inline void _b3_iv(uint32_t* w, int k) noexcept nogil:"]
-    for i, word in enumerate(B3_IV):
-        if i == 4:
-            out.append("    if k == 4:")
-            out.append("        return")
-        out.append(f"    w[{i}] = 0x{word:08X}")
+    out = ["", "cdef inline void _b3_iv(uint32_t* w) noexcept nogil:"]
+    out += [f"    w[{i}] = 0x{word:08X}" for i, word in enumerate(B3_IV)]
     out += ["", "", "cdef inline uint32_t _rotr(uint32_t x, int k) noexcept nogil:",
             "    return (x >> k) | (x << (32 - k))", "", "",
             "cdef void _b3_compress(uint32_t* cv, const unsigned char* block, "
@@ -1760,7 +1756,7 @@ cdef void _b3_one_chunk(const unsigned char* data, Py_ssize_t n,
     cdef unsigned char block[64]
     cdef Py_ssize_t off = 0, take
     cdef uint32_t flags
-    _b3_iv(cv, 8)
+    _b3_iv(cv)
     while True:
         take = n - off
         if take > 64:
